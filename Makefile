@@ -1,0 +1,28 @@
+# The two commands of README.md: `make demo` and `make test`. Both install the
+# Debian packages they need first (scripts/install-deps.sh).
+
+# A target directory outside the clone keeps rebuilds fast across clones.
+CARGO_TARGET_DIR ?= /var/tmp/kiosk-target
+export CARGO_TARGET_DIR
+# Tesseract's OpenMP threads stall on small machines; one per engine is faster.
+export OMP_THREAD_LIMIT = 1
+CARGO ?= cargo
+
+.PHONY: deps build demo test bench invariants
+
+deps:
+	./scripts/install-deps.sh
+
+build: deps
+	$(CARGO) build --workspace --bins
+
+demo: build
+	$(CARGO_TARGET_DIR)/debug/kiosk demo
+
+test: deps
+	$(CARGO) build --workspace --all-targets
+	./scripts/check-invariants.sh
+	$(CARGO) test --workspace --no-fail-fast
+
+bench: build
+	$(CARGO_TARGET_DIR)/debug/intake-bench $(or $(RUNS),5) $(or $(PAGES),2)

@@ -1,0 +1,18 @@
+//! Document camera (高拍仪): capture through OpenCV, page detection, perspective correction and encoding.
+//!
+//! `OpenCvCamera` implements the `DocumentCamera` trait over a V4L2 device or,
+//! for the demo and the tests, over a looping image sequence (the synthetic
+//! SPECIMEN photos in `samples/`). `process_page` turns a frame into a
+//! straightened page: a colour JPEG for upload, a grey buffer for OCR and a
+//! thumbnail for the UI.
+
+mod capture;
+mod error;
+mod frame;
+mod page;
+pub mod test_utils;
+
+pub use capture::{CameraSource, DocumentCamera, OpenCvCamera};
+pub use error::{CameraError, PageError};
+pub use frame::Frame;
+pub use page::{process_page, process_page_with, PageOptions, ProcessedPage};

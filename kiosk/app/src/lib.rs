@@ -1,0 +1,19 @@
+//! The terminal application: wires the drivers, OCR, queue and uplink to the
+//! intake state machine and the Slint UI.
+//!
+//! - [`config`]: the one typed configuration file.
+//! - [`controller`]: the shell that carries out the intake machine's effects.
+//! - [`view`]: the view model the screen renders.
+//! - [`ui`]: the Slint adapter (the only module that knows Slint).
+//! - [`devices`]: opening the real devices, or the simulators for demo and tests.
+
+pub mod config;
+pub mod controller;
+pub mod devices;
+pub mod logging;
+pub mod ui;
+pub mod view;
+
+pub use config::Config;
+pub use controller::{Controller, Devices, Sink, Stage, Timings, Update};
+pub use view::ViewModel;

@@ -1,0 +1,149 @@
+//! The Slint adapter: renders view models into the `Intake` global and turns
+//! the global's callbacks into intake events. No logic lives here.
+
+use std::sync::mpsc::Sender;
+use std::sync::Arc;
+
+use intake::{Event, Screen};
+use kiosk_ui::{AppWindow, CategoryTile, HistoryRow, Intake as IntakeGlobal, PageThumb};
+use slint::{ComponentHandle, Image, ModelRc, Rgba8Pixel, SharedPixelBuffer, VecModel};
+
+use crate::controller::{Sink, Update};
+use crate::view::ViewModel;
+
+/// Demo-only hooks behind the small demo panel.
+pub struct DemoHooks {
+    pub insert_card: Box<dyn Fn()>,
+    pub remove_card: Box<dyn Fn()>,
+}
+
+impl std::fmt::Debug for DemoHooks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DemoHooks")
+    }
+}
+
+fn image(width: u32, height: u32, rgba: &[u8]) -> Image {
+    if rgba.len() != (width as usize) * (height as usize) * 4 {
+        return Image::default();
+    }
+    Image::from_rgba8(SharedPixelBuffer::<Rgba8Pixel>::clone_from_slice(rgba, width, height))
+}
+
+fn screen(s: Option<Screen>) -> kiosk_ui::Screen {
+    use kiosk_ui::Screen as S;
+    match s {
+        None | Some(Screen::Welcome) => S::Welcome,
+        Some(Screen::Card) => S::Card,
+        Some(Screen::Identity) => S::Identity,
+        Some(Screen::Category) => S::Category,
+        Some(Screen::Capture) => S::Capture,
+        Some(Screen::Review) => S::Review,
+        Some(Screen::Submitting) => S::Submitting,
+        Some(Screen::Receipt) => S::Receipt,
+        Some(Screen::Fault) => S::Fault,
+    }
+}
+
+/// Writes a view model into the UI. Runs on the UI thread.
+pub fn apply(app: &AppWindow, v: &ViewModel) {
+    let g = app.global::<IntakeGlobal>();
+    g.set_screen(screen(v.screen));
+    g.set_message(v.message.as_str().into());
+    g.set_message_is_error(v.message_is_error);
+    g.set_person_name(v.person_name.as_str().into());
+    g.set_id_masked(v.id_masked.as_str().into());
+    g.set_id_warning(v.id_warning.as_str().into());
+    g.set_document_label(v.document_label.as_str().into());
+    g.set_history_loading(v.history_loading);
+    g.set_history_note(v.history_note.as_str().into());
+    let rows: Vec<HistoryRow> = v
+        .history
+        .iter()
+        .map(|r| HistoryRow {
+            case_number: r.case_number.as_str().into(),
+            date: r.date.as_str().into(),
+            category: r.category.as_str().into(),
+            status: r.status.as_str().into(),
+        })
+        .collect();
+    g.set_history(ModelRc::new(VecModel::from(rows)));
+    g.set_category_label(v.category_label.as_str().into());
+    let pages: Vec<PageThumb> = v
+        .pages
+        .iter()
+        .map(|p| PageThumb {
+            id: p.id as i32,
+            thumb: image(p.thumb.width, p.thumb.height, &p.thumb.rgba),
+            status: p.status.as_str().into(),
+        })
+        .collect();
+    g.set_pages(ModelRc::new(VecModel::from(pages)));
+    g.set_capture_busy(v.capture_busy);
+    g.set_case_number(v.case_number.as_str().into());
+    g.set_local_ref(v.local_ref.as_str().into());
+    g.set_queued_offline(v.queued_offline);
+    g.set_seconds_left(v.seconds_left.min(i32::MAX as u64) as i32);
+    if v.screen != Some(Screen::Capture) {
+        g.set_preview(Image::default());
+    }
+}
+
+/// Static content and the callbacks.
+pub fn attach(app: &AppWindow, hall_name: &str, events: Sender<Event>, demo: Option<DemoHooks>) {
+    let g = app.global::<IntakeGlobal>();
+    g.set_hall_name(hall_name.into());
+    let tiles: Vec<CategoryTile> = intake::CATEGORIES
+        .iter()
+        .map(|c| CategoryTile { code: c.code.into(), label: c.label.into(), glyph: c.glyph.into() })
+        .collect();
+    g.set_categories(ModelRc::new(VecModel::from(tiles)));
+
+    let send = move |tx: &Sender<Event>, e: Event| {
+        let _ = tx.send(e);
+    };
+    macro_rules! on {
+        ($setter:ident, $event:expr) => {{
+            let tx = events.clone();
+            g.$setter(move || send(&tx, $event));
+        }};
+    }
+    on!(on_start, Event::Start);
+    on!(on_confirm_identity, Event::ConfirmIdentity);
+    on!(on_capture, Event::CaptureRequested);
+    on!(on_finish_capture, Event::FinishCapture);
+    on!(on_submit, Event::Submit);
+    on!(on_back, Event::Back);
+    on!(on_cancel, Event::Cancel);
+    on!(on_done, Event::Done);
+    {
+        let tx = events.clone();
+        g.on_choose_category(move |code| send(&tx, Event::ChooseCategory(code.to_string())));
+    }
+    {
+        let tx = events.clone();
+        g.on_delete_page(move |id| send(&tx, Event::DeletePage(id.max(0) as u32)));
+    }
+    match demo {
+        Some(hooks) => {
+            g.set_demo(true);
+            let DemoHooks { insert_card, remove_card } = hooks;
+            g.on_demo_insert_card(move || insert_card());
+            g.on_demo_remove_card(move || remove_card());
+        }
+        None => g.set_demo(false),
+    }
+}
+
+/// A sink that posts updates into the UI's event loop from any thread.
+pub fn sink(app: &AppWindow) -> Sink {
+    let weak = app.as_weak();
+    Arc::new(move |update: Update| {
+        let _ = weak.upgrade_in_event_loop(move |app| match update {
+            Update::View(v) => apply(&app, &v),
+            Update::Preview { width, height, rgba } => {
+                app.global::<IntakeGlobal>().set_preview(image(width, height, &rgba))
+            }
+        });
+    })
+}

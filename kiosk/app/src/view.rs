@@ -1,0 +1,165 @@
+//! The view model: what the screen shows, computed from the intake machine.
+//!
+//! It is plain data so the controller can hand it to the Slint adapter, to a
+//! test or to the benchmark alike. It holds the petitioner's name in clear
+//! (the screen must show it to them); its `Debug` leaves personal data out.
+
+use idcard_proto::DocType;
+use intake::{History, Intake, Millis, Ocr, Screen, Thumb};
+
+/// One row of the history list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryRow {
+    pub case_number: String,
+    pub date: String,
+    pub category: String,
+    pub status: String,
+}
+
+/// One page thumbnail.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PageView {
+    pub id: u32,
+    pub thumb: Thumb,
+    pub status: String,
+}
+
+/// Everything a screen shows.
+#[derive(Clone, PartialEq, Default)]
+pub struct ViewModel {
+    pub screen: Option<Screen>,
+    pub message: String,
+    pub message_is_error: bool,
+    pub person_name: String,
+    pub id_masked: String,
+    pub id_warning: String,
+    pub document_label: String,
+    pub history_loading: bool,
+    pub history_note: String,
+    pub history: Vec<HistoryRow>,
+    pub category_label: String,
+    pub pages: Vec<PageView>,
+    pub capture_busy: bool,
+    pub case_number: String,
+    pub local_ref: String,
+    pub queued_offline: bool,
+    pub seconds_left: u64,
+}
+
+impl std::fmt::Debug for ViewModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ViewModel")
+            .field("screen", &self.screen)
+            .field("message", &kiosk_privacy::redact(&self.message))
+            .field("id_masked", &self.id_masked)
+            .field("history", &self.history.len())
+            .field("pages", &self.pages.len())
+            .field("case_number", &self.case_number)
+            .field("local_ref", &self.local_ref)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Shows the first four and last two characters of an ID number on screen.
+pub fn screen_mask(id: &str) -> String {
+    let chars: Vec<char> = id.chars().collect();
+    if chars.len() < 8 {
+        return "*".repeat(chars.len().max(4));
+    }
+    let head: String = chars[..4].iter().collect();
+    let tail: String = chars[chars.len() - 2..].iter().collect();
+    format!("{head}{}{tail}", "*".repeat(chars.len() - 6))
+}
+
+fn document_label(t: DocType) -> &'static str {
+    match t {
+        DocType::Resident => "居民身份证",
+        DocType::HmtPermit => "港澳台居民居住证",
+        DocType::ForeignPermanent2017 | DocType::ForeignPermanent2023 => "外国人永久居留身份证",
+    }
+}
+
+/// The label of a category code, or the code itself when unknown.
+pub fn category_label(code: &str) -> String {
+    intake::category::by_code(code).map(|c| c.label.to_string()).unwrap_or_else(|| code.to_string())
+}
+
+fn status_label(status: &str) -> &str {
+    match status {
+        "registered" => "已登记",
+        "accepted" => "已受理",
+        "in_progress" => "办理中",
+        "answered" => "已答复",
+        "closed" => "已办结",
+        other => other,
+    }
+}
+
+/// Builds the view of the machine's current state.
+pub fn build(m: &Intake, now: Millis) -> ViewModel {
+    let mut v = ViewModel { screen: Some(m.screen()), ..ViewModel::default() };
+    if let Some(msg) = m.message() {
+        v.message = msg.text.clone();
+        v.message_is_error = msg.is_error;
+    }
+    v.seconds_left = m.seconds_left(now).unwrap_or(0);
+    if let Some(s) = m.session() {
+        v.person_name = s.identity.name.expose().to_string();
+        v.id_masked = screen_mask(s.identity.id_number.expose());
+        if !s.id_number_ok {
+            v.id_warning = "证件号码校验未通过，请工作人员核对".into();
+        }
+        v.document_label = document_label(s.identity.doc_type).into();
+        match &s.history {
+            History::Loading => v.history_loading = true,
+            History::Unavailable => {
+                v.history_note = "登记系统暂时无法连接，历史记录稍后由工作人员查询".into()
+            }
+            History::Loaded(rows) if rows.is_empty() => v.history_note = "首次登记".into(),
+            History::Loaded(rows) => {
+                v.history = rows
+                    .iter()
+                    .map(|r| HistoryRow {
+                        case_number: r.case_number.clone(),
+                        date: r.registered_at.chars().take(10).collect(),
+                        category: category_label(&r.category),
+                        status: status_label(&r.status).to_string(),
+                    })
+                    .collect()
+            }
+        }
+        v.category_label = s.category.map(|c| c.label.to_string()).unwrap_or_default();
+        v.capture_busy = s.capture_busy;
+        v.pages = s
+            .pages
+            .iter()
+            .map(|p| PageView {
+                id: p.id,
+                thumb: p.thumb.clone(),
+                status: match p.ocr {
+                    Ocr::Pending => "识别中…",
+                    Ocr::Done { .. } => "已识别",
+                    Ocr::Failed => "未能识别",
+                }
+                .into(),
+            })
+            .collect();
+    }
+    if let Some((local_ref, case)) = m.receipt() {
+        v.local_ref = local_ref.to_string();
+        v.case_number = case.unwrap_or_default().to_string();
+        v.queued_offline = case.is_none();
+    }
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn screen_mask_keeps_head_and_tail_only() {
+        assert_eq!(screen_mask("11010519491231002X"), "1101************2X");
+        assert_eq!(screen_mask("123"), "****");
+    }
+}

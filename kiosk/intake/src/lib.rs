@@ -1,0 +1,18 @@
+//! The intake flow of the petition terminal, free of IO.
+//!
+//! [`machine`] holds the one state machine of a visit, [`category`] the tiles a
+//! petitioner picks from. The crate never touches a device, a file, a socket or
+//! the clock: the app shell feeds it events with the time and carries out the
+//! effects it returns, so every path can be tested on a fake clock.
+//!
+//! **Architecture Invariant:** this crate depends on no UI, database, network
+//! or image library (checked in CI with `cargo tree`).
+
+pub mod category;
+pub mod machine;
+
+pub use category::{Category, CATEGORIES, UNSURE};
+pub use machine::{
+    Effect, Event, History, Intake, Message, Millis, Ocr, Page, PastRegistration, Screen,
+    SealRequest, Session, Thumb, Timeouts,
+};

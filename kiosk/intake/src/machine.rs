@@ -1,0 +1,512 @@
+//! The intake state machine: one visitor's registration from welcome to receipt.
+//!
+//! Every input is an [`Event`] fed to [`Intake::handle`] with the current
+//! monotonic time; the machine answers with [`Effect`]s for the app shell to
+//! carry out (poll the card reader, fetch history, photograph a page, seal the
+//! registration) and never performs IO itself. The shell feeds the outcomes
+//! back as events. See ARCHITECTURE.md for the diagram.
+//!
+//! Personal data lives in the [`Session`] only; leaving a session for any
+//! reason (cancel, inactivity, a fault, a completed registration) drops it,
+//! and the masked newtypes zero their buffers on drop.
+
+use std::time::Duration;
+
+use idcard_proto::CardText;
+use kiosk_privacy::{IdNumber, PersonalText};
+
+use crate::category::{self, Category};
+
+/// Milliseconds on a monotonic clock chosen by the caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub struct Millis(pub u64);
+
+impl Millis {
+    fn since(self, earlier: Millis) -> Duration {
+        Duration::from_millis(self.0.saturating_sub(earlier.0))
+    }
+}
+
+/// Timers of the flow.
+#[derive(Debug, Clone, Copy)]
+pub struct Timeouts {
+    /// No touch for this long in the middle of a registration: wipe and go back to welcome.
+    pub inactivity: Duration,
+    /// How long the receipt stays on screen.
+    pub receipt: Duration,
+    /// The countdown is shown for this last stretch of a timeout.
+    pub warn_before: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            inactivity: Duration::from_secs(120),
+            receipt: Duration::from_secs(30),
+            warn_before: Duration::from_secs(20),
+        }
+    }
+}
+
+/// Which screen the UI shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Screen {
+    Welcome,
+    Card,
+    Identity,
+    Category,
+    Capture,
+    Review,
+    Submitting,
+    Receipt,
+    Fault,
+}
+
+/// An earlier registration of the same petitioner, as the registry reported it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PastRegistration {
+    pub case_number: String,
+    pub registered_at: String,
+    pub category: String,
+    pub status: String,
+}
+
+/// What is known of the petitioner's history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum History {
+    Loading,
+    Loaded(Vec<PastRegistration>),
+    /// The registry could not be asked (offline); registration goes on.
+    Unavailable,
+}
+
+/// A small RGBA picture of a page for the screen.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Thumb {
+    pub width: u32,
+    pub height: u32,
+    pub rgba: Vec<u8>,
+}
+
+impl std::fmt::Debug for Thumb {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Thumb({}x{})", self.width, self.height)
+    }
+}
+
+/// Recognition state of one page.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Ocr {
+    Pending,
+    Done { text: PersonalText, confidence: f32 },
+    /// Recognition failed; the page image is still registered.
+    Failed,
+}
+
+/// One photographed page.
+#[derive(Clone)]
+pub struct Page {
+    pub id: u32,
+    pub jpeg: Vec<u8>,
+    pub thumb: Thumb,
+    pub ocr: Ocr,
+}
+
+impl std::fmt::Debug for Page {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Page")
+            .field("id", &self.id)
+            .field("jpeg_bytes", &self.jpeg.len())
+            .field("ocr", &self.ocr)
+            .finish()
+    }
+}
+
+/// The personal data of the visitor in front of the terminal.
+#[derive(Debug)]
+pub struct Session {
+    pub identity: CardText,
+    /// False when the ID number fails the GB 11643 check: shown, not hidden.
+    pub id_number_ok: bool,
+    pub history: History,
+    pub category: Option<&'static Category>,
+    pub pages: Vec<Page>,
+    /// A capture was requested and its page has not come back yet.
+    pub capture_busy: bool,
+    next_page_id: u32,
+}
+
+/// Everything the shell must seal and upload.
+#[derive(Debug)]
+pub struct SealRequest {
+    pub identity: CardText,
+    pub category: &'static Category,
+    pub pages: Vec<Page>,
+}
+
+/// A message shown on the current screen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    pub text: String,
+    pub is_error: bool,
+}
+
+/// Inputs of the machine: touches, device results, worker results, time.
+#[derive(Debug)]
+pub enum Event {
+    Start,
+    CardRead(Box<CardText>),
+    /// The reader answered with an error; the text is safe to show (no personal data).
+    CardFailed(String),
+    HistoryLoaded(Vec<PastRegistration>),
+    HistoryUnavailable,
+    ConfirmIdentity,
+    ChooseCategory(String),
+    CaptureRequested,
+    PageCaptured { page_id: u32, jpeg: Vec<u8>, thumb: Thumb },
+    /// No page was found in the photo, or the camera failed; the text is shown.
+    PageRejected { page_id: u32, reason: String },
+    OcrFinished { page_id: u32, result: Option<(PersonalText, f32)> },
+    DeletePage(u32),
+    FinishCapture,
+    Submit,
+    Sealed { local_ref: String },
+    SealFailed(String),
+    Acknowledged { local_ref: String, case_number: String },
+    Back,
+    Cancel,
+    Done,
+    /// A device the flow needs is unusable.
+    DeviceFault(String),
+    /// Time passed; checks the timers.
+    Tick,
+}
+
+/// Work for the shell.
+#[derive(Debug)]
+pub enum Effect {
+    /// Start (true) or stop (false) polling the card reader.
+    PollCard(bool),
+    FetchHistory(IdNumber),
+    /// Photograph, straighten and recognise a page under this id.
+    CapturePage { page_id: u32 },
+    /// Show or stop the live camera preview.
+    Preview(bool),
+    Seal(Box<SealRequest>),
+}
+
+/// Where the flow is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum State {
+    Welcome,
+    Card,
+    Identity,
+    Category,
+    Capture,
+    Review,
+    /// Waiting for recognition to finish, then for the seal.
+    Submitting { seal_sent: bool },
+    Receipt { local_ref: String, case_number: Option<String>, since: Millis },
+    Fault,
+}
+
+/// The intake state machine.
+#[derive(Debug)]
+pub struct Intake {
+    state: State,
+    session: Option<Session>,
+    message: Option<Message>,
+    last_activity: Millis,
+    timeouts: Timeouts,
+}
+
+impl Intake {
+    pub fn new(timeouts: Timeouts) -> Self {
+        Intake {
+            state: State::Welcome,
+            session: None,
+            message: None,
+            last_activity: Millis(0),
+            timeouts,
+        }
+    }
+
+    pub fn screen(&self) -> Screen {
+        match self.state {
+            State::Welcome => Screen::Welcome,
+            State::Card => Screen::Card,
+            State::Identity => Screen::Identity,
+            State::Category => Screen::Category,
+            State::Capture => Screen::Capture,
+            State::Review => Screen::Review,
+            State::Submitting { .. } => Screen::Submitting,
+            State::Receipt { .. } => Screen::Receipt,
+            State::Fault => Screen::Fault,
+        }
+    }
+
+    /// The visitor's data, while a session is open.
+    pub fn session(&self) -> Option<&Session> {
+        self.session.as_ref()
+    }
+
+    pub fn message(&self) -> Option<&Message> {
+        self.message.as_ref()
+    }
+
+    /// On the receipt screen: the local reference and, once issued, the case number.
+    pub fn receipt(&self) -> Option<(&str, Option<&str>)> {
+        match &self.state {
+            State::Receipt { local_ref, case_number, .. } => {
+                Some((local_ref.as_str(), case_number.as_deref()))
+            }
+            _ => None,
+        }
+    }
+
+    /// Seconds until the screen returns to welcome by itself, once the warning stretch is reached.
+    pub fn seconds_left(&self, now: Millis) -> Option<u64> {
+        let (since, limit) = self.timer()?;
+        let elapsed = now.since(since);
+        let left = limit.saturating_sub(elapsed);
+        (left <= self.timeouts.warn_before || matches!(self.state, State::Receipt { .. }))
+            .then(|| left.as_secs_f64().ceil() as u64)
+    }
+
+    fn timer(&self) -> Option<(Millis, Duration)> {
+        match &self.state {
+            State::Card | State::Identity | State::Category | State::Capture | State::Review => {
+                Some((self.last_activity, self.timeouts.inactivity))
+            }
+            State::Receipt { since, .. } => Some((*since, self.timeouts.receipt)),
+            State::Welcome | State::Submitting { .. } | State::Fault => None,
+        }
+    }
+
+    /// Feeds one event; returns what the shell must do.
+    pub fn handle(&mut self, event: Event, now: Millis) -> Vec<Effect> {
+        let mut fx = Vec::new();
+        let touched = is_touch(&event);
+        if touched {
+            self.last_activity = now;
+        }
+        let before = self.screen();
+        self.step(event, now, &mut fx);
+        let after = self.screen();
+        if before != after {
+            if before == Screen::Card {
+                fx.push(Effect::PollCard(false));
+            }
+            if after == Screen::Card {
+                fx.push(Effect::PollCard(true));
+            }
+            if before == Screen::Capture {
+                fx.push(Effect::Preview(false));
+            }
+            if after == Screen::Capture {
+                fx.push(Effect::Preview(true));
+            }
+            self.last_activity = now;
+        }
+        fx
+    }
+
+    fn step(&mut self, event: Event, now: Millis, fx: &mut Vec<Effect>) {
+        match event {
+            Event::Tick => self.check_timers(now),
+            Event::Cancel => self.end_session(),
+            Event::DeviceFault(reason) => {
+                self.end_session();
+                self.state = State::Fault;
+                self.say_error(reason);
+            }
+            Event::Acknowledged { local_ref, case_number } => {
+                if let State::Receipt { local_ref: shown, case_number: slot, .. } = &mut self.state {
+                    if *shown == local_ref {
+                        *slot = Some(case_number);
+                    }
+                }
+            }
+            event => self.step_screen(event, now, fx),
+        }
+    }
+
+    fn step_screen(&mut self, event: Event, now: Millis, fx: &mut Vec<Effect>) {
+        match (&self.state, event) {
+            (State::Welcome, Event::Start) => {
+                self.message = None;
+                self.state = State::Card;
+            }
+            (State::Card, Event::CardRead(text)) => {
+                let id_number_ok = text.id_number_ok();
+                fx.push(Effect::FetchHistory(text.id_number.clone()));
+                self.session = Some(Session {
+                    identity: *text,
+                    id_number_ok,
+                    history: History::Loading,
+                    category: None,
+                    pages: Vec::new(),
+                    capture_busy: false,
+                    next_page_id: 1,
+                });
+                self.message = None;
+                self.state = State::Identity;
+            }
+            (State::Card, Event::CardFailed(reason)) => self.say_error(reason),
+            (_, Event::HistoryLoaded(rows)) => {
+                if let Some(s) = &mut self.session {
+                    s.history = History::Loaded(rows);
+                }
+            }
+            (_, Event::HistoryUnavailable) => {
+                if let Some(s) = &mut self.session {
+                    s.history = History::Unavailable;
+                }
+            }
+            (State::Identity, Event::ConfirmIdentity) => {
+                self.message = None;
+                self.state = State::Category;
+            }
+            (State::Category, Event::ChooseCategory(code)) => match category::by_code(&code) {
+                Some(cat) => {
+                    if let Some(s) = &mut self.session {
+                        s.category = Some(cat);
+                    }
+                    self.message = None;
+                    self.state = State::Capture;
+                }
+                None => self.say_error("请选择一个类别".into()),
+            },
+            (State::Capture, Event::CaptureRequested) => {
+                if let Some(s) = &mut self.session {
+                    if !s.capture_busy {
+                        s.capture_busy = true;
+                        let page_id = s.next_page_id;
+                        s.next_page_id += 1;
+                        self.message = None;
+                        fx.push(Effect::CapturePage { page_id });
+                    }
+                }
+            }
+            (_, Event::PageCaptured { page_id, jpeg, thumb }) => {
+                if let Some(s) = &mut self.session {
+                    s.capture_busy = false;
+                    s.pages.push(Page { id: page_id, jpeg, thumb, ocr: Ocr::Pending });
+                    self.message = Some(Message {
+                        text: format!("已拍第{}页", s.pages.len()),
+                        is_error: false,
+                    });
+                }
+            }
+            (_, Event::PageRejected { reason, .. }) => {
+                if let Some(s) = &mut self.session {
+                    s.capture_busy = false;
+                }
+                self.say_error(reason);
+            }
+            (_, Event::OcrFinished { page_id, result }) => {
+                if let Some(s) = &mut self.session {
+                    if let Some(page) = s.pages.iter_mut().find(|p| p.id == page_id) {
+                        page.ocr = match result {
+                            Some((text, confidence)) => Ocr::Done { text, confidence },
+                            None => Ocr::Failed,
+                        };
+                    }
+                }
+                self.seal_when_ready(fx);
+            }
+            (State::Capture | State::Review, Event::DeletePage(page_id)) => {
+                if let Some(s) = &mut self.session {
+                    s.pages.retain(|p| p.id != page_id);
+                }
+            }
+            (State::Capture, Event::FinishCapture) => {
+                let has_pages = self.session.as_ref().is_some_and(|s| !s.pages.is_empty());
+                if has_pages {
+                    self.message = None;
+                    self.state = State::Review;
+                } else {
+                    self.say_error("请至少拍摄一页材料".into());
+                }
+            }
+            (State::Review, Event::Submit) => {
+                self.message = None;
+                self.state = State::Submitting { seal_sent: false };
+                self.seal_when_ready(fx);
+            }
+            (State::Submitting { .. }, Event::Sealed { local_ref }) => {
+                // The registration is durable: the personal data leaves memory now.
+                self.session = None;
+                self.message = None;
+                self.state = State::Receipt { local_ref, case_number: None, since: now };
+            }
+            (State::Submitting { .. }, Event::SealFailed(reason)) => {
+                // Nothing was stored: keep the session so the visitor can try again.
+                self.state = State::Review;
+                self.say_error(reason);
+            }
+            (State::Receipt { .. }, Event::Done) => self.end_session(),
+            (State::Fault, Event::Done) => self.end_session(),
+            (State::Identity, Event::Back) => self.end_session_to(State::Card),
+            (State::Category, Event::Back) => self.state = State::Identity,
+            (State::Capture, Event::Back) => self.state = State::Category,
+            (State::Review, Event::Back) => self.state = State::Capture,
+            // Anything else does not apply to this screen (a late device result, a double tap).
+            _ => {}
+        }
+    }
+
+    fn seal_when_ready(&mut self, fx: &mut Vec<Effect>) {
+        let State::Submitting { seal_sent: false } = self.state else { return };
+        let Some(s) = &self.session else { return };
+        if s.pages.iter().any(|p| p.ocr == Ocr::Pending) {
+            return;
+        }
+        let Some(category) = s.category else { return };
+        fx.push(Effect::Seal(Box::new(SealRequest {
+            identity: s.identity.clone(),
+            category,
+            pages: s.pages.clone(),
+        })));
+        self.state = State::Submitting { seal_sent: true };
+    }
+
+    fn check_timers(&mut self, now: Millis) {
+        if let Some((since, limit)) = self.timer() {
+            if now.since(since) >= limit {
+                self.end_session();
+            }
+        }
+    }
+
+    fn say_error(&mut self, text: String) {
+        self.message = Some(Message { text, is_error: true });
+    }
+
+    fn end_session(&mut self) {
+        self.end_session_to(State::Welcome);
+    }
+
+    fn end_session_to(&mut self, state: State) {
+        self.session = None;
+        self.message = None;
+        self.state = state;
+    }
+}
+
+fn is_touch(event: &Event) -> bool {
+    matches!(
+        event,
+        Event::Start
+            | Event::ConfirmIdentity
+            | Event::ChooseCategory(_)
+            | Event::CaptureRequested
+            | Event::DeletePage(_)
+            | Event::FinishCapture
+            | Event::Submit
+            | Event::Back
+            | Event::Done
+            | Event::CardRead(_)
+            | Event::PageCaptured { .. }
+    )
+}

@@ -1,0 +1,191 @@
+//! Scripted visits through the intake state machine on a fake clock.
+
+use std::time::Duration;
+
+use idcard_proto::{CardText, Date, DocType, Sex, Validity};
+use intake::{Effect, Event, History, Intake, Millis, Ocr, Screen, Thumb, Timeouts};
+use kiosk_privacy::{Address, IdNumber, PersonName, PersonalText};
+
+fn specimen(id: &str) -> Box<CardText> {
+    Box::new(CardText {
+        doc_type: DocType::Resident,
+        name: PersonName::new("测试样例"),
+        sex: Sex::Male,
+        ethnicity: Some("汉"),
+        nationality: None,
+        birth: Some(Date { year: 1949, month: 12, day: 31 }),
+        address: Address::new("北京市东城区样本路1号"),
+        id_number: IdNumber::new(id),
+        authority: "样本公安局".into(),
+        valid_from: Some(Date { year: 2020, month: 1, day: 1 }),
+        valid_to: Some(Validity::LongTerm),
+    })
+}
+
+fn thumb() -> Thumb {
+    Thumb { width: 2, height: 2, rgba: vec![0; 16] }
+}
+
+/// Drives a machine and records every effect.
+struct Script {
+    m: Intake,
+    now: u64,
+    effects: Vec<Effect>,
+}
+
+impl Script {
+    fn new() -> Self {
+        Script { m: Intake::new(Timeouts::default()), now: 1_000, effects: Vec::new() }
+    }
+    fn send(&mut self, e: Event) -> &mut Self {
+        self.now += 100;
+        let fx = self.m.handle(e, Millis(self.now));
+        self.effects.extend(fx);
+        self
+    }
+    fn wait(&mut self, d: Duration) -> &mut Self {
+        self.now += d.as_millis() as u64;
+        let fx = self.m.handle(Event::Tick, Millis(self.now));
+        self.effects.extend(fx);
+        self
+    }
+    fn take(&mut self) -> Vec<Effect> {
+        std::mem::take(&mut self.effects)
+    }
+}
+
+fn to_review(s: &mut Script) {
+    s.send(Event::Start).send(Event::CardRead(specimen("11010519491231002X")));
+    s.send(Event::HistoryLoaded(vec![])).send(Event::ConfirmIdentity);
+    s.send(Event::ChooseCategory("labour".into())).send(Event::CaptureRequested);
+    s.send(Event::PageCaptured { page_id: 1, jpeg: vec![1, 2, 3], thumb: thumb() });
+    s.send(Event::FinishCapture);
+    assert_eq!(s.m.screen(), Screen::Review);
+}
+
+#[test]
+fn a_whole_visit_seals_once_and_wipes_the_session() {
+    let mut s = Script::new();
+    s.send(Event::Start);
+    assert_eq!(s.m.screen(), Screen::Card);
+    assert!(matches!(s.take().as_slice(), [Effect::PollCard(true)]));
+
+    s.send(Event::CardRead(specimen("11010519491231002X")));
+    assert_eq!(s.m.screen(), Screen::Identity);
+    let fx = s.take();
+    assert!(matches!(fx.as_slice(), [Effect::FetchHistory(id), Effect::PollCard(false)] if id.expose() == "11010519491231002X"));
+    assert!(s.m.session().unwrap().id_number_ok);
+    assert_eq!(s.m.session().unwrap().history, History::Loading);
+
+    s.send(Event::HistoryLoaded(vec![]));
+    s.send(Event::ConfirmIdentity).send(Event::ChooseCategory("labour".into()));
+    assert_eq!(s.m.screen(), Screen::Capture);
+    s.take();
+
+    s.send(Event::CaptureRequested).send(Event::CaptureRequested);
+    let fx = s.take();
+    assert_eq!(fx.len(), 1, "a double tap captures once: {fx:?}");
+    assert!(matches!(fx[0], Effect::CapturePage { page_id: 1 }));
+    s.send(Event::PageCaptured { page_id: 1, jpeg: vec![1, 2, 3], thumb: thumb() });
+    s.send(Event::CaptureRequested);
+    s.send(Event::PageCaptured { page_id: 2, jpeg: vec![4], thumb: thumb() });
+    s.send(Event::DeletePage(2));
+    s.send(Event::FinishCapture).send(Event::Submit);
+    assert_eq!(s.m.screen(), Screen::Submitting);
+    assert!(!s.take().iter().any(|e| matches!(e, Effect::Seal(_))), "waits for OCR");
+
+    s.send(Event::OcrFinished { page_id: 1, result: Some((PersonalText::new("拖欠工资"), 90.0)) });
+    let seals: Vec<_> = s.take().into_iter().filter(|e| matches!(e, Effect::Seal(_))).collect();
+    assert_eq!(seals.len(), 1);
+    let Effect::Seal(req) = &seals[0] else { unreachable!() };
+    assert_eq!(req.pages.len(), 1);
+    assert_eq!(req.category.code, "labour");
+    assert!(matches!(&req.pages[0].ocr, Ocr::Done { text, .. } if text.expose() == "拖欠工资"));
+
+    s.send(Event::OcrFinished { page_id: 1, result: None });
+    assert!(s.take().is_empty(), "a late result never seals twice");
+
+    s.send(Event::Sealed { local_ref: "L-1".into() });
+    assert_eq!(s.m.screen(), Screen::Receipt);
+    assert!(s.m.session().is_none(), "personal data dropped once sealed");
+    assert_eq!(s.m.receipt(), Some(("L-1", None)));
+    s.send(Event::Acknowledged { local_ref: "other".into(), case_number: "XF-1".into() });
+    assert_eq!(s.m.receipt(), Some(("L-1", None)));
+    s.send(Event::Acknowledged { local_ref: "L-1".into(), case_number: "XF-2".into() });
+    assert_eq!(s.m.receipt(), Some(("L-1", Some("XF-2"))));
+
+    s.wait(Duration::from_secs(31));
+    assert_eq!(s.m.screen(), Screen::Welcome);
+}
+
+#[test]
+fn inactivity_wipes_and_returns_to_welcome() {
+    let mut s = Script::new();
+    s.send(Event::Start).send(Event::CardRead(specimen("11010519491231002X")));
+    s.wait(Duration::from_secs(100));
+    assert_eq!(s.m.seconds_left(Millis(s.now)), Some(20));
+    assert!(s.m.session().is_some());
+    s.wait(Duration::from_secs(21));
+    assert_eq!(s.m.screen(), Screen::Welcome);
+    assert!(s.m.session().is_none());
+}
+
+#[test]
+fn invalid_id_number_is_flagged_not_rejected() {
+    let mut s = Script::new();
+    s.send(Event::Start).send(Event::CardRead(specimen("110105194912310021")));
+    assert_eq!(s.m.screen(), Screen::Identity);
+    assert!(!s.m.session().unwrap().id_number_ok);
+}
+
+#[test]
+fn card_errors_and_rejected_pages_are_shown_and_the_next_try_works() {
+    let mut s = Script::new();
+    s.send(Event::Start).send(Event::CardFailed("未能读取证件，请重新放置".into()));
+    assert_eq!(s.m.screen(), Screen::Card);
+    assert!(s.m.message().unwrap().is_error);
+    s.send(Event::CardRead(specimen("11010519491231002X")));
+    assert_eq!(s.m.screen(), Screen::Identity);
+    assert!(s.m.message().is_none());
+
+    s.send(Event::ConfirmIdentity).send(Event::ChooseCategory("unsure".into()));
+    s.send(Event::FinishCapture);
+    assert_eq!(s.m.screen(), Screen::Capture, "no pages yet");
+    s.send(Event::CaptureRequested);
+    s.send(Event::PageRejected { page_id: 1, reason: "没有找到材料".into() });
+    assert_eq!(s.m.message().unwrap().text, "没有找到材料");
+    assert!(!s.m.session().unwrap().capture_busy);
+    s.take();
+    s.send(Event::CaptureRequested);
+    assert!(matches!(s.take().as_slice(), [Effect::CapturePage { page_id: 2 }]));
+}
+
+#[test]
+fn seal_failure_keeps_the_registration_for_another_try() {
+    let mut s = Script::new();
+    to_review(&mut s);
+    s.send(Event::OcrFinished { page_id: 1, result: None });
+    s.send(Event::Submit);
+    assert!(s.take().iter().any(|e| matches!(e, Effect::Seal(_))));
+    s.send(Event::SealFailed("存储空间不足，请联系工作人员".into()));
+    assert_eq!(s.m.screen(), Screen::Review);
+    assert!(s.m.session().is_some());
+    s.send(Event::Submit);
+    assert!(s.take().iter().any(|e| matches!(e, Effect::Seal(_))));
+}
+
+#[test]
+fn cancel_and_faults_wipe_everything() {
+    let mut s = Script::new();
+    to_review(&mut s);
+    s.send(Event::Cancel);
+    assert_eq!(s.m.screen(), Screen::Welcome);
+    assert!(s.m.session().is_none());
+
+    to_review(&mut s);
+    s.send(Event::DeviceFault("摄像头不可用".into()));
+    assert_eq!(s.m.screen(), Screen::Fault);
+    assert!(s.m.session().is_none());
+    s.send(Event::Done);
+    assert_eq!(s.m.screen(), Screen::Welcome);
+}

@@ -1,0 +1,246 @@
+//! One Tesseract instance, reused for many pages on one thread.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use tesseract::Tesseract;
+
+use crate::text::clean_text;
+use crate::OcrError;
+
+/// Settings shared by every engine.
+///
+/// Tesseract parallelises with OpenMP, which was 2.2x to 4x slower per page
+/// than a single thread on the two-core terminal and sometimes stalled for tens
+/// of seconds. The process must therefore start with `OMP_THREAD_LIMIT=1` in
+/// its environment (systemd `Environment=`, or the binary re-executing itself):
+/// libgomp reads the variable once, when it is loaded at process start, so
+/// `std::env::set_var` in `main` is too late. This library never reads or
+/// writes environment variables. Parallelism comes from `workers` instead.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OcrConfig {
+    /// Folder holding `<language>.traineddata`; `None` uses Tesseract's built-in path
+    /// (on Debian `/usr/share/tesseract-ocr/5/tessdata`).
+    pub tessdata_dir: Option<PathBuf>,
+    /// Tesseract language, normally `chi_sim`.
+    pub language: String,
+    /// Number of worker threads in an `OcrPool`, each with its own engine.
+    pub workers: usize,
+}
+
+impl Default for OcrConfig {
+    fn default() -> Self {
+        OcrConfig {
+            tessdata_dir: None,
+            language: "chi_sim".to_owned(),
+            workers: 1,
+        }
+    }
+}
+
+/// Recognised text of one page.
+///
+/// `text` is personal data: log its length, never its content.
+#[derive(Clone, PartialEq)]
+pub struct OcrText {
+    /// Text with spurious spaces between CJK characters removed.
+    pub text: String,
+    /// Tesseract's mean word confidence, 0 to 100.
+    pub mean_confidence: f32,
+    /// Wall time of recognition.
+    pub duration: Duration,
+}
+
+impl std::fmt::Debug for OcrText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The text itself stays out of debug output so it cannot reach a log.
+        f.debug_struct("OcrText")
+            .field("text_chars", &self.text.chars().count())
+            .field("mean_confidence", &self.mean_confidence)
+            .field("duration", &self.duration)
+            .finish()
+    }
+}
+
+/// A Tesseract engine with its language model loaded.
+///
+/// Loading chi_sim takes a noticeable fraction of a second, so one engine is
+/// kept per thread and reused. After a failed recognition the engine is
+/// reloaded on the next call.
+pub struct OcrEngine {
+    tess: Option<Tesseract>,
+    datapath: Option<String>,
+    language: String,
+}
+
+impl std::fmt::Debug for OcrEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OcrEngine")
+            .field("language", &self.language)
+            .field("datapath", &self.datapath)
+            .field("loaded", &self.tess.is_some())
+            .finish()
+    }
+}
+
+/// Largest accepted image side; a straightened A4 page at 600 dpi is 7016 pixels.
+const MAX_SIDE: u32 = 10_000;
+/// Height of an A4 page in inches, used to tell Tesseract the resolution.
+const A4_LONG_SIDE_INCHES: f32 = 11.69;
+
+impl OcrEngine {
+    /// Loads the language model.
+    pub fn new(cfg: &OcrConfig) -> Result<Self, OcrError> {
+        let datapath = match &cfg.tessdata_dir {
+            Some(dir) => Some(dir.to_str().ok_or(OcrError::TessdataPath)?.to_owned()),
+            None => None,
+        };
+        let mut engine = OcrEngine {
+            tess: None,
+            datapath,
+            language: cfg.language.clone(),
+        };
+        engine.tess = Some(engine.load()?);
+        Ok(engine)
+    }
+
+    fn load(&self) -> Result<Tesseract, OcrError> {
+        let started = Instant::now();
+        let tess =
+            Tesseract::new(self.datapath.as_deref(), Some(&self.language)).map_err(|source| {
+                OcrError::Init {
+                    language: self.language.clone(),
+                    source,
+                }
+            })?;
+        log::debug!(
+            "tesseract {} loaded in {:?}",
+            self.language,
+            started.elapsed()
+        );
+        Ok(tess)
+    }
+
+    /// Recognises an 8-bit grey image of `width * height` bytes, row-major.
+    ///
+    /// The image is assumed to be a whole page; its resolution is given to
+    /// Tesseract as if the long side were A4's.
+    pub fn recognize_gray(
+        &mut self,
+        data: &[u8],
+        width: u32,
+        height: u32,
+    ) -> Result<OcrText, OcrError> {
+        if width == 0 || height == 0 || width > MAX_SIDE || height > MAX_SIDE {
+            return Err(OcrError::BadDimensions { width, height });
+        }
+        let expected = width as usize * height as usize;
+        if data.len() != expected {
+            return Err(OcrError::BufferSize {
+                expected,
+                actual: data.len(),
+            });
+        }
+        let started = Instant::now();
+        let tess = match self.tess.take() {
+            Some(tess) => tess,
+            None => self.load()?,
+        };
+        // The builder calls consume the engine; on error it is gone and reloaded next time.
+        let dpi = (width.max(height) as f32 / A4_LONG_SIDE_INCHES)
+            .round()
+            .clamp(70.0, 1200.0) as i32;
+        let tess = tess
+            .set_frame(data, width as i32, height as i32, 1, width as i32)
+            .map_err(OcrError::SetImage)?
+            .set_source_resolution(dpi);
+        let mut tess = tess.recognize().map_err(OcrError::Recognize)?;
+        let raw = tess.get_text();
+        let confidence = tess.mean_text_conf();
+        self.tess = Some(tess);
+        let text = clean_text(&raw.map_err(OcrError::Text)?);
+        let duration = started.elapsed();
+        log::debug!(
+            "ocr {}x{}: {} chars, confidence {}, {:?}",
+            width,
+            height,
+            text.chars().count(),
+            confidence,
+            duration
+        );
+        Ok(OcrText {
+            text,
+            mean_confidence: confidence.clamp(0, 100) as f32,
+            duration,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_utils::config;
+
+    #[test]
+    fn blank_page_gives_no_text() {
+        let mut engine = OcrEngine::new(&config()).unwrap();
+        let (w, h) = (827, 1170);
+        let res = engine
+            .recognize_gray(&vec![255; w * h], w as u32, h as u32)
+            .unwrap();
+        assert!(
+            res.text.trim().chars().count() <= 2,
+            "{} chars",
+            res.text.chars().count()
+        );
+        // The engine stays usable.
+        let res = engine.recognize_gray(&vec![0; 64 * 64], 64, 64).unwrap();
+        assert!(res.text.chars().count() <= 4);
+    }
+
+    #[test]
+    fn wrong_buffer_size_is_a_typed_error() {
+        let mut engine = OcrEngine::new(&config()).unwrap();
+        let res = engine.recognize_gray(&[255; 99], 10, 10);
+        assert!(matches!(
+            res,
+            Err(OcrError::BufferSize {
+                expected: 100,
+                actual: 99
+            })
+        ));
+        let res = engine.recognize_gray(&[], 0, 10);
+        assert!(matches!(
+            res,
+            Err(OcrError::BadDimensions {
+                width: 0,
+                height: 10
+            })
+        ));
+        let res = engine.recognize_gray(&[], u32::MAX, u32::MAX);
+        assert!(matches!(res, Err(OcrError::BadDimensions { .. })));
+        // Still works after rejected input.
+        assert!(engine.recognize_gray(&[255; 100], 10, 10).is_ok());
+    }
+
+    #[test]
+    fn missing_model_is_an_init_error() {
+        let cfg = OcrConfig {
+            tessdata_dir: Some("/nonexistent/tessdata".into()),
+            ..config()
+        };
+        assert!(matches!(OcrEngine::new(&cfg), Err(OcrError::Init { .. })));
+    }
+
+    #[test]
+    fn debug_output_hides_the_text() {
+        let res = OcrText {
+            text: "王某某".to_owned(),
+            mean_confidence: 90.0,
+            duration: Duration::from_millis(5),
+        };
+        let shown = format!("{res:?}");
+        assert!(!shown.contains("王某某"));
+        assert!(shown.contains("text_chars: 3"));
+    }
+}

@@ -1,0 +1,27 @@
+//! Text recognition of page images with Tesseract on worker threads.
+//!
+//! `OcrEngine` wraps one Tesseract instance with a loaded language model and
+//! recognises 8-bit grey pages (as produced by `kiosk_camera::process_page`).
+//! `OcrPool` runs one engine per worker thread so the UI never waits on OCR.
+//!
+//! The process must start with `OMP_THREAD_LIMIT=1` in its environment: with
+//! OpenMP threads Tesseract was 2.2x to 4x slower per page on the terminal's two
+//! cores and sometimes stalled. libgomp reads the variable once, when it is
+//! loaded before `main` runs, so setting it with `std::env::set_var` has no
+//! effect (measured); set it in the systemd unit, or let the binary re-execute
+//! itself with it. This crate reads no environment variables.
+//!
+//! Recognised text is personal data. This crate logs only lengths,
+//! confidences and durations, and `OcrText`'s `Debug` output omits the text.
+
+mod engine;
+mod error;
+mod pool;
+#[cfg(test)]
+mod test_utils;
+mod text;
+
+pub use engine::{OcrConfig, OcrEngine, OcrText};
+pub use error::OcrError;
+pub use pool::{OcrPool, OcrResult};
+pub use text::clean_text;

@@ -1,0 +1,93 @@
+//! End-to-end check on the SPECIMEN photos: camera frame, page processing, OCR.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use kiosk_camera::{process_page, test_utils, Frame};
+use kiosk_ocr::{OcrConfig, OcrEngine, OcrPool};
+
+/// Phrases each specimen page must yield (see `drivers/camera/samples/make_specimens.py`).
+const EXPECTED: [&[&str]; 3] = [
+    &["信访材料", "拖欠工资", "请求依法处理"],
+    &["信访材料", "征地补偿款"],
+    &["此致", "信访人"],
+];
+
+#[test]
+// The measured figures are printed for `cargo test -- --nocapture`; they hold no text.
+#[allow(clippy::print_stderr)]
+fn specimen_pages_contain_known_phrases() {
+    if common::rerun_with_omp_limit("specimen_pages_contain_known_phrases") {
+        return;
+    }
+    let mut engine = OcrEngine::new(&OcrConfig::default()).unwrap();
+    let pages = test_utils::sample_pages();
+    assert_eq!(pages.len(), EXPECTED.len());
+    for (page_idx, (path, phrases)) in pages.iter().zip(EXPECTED).enumerate() {
+        let frame = Frame::from_file(path).unwrap();
+        let started = Instant::now();
+        let page = process_page(&frame).unwrap();
+        let processed = started.elapsed();
+        let res = engine
+            .recognize_gray(&page.gray, page.width, page.height)
+            .unwrap();
+        let truth = std::fs::read_to_string(test_utils::sample_truth(page_idx + 1)).unwrap();
+        // The red SPECIMEN mark is not part of the known text.
+        let accuracy = common::char_accuracy(
+            &truth,
+            &res.text.replace("样本", "").replace("SPECIMEN", ""),
+        );
+        // Figures only, never the text: it stands for personal data.
+        eprintln!(
+            "page {}: process {processed:?}, ocr {:?}, {} chars, confidence {}, accuracy {accuracy:.3}, jpeg {} bytes",
+            page_idx + 1,
+            res.duration,
+            res.text.chars().count(),
+            res.mean_confidence,
+            page.jpeg.len()
+        );
+        for phrase in phrases {
+            assert!(
+                res.text.contains(phrase),
+                "page {} lacks {phrase}",
+                page_idx + 1
+            );
+        }
+        assert!(
+            accuracy > 0.85,
+            "page {} accuracy {accuracy:.3}",
+            page_idx + 1
+        );
+        assert!(res.mean_confidence > 50.0);
+    }
+}
+
+#[test]
+fn pool_recognises_specimen_pages_in_parallel() {
+    if common::rerun_with_omp_limit("pool_recognises_specimen_pages_in_parallel") {
+        return;
+    }
+    let pool = OcrPool::new(&OcrConfig {
+        workers: 2,
+        ..OcrConfig::default()
+    })
+    .unwrap();
+    for (job, path) in test_utils::sample_pages().iter().enumerate() {
+        let page = process_page(&Frame::from_file(path).unwrap()).unwrap();
+        pool.submit(100 + job as u64, page.gray, page.width, page.height);
+    }
+    let mut got = Vec::new();
+    while got.len() < 3 {
+        got.push(
+            pool.recv_timeout(Duration::from_secs(120))
+                .expect("ocr result in time"),
+        );
+    }
+    got.sort_by_key(|(job, _)| *job);
+    let ids: Vec<u64> = got.iter().map(|(job, _)| *job).collect();
+    assert_eq!(ids, [100, 101, 102]);
+    assert!(got[1].1.as_ref().unwrap().text.contains("征地补偿款"));
+    assert!(got[0].1.as_ref().unwrap().text.contains("拖欠工资"));
+    assert!(pool.try_recv().is_none());
+}

@@ -1,0 +1,505 @@
+//! The durable local queue of sealed registrations, in SQLite.
+//!
+//! A registration is *sealed* here, in one fsynced transaction, before the
+//! petitioner is told "registered". The uplink then claims rows one at a time,
+//! uploads them and records the outcome. Each row moves through
+//!
+//! ```text
+//!   seal ──► pending ──claim──► uploading ──ack──► acknowledged (payload purged)
+//!               ▲                   │
+//!               └──retry / restart──┤
+//!                                   └──reject──► failed (payload kept for the clerk)
+//! ```
+//!
+//! Every thread opens its own [`Queue`] on the same file; SQLite's WAL mode and
+//! `BEGIN IMMEDIATE` transactions keep them from stepping on each other.
+//!
+//! **Invariant:** a row is never deleted, and its personal payload is removed
+//! only in the transaction that records the registry's case number.
+//! **Invariant:** no error or log line of this crate holds personal data; the
+//! free-text reasons callers pass in go through [`kiosk_privacy::redact`].
+
+mod payload;
+mod schema;
+#[cfg(any(test, feature = "test-utils"))]
+pub mod test_utils;
+
+use std::fmt;
+use std::path::Path;
+
+use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
+use registry_api::{RegistrationAck, RegistrationUpload};
+use rusqlite::{params, Connection, OptionalExtension};
+
+pub use payload::PayloadError;
+
+/// The longest delay [`Queue::mark_retry`] stores. A row scheduled further
+/// ahead than this is treated as due, so a clock that jumps backwards (a
+/// terminal booting without a valid clock, then syncing) cannot park it.
+pub const MAX_RETRY_DELAY: TimeDelta = TimeDelta::days(1);
+
+/// The longest reason text kept on a row, in characters.
+const MAX_REASON_CHARS: usize = 200;
+
+/// What went wrong in the queue.
+#[derive(Debug, thiserror::Error)]
+pub enum QueueError {
+    /// SQLite failed (disk, lock, schema).
+    #[error("queue database error")]
+    Db(#[from] rusqlite::Error),
+    /// The registration could not be serialised.
+    #[error("cannot encode registration")]
+    Encode(#[source] serde_json::Error),
+    /// A claimed row's payload is damaged; the row has been marked failed.
+    #[error("stored registration {local_ref} is unreadable")]
+    CorruptPayload {
+        id: i64,
+        local_ref: String,
+        #[source]
+        source: PayloadError,
+    },
+    /// The idempotency key was sealed before with different content.
+    #[error("idempotency key reused for a different registration")]
+    KeyConflict { local_ref: String },
+    /// Another registration already has this local reference.
+    #[error("local reference {0} already used")]
+    LocalRefConflict(String),
+    /// No row has this id.
+    #[error("no queued registration with id {0}")]
+    NotFound(i64),
+    /// The row is in a status the requested change cannot start from.
+    #[error("registration {id} is {status}")]
+    WrongStatus { id: i64, status: Status },
+    /// An acknowledgement without a case number.
+    #[error("acknowledgement has an empty case number")]
+    EmptyCaseNumber,
+    /// The database was written by a newer program.
+    #[error("queue schema version {0} is newer than this program")]
+    NewerSchema(i64),
+    /// A status column holds a value this program does not know.
+    #[error("unknown status in queue database")]
+    UnknownStatus,
+}
+
+/// Where a registration is in its journey to the registry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Status {
+    /// Sealed and waiting for (another) upload attempt.
+    Pending,
+    /// Claimed by an uplink; an attempt is under way.
+    Uploading,
+    /// The registry issued a case number; the personal payload is gone.
+    Acknowledged,
+    /// The registry refused it for good; a clerk must look at it.
+    Failed,
+}
+
+impl Status {
+    /// The value stored in the `status` column.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pending => "pending",
+            Status::Uploading => "uploading",
+            Status::Acknowledged => "acknowledged",
+            Status::Failed => "failed",
+        }
+    }
+
+    fn parse(s: &str) -> Result<Status, QueueError> {
+        Ok(match s {
+            "pending" => Status::Pending,
+            "uploading" => Status::Uploading,
+            "acknowledged" => Status::Acknowledged,
+            "failed" => Status::Failed,
+            _ => return Err(QueueError::UnknownStatus),
+        })
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A row handed to the uplink by [`Queue::claim_next`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Claimed {
+    pub id: i64,
+    pub upload: RegistrationUpload,
+    /// Attempts so far, including this one.
+    pub attempts: u32,
+}
+
+/// The readable summary of a registration, free of personal data except the masked ID.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Receipt {
+    pub local_ref: String,
+    pub category: String,
+    pub page_count: u32,
+    /// As sealed, RFC 3339.
+    pub sealed_at: String,
+    /// `id_number.masked()`.
+    pub masked_id: String,
+    pub status: Status,
+    pub case_number: Option<String>,
+    pub attempts: u32,
+    /// The last (redacted) reason an attempt did not succeed.
+    pub last_error: Option<String>,
+}
+
+/// How many rows are in each status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct QueueCounts {
+    pub pending: u64,
+    pub uploading: u64,
+    pub acknowledged: u64,
+    pub failed: u64,
+}
+
+/// One connection to the queue database.
+#[derive(Debug)]
+pub struct Queue {
+    conn: Connection,
+}
+
+const RECEIPT_COLUMNS: &str =
+    "local_ref, category, page_count, sealed_at, masked_id, status, case_number, attempts, last_error";
+
+impl Queue {
+    /// Opens (creating if needed) the queue at `path` and brings its schema up to date.
+    pub fn open(path: &Path) -> Result<Queue, QueueError> {
+        let conn = Connection::open(path)?;
+        schema::configure(&conn)?;
+        schema::migrate(&conn)?;
+        Ok(Queue { conn })
+    }
+
+    /// Seals `upload` as a pending row and returns its receipt. Sealing an
+    /// idempotency key that is already queued returns the existing receipt.
+    pub fn seal(&self, upload: &RegistrationUpload) -> Result<Receipt, QueueError> {
+        let (bytes, digest) = payload::encode(upload).map_err(QueueError::Encode)?;
+        self.immediate(|conn| {
+            let existing: Option<String> = conn
+                .query_row(
+                    "SELECT payload_sha256 FROM registrations WHERE idempotency_key = ?1",
+                    [&upload.idempotency_key],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            match existing {
+                Some(d) if d == digest => {
+                    log::info!("queue: {} was already sealed", upload.local_ref);
+                }
+                Some(_) => {
+                    return Err(QueueError::KeyConflict { local_ref: upload.local_ref.clone() })
+                }
+                None => {
+                    let taken: bool = conn.query_row(
+                        "SELECT EXISTS (SELECT 1 FROM registrations WHERE local_ref = ?1)",
+                        [&upload.local_ref],
+                        |r| r.get(0),
+                    )?;
+                    if taken {
+                        return Err(QueueError::LocalRefConflict(upload.local_ref.clone()));
+                    }
+                    conn.execute(
+                        "INSERT INTO registrations (idempotency_key, local_ref, category, page_count,
+                             sealed_at, masked_id, payload, payload_sha256, status, attempts,
+                             next_attempt_at_ms, last_status_change)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'pending', 0, 0, ?9)",
+                        params![
+                            upload.idempotency_key,
+                            upload.local_ref,
+                            upload.category,
+                            upload.pages.len() as i64,
+                            upload.sealed_at,
+                            upload.petitioner.id_number.masked(),
+                            bytes,
+                            digest,
+                            now_text(),
+                        ],
+                    )?;
+                    log::info!("queue: sealed {}", upload.local_ref);
+                }
+            }
+            receipt_where(conn, "idempotency_key = ?1", &upload.idempotency_key)?
+                .ok_or(QueueError::Db(rusqlite::Error::QueryReturnedNoRows))
+        })
+    }
+
+    /// Claims the oldest pending row that is due at `now`: marks it uploading
+    /// and counts the attempt. A row whose payload is damaged is marked failed
+    /// and reported as [`QueueError::CorruptPayload`]; the next call moves on.
+    pub fn claim_next(&self, now: DateTime<Utc>) -> Result<Option<Claimed>, QueueError> {
+        let now_ms = now.timestamp_millis();
+        let horizon_ms = horizon(now).timestamp_millis();
+        self.immediate(|conn| {
+            let row = conn
+                .query_row(
+                    "SELECT id, local_ref, payload, payload_sha256, attempts FROM registrations
+                     WHERE status = 'pending' AND (next_attempt_at_ms <= ?1 OR next_attempt_at_ms > ?2)
+                     ORDER BY id LIMIT 1",
+                    params![now_ms, horizon_ms],
+                    |r| {
+                        Ok((
+                            r.get::<_, i64>(0)?,
+                            r.get::<_, String>(1)?,
+                            r.get::<_, Option<Vec<u8>>>(2)?,
+                            r.get::<_, String>(3)?,
+                            r.get::<_, i64>(4)?,
+                        ))
+                    },
+                )
+                .optional()?;
+            let Some((id, local_ref, bytes, digest, attempts)) = row else {
+                return Ok(Ok(None));
+            };
+            match payload::decode(bytes.as_deref(), &digest) {
+                Ok(upload) => {
+                    conn.execute(
+                        "UPDATE registrations SET status = 'uploading', attempts = attempts + 1,
+                             last_status_change = ?2 WHERE id = ?1",
+                        params![id, now_text()],
+                    )?;
+                    let attempts = u32::try_from(attempts + 1).unwrap_or(u32::MAX);
+                    Ok(Ok(Some(Claimed { id, upload, attempts })))
+                }
+                Err(source) => {
+                    log::error!("queue: {local_ref} is unreadable ({source}); marked failed");
+                    conn.execute(
+                        "UPDATE registrations SET status = 'failed', last_error = ?2,
+                             last_status_change = ?3 WHERE id = ?1",
+                        params![id, format!("stored {source}"), now_text()],
+                    )?;
+                    // Commit the mark, then report the damage.
+                    Ok(Err(QueueError::CorruptPayload { id, local_ref, source }))
+                }
+            }
+        })?
+    }
+
+    /// Records the registry's case number and deletes the personal payload, in one transaction.
+    /// Acknowledging an already acknowledged row keeps its first case number.
+    pub fn mark_acknowledged(&self, id: i64, ack: &RegistrationAck) -> Result<(), QueueError> {
+        if ack.case_number.trim().is_empty() {
+            return Err(QueueError::EmptyCaseNumber);
+        }
+        self.immediate(|conn| {
+            let status = status_of(conn, id)?;
+            if status == Status::Acknowledged {
+                log::warn!("queue: row {id} was already acknowledged");
+                return Ok(());
+            }
+            conn.execute(
+                "UPDATE registrations SET status = 'acknowledged', case_number = ?2,
+                     acknowledged_at = ?3, payload = NULL, last_error = NULL,
+                     last_status_change = ?3 WHERE id = ?1",
+                params![id, ack.case_number, now_text()],
+            )?;
+            Ok(())
+        })?;
+        // Best effort: fold the WAL into the main file and truncate it, so the
+        // purged payload does not linger in old WAL frames.
+        if let Err(e) = self
+            .conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+        {
+            log::debug!("queue: checkpoint after purge skipped: {e}");
+        }
+        Ok(())
+    }
+
+    /// Puts a claimed row back to pending, due again at `next_attempt_at`
+    /// (at most [`MAX_RETRY_DELAY`] ahead).
+    pub fn mark_retry(
+        &self,
+        id: i64,
+        reason: &str,
+        next_attempt_at: DateTime<Utc>,
+    ) -> Result<(), QueueError> {
+        let latest = horizon(Utc::now());
+        let due_ms = next_attempt_at.min(latest).timestamp_millis();
+        self.transition(id, "pending", reason, due_ms)
+    }
+
+    /// Marks a row as permanently failed; it keeps its payload for the clerk.
+    pub fn mark_failed(&self, id: i64, reason: &str) -> Result<(), QueueError> {
+        self.transition(id, "failed", reason, 0)
+    }
+
+    /// Puts every row left uploading (by a power cut or a crash) back to pending,
+    /// due at once. Call it at start-up, before any uplink runs.
+    pub fn requeue_interrupted(&self) -> Result<usize, QueueError> {
+        let n = self.conn.execute(
+            "UPDATE registrations SET status = 'pending', next_attempt_at_ms = 0,
+                 last_status_change = ?1 WHERE status = 'uploading'",
+            [now_text()],
+        )?;
+        if n > 0 {
+            log::warn!("queue: {n} interrupted upload(s) put back to pending");
+        }
+        Ok(n)
+    }
+
+    /// The receipt of the registration with this local reference.
+    pub fn receipt(&self, local_ref: &str) -> Result<Option<Receipt>, QueueError> {
+        receipt_where(&self.conn, "local_ref = ?1", local_ref)
+    }
+
+    /// How many rows are in each status.
+    pub fn counts(&self) -> Result<QueueCounts, QueueError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT status, COUNT(*) FROM registrations GROUP BY status")?;
+        let mut rows = stmt.query([])?;
+        let mut counts = QueueCounts::default();
+        while let Some(row) = rows.next()? {
+            let n = row.get::<_, i64>(1)?.max(0) as u64;
+            match Status::parse(&row.get::<_, String>(0)?)? {
+                Status::Pending => counts.pending = n,
+                Status::Uploading => counts.uploading = n,
+                Status::Acknowledged => counts.acknowledged = n,
+                Status::Failed => counts.failed = n,
+            }
+        }
+        Ok(counts)
+    }
+
+    /// The newest `limit` receipts, newest first.
+    pub fn recent_receipts(&self, limit: usize) -> Result<Vec<Receipt>, QueueError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {RECEIPT_COLUMNS} FROM registrations ORDER BY id DESC LIMIT ?1"
+        ))?;
+        let rows = stmt.query_map([limit], read_receipt)?;
+        rows.map(|r| r?).collect()
+    }
+
+    /// When the earliest pending row falls due, if any row is pending. A row
+    /// parked beyond [`MAX_RETRY_DELAY`] by a clock jump counts as due now.
+    pub fn next_due(&self, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>, QueueError> {
+        let earliest: Option<i64> = self.conn.query_row(
+            "SELECT MIN(next_attempt_at_ms) FROM registrations WHERE status = 'pending'",
+            [],
+            |r| r.get(0),
+        )?;
+        Ok(
+            earliest.map(|ms| match DateTime::from_timestamp_millis(ms) {
+                Some(t) if t <= horizon(now) => t,
+                _ => now,
+            }),
+        )
+    }
+
+    /// Moves a row that is not acknowledged to `status` with a redacted reason.
+    fn transition(
+        &self,
+        id: i64,
+        status: &str,
+        reason: &str,
+        due_ms: i64,
+    ) -> Result<(), QueueError> {
+        let reason = clean_reason(reason);
+        self.immediate(|conn| {
+            let current = status_of(conn, id)?;
+            if current == Status::Acknowledged {
+                return Err(QueueError::WrongStatus {
+                    id,
+                    status: current,
+                });
+            }
+            conn.execute(
+                "UPDATE registrations SET status = ?2, last_error = ?3, next_attempt_at_ms = ?4,
+                     last_status_change = ?5 WHERE id = ?1",
+                params![id, status, reason, due_ms, now_text()],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Runs `f` in a `BEGIN IMMEDIATE` transaction, committing on `Ok`.
+    fn immediate<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, QueueError>,
+    ) -> Result<T, QueueError> {
+        self.conn.execute_batch("BEGIN IMMEDIATE")?;
+        match f(&self.conn) {
+            Ok(v) => match self.conn.execute_batch("COMMIT") {
+                Ok(()) => Ok(v),
+                Err(e) => {
+                    let _ = self.conn.execute_batch("ROLLBACK");
+                    Err(e.into())
+                }
+            },
+            Err(e) => {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                Err(e)
+            }
+        }
+    }
+}
+
+fn status_of(conn: &Connection, id: i64) -> Result<Status, QueueError> {
+    let s: Option<String> = conn
+        .query_row(
+            "SELECT status FROM registrations WHERE id = ?1",
+            [id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Status::parse(&s.ok_or(QueueError::NotFound(id))?)
+}
+
+fn receipt_where(conn: &Connection, cond: &str, arg: &str) -> Result<Option<Receipt>, QueueError> {
+    conn.query_row(
+        &format!("SELECT {RECEIPT_COLUMNS} FROM registrations WHERE {cond}"),
+        [arg],
+        read_receipt,
+    )
+    .optional()?
+    .transpose()
+}
+
+/// Reads a row selected with [`RECEIPT_COLUMNS`]; the inner result carries a bad status.
+fn read_receipt(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Receipt, QueueError>> {
+    let status: String = r.get(5)?;
+    let status = match Status::parse(&status) {
+        Ok(s) => s,
+        Err(e) => return Ok(Err(e)),
+    };
+    Ok(Ok(Receipt {
+        local_ref: r.get(0)?,
+        category: r.get(1)?,
+        page_count: u32::try_from(r.get::<_, i64>(2)?).unwrap_or(0),
+        sealed_at: r.get(3)?,
+        masked_id: r.get(4)?,
+        status,
+        case_number: r.get(6)?,
+        attempts: u32::try_from(r.get::<_, i64>(7)?).unwrap_or(0),
+        last_error: r.get(8)?,
+    }))
+}
+
+/// Redacts and shortens a caller's reason text before it is stored.
+fn clean_reason(reason: &str) -> String {
+    let redacted = kiosk_privacy::redact(reason);
+    let mut out: String = redacted.chars().take(MAX_REASON_CHARS).collect();
+    if redacted.chars().count() > MAX_REASON_CHARS {
+        out.push('…');
+    }
+    out
+}
+
+/// The latest moment a retry may be scheduled for, seen from `now`.
+fn horizon(now: DateTime<Utc>) -> DateTime<Utc> {
+    now.checked_add_signed(MAX_RETRY_DELAY)
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
+fn now_text() -> String {
+    Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+#[cfg(test)]
+mod tests;

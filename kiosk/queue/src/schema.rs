@@ -1,0 +1,112 @@
+//! Connection set-up and schema migrations, tracked by `PRAGMA user_version`.
+//!
+//! Each entry of [`MIGRATIONS`] moves the schema one version forward and runs
+//! in its own transaction together with the version bump, so a power cut
+//! during an upgrade leaves either the old or the new schema. Never edit a
+//! shipped migration; append a new one.
+
+use rusqlite::Connection;
+
+use crate::QueueError;
+
+/// How long a connection waits for another connection's write lock.
+const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The migrations, in order; entry `n` takes `user_version` from `n` to `n + 1`.
+const MIGRATIONS: &[&str] = &[
+    // Version 1: the outbox of sealed registrations.
+    "CREATE TABLE registrations (
+        id                 INTEGER PRIMARY KEY AUTOINCREMENT,
+        idempotency_key    TEXT    NOT NULL UNIQUE,
+        local_ref          TEXT    NOT NULL UNIQUE,
+        category           TEXT    NOT NULL,
+        page_count         INTEGER NOT NULL,
+        sealed_at          TEXT    NOT NULL,
+        masked_id          TEXT    NOT NULL,
+        payload            BLOB,
+        payload_sha256     TEXT    NOT NULL,
+        status             TEXT    NOT NULL
+            CHECK (status IN ('pending', 'uploading', 'acknowledged', 'failed')),
+        attempts           INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at_ms INTEGER NOT NULL DEFAULT 0,
+        last_status_change TEXT    NOT NULL,
+        last_error         TEXT,
+        case_number        TEXT,
+        acknowledged_at    TEXT
+    );
+    CREATE INDEX registrations_due ON registrations (status, next_attempt_at_ms, id);",
+];
+
+/// Applies the pragmas every connection needs.
+pub(crate) fn configure(conn: &Connection) -> Result<(), QueueError> {
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        log::warn!("queue: journal_mode is {mode}, not wal");
+    }
+    // FULL: a commit is on disk before `seal` returns, so "registered" is true.
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    // Zero freed pages, so a purged payload does not linger in the file.
+    conn.pragma_update(None, "secure_delete", "ON")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(())
+}
+
+/// Brings the schema up to the newest version.
+pub(crate) fn migrate(conn: &Connection) -> Result<(), QueueError> {
+    loop {
+        conn.execute_batch("BEGIN IMMEDIATE")?;
+        let res = step(conn);
+        match res {
+            Ok(true) => conn.execute_batch("COMMIT")?,
+            Ok(false) => {
+                conn.execute_batch("COMMIT")?;
+                return Ok(());
+            }
+            Err(e) => {
+                let _ = conn.execute_batch("ROLLBACK");
+                return Err(e);
+            }
+        }
+    }
+}
+
+/// Applies the next migration, if any; returns whether one was applied.
+fn step(conn: &Connection) -> Result<bool, QueueError> {
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let known = MIGRATIONS.len() as i64;
+    if version > known {
+        return Err(QueueError::NewerSchema(version));
+    }
+    if version == known {
+        return Ok(false);
+    }
+    let Some(sql) = usize::try_from(version)
+        .ok()
+        .and_then(|v| MIGRATIONS.get(v))
+    else {
+        return Err(QueueError::NewerSchema(version));
+    };
+    conn.execute_batch(sql)?;
+    conn.pragma_update(None, "user_version", version + 1)?;
+    log::info!("queue: schema migrated to version {}", version + 1);
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrates_once_and_refuses_newer_schema() {
+        let conn = Connection::open_in_memory().unwrap();
+        migrate(&conn).unwrap();
+        migrate(&conn).unwrap();
+        let v: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, MIGRATIONS.len() as i64);
+        conn.pragma_update(None, "user_version", 99).unwrap();
+        assert!(matches!(migrate(&conn), Err(QueueError::NewerSchema(99))));
+    }
+}

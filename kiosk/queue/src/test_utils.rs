@@ -1,0 +1,42 @@
+//! Synthetic SPECIMEN registrations for tests of the queue and its users.
+//!
+//! Compiled for this crate's tests and, through the `test-utils` feature, for
+//! the dev-dependencies of other crates. No value here belongs to a real person.
+
+use kiosk_privacy::{Address, IdNumber, PersonName, PersonalText, PhoneNumber};
+use registry_api::{PageUpload, Petitioner, RegistrationUpload};
+
+/// A SPECIMEN registration numbered `n`, with its own idempotency key and local reference.
+pub fn specimen_upload(n: u32) -> RegistrationUpload {
+    RegistrationUpload {
+        idempotency_key: format!("00000000-0000-4000-8000-{n:012}"),
+        terminal_id: "SPECIMEN-TERMINAL-01".into(),
+        local_ref: format!("L-SPECIMEN-{n:04}"),
+        sealed_at: "2026-03-01T09:30:00+08:00".into(),
+        petitioner: Petitioner {
+            doc_type: "resident".into(),
+            id_number: IdNumber::new("11010519491231002X"),
+            name: PersonName::new("样本人"),
+            sex: 1,
+            birth: Some("1949-12-31".into()),
+            address: Address::new("北京市东城区样本路1号"),
+        },
+        category: "labour".into(),
+        description: PersonalText::new("SPECIMEN 拖欠工资"),
+        phone: Some(PhoneNumber::new("13800000000")),
+        pages: vec![
+            PageUpload::new(
+                1,
+                b"\xff\xd8SPECIMEN page one",
+                PersonalText::new("第一页"),
+                90.5,
+            ),
+            PageUpload::new(
+                2,
+                b"\xff\xd8SPECIMEN page two",
+                PersonalText::new("第二页"),
+                80.0,
+            ),
+        ],
+    }
+}

@@ -1,0 +1,181 @@
+//! Renders every screen with SPECIMEN data in portrait and some in landscape,
+//! checks that every touch target is large and on screen, and writes the
+//! reference screenshots to `kiosk/ui/screenshots/`.
+//!
+//! The PNGs are rewritten on every run; rendering is deterministic (mock time,
+//! the system's Noto Sans CJK), so they only change when the UI does. Look at
+//! them after changing a screen.
+
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
+
+use i_slint_backend_testing::ElementHandle;
+use kiosk_ui::{AppWindow, Intake, Screen};
+use slint::{ComponentHandle, PhysicalSize, Rgba8Pixel, SharedPixelBuffer};
+
+use crate::support::{all_buttons, find_one, new_window, LANDSCAPE, PORTRAIT};
+
+/// The smallest height of a touch target for petitioners, in pixels.
+const MIN_TARGET: f32 = 120.0;
+
+/// One picture: a file name, the screen, and extra settings on top of the SPECIMEN data.
+struct Shot {
+    name: &'static str,
+    screen: Screen,
+    tweak: fn(&Intake),
+}
+
+fn nothing(_: &Intake) {}
+
+const PORTRAIT_SHOTS: &[Shot] = &[
+    Shot { name: "welcome", screen: Screen::Welcome, tweak: nothing },
+    Shot { name: "card", screen: Screen::Card, tweak: nothing },
+    Shot {
+        name: "card-error",
+        screen: Screen::Card,
+        tweak: |i| {
+            i.set_message("未能读取证件，请重新放置".into());
+            i.set_message_is_error(true);
+            i.set_demo(true);
+        },
+    },
+    Shot { name: "identity", screen: Screen::Identity, tweak: nothing },
+    Shot {
+        name: "identity-first-visit",
+        screen: Screen::Identity,
+        tweak: |i| {
+            i.set_history(Default::default());
+            i.set_history_note("首次登记".into());
+            i.set_id_warning("证件号码校验未通过，请工作人员核对".into());
+        },
+    },
+    Shot {
+        name: "identity-loading",
+        screen: Screen::Identity,
+        tweak: |i| i.set_history_loading(true),
+    },
+    Shot { name: "category", screen: Screen::Category, tweak: nothing },
+    Shot { name: "capture", screen: Screen::Capture, tweak: nothing },
+    Shot {
+        name: "capture-busy",
+        screen: Screen::Capture,
+        tweak: |i| {
+            i.set_capture_busy(true);
+            i.set_message("正在处理这一页，请稍候".into());
+        },
+    },
+    Shot { name: "review", screen: Screen::Review, tweak: nothing },
+    Shot { name: "submitting", screen: Screen::Submitting, tweak: nothing },
+    Shot { name: "receipt", screen: Screen::Receipt, tweak: |i| i.set_seconds_left(30) },
+    Shot {
+        name: "receipt-offline",
+        screen: Screen::Receipt,
+        tweak: |i| {
+            i.set_case_number("".into());
+            i.set_queued_offline(true);
+            i.set_seconds_left(30);
+        },
+    },
+    Shot {
+        name: "fault",
+        screen: Screen::Fault,
+        tweak: |i| i.set_message("读卡器没有响应（设备代码 E-READER-TIMEOUT）".into()),
+    },
+    Shot {
+        name: "category-timeout",
+        screen: Screen::Category,
+        tweak: |i| i.set_seconds_left(20),
+    },
+];
+
+const LANDSCAPE_SHOTS: &[Shot] = &[
+    Shot { name: "welcome-landscape", screen: Screen::Welcome, tweak: nothing },
+    Shot { name: "card-landscape", screen: Screen::Card, tweak: nothing },
+    Shot { name: "identity-landscape", screen: Screen::Identity, tweak: nothing },
+    Shot { name: "category-landscape", screen: Screen::Category, tweak: nothing },
+    Shot { name: "capture-landscape", screen: Screen::Capture, tweak: nothing },
+    Shot { name: "review-landscape", screen: Screen::Review, tweak: nothing },
+    Shot { name: "receipt-landscape", screen: Screen::Receipt, tweak: |i| i.set_seconds_left(30) },
+];
+
+fn screenshot_dir() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("screenshots");
+    std::fs::create_dir_all(&dir).expect("the screenshot directory can be created");
+    dir
+}
+
+/// Writes the snapshot as an 8-bit RGB PNG (the window is opaque).
+fn save_png(path: &Path, snapshot: &SharedPixelBuffer<Rgba8Pixel>) {
+    let rgb: Vec<u8> = snapshot.as_slice().iter().flat_map(|p| [p.r, p.g, p.b]).collect();
+    let file = File::create(path).expect("the screenshot file can be created");
+    let mut encoder = png::Encoder::new(BufWriter::new(file), snapshot.width(), snapshot.height());
+    encoder.set_color(png::ColorType::Rgb);
+    encoder.set_depth(png::BitDepth::Eight);
+    encoder.set_compression(png::Compression::High);
+    let mut writer = encoder.write_header().expect("the PNG header is written");
+    writer.write_image_data(&rgb).expect("the PNG data is written");
+}
+
+/// Every petitioner's button is at least `MIN_TARGET` tall, lies inside the
+/// window, and overlaps no other button.
+fn check_targets(ui: &AppWindow, size: PhysicalSize, shot: &str) {
+    let buttons: Vec<(String, ElementHandle)> = all_buttons(ui)
+        .into_iter()
+        .map(|b| (b.accessible_label().unwrap_or_default().to_string(), b))
+        .collect();
+    assert!(!buttons.is_empty() || shot.starts_with("submitting") || shot.starts_with("fault"), "{shot}: no buttons");
+    let rects: Vec<(String, [f32; 4])> = buttons
+        .iter()
+        .map(|(label, b)| {
+            let pos = b.absolute_position();
+            let sz = b.size();
+            (label.clone(), [pos.x, pos.y, pos.x + sz.width, pos.y + sz.height])
+        })
+        .collect();
+    for (label, [x0, y0, x1, y1]) in &rects {
+        if !label.starts_with("演示：") {
+            assert!(y1 - y0 >= MIN_TARGET, "{shot}: button {label:?} is only {} px tall", y1 - y0);
+        }
+        assert!(
+            *x0 >= 0.0 && *y0 >= 0.0 && *x1 <= size.width as f32 && *y1 <= size.height as f32,
+            "{shot}: button {label:?} at {:?} is outside the window",
+            [x0, y0, x1, y1]
+        );
+    }
+    for (i, (a, ra)) in rects.iter().enumerate() {
+        for (b, rb) in &rects[i + 1..] {
+            let overlap = ra[0] < rb[2] && rb[0] < ra[2] && ra[1] < rb[3] && rb[1] < ra[3];
+            assert!(!overlap, "{shot}: buttons {a:?} and {b:?} overlap");
+        }
+    }
+}
+
+fn render(shots: &[Shot], size: PhysicalSize) {
+    let dir = screenshot_dir();
+    let ui = new_window(size);
+    for shot in shots {
+        crate::support::fill_specimen(&ui);
+        let intake = ui.global::<Intake>();
+        intake.set_screen(shot.screen);
+        (shot.tweak)(&intake);
+
+        let snapshot = ui.window().take_snapshot().expect("the window renders headless");
+        assert_eq!((snapshot.width(), snapshot.height()), (size.width, size.height), "{}", shot.name);
+        let first = snapshot.as_slice()[0];
+        assert!(snapshot.as_slice().iter().any(|p| *p != first), "{}: the snapshot is blank", shot.name);
+        find_one(&ui, "screen-title");
+        check_targets(&ui, size, shot.name);
+        save_png(&dir.join(format!("{}.png", shot.name)), &snapshot);
+    }
+}
+
+#[test]
+fn portrait_screens() {
+    render(PORTRAIT_SHOTS, PORTRAIT);
+}
+
+#[test]
+fn landscape_screens() {
+    render(LANDSCAPE_SHOTS, LANDSCAPE);
+}

@@ -1,0 +1,208 @@
+//! Shared set-up for the UI tests: the headless platform, SPECIMEN data, a
+//! callback recorder and element look-ups by accessible label.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use i_slint_backend_testing::{
+    AccessibleRole, ElementHandle, ElementRoot, TestingBackend, TestingBackendOptions,
+};
+use kiosk_ui::{AppWindow, CategoryTile, HistoryRow, Intake, PageThumb, Screen};
+use slint::{ComponentHandle, Image, ModelRc, PhysicalSize, Rgba8Pixel, SharedPixelBuffer, VecModel};
+
+pub const PORTRAIT: PhysicalSize = PhysicalSize { width: 1080, height: 1920 };
+pub const LANDSCAPE: PhysicalSize = PhysicalSize { width: 1920, height: 1080 };
+
+/// The ids of the SPECIMEN pages, in order.
+pub const PAGE_IDS: [i32; 3] = [11, 12, 13];
+pub const CASE_NUMBER: &str = "XF-2026-000001";
+pub const LOCAL_REF: &str = "KD-0317-0042";
+
+/// Installs the testing platform on this test's thread and creates the window.
+///
+/// Every test runs on its own thread with its own platform; without an event
+/// loop the tests drive the UI by calling into it directly. The software
+/// renderer makes `take_snapshot` work headless.
+pub fn new_window(size: PhysicalSize) -> AppWindow {
+    // A second call on the same thread (with `--test-threads=1`) finds the
+    // platform already installed, which is fine.
+    let _ = slint::platform::set_platform(Box::new(TestingBackend::new(TestingBackendOptions {
+        mock_time: true,
+        threading: false,
+        renderer_name: Some("software".into()),
+    })));
+    let ui = AppWindow::new().expect("the window is created");
+    ui.window().set_size(size);
+    ui.show().expect("the window is shown");
+    fill_specimen(&ui);
+    ui
+}
+
+/// A solid-colour image.
+pub fn solid(width: u32, height: u32, rgb: [u8; 3]) -> Image {
+    let mut buf = SharedPixelBuffer::<Rgba8Pixel>::new(width, height);
+    for px in buf.make_mut_slice() {
+        *px = Rgba8Pixel { r: rgb[0], g: rgb[1], b: rgb[2], a: 255 };
+    }
+    Image::from_rgba8(buf)
+}
+
+/// A stand-in for the document camera's picture: a sheet with lines of text on a desk.
+fn preview_image() -> Image {
+    let (w, h) = (640u32, 360u32);
+    let mut buf = SharedPixelBuffer::<Rgba8Pixel>::new(w, h);
+    let desk = Rgba8Pixel { r: 92, g: 84, b: 74, a: 255 };
+    let paper = Rgba8Pixel { r: 246, g: 244, b: 238, a: 255 };
+    let ink = Rgba8Pixel { r: 70, g: 74, b: 84, a: 255 };
+    let pixels = buf.make_mut_slice();
+    for y in 0..h {
+        for x in 0..w {
+            let on_paper = (200..440).contains(&x) && (30..330).contains(&y);
+            let line = (60..300).contains(&y) && (y - 60) % 26 < 7 && (230..410).contains(&x);
+            pixels[(y * w + x) as usize] = if on_paper && line {
+                ink
+            } else if on_paper {
+                paper
+            } else {
+                desk
+            };
+        }
+    }
+    Image::from_rgba8(buf)
+}
+
+fn history_row(case_number: &str, date: &str, category: &str, status: &str) -> HistoryRow {
+    HistoryRow {
+        case_number: case_number.into(),
+        date: date.into(),
+        category: category.into(),
+        status: status.into(),
+    }
+}
+
+fn tile(code: &str, label: &str, glyph: &str) -> CategoryTile {
+    CategoryTile { code: code.into(), label: label.into(), glyph: glyph.into() }
+}
+
+/// Fills every `Intake` property with SPECIMEN data (no real person).
+pub fn fill_specimen(ui: &AppWindow) {
+    let intake = ui.global::<Intake>();
+    intake.set_hall_name("示范镇便民服务中心".into());
+    intake.set_person_name("测试样例".into());
+    intake.set_id_masked("1101**********002X".into());
+    intake.set_id_warning("".into());
+    intake.set_document_label("居民身份证".into());
+    intake.set_history_loading(false);
+    intake.set_history_note("".into());
+    intake.set_history(ModelRc::new(VecModel::from(vec![
+        history_row("XF-2025-000417", "2025-11-03", "土地征收", "办理中"),
+        history_row("XF-2024-001208", "2024-06-18", "拖欠工资", "已办结"),
+    ])));
+    intake.set_categories(ModelRc::new(VecModel::from(vec![
+        tile("land", "土地征收", "地"),
+        tile("housing", "房屋拆迁", "房"),
+        tile("wages", "拖欠工资", "薪"),
+        tile("social", "社保医保", "保"),
+        tile("legal", "涉法涉诉", "法"),
+        tile("neighbour", "邻里纠纷", "邻"),
+        tile("conduct", "干部作风", "干"),
+        tile("environment", "环境污染", "环"),
+        tile("unsure", "不确定", "？"),
+    ])));
+    intake.set_category_label("土地征收".into());
+    intake.set_preview(preview_image());
+    let colours = [[236, 232, 220], [222, 232, 242], [238, 226, 232]];
+    let statuses = ["已识别", "已识别", "识别中…"];
+    intake.set_pages(ModelRc::new(VecModel::from(
+        PAGE_IDS
+            .iter()
+            .zip(colours)
+            .zip(statuses)
+            .map(|((&id, rgb), status)| PageThumb {
+                id,
+                thumb: solid(120, 160, rgb),
+                status: status.into(),
+            })
+            .collect::<Vec<_>>(),
+    )));
+    intake.set_capture_busy(false);
+    intake.set_case_number(CASE_NUMBER.into());
+    intake.set_local_ref(LOCAL_REF.into());
+    intake.set_queued_offline(false);
+    intake.set_seconds_left(0);
+    intake.set_message("".into());
+    intake.set_message_is_error(false);
+    intake.set_demo(false);
+    intake.set_screen(Screen::Welcome);
+}
+
+/// Records every `Intake` callback as a line such as `choose-category(land)`.
+pub fn record_callbacks(ui: &AppWindow) -> Rc<RefCell<Vec<String>>> {
+    let log = Rc::new(RefCell::new(Vec::new()));
+    let intake = ui.global::<Intake>();
+    macro_rules! record {
+        ($($on:ident => $name:literal),* $(,)?) => {$({
+            let log = log.clone();
+            intake.$on(move || log.borrow_mut().push($name.to_string()));
+        })*};
+    }
+    record!(
+        on_start => "start",
+        on_confirm_identity => "confirm-identity",
+        on_capture => "capture",
+        on_finish_capture => "finish-capture",
+        on_submit => "submit",
+        on_back => "back",
+        on_cancel => "cancel",
+        on_done => "done",
+        on_demo_insert_card => "demo-insert-card",
+        on_demo_remove_card => "demo-remove-card",
+    );
+    {
+        let log = log.clone();
+        intake.on_choose_category(move |code| log.borrow_mut().push(format!("choose-category({code})")));
+    }
+    {
+        let log = log.clone();
+        intake.on_delete_page(move |id| log.borrow_mut().push(format!("delete-page({id})")));
+    }
+    log
+}
+
+/// All elements with this accessible label.
+pub fn find(ui: &AppWindow, label: &str) -> Vec<ElementHandle> {
+    ElementHandle::find_by_accessible_label(ui, label).collect()
+}
+
+/// The one element with this accessible label; panics if there is none or more than one.
+pub fn find_one(ui: &AppWindow, label: &str) -> ElementHandle {
+    let mut found = find(ui, label);
+    assert_eq!(found.len(), 1, "expected exactly one element labelled {label:?}, found {}", found.len());
+    found.remove(0)
+}
+
+/// The one button with this accessible label.
+pub fn button(ui: &AppWindow, label: &str) -> ElementHandle {
+    let found: Vec<_> = find(ui, label)
+        .into_iter()
+        .filter(|e| e.accessible_role() == Some(AccessibleRole::Button))
+        .collect();
+    assert_eq!(found.len(), 1, "expected exactly one button labelled {label:?}, found {}", found.len());
+    found.into_iter().next().unwrap()
+}
+
+/// Presses the button with this label through its accessible default action and
+/// returns the callbacks it fired.
+pub fn press(ui: &AppWindow, log: &Rc<RefCell<Vec<String>>>, label: &str) -> Vec<String> {
+    log.borrow_mut().clear();
+    button(ui, label).invoke_accessible_default_action();
+    std::mem::take(&mut *log.borrow_mut())
+}
+
+/// Every button on the current screen.
+pub fn all_buttons(ui: &AppWindow) -> Vec<ElementHandle> {
+    ui.root_element()
+        .query_descendants()
+        .match_accessible_role(AccessibleRole::Button)
+        .find_all()
+}

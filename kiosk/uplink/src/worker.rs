@@ -1,0 +1,431 @@
+//! The background uplink: one thread, one tokio runtime, one queue connection.
+//!
+//! The loop claims the oldest due row, uploads it and records the outcome:
+//! acknowledged (payload purged), retry with capped exponential backoff and
+//! jitter, or failed. With nothing due it sleeps until the earliest retry, a
+//! [`Uplink::wake`], or a slow poll (another process may seal rows too).
+//! History queries run as separate tasks on the same runtime, so they are
+//! answered even while an upload is waiting on a slow network.
+
+use std::hash::{BuildHasher, Hasher};
+use std::path::PathBuf;
+use std::sync::mpsc as std_mpsc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use kiosk_privacy::IdNumber;
+use kiosk_queue::{Claimed, Queue, QueueError};
+use registry_api::HistoryReply;
+use tokio::sync::mpsc;
+
+use crate::{RegistryClient, UplinkConfig, UplinkError, UplinkEvent};
+
+/// How often the idle loop looks at the queue without being woken.
+const IDLE_POLL: Duration = Duration::from_secs(15);
+/// How long to wait after the queue itself failed (disk, lock) before trying again.
+const QUEUE_ERROR_PAUSE: Duration = Duration::from_secs(2);
+
+enum Command {
+    Wake,
+    History {
+        id: IdNumber,
+        timeout: Duration,
+        reply: std_mpsc::SyncSender<Result<HistoryReply, UplinkError>>,
+    },
+}
+
+/// Handle of the running uplink; dropping it stops the uplink.
+#[derive(Debug)]
+pub struct Uplink {
+    commands: Option<mpsc::UnboundedSender<Command>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Uplink {
+    /// Starts the uplink on its own thread. Rows left uploading by an earlier
+    /// run are put back to pending first.
+    pub fn spawn(
+        queue_path: PathBuf,
+        cfg: UplinkConfig,
+        events: std_mpsc::Sender<UplinkEvent>,
+    ) -> Result<Uplink, UplinkError> {
+        let client = RegistryClient::new(&cfg.base_url, &cfg.token, cfg.request_timeout)?;
+        if cfg.min_backoff.is_zero() || cfg.max_backoff < cfg.min_backoff {
+            return Err(UplinkError::Config(
+                "backoff must be positive with max at least min",
+            ));
+        }
+        let queue = Queue::open(&queue_path)?;
+        queue.requeue_interrupted()?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("uplink-rt")
+            .enable_all()
+            .build()
+            .map_err(UplinkError::Start)?;
+        let (tx, rx) = mpsc::unbounded_channel();
+        let worker = Worker {
+            queue,
+            client,
+            cfg,
+            events,
+            commands: rx,
+        };
+        let thread = std::thread::Builder::new()
+            .name("uplink".into())
+            .spawn(move || {
+                runtime.block_on(worker.run());
+                // Do not wait for history tasks stuck on the network.
+                runtime.shutdown_background();
+            })
+            .map_err(UplinkError::Start)?;
+        Ok(Uplink {
+            commands: Some(tx),
+            thread: Some(thread),
+        })
+    }
+
+    /// Asks the uplink to look at the queue now (call it right after a seal).
+    pub fn wake(&self) {
+        if let Some(tx) = &self.commands {
+            let _ = tx.send(Command::Wake);
+        }
+    }
+
+    /// Asks the registry for the history of `id`, waiting at most `timeout`.
+    /// Call it from a plain thread, not from inside an async runtime.
+    pub fn history_blocking(
+        &self,
+        id: &IdNumber,
+        timeout: Duration,
+    ) -> Result<HistoryReply, UplinkError> {
+        let (reply, answer) = std_mpsc::sync_channel(1);
+        let tx = self.commands.as_ref().ok_or(UplinkError::Stopped)?;
+        tx.send(Command::History {
+            id: id.clone(),
+            timeout,
+            reply,
+        })
+        .map_err(|_| UplinkError::Stopped)?;
+        match answer.recv_timeout(timeout.saturating_add(Duration::from_millis(100))) {
+            Ok(res) => res,
+            Err(std_mpsc::RecvTimeoutError::Timeout) => Err(UplinkError::Timeout),
+            Err(std_mpsc::RecvTimeoutError::Disconnected) => Err(UplinkError::Stopped),
+        }
+    }
+
+    /// Stops the uplink and waits for its thread. An upload in flight is
+    /// abandoned and its row put back to pending.
+    pub fn shutdown(self) {}
+}
+
+impl Drop for Uplink {
+    fn drop(&mut self) {
+        drop(self.commands.take());
+        if let Some(t) = self.thread.take() {
+            if t.join().is_err() {
+                log::error!("uplink: thread panicked");
+            }
+        }
+    }
+}
+
+struct Worker {
+    queue: Queue,
+    client: RegistryClient,
+    cfg: UplinkConfig,
+    events: std_mpsc::Sender<UplinkEvent>,
+    commands: mpsc::UnboundedReceiver<Command>,
+}
+
+impl Worker {
+    async fn run(mut self) {
+        log::info!("uplink: started");
+        loop {
+            let pause = match self.queue.claim_next(Utc::now()) {
+                Ok(Some(claimed)) => match self.attempt(claimed).await {
+                    After::Next => continue,
+                    // The registry is probably out of reach for every row, so
+                    // hold back the others too (a wake still goes at once).
+                    After::Pause(pause) => pause,
+                    After::Stop => break,
+                },
+                Ok(None) => self.idle_pause(),
+                Err(QueueError::CorruptPayload { local_ref, .. }) => {
+                    self.emit(UplinkEvent::Failed {
+                        local_ref,
+                        reason: "stored registration is unreadable".into(),
+                    });
+                    continue;
+                }
+                Err(e) => {
+                    log::error!(
+                        "uplink: cannot claim from the queue: {}",
+                        UplinkError::from(e).reason()
+                    );
+                    QUEUE_ERROR_PAUSE
+                }
+            };
+            if !self.wait(pause).await {
+                break;
+            }
+        }
+        log::info!("uplink: stopped");
+    }
+
+    /// How long to sleep when nothing is due.
+    fn idle_pause(&self) -> Duration {
+        let now = Utc::now();
+        match self.queue.next_due(now) {
+            Ok(Some(due)) => (due - now)
+                .to_std()
+                .unwrap_or(Duration::ZERO)
+                .min(IDLE_POLL),
+            Ok(None) => IDLE_POLL,
+            Err(e) => {
+                log::error!(
+                    "uplink: cannot read the queue: {}",
+                    UplinkError::from(e).reason()
+                );
+                QUEUE_ERROR_PAUSE
+            }
+        }
+    }
+
+    /// Sleeps for `pause` or until woken; returns false when the handle is gone.
+    async fn wait(&mut self, pause: Duration) -> bool {
+        let sleep = tokio::time::sleep(pause);
+        tokio::pin!(sleep);
+        loop {
+            tokio::select! {
+                _ = &mut sleep => return true,
+                cmd = self.commands.recv() => match cmd {
+                    Some(Command::Wake) => return true,
+                    Some(cmd @ Command::History { .. }) => serve(&self.client, cmd),
+                    None => return false,
+                },
+            }
+        }
+    }
+
+    /// Uploads one claimed row, records the outcome, and says what to do next.
+    async fn attempt(&mut self, claimed: Claimed) -> After {
+        let Claimed {
+            id,
+            upload,
+            attempts,
+        } = claimed;
+        let local_ref = upload.local_ref.clone();
+        let started = Instant::now();
+        let res = {
+            let upload_fut = self.client.upload(&upload);
+            tokio::pin!(upload_fut);
+            loop {
+                tokio::select! {
+                    res = &mut upload_fut => break Some(res),
+                    cmd = self.commands.recv() => match cmd {
+                        Some(Command::Wake) => {}
+                        Some(cmd @ Command::History { .. }) => serve(&self.client, cmd),
+                        None => break None,
+                    },
+                }
+            }
+        };
+        drop(upload);
+        let ms = started.elapsed().as_millis();
+        let Some(res) = res else {
+            log::info!(
+                "uplink: {local_ref} attempt {attempts} abandoned at shutdown after {ms} ms"
+            );
+            if let Err(e) = self
+                .queue
+                .mark_retry(id, "interrupted by shutdown", Utc::now())
+            {
+                log::error!(
+                    "uplink: cannot requeue {local_ref}: {}",
+                    UplinkError::from(e).reason()
+                );
+            }
+            return After::Stop;
+        };
+        match res {
+            Ok(ack) => {
+                log::info!(
+                    "uplink: {local_ref} attempt {attempts} acknowledged as {} (replayed: {}) in {ms} ms",
+                    ack.case_number,
+                    ack.replayed
+                );
+                match self.queue.mark_acknowledged(id, &ack) {
+                    Ok(()) => self.emit(UplinkEvent::Acknowledged {
+                        local_ref,
+                        case_number: ack.case_number,
+                        replayed: ack.replayed,
+                    }),
+                    Err(e) => {
+                        // The next attempt is answered from the registry's idempotency record.
+                        log::error!(
+                            "uplink: cannot record the ack of {local_ref}: {}",
+                            UplinkError::from(e).reason()
+                        );
+                        let _ = self.queue.mark_retry(
+                            id,
+                            "ack not recorded",
+                            after(self.cfg.min_backoff),
+                        );
+                    }
+                }
+            }
+            Err(e) if e.is_retryable() => {
+                let reason = e.reason();
+                let delay = backoff(&self.cfg, attempts, &e);
+                log::warn!("uplink: {local_ref} attempt {attempts} failed in {ms} ms: {reason}; retry in {delay:?}");
+                match self.queue.mark_retry(id, &reason, after(delay)) {
+                    Ok(()) => self.emit(UplinkEvent::RetryScheduled {
+                        local_ref,
+                        attempts,
+                        reason,
+                        next_attempt_in: delay,
+                    }),
+                    Err(e) => log::error!(
+                        "uplink: cannot schedule a retry of {local_ref}: {}",
+                        UplinkError::from(e).reason()
+                    ),
+                }
+                return After::Pause(delay);
+            }
+            Err(e) => {
+                let reason = e.reason();
+                log::error!("uplink: {local_ref} attempt {attempts} rejected in {ms} ms: {reason}");
+                match self.queue.mark_failed(id, &reason) {
+                    Ok(()) => self.emit(UplinkEvent::Failed { local_ref, reason }),
+                    Err(e) => log::error!(
+                        "uplink: cannot mark {local_ref} failed: {}",
+                        UplinkError::from(e).reason()
+                    ),
+                }
+            }
+        }
+        After::Next
+    }
+
+    fn emit(&self, event: UplinkEvent) {
+        // The application may have stopped listening; the queue holds the truth anyway.
+        let _ = self.events.send(event);
+    }
+}
+
+/// What the loop does after an attempt.
+enum After {
+    /// Claim the next due row at once.
+    Next,
+    /// Wait this long (or for a wake) before claiming again.
+    Pause(Duration),
+    /// The handle is gone; stop.
+    Stop,
+}
+
+/// The moment `delay` from now, saturating instead of overflowing.
+fn after(delay: Duration) -> DateTime<Utc> {
+    let now = Utc::now();
+    chrono::TimeDelta::from_std(delay)
+        .ok()
+        .and_then(|d| now.checked_add_signed(d))
+        .unwrap_or(now + kiosk_queue::MAX_RETRY_DELAY)
+}
+
+/// Runs a history query as its own task, so it never waits behind an upload.
+fn serve(client: &RegistryClient, cmd: Command) {
+    let Command::History { id, timeout, reply } = cmd else {
+        return;
+    };
+    let client = client.clone();
+    tokio::spawn(async move {
+        let started = Instant::now();
+        let res = match tokio::time::timeout(timeout, client.history(&id)).await {
+            Ok(res) => res,
+            Err(_) => Err(UplinkError::Timeout),
+        };
+        match &res {
+            Ok(r) => log::info!(
+                "uplink: history query answered with {} entries in {} ms",
+                r.registrations.len(),
+                started.elapsed().as_millis()
+            ),
+            Err(e) => log::warn!("uplink: history query failed: {}", e.reason()),
+        }
+        let _ = reply.try_send(res);
+    });
+}
+
+/// The delay before retry after attempt number `attempts` failed with `err`:
+/// `min_backoff` doubled per attempt, capped at `max_backoff`, with the upper
+/// half jittered so terminals that lost the network together do not return
+/// together. A refused token waits the full `max_backoff`.
+fn backoff(cfg: &UplinkConfig, attempts: u32, err: &UplinkError) -> Duration {
+    let cap = cfg.max_backoff;
+    let base = if matches!(err, UplinkError::Unauthorized) {
+        cap
+    } else {
+        let factor = 1u32
+            .checked_shl(attempts.saturating_sub(1).min(30))
+            .unwrap_or(u32::MAX);
+        cfg.min_backoff.saturating_mul(factor).min(cap)
+    };
+    let half = base / 2;
+    let jitter_ns = u64::try_from(half.as_nanos()).unwrap_or(u64::MAX);
+    let jitter = jitter_ns
+        .checked_add(1)
+        .map_or(random_u64(), |m| random_u64() % m);
+    half.saturating_add(Duration::from_nanos(jitter))
+}
+
+/// A random number from the standard library's per-process hash keys.
+fn random_u64() -> u64 {
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+    h.write_u128(now.map(|d| d.as_nanos()).unwrap_or(0));
+    h.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(min_ms: u64, max_ms: u64) -> UplinkConfig {
+        UplinkConfig {
+            base_url: "http://127.0.0.1:9".into(),
+            token: "t".into(),
+            request_timeout: Duration::from_secs(1),
+            min_backoff: Duration::from_millis(min_ms),
+            max_backoff: Duration::from_millis(max_ms),
+        }
+    }
+
+    #[test]
+    fn backoff_doubles_with_jitter_and_is_capped() {
+        let c = cfg(100, 1000);
+        for (attempts, base) in [
+            (1, 100),
+            (2, 200),
+            (3, 400),
+            (4, 800),
+            (5, 1000),
+            (60, 1000),
+        ] {
+            for _ in 0..50 {
+                let d = backoff(&c, attempts, &UplinkError::Timeout).as_millis() as u64;
+                assert!(d >= base / 2 && d <= base, "attempt {attempts}: {d} ms");
+            }
+        }
+        let d = backoff(&c, 1, &UplinkError::Unauthorized);
+        assert!(d >= Duration::from_millis(500), "{d:?}");
+        // Absurd settings saturate instead of overflowing.
+        let huge = UplinkConfig {
+            max_backoff: Duration::MAX,
+            ..cfg(u64::MAX, 1)
+        };
+        assert!(backoff(&huge, 64, &UplinkError::Timeout) >= Duration::from_secs(1));
+        assert!(after(Duration::MAX) > Utc::now());
+    }
+}

@@ -1,0 +1,223 @@
+//! Wire types of the kiosk-to-registry protocol.
+//!
+//! The protocol is described for people in `registry/openapi.yaml`; this crate
+//! is its Rust form, shared by the kiosk's uplink and the reference registry so
+//! the two ends cannot drift apart. Personal fields use the masked newtypes of
+//! `kiosk-privacy`, so a `Debug` print of any request is safe to log.
+//!
+//! Every request carries `Authorization: Bearer <terminal token>`. Uploads also
+//! carry the client-generated [`IDEMPOTENCY_HEADER`]; the registry answers a
+//! repeated key with the case number it issued the first time.
+
+use base64::Engine as _;
+use kiosk_privacy::{Address, IdNumber, PersonName, PersonalText, PhoneNumber};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// Path of the upload endpoint (`POST`).
+pub const REGISTRATIONS_PATH: &str = "/v1/registrations";
+/// Path of the history query (`POST`, so the ID number never sits in a URL or an access log).
+pub const HISTORY_PATH: &str = "/v1/history/query";
+/// Path of the health check (`GET`).
+pub const HEALTH_PATH: &str = "/v1/health";
+/// Header carrying the client-generated idempotency key of an upload.
+pub const IDEMPOTENCY_HEADER: &str = "Idempotency-Key";
+/// The largest request body the registry accepts, in bytes.
+pub const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
+
+/// Who the petitioner is, as read from their card.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Petitioner {
+    /// `resident`, `hmt_permit`, `foreign_2017` or `foreign_2023`.
+    pub doc_type: String,
+    pub id_number: IdNumber,
+    pub name: PersonName,
+    /// GB/T 2261.1 code: 0, 1, 2 or 9.
+    pub sex: u8,
+    /// `YYYY-MM-DD` when the card gives it.
+    pub birth: Option<String>,
+    pub address: Address,
+}
+
+/// One photographed page.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PageUpload {
+    /// 1-based position in the registration.
+    pub index: u32,
+    /// The corrected colour page, JPEG, base64 (standard alphabet).
+    pub jpeg_base64: String,
+    /// Lower-case hex SHA-256 of the JPEG bytes.
+    pub sha256: String,
+    /// What OCR recognised on the page.
+    pub ocr_text: PersonalText,
+    /// Mean word confidence of the OCR, 0–100.
+    pub ocr_confidence: f32,
+}
+
+/// Why a page in a request is unusable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PageDecodeError {
+    /// The base64 text does not decode.
+    Base64,
+    /// The bytes do not hash to the declared SHA-256.
+    HashMismatch,
+}
+
+impl std::fmt::Display for PageDecodeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            PageDecodeError::Base64 => "page image is not valid base64",
+            PageDecodeError::HashMismatch => "page image does not match its sha256",
+        })
+    }
+}
+
+impl std::error::Error for PageDecodeError {}
+
+impl PageUpload {
+    /// Builds a page from its JPEG bytes, computing the hash.
+    pub fn new(index: u32, jpeg: &[u8], ocr_text: PersonalText, ocr_confidence: f32) -> Self {
+        PageUpload {
+            index,
+            jpeg_base64: base64::engine::general_purpose::STANDARD.encode(jpeg),
+            sha256: sha256_hex(jpeg),
+            ocr_text,
+            ocr_confidence,
+        }
+    }
+
+    /// The JPEG bytes, checked against the declared hash.
+    pub fn jpeg(&self) -> Result<Vec<u8>, PageDecodeError> {
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(&self.jpeg_base64)
+            .map_err(|_| PageDecodeError::Base64)?;
+        if sha256_hex(&bytes) != self.sha256 {
+            return Err(PageDecodeError::HashMismatch);
+        }
+        Ok(bytes)
+    }
+}
+
+/// A sealed registration as uploaded (`POST /v1/registrations`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RegistrationUpload {
+    /// Client-generated UUID; the same value as the `Idempotency-Key` header.
+    pub idempotency_key: String,
+    /// The terminal's configured identifier.
+    pub terminal_id: String,
+    /// The reference the terminal showed the petitioner while offline.
+    pub local_ref: String,
+    /// When the registration was sealed on the terminal, RFC 3339.
+    pub sealed_at: String,
+    pub petitioner: Petitioner,
+    /// Category code (see the intake crate's taxonomy), `unsure` allowed.
+    pub category: String,
+    /// The petitioner's own words, possibly empty.
+    pub description: PersonalText,
+    pub phone: Option<PhoneNumber>,
+    pub pages: Vec<PageUpload>,
+}
+
+/// The registry's answer to an upload.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct RegistrationAck {
+    /// The case number the registry issued, e.g. `XF-2026-000123`.
+    pub case_number: String,
+    /// When the registry first stored it, RFC 3339.
+    pub received_at: String,
+    /// True when this key had been stored before and the earlier answer is repeated.
+    pub replayed: bool,
+}
+
+/// `POST /v1/history/query`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct HistoryQuery {
+    pub id_number: IdNumber,
+}
+
+/// One earlier registration of a petitioner.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct HistoryEntry {
+    pub case_number: String,
+    /// RFC 3339.
+    pub registered_at: String,
+    pub category: String,
+    /// `registered`, `accepted`, `in_progress`, `answered` or `closed`.
+    pub status: String,
+    pub page_count: u32,
+}
+
+/// Answer to a history query, newest first.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Default)]
+pub struct HistoryReply {
+    pub registrations: Vec<HistoryEntry>,
+}
+
+/// A stored page as the registry reports it (`GET /v1/registrations/{case}`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct StoredPage {
+    pub index: u32,
+    pub sha256: String,
+    pub size_bytes: u64,
+    pub ocr_text: PersonalText,
+}
+
+/// A stored registration as the registry reports it to authorised callers.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RegistrationRecord {
+    pub case_number: String,
+    pub registered_at: String,
+    pub terminal_id: String,
+    pub local_ref: String,
+    pub petitioner: Petitioner,
+    pub category: String,
+    pub description: PersonalText,
+    pub pages: Vec<StoredPage>,
+}
+
+/// Body of every error answer.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ApiError {
+    /// Stable machine-readable code: `unauthorized`, `bad_request`, `conflict`, `internal`.
+    pub code: String,
+    /// Short human-readable message; never contains personal data.
+    pub message: String,
+}
+
+/// Lower-case hex SHA-256 of `bytes`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_round_trips_and_detects_tampering() {
+        let page = PageUpload::new(1, b"\xff\xd8jpeg", PersonalText::new("拖欠工资"), 91.0);
+        assert_eq!(page.jpeg().unwrap(), b"\xff\xd8jpeg");
+        let mut bad = page.clone();
+        bad.sha256 = sha256_hex(b"other");
+        assert_eq!(bad.jpeg(), Err(PageDecodeError::HashMismatch));
+        bad.jpeg_base64 = "!!".into();
+        assert_eq!(bad.jpeg(), Err(PageDecodeError::Base64));
+    }
+
+    #[test]
+    fn debug_of_a_request_masks_personal_data() {
+        let p = Petitioner {
+            doc_type: "resident".into(),
+            id_number: IdNumber::new("11010519491231002X"),
+            name: PersonName::new("测试样例"),
+            sex: 1,
+            birth: Some("1949-12-31".into()),
+            address: Address::new("北京市东城区样本路1号"),
+        };
+        let dbg = format!("{p:?}");
+        assert!(!dbg.contains("110105"), "{dbg}");
+        assert!(!dbg.contains("测试"), "{dbg}");
+        let json = serde_json::to_string(&p).unwrap();
+        assert!(json.contains("11010519491231002X"));
+    }
+}

@@ -1,0 +1,432 @@
+//! The HTTP face of the registry: routes, bearer authentication, JSON bodies,
+//! error answers and the access log.
+//!
+//! Every error answer is an [`ApiError`] JSON body whose message names what is
+//! wrong without quoting the request, so nothing personal leaks into answers or
+//! logs. Database work and the decoding of page images run on the blocking pool.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Path, Request, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use registry_api::{
+    ApiError, HistoryQuery, RegistrationUpload, HEALTH_PATH, HISTORY_PATH, IDEMPOTENCY_HEADER,
+    MAX_BODY_BYTES, REGISTRATIONS_PATH,
+};
+use serde::de::DeserializeOwned;
+use sha2::{Digest, Sha256};
+
+use crate::store::{RegisterOutcome, Store};
+use crate::validate;
+
+/// Path of the totals endpoint (`GET`); not part of `registry-api`.
+pub const STATS_PATH: &str = "/v1/stats";
+
+/// What every handler shares.
+#[derive(Clone)]
+pub(crate) struct AppState {
+    pub store: Arc<Store>,
+    /// SHA-256 digests of the accepted bearer tokens.
+    pub token_digests: Arc<Vec<[u8; 32]>>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("tokens", &self.token_digests.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds the router with all endpoints, the body limit and the access log.
+pub(crate) fn router(state: AppState) -> Router {
+    let record_path = format!("{REGISTRATIONS_PATH}/{{case_number}}");
+    Router::new()
+        .route(HEALTH_PATH, get(health))
+        .route(REGISTRATIONS_PATH, post(register))
+        .route(&record_path, get(record))
+        .route(HISTORY_PATH, post(history))
+        .route(STATS_PATH, get(stats))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn(log_request))
+        .with_state(state)
+}
+
+/// An error answer: a status and an [`ApiError`] body.
+#[derive(Debug)]
+pub(crate) struct Failure {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl Failure {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Failure {
+        Failure {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    fn bad_request(message: impl Into<String>) -> Failure {
+        Failure::new(StatusCode::BAD_REQUEST, "bad_request", message)
+    }
+
+    fn unauthorized() -> Failure {
+        Failure::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "missing or unknown bearer token",
+        )
+    }
+
+    /// Logs `err` with its causes and answers 500 without the details.
+    fn internal(context: &str, err: &dyn std::error::Error) -> Failure {
+        let mut chain = err.to_string();
+        let mut source = err.source();
+        while let Some(cause) = source {
+            chain.push_str(": ");
+            chain.push_str(&cause.to_string());
+            source = cause.source();
+        }
+        log::error!("{context}: {chain}");
+        Failure::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "internal error, try again later",
+        )
+    }
+}
+
+impl IntoResponse for Failure {
+    fn into_response(self) -> Response {
+        let body = ApiError {
+            code: self.code.to_owned(),
+            message: self.message,
+        };
+        let mut res = (self.status, Json(body)).into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            res.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        res
+    }
+}
+
+/// Proof that the request carried an accepted terminal token.
+#[derive(Debug)]
+pub(crate) struct Terminal;
+
+impl FromRequestParts<AppState> for Terminal {
+    type Rejection = Failure;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Failure> {
+        let value = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .ok_or_else(Failure::unauthorized)?;
+        let value = value.to_str().map_err(|_| Failure::unauthorized())?;
+        let (scheme, token) = value.split_once(' ').ok_or_else(Failure::unauthorized)?;
+        if !scheme.eq_ignore_ascii_case("bearer") {
+            return Err(Failure::unauthorized());
+        }
+        // Comparing fixed-size digests in full keeps the time independent of
+        // where a guessed token first differs.
+        let digest: [u8; 32] = Sha256::digest(token.trim().as_bytes()).into();
+        let mut accepted = false;
+        for known in state.token_digests.iter() {
+            let diff = known
+                .iter()
+                .zip(digest.iter())
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b));
+            accepted |= diff == 0;
+        }
+        if accepted {
+            Ok(Terminal)
+        } else {
+            Err(Failure::unauthorized())
+        }
+    }
+}
+
+/// A JSON body whose rejections are [`ApiError`] answers that never quote the body.
+#[derive(Debug)]
+pub(crate) struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = Failure;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Failure> {
+        let is_json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.split(';').next())
+            .map(|mime| {
+                let mime = mime.trim().to_ascii_lowercase();
+                mime == "application/json"
+                    || (mime.starts_with("application/") && mime.ends_with("+json"))
+            })
+            .unwrap_or(false);
+        if !is_json {
+            return Err(Failure::bad_request(
+                "content type must be application/json",
+            ));
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                Failure::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "payload_too_large",
+                    format!("request body is larger than {MAX_BODY_BYTES} bytes"),
+                )
+            } else {
+                Failure::bad_request("cannot read the request body")
+            }
+        })?;
+        serde_json::from_slice(&bytes)
+            .map(ApiJson)
+            .map_err(|err| Failure::bad_request(describe_json_error(&err)))
+    }
+}
+
+/// A message for a JSON error that keeps serde's position but never a value
+/// from the body (serde quotes offending values in its messages).
+fn describe_json_error(err: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    let at = format!("line {} column {}", err.line(), err.column());
+    match err.classify() {
+        Category::Syntax => format!("request body is not valid JSON ({at})"),
+        Category::Eof => "request body is truncated JSON".to_owned(),
+        Category::Io => "cannot read the request body".to_owned(),
+        Category::Data => {
+            // "missing field `x`" and "duplicate field `x`" only name a field.
+            let text = err.to_string();
+            let names_a_field =
+                text.starts_with("missing field `") || text.starts_with("duplicate field `");
+            match text.split(" at line ").next() {
+                Some(head) if names_a_field => {
+                    format!("request body does not match the schema: {head}")
+                }
+                _ => format!("request body does not match the schema ({at})"),
+            }
+        }
+    }
+}
+
+/// Runs blocking work on the blocking pool; a panic there becomes a 500.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, Failure> + Send + 'static,
+) -> Result<T, Failure> {
+    match tokio::task::spawn_blocking(work).await {
+        Ok(res) => res,
+        Err(err) => Err(Failure::internal("blocking task failed", &err)),
+    }
+}
+
+async fn health() -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "status": "ok" }))
+}
+
+async fn register(
+    State(state): State<AppState>,
+    _terminal: Terminal,
+    headers: HeaderMap,
+    ApiJson(upload): ApiJson<RegistrationUpload>,
+) -> Result<Response, Failure> {
+    let header_key = headers
+        .get(IDEMPOTENCY_HEADER)
+        .ok_or_else(|| Failure::bad_request("missing Idempotency-Key header"))?;
+    if header_key.as_bytes() != upload.idempotency_key.as_bytes() {
+        return Err(Failure::bad_request(
+            "Idempotency-Key header does not equal idempotency_key in the body",
+        ));
+    }
+    let outcome = blocking(move || {
+        let pages =
+            validate::check_upload(&upload).map_err(|err| Failure::bad_request(err.to_string()))?;
+        let body_hash = validate::content_hash(&upload)
+            .map_err(|err| Failure::internal("cannot hash the upload", &err))?;
+        state
+            .store
+            .register(&upload, &body_hash, &pages, chrono::Utc::now())
+            .map_err(|err| Failure::internal("cannot store the registration", &err))
+    })
+    .await?;
+    match outcome {
+        RegisterOutcome::Created(ack) => {
+            log::info!("issued case {}", ack.case_number);
+            let location = format!("{REGISTRATIONS_PATH}/{}", ack.case_number);
+            let mut res = (StatusCode::CREATED, Json(ack)).into_response();
+            if let Ok(value) = HeaderValue::from_str(&location) {
+                res.headers_mut().insert(header::LOCATION, value);
+            }
+            Ok(res)
+        }
+        RegisterOutcome::Replayed(ack) => {
+            log::info!("replayed case {}", ack.case_number);
+            Ok((StatusCode::OK, Json(ack)).into_response())
+        }
+        RegisterOutcome::Conflict => Err(Failure::new(
+            StatusCode::CONFLICT,
+            "conflict",
+            "this Idempotency-Key was already used for a different registration",
+        )),
+    }
+}
+
+async fn history(
+    State(state): State<AppState>,
+    _terminal: Terminal,
+    ApiJson(query): ApiJson<HistoryQuery>,
+) -> Result<Response, Failure> {
+    if query.id_number.expose().trim().is_empty() {
+        return Err(Failure::bad_request("id_number must not be empty"));
+    }
+    let reply = blocking(move || {
+        state
+            .store
+            .history(&query.id_number)
+            .map_err(|err| Failure::internal("cannot read the history", &err))
+    })
+    .await?;
+    Ok(Json(reply).into_response())
+}
+
+async fn record(
+    State(state): State<AppState>,
+    _terminal: Terminal,
+    Path(case_number): Path<String>,
+) -> Result<Response, Failure> {
+    let found = blocking(move || {
+        state
+            .store
+            .record(&case_number)
+            .map_err(|err| Failure::internal("cannot read the registration", &err))
+    })
+    .await?;
+    match found {
+        Some(record) => Ok(Json(record).into_response()),
+        None => Err(Failure::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no registration with this case number",
+        )),
+    }
+}
+
+async fn stats(State(state): State<AppState>, _terminal: Terminal) -> Result<Response, Failure> {
+    let totals = blocking(move || {
+        state
+            .store
+            .stats()
+            .map_err(|err| Failure::internal("cannot count", &err))
+    })
+    .await?;
+    Ok(Json(totals).into_response())
+}
+
+async fn not_found() -> Failure {
+    Failure::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
+}
+
+async fn method_not_allowed() -> Failure {
+    Failure::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "method not allowed on this endpoint",
+    )
+}
+
+/// Logs method, path, status and duration of every request; never bodies.
+async fn log_request(req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let path = loggable_path(req.uri().path());
+    let res = next.run(req).await;
+    let status = res.status();
+    let millis = started.elapsed().as_secs_f64() * 1000.0;
+    if status.is_server_error() {
+        log::warn!("{method} {path} {} {millis:.1}ms", status.as_u16());
+    } else {
+        log::info!("{method} {path} {} {millis:.1}ms", status.as_u16());
+    }
+    res
+}
+
+/// The path as it may appear in the log: known endpoints and case numbers as
+/// they are, anything else (which a client could fill with anything) hidden.
+fn loggable_path(path: &str) -> String {
+    const FIXED: &[&str] = &[HEALTH_PATH, REGISTRATIONS_PATH, HISTORY_PATH, STATS_PATH];
+    if FIXED.contains(&path) {
+        return path.to_owned();
+    }
+    if let Some(case) = path
+        .strip_prefix(REGISTRATIONS_PATH)
+        .and_then(|rest| rest.strip_prefix('/'))
+    {
+        if looks_like_case_number(case) {
+            return path.to_owned();
+        }
+        return format!("{REGISTRATIONS_PATH}/<{} bytes>", case.len());
+    }
+    format!("<other path, {} bytes>", path.len())
+}
+
+/// `XF-2026-000001`.
+fn looks_like_case_number(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 14
+        && b.starts_with(b"XF-")
+        && b[3..7].iter().all(u8::is_ascii_digit)
+        && b[7] == b'-'
+        && b[8..].iter().all(u8::is_ascii_digit)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_paths_hide_anything_unexpected() {
+        assert_eq!(loggable_path("/v1/registrations"), "/v1/registrations");
+        assert_eq!(
+            loggable_path("/v1/registrations/XF-2026-000001"),
+            "/v1/registrations/XF-2026-000001"
+        );
+        assert_eq!(
+            loggable_path("/v1/registrations/11010519491231002X"),
+            "/v1/registrations/<18 bytes>"
+        );
+        assert_eq!(
+            loggable_path("/v1/history/11010519491231002X"),
+            "<other path, 30 bytes>"
+        );
+    }
+
+    #[test]
+    fn json_errors_do_not_quote_values() {
+        let err = serde_json::from_str::<HistoryQuery>(r#"{"id_number": 11010519491231002}"#)
+            .unwrap_err();
+        let msg = describe_json_error(&err);
+        assert!(!msg.contains("110105"), "{msg}");
+        assert!(msg.contains("does not match the schema"), "{msg}");
+        let err = serde_json::from_str::<HistoryQuery>("{}").unwrap_err();
+        assert_eq!(
+            describe_json_error(&err),
+            "request body does not match the schema: missing field `id_number`"
+        );
+        let err = serde_json::from_str::<HistoryQuery>("{nope").unwrap_err();
+        assert!(describe_json_error(&err).starts_with("request body is not valid JSON (line 1"));
+    }
+}

@@ -1,0 +1,484 @@
+//! The registry's SQLite database: schema migrations, case numbering and queries.
+//!
+//! One [`Store`] owns one connection behind a mutex, so every database call in
+//! this process is serialised. Uploads additionally run in a `BEGIN IMMEDIATE`
+//! transaction, which takes SQLite's write lock before the next case number is
+//! read; two processes on the same file therefore cannot issue the same number
+//! either. The case number is written in the same transaction as the
+//! registration and its pages, so a failed upload leaves no gap.
+//!
+//! All calls block; the HTTP layer runs them on `spawn_blocking`.
+
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use chrono::{DateTime, Datelike, FixedOffset, SecondsFormat, Utc};
+use kiosk_privacy::{Address, IdNumber, PersonName, PersonalText};
+use registry_api::{
+    HistoryEntry, HistoryReply, Petitioner, RegistrationAck, RegistrationRecord,
+    RegistrationUpload, StoredPage,
+};
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use serde::{Deserialize, Serialize};
+
+/// Status of a registration that nobody has acted on yet.
+pub const STATUS_REGISTERED: &str = "registered";
+
+/// Prefix of every case number.
+const CASE_PREFIX: &str = "XF";
+
+/// The schema, one entry per version; `PRAGMA user_version` counts how many ran.
+const MIGRATIONS: &[&str] = &[
+    // Version 1: registrations and their pages.
+    "CREATE TABLE registrations (
+        id              INTEGER PRIMARY KEY,
+        case_number     TEXT    NOT NULL UNIQUE,
+        case_year       INTEGER NOT NULL,
+        case_seq        INTEGER NOT NULL,
+        idempotency_key TEXT    NOT NULL UNIQUE,
+        body_sha256     TEXT    NOT NULL,
+        received_at     TEXT    NOT NULL,
+        terminal_id     TEXT    NOT NULL,
+        local_ref       TEXT    NOT NULL,
+        sealed_at       TEXT    NOT NULL,
+        doc_type        TEXT    NOT NULL,
+        id_number       TEXT    NOT NULL,
+        id_lookup       TEXT    NOT NULL,
+        name            TEXT    NOT NULL,
+        sex             INTEGER NOT NULL,
+        birth           TEXT,
+        address         TEXT    NOT NULL,
+        category        TEXT    NOT NULL,
+        description     TEXT    NOT NULL,
+        phone           TEXT,
+        status          TEXT    NOT NULL DEFAULT 'registered',
+        UNIQUE (case_year, case_seq)
+    );
+    CREATE INDEX registrations_by_id_lookup ON registrations (id_lookup, id);
+    CREATE TABLE pages (
+        registration_id INTEGER NOT NULL REFERENCES registrations (id) ON DELETE CASCADE,
+        page_index      INTEGER NOT NULL,
+        jpeg            BLOB    NOT NULL,
+        sha256          TEXT    NOT NULL,
+        size_bytes      INTEGER NOT NULL,
+        ocr_text        TEXT    NOT NULL,
+        ocr_confidence  REAL    NOT NULL,
+        PRIMARY KEY (registration_id, page_index)
+    );",
+];
+
+/// What went wrong in the database.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open the database")]
+    Open(#[source] rusqlite::Error),
+    #[error("the database schema is version {found}, newer than this registry knows ({known})")]
+    SchemaTooNew { found: i64, known: i64 },
+    #[error("database query failed")]
+    Sql(#[from] rusqlite::Error),
+}
+
+/// A verified page, ready to be stored.
+#[derive(Debug, Clone)]
+pub struct PageRow {
+    pub index: u32,
+    pub jpeg: Vec<u8>,
+    pub sha256: String,
+    pub ocr_text: PersonalText,
+    pub ocr_confidence: f32,
+}
+
+/// The outcome of [`Store::register`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RegisterOutcome {
+    /// Stored now under a new case number.
+    Created(RegistrationAck),
+    /// The key was stored before with the same body; the earlier answer.
+    Replayed(RegistrationAck),
+    /// The key was stored before with a different body.
+    Conflict,
+}
+
+/// Totals for `GET /v1/stats`.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+pub struct Stats {
+    pub registrations: u64,
+    pub pages: u64,
+}
+
+/// The registry database.
+#[derive(Debug)]
+pub struct Store {
+    conn: Mutex<Connection>,
+}
+
+/// The key under which a petitioner's history is indexed: SHA-256 hex of the
+/// ID number, trimmed and with a trailing check letter upper-cased.
+pub fn id_lookup_key(id_number: &IdNumber) -> String {
+    registry_api::sha256_hex(id_number.expose().trim().to_ascii_uppercase().as_bytes())
+}
+
+/// The registry's clock zone: case years and timestamps follow Beijing time.
+fn china_time(now: DateTime<Utc>) -> DateTime<FixedOffset> {
+    let offset = FixedOffset::east_opt(8 * 3600).expect("+08:00 is a valid offset");
+    now.with_timezone(&offset)
+}
+
+/// Formats a case number: `XF-2026-000001`.
+pub fn format_case_number(year: i32, seq: i64) -> String {
+    format!("{CASE_PREFIX}-{year:04}-{seq:06}")
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path` and migrates it.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        let conn = Connection::open(path).map_err(StoreError::Open)?;
+        Store::init(conn)
+    }
+
+    /// An in-memory database, for unit tests.
+    #[cfg(test)]
+    pub fn open_in_memory() -> Result<Store, StoreError> {
+        Store::init(Connection::open_in_memory().map_err(StoreError::Open)?)
+    }
+
+    fn init(mut conn: Connection) -> Result<Store, StoreError> {
+        conn.busy_timeout(Duration::from_secs(10))
+            .map_err(StoreError::Open)?;
+        // `journal_mode` answers with the resulting mode, so it is read as a query.
+        let _mode: String = conn
+            .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
+            .map_err(StoreError::Open)?;
+        conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
+            .map_err(StoreError::Open)?;
+        migrate(&mut conn)?;
+        Ok(Store {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    fn conn(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock cannot leave a half-written
+        // transaction behind (it is rolled back on drop), so poison is ignored.
+        self.conn
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Stores a registration, issuing the next case number, or answers a repeated key.
+    ///
+    /// `body_sha256` is the hash of the canonical request body; `pages` are the
+    /// already verified pages of `upload`.
+    pub fn register(
+        &self,
+        upload: &RegistrationUpload,
+        body_sha256: &str,
+        pages: &[PageRow],
+        now: DateTime<Utc>,
+    ) -> Result<RegisterOutcome, StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+
+        let earlier: Option<(String, String, String)> = tx
+            .query_row(
+                "SELECT case_number, received_at, body_sha256 FROM registrations
+                 WHERE idempotency_key = ?1",
+                [&upload.idempotency_key],
+                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+            )
+            .optional()?;
+        if let Some((case_number, received_at, earlier_hash)) = earlier {
+            if earlier_hash != body_sha256 {
+                return Ok(RegisterOutcome::Conflict);
+            }
+            return Ok(RegisterOutcome::Replayed(RegistrationAck {
+                case_number,
+                received_at,
+                replayed: true,
+            }));
+        }
+
+        let local = china_time(now);
+        let year = local.year();
+        let received_at = local.to_rfc3339_opts(SecondsFormat::Millis, false);
+        let seq: i64 = tx.query_row(
+            "SELECT COALESCE(MAX(case_seq), 0) + 1 FROM registrations WHERE case_year = ?1",
+            [year],
+            |row| row.get(0),
+        )?;
+        let case_number = format_case_number(year, seq);
+        let p = &upload.petitioner;
+        tx.execute(
+            "INSERT INTO registrations (
+                case_number, case_year, case_seq, idempotency_key, body_sha256, received_at,
+                terminal_id, local_ref, sealed_at, doc_type, id_number, id_lookup, name, sex,
+                birth, address, category, description, phone, status)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
+                     ?17, ?18, ?19, ?20)",
+            params![
+                case_number,
+                year,
+                seq,
+                upload.idempotency_key,
+                body_sha256,
+                received_at,
+                upload.terminal_id,
+                upload.local_ref,
+                upload.sealed_at,
+                p.doc_type,
+                p.id_number.expose(),
+                id_lookup_key(&p.id_number),
+                p.name.expose(),
+                p.sex,
+                p.birth,
+                p.address.expose(),
+                upload.category,
+                upload.description.expose(),
+                upload.phone.as_ref().map(|phone| phone.expose()),
+                STATUS_REGISTERED,
+            ],
+        )?;
+        let registration_id = tx.last_insert_rowid();
+        {
+            let mut insert = tx.prepare(
+                "INSERT INTO pages (registration_id, page_index, jpeg, sha256, size_bytes,
+                                    ocr_text, ocr_confidence)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?;
+            for page in pages {
+                insert.execute(params![
+                    registration_id,
+                    page.index,
+                    page.jpeg,
+                    page.sha256,
+                    page.jpeg.len() as i64,
+                    page.ocr_text.expose(),
+                    f64::from(page.ocr_confidence),
+                ])?;
+            }
+        }
+        tx.commit()?;
+        Ok(RegisterOutcome::Created(RegistrationAck {
+            case_number,
+            received_at,
+            replayed: false,
+        }))
+    }
+
+    /// The registrations of one ID number, newest first.
+    pub fn history(&self, id_number: &IdNumber) -> Result<HistoryReply, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT r.case_number, r.received_at, r.category, r.status,
+                    (SELECT COUNT(*) FROM pages p WHERE p.registration_id = r.id)
+             FROM registrations r
+             WHERE r.id_lookup = ?1
+             ORDER BY r.id DESC",
+        )?;
+        let rows = stmt.query_map([id_lookup_key(id_number)], |row| {
+            Ok(HistoryEntry {
+                case_number: row.get(0)?,
+                registered_at: row.get(1)?,
+                category: row.get(2)?,
+                status: row.get(3)?,
+                page_count: row.get(4)?,
+            })
+        })?;
+        let registrations = rows.collect::<Result<Vec<_>, _>>()?;
+        Ok(HistoryReply { registrations })
+    }
+
+    /// One registration by case number, without the page images.
+    pub fn record(&self, case_number: &str) -> Result<Option<RegistrationRecord>, StoreError> {
+        let conn = self.conn();
+        let head = conn
+            .query_row(
+                "SELECT id, case_number, received_at, terminal_id, local_ref, doc_type, id_number,
+                        name, sex, birth, address, category, description
+                 FROM registrations WHERE case_number = ?1",
+                [case_number],
+                |row| {
+                    let id: i64 = row.get(0)?;
+                    let record = RegistrationRecord {
+                        case_number: row.get(1)?,
+                        registered_at: row.get(2)?,
+                        terminal_id: row.get(3)?,
+                        local_ref: row.get(4)?,
+                        petitioner: Petitioner {
+                            doc_type: row.get(5)?,
+                            id_number: IdNumber::new(row.get::<_, String>(6)?),
+                            name: PersonName::new(row.get::<_, String>(7)?),
+                            sex: row.get(8)?,
+                            birth: row.get(9)?,
+                            address: Address::new(row.get::<_, String>(10)?),
+                        },
+                        category: row.get(11)?,
+                        description: PersonalText::new(row.get::<_, String>(12)?),
+                        pages: Vec::new(),
+                    };
+                    Ok((id, record))
+                },
+            )
+            .optional()?;
+        let Some((id, mut record)) = head else {
+            return Ok(None);
+        };
+        let mut stmt = conn.prepare(
+            "SELECT page_index, sha256, size_bytes, ocr_text FROM pages
+             WHERE registration_id = ?1 ORDER BY page_index",
+        )?;
+        let pages = stmt.query_map([id], |row| {
+            Ok(StoredPage {
+                index: row.get(0)?,
+                sha256: row.get(1)?,
+                size_bytes: row.get::<_, i64>(2)?.max(0) as u64,
+                ocr_text: PersonalText::new(row.get::<_, String>(3)?),
+            })
+        })?;
+        record.pages = pages.collect::<Result<Vec<_>, _>>()?;
+        Ok(Some(record))
+    }
+
+    /// How many registrations and pages are stored.
+    pub fn stats(&self) -> Result<Stats, StoreError> {
+        let conn = self.conn();
+        let (registrations, pages) = conn.query_row(
+            "SELECT (SELECT COUNT(*) FROM registrations), (SELECT COUNT(*) FROM pages)",
+            [],
+            |row| Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?)),
+        )?;
+        Ok(Stats {
+            registrations: registrations.max(0) as u64,
+            pages: pages.max(0) as u64,
+        })
+    }
+}
+
+/// Brings the schema up to the newest version, one transaction per step.
+fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let known = MIGRATIONS.len() as i64;
+    let found: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+    if found > known {
+        return Err(StoreError::SchemaTooNew { found, known });
+    }
+    for (idx, sql) in MIGRATIONS.iter().enumerate().skip(found.max(0) as usize) {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", idx as i64 + 1)?;
+        tx.commit()?;
+        log::info!("database migrated to schema version {}", idx + 1);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+    use kiosk_privacy::PersonalText;
+
+    // SPECIMEN data: not a real person.
+    fn upload(key: &str, id: &str) -> RegistrationUpload {
+        RegistrationUpload {
+            idempotency_key: key.into(),
+            terminal_id: "T-SPECIMEN".into(),
+            local_ref: "L-1".into(),
+            sealed_at: "2026-03-01T09:00:00+08:00".into(),
+            petitioner: Petitioner {
+                doc_type: "resident".into(),
+                id_number: IdNumber::new(id),
+                name: PersonName::new("样本"),
+                sex: 1,
+                birth: None,
+                address: Address::new("样本路1号"),
+            },
+            category: "wages".into(),
+            description: PersonalText::new(""),
+            phone: None,
+            pages: Vec::new(),
+        }
+    }
+
+    fn at(year: i32, month: u32, day: u32, hour: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(year, month, day, hour, 0, 0).unwrap()
+    }
+
+    fn case_of(outcome: RegisterOutcome) -> String {
+        match outcome {
+            RegisterOutcome::Created(ack) => ack.case_number,
+            other => panic!("expected a new case, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn numbers_are_sequential_and_restart_each_beijing_year() {
+        let store = Store::open_in_memory().unwrap();
+        let first = store
+            .register(&upload("a", "X1"), "h", &[], at(2026, 5, 1, 0))
+            .unwrap();
+        assert_eq!(case_of(first), "XF-2026-000001");
+        let second = store
+            .register(&upload("b", "X1"), "h", &[], at(2026, 5, 1, 1))
+            .unwrap();
+        assert_eq!(case_of(second), "XF-2026-000002");
+        // 16:30 UTC on 31 December is already the new year in Beijing.
+        let new_year = Utc.with_ymd_and_hms(2026, 12, 31, 16, 30, 0).unwrap();
+        let third = store
+            .register(&upload("c", "X1"), "h", &[], new_year)
+            .unwrap();
+        assert_eq!(case_of(third), "XF-2027-000001");
+    }
+
+    #[test]
+    fn repeated_key_replays_or_conflicts() {
+        let store = Store::open_in_memory().unwrap();
+        let now = at(2026, 5, 1, 0);
+        let first = case_of(store.register(&upload("k", "X1"), "h1", &[], now).unwrap());
+        match store.register(&upload("k", "X1"), "h1", &[], now).unwrap() {
+            RegisterOutcome::Replayed(ack) => {
+                assert_eq!(ack.case_number, first);
+                assert!(ack.replayed);
+            }
+            other => panic!("expected a replay, got {other:?}"),
+        }
+        assert_eq!(
+            store.register(&upload("k", "X1"), "h2", &[], now).unwrap(),
+            RegisterOutcome::Conflict
+        );
+        assert_eq!(store.stats().unwrap().registrations, 1);
+    }
+
+    #[test]
+    fn history_normalises_the_check_letter() {
+        let store = Store::open_in_memory().unwrap();
+        let now = at(2026, 5, 1, 0);
+        store
+            .register(&upload("a", "11010519491231002x"), "h", &[], now)
+            .unwrap();
+        let reply = store.history(&IdNumber::new("11010519491231002X")).unwrap();
+        assert_eq!(reply.registrations.len(), 1);
+        assert_eq!(reply.registrations[0].status, STATUS_REGISTERED);
+    }
+
+    #[test]
+    fn refuses_a_newer_schema() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.db");
+        drop(Store::open(&path).unwrap());
+        let conn = Connection::open(&path).unwrap();
+        conn.pragma_update(None, "user_version", 99).unwrap();
+        drop(conn);
+        let err = Store::open(&path).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                StoreError::SchemaTooNew {
+                    found: 99,
+                    known: 1
+                }
+            ),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,242 @@
+//! Checks on an upload before it is stored, and the hash that identifies its content.
+//!
+//! Messages name the field at fault, never its value, so they can go back to the
+//! terminal and into the log without carrying personal data.
+
+use registry_api::{PageDecodeError, RegistrationUpload};
+
+use crate::store::PageRow;
+
+/// The most pages one registration may carry.
+pub const MAX_PAGES: usize = 50;
+/// The longest idempotency key, terminal id, local reference or category accepted.
+const MAX_SHORT_FIELD: usize = 128;
+/// The longest ID number accepted (resident numbers have 18 characters).
+const MAX_ID_NUMBER: usize = 64;
+/// Document types a card reader can produce.
+const DOC_TYPES: &[&str] = &["resident", "hmt_permit", "foreign_2017", "foreign_2023"];
+/// GB/T 2261.1 sex codes.
+const SEX_CODES: &[u8] = &[0, 1, 2, 9];
+
+/// Why an upload was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ValidationError {
+    #[error("idempotency_key must be 1 to 128 printable ASCII characters")]
+    BadIdempotencyKey,
+    #[error("{0} must not be empty")]
+    Empty(&'static str),
+    #[error("{0} is too long")]
+    TooLong(&'static str),
+    #[error("sealed_at is not an RFC 3339 timestamp")]
+    BadSealedAt,
+    #[error("petitioner.doc_type is not one of resident, hmt_permit, foreign_2017, foreign_2023")]
+    BadDocType,
+    #[error("petitioner.sex is not one of 0, 1, 2, 9")]
+    BadSex,
+    #[error("petitioner.birth is not a YYYY-MM-DD date")]
+    BadBirth,
+    #[error("too many pages ({0}, at most 50)")]
+    TooManyPages(usize),
+    #[error("page indexes must be 1, 2, 3, ... without gaps or repeats")]
+    BadPageIndexes,
+    #[error("page {index}: {cause}")]
+    BadPage { index: u32, cause: PageDecodeError },
+    #[error("page {0}: ocr_confidence must be between 0 and 100")]
+    BadConfidence(u32),
+}
+
+/// Whether `key` can be an idempotency key (it also travels as a header value).
+pub fn idempotency_key_ok(key: &str) -> bool {
+    !key.is_empty() && key.len() <= MAX_SHORT_FIELD && key.bytes().all(|b| b.is_ascii_graphic())
+}
+
+/// Checks `upload` and returns its decoded pages in index order.
+pub fn check_upload(upload: &RegistrationUpload) -> Result<Vec<PageRow>, ValidationError> {
+    if !idempotency_key_ok(&upload.idempotency_key) {
+        return Err(ValidationError::BadIdempotencyKey);
+    }
+    short_field("terminal_id", &upload.terminal_id, true)?;
+    short_field("local_ref", &upload.local_ref, false)?;
+    short_field("category", &upload.category, true)?;
+    if chrono::DateTime::parse_from_rfc3339(&upload.sealed_at).is_err() {
+        return Err(ValidationError::BadSealedAt);
+    }
+
+    let p = &upload.petitioner;
+    if !DOC_TYPES.contains(&p.doc_type.as_str()) {
+        return Err(ValidationError::BadDocType);
+    }
+    let id = p.id_number.expose().trim();
+    if id.is_empty() {
+        return Err(ValidationError::Empty("petitioner.id_number"));
+    }
+    if id.chars().count() > MAX_ID_NUMBER {
+        return Err(ValidationError::TooLong("petitioner.id_number"));
+    }
+    if !SEX_CODES.contains(&p.sex) {
+        return Err(ValidationError::BadSex);
+    }
+    if let Some(birth) = &p.birth {
+        if chrono::NaiveDate::parse_from_str(birth, "%Y-%m-%d").is_err() {
+            return Err(ValidationError::BadBirth);
+        }
+    }
+
+    if upload.pages.len() > MAX_PAGES {
+        return Err(ValidationError::TooManyPages(upload.pages.len()));
+    }
+    let mut pages = Vec::with_capacity(upload.pages.len());
+    for page in &upload.pages {
+        if !(0.0..=100.0).contains(&page.ocr_confidence) {
+            return Err(ValidationError::BadConfidence(page.index));
+        }
+        let jpeg = page.jpeg().map_err(|cause| ValidationError::BadPage {
+            index: page.index,
+            cause,
+        })?;
+        pages.push(PageRow {
+            index: page.index,
+            jpeg,
+            sha256: page.sha256.clone(),
+            ocr_text: page.ocr_text.clone(),
+            ocr_confidence: page.ocr_confidence,
+        });
+    }
+    pages.sort_by_key(|page| page.index);
+    let indexes_ok = pages
+        .iter()
+        .enumerate()
+        .all(|(pos, page)| page.index as usize == pos + 1);
+    if !indexes_ok {
+        return Err(ValidationError::BadPageIndexes);
+    }
+    Ok(pages)
+}
+
+fn short_field(name: &'static str, value: &str, required: bool) -> Result<(), ValidationError> {
+    if required && value.trim().is_empty() {
+        return Err(ValidationError::Empty(name));
+    }
+    if value.len() > MAX_SHORT_FIELD {
+        return Err(ValidationError::TooLong(name));
+    }
+    Ok(())
+}
+
+/// SHA-256 hex of the canonical form of `upload`: its JSON serialisation with
+/// the fields in declaration order, so key order and whitespace in the request
+/// do not matter.
+pub fn content_hash(upload: &RegistrationUpload) -> Result<String, serde_json::Error> {
+    Ok(registry_api::sha256_hex(&serde_json::to_vec(upload)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kiosk_privacy::{Address, IdNumber, PersonName, PersonalText};
+    use registry_api::{PageUpload, Petitioner};
+
+    // SPECIMEN data: not a real person.
+    fn upload() -> RegistrationUpload {
+        RegistrationUpload {
+            idempotency_key: "0b7f3a2e-specimen".into(),
+            terminal_id: "T-SPECIMEN".into(),
+            local_ref: "L-1".into(),
+            sealed_at: "2026-03-01T09:00:00+08:00".into(),
+            petitioner: Petitioner {
+                doc_type: "resident".into(),
+                id_number: IdNumber::new("11010519491231002X"),
+                name: PersonName::new("测试样例"),
+                sex: 1,
+                birth: Some("1949-12-31".into()),
+                address: Address::new("样本路1号"),
+            },
+            category: "wages".into(),
+            description: PersonalText::new("拖欠工资"),
+            phone: None,
+            pages: vec![
+                PageUpload::new(2, b"\xff\xd8two", PersonalText::new("二"), 80.0),
+                PageUpload::new(1, b"\xff\xd8one", PersonalText::new("一"), 90.0),
+            ],
+        }
+    }
+
+    fn check(edit: impl FnOnce(&mut RegistrationUpload)) -> Result<Vec<u32>, String> {
+        let mut up = upload();
+        edit(&mut up);
+        check_upload(&up)
+            .map(|pages| pages.iter().map(|p| p.index).collect())
+            .map_err(|err| err.to_string())
+    }
+
+    #[test]
+    fn accepts_a_good_upload_and_sorts_pages() {
+        assert_eq!(check(|_| {}), Ok(vec![1, 2]));
+    }
+
+    #[test]
+    fn refusals_name_the_field_but_not_the_value() {
+        type Edit = Box<dyn FnOnce(&mut RegistrationUpload)>;
+        let cases: Vec<(Edit, &str)> = vec![
+            (
+                Box::new(|u| u.petitioner.id_number = IdNumber::new(" ")),
+                "petitioner.id_number must not be empty",
+            ),
+            (
+                Box::new(|u| u.category = String::new()),
+                "category must not be empty",
+            ),
+            (
+                Box::new(|u| u.idempotency_key = "has space".into()),
+                "idempotency_key must be",
+            ),
+            (Box::new(|u| u.petitioner.sex = 7), "petitioner.sex is not"),
+            (
+                Box::new(|u| u.petitioner.birth = Some("1949/12/31".into())),
+                "petitioner.birth",
+            ),
+            (Box::new(|u| u.sealed_at = "yesterday".into()), "sealed_at"),
+            (
+                Box::new(|u| u.pages[0].sha256 = registry_api::sha256_hex(b"x")),
+                "page 2: page image does not match its sha256",
+            ),
+            (
+                Box::new(|u| u.pages[1].jpeg_base64 = "!!".into()),
+                "page 1: page image is not valid base64",
+            ),
+            (Box::new(|u| u.pages[0].index = 1), "page indexes"),
+            (
+                Box::new(|u| u.pages[0].ocr_confidence = 101.0),
+                "ocr_confidence",
+            ),
+            (
+                Box::new(|u| {
+                    let page = u.pages[0].clone();
+                    u.pages = (1..=51)
+                        .map(|i| PageUpload {
+                            index: i,
+                            ..page.clone()
+                        })
+                        .collect();
+                }),
+                "too many pages (51",
+            ),
+        ];
+        for (edit, want) in cases {
+            let err = check(edit).expect_err(want);
+            assert!(err.contains(want), "{err:?} should contain {want:?}");
+            assert!(!err.contains("110105") && !err.contains("样"), "{err}");
+        }
+    }
+
+    #[test]
+    fn content_hash_ignores_formatting_but_not_content() {
+        let up = upload();
+        let pretty = serde_json::to_string_pretty(&up).unwrap();
+        let reparsed: RegistrationUpload = serde_json::from_str(&pretty).unwrap();
+        assert_eq!(content_hash(&up).unwrap(), content_hash(&reparsed).unwrap());
+        let mut other = up.clone();
+        other.category = "land".into();
+        assert_ne!(content_hash(&up).unwrap(), content_hash(&other).unwrap());
+    }
+}

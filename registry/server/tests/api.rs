@@ -1,0 +1,664 @@
+//! End-to-end tests of the registry over real HTTP: reqwest against `start` on
+//! 127.0.0.1:0 with a fresh SQLite file. All personal data here is SPECIMEN.
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use kiosk_privacy::{Address, IdNumber, PersonName, PersonalText, PhoneNumber};
+use registry::{RegistryConfig, RunningRegistry, Stats};
+use registry_api::{
+    ApiError, HistoryQuery, HistoryReply, PageUpload, Petitioner, RegistrationAck,
+    RegistrationRecord, RegistrationUpload, HEALTH_PATH, HISTORY_PATH, IDEMPOTENCY_HEADER,
+    REGISTRATIONS_PATH,
+};
+use reqwest::StatusCode;
+
+const TOKEN: &str = "specimen-terminal-token";
+const ID_A: &str = "11010519491231002X";
+const ID_B: &str = "110105194912310037";
+
+fn local() -> SocketAddr {
+    "127.0.0.1:0".parse().unwrap()
+}
+
+async fn start_on(db: &Path) -> RunningRegistry {
+    let cfg = RegistryConfig {
+        db_path: db.to_path_buf(),
+        tokens: vec![TOKEN.into(), "other-token".into()],
+    };
+    registry::start(cfg, local()).await.unwrap()
+}
+
+fn upload(key: &str, id_number: &str, category: &str) -> RegistrationUpload {
+    RegistrationUpload {
+        idempotency_key: key.into(),
+        terminal_id: "T-SPECIMEN-01".into(),
+        local_ref: format!("L-{key}"),
+        sealed_at: "2026-03-01T09:00:00+08:00".into(),
+        petitioner: Petitioner {
+            doc_type: "resident".into(),
+            id_number: IdNumber::new(id_number),
+            name: PersonName::new("测试样例"),
+            sex: 1,
+            birth: Some("1949-12-31".into()),
+            address: Address::new("北京市东城区样本路1号"),
+        },
+        category: category.into(),
+        description: PersonalText::new("拖欠工资三个月"),
+        phone: Some(PhoneNumber::new("13800000000")),
+        pages: vec![
+            PageUpload::new(
+                1,
+                b"\xff\xd8\xffSPECIMEN page one",
+                PersonalText::new("第一页"),
+                91.5,
+            ),
+            PageUpload::new(
+                2,
+                b"\xff\xd8\xffSPECIMEN page two",
+                PersonalText::new("第二页"),
+                88.0,
+            ),
+        ],
+    }
+}
+
+struct Client {
+    http: reqwest::Client,
+    base: String,
+}
+
+impl Client {
+    fn new(reg: &RunningRegistry) -> Client {
+        Client {
+            http: reqwest::Client::new(),
+            base: reg.base_url(),
+        }
+    }
+
+    async fn post_upload(&self, up: &RegistrationUpload) -> reqwest::Response {
+        self.http
+            .post(format!("{}{REGISTRATIONS_PATH}", self.base))
+            .bearer_auth(TOKEN)
+            .header(IDEMPOTENCY_HEADER, &up.idempotency_key)
+            .json(up)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn upload_ok(&self, up: &RegistrationUpload) -> RegistrationAck {
+        let res = self.post_upload(up).await;
+        assert_eq!(res.status(), StatusCode::CREATED);
+        res.json().await.unwrap()
+    }
+
+    async fn history(&self, id_number: &str) -> HistoryReply {
+        let res = self
+            .http
+            .post(format!("{}{HISTORY_PATH}", self.base))
+            .bearer_auth(TOKEN)
+            .json(&HistoryQuery {
+                id_number: IdNumber::new(id_number),
+            })
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        res.json().await.unwrap()
+    }
+
+    async fn stats(&self) -> Stats {
+        let res = self
+            .http
+            .get(format!("{}/v1/stats", self.base))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        res.json().await.unwrap()
+    }
+}
+
+/// Reads an error answer, checking it is an `ApiError` with `code` and no personal data.
+async fn api_error(res: reqwest::Response, status: StatusCode, code: &str) -> ApiError {
+    assert_eq!(res.status(), status);
+    let text = res.text().await.unwrap();
+    let err: ApiError =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("not an ApiError ({e}): {text}"));
+    assert_eq!(err.code, code, "{err:?}");
+    for personal in ["110105", "测试", "样本", "13800000000", "工资"] {
+        assert!(
+            !text.contains(personal),
+            "error body leaks personal data: {text}"
+        );
+    }
+    err
+}
+
+fn seq_of(case_number: &str) -> u32 {
+    let (prefix, seq) = case_number.rsplit_once('-').unwrap();
+    assert!(prefix.starts_with("XF-20"), "{case_number}");
+    assert_eq!(seq.len(), 6, "{case_number}");
+    seq.parse().unwrap()
+}
+
+#[tokio::test]
+async fn health_needs_no_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let reg = start_on(&dir.path().join("r.db")).await;
+    let res = reqwest::get(format!("{}{HEALTH_PATH}", reg.base_url()))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body, serde_json::json!({"status": "ok"}));
+    reg.shutdown().await;
+}
+
+#[tokio::test]
+async fn upload_replay_conflict_and_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let reg = start_on(&dir.path().join("r.db")).await;
+    let c = Client::new(&reg);
+
+    let up = upload("key-1", ID_A, "wages");
+    let ack = c.upload_ok(&up).await;
+    assert!(!ack.replayed);
+    assert_eq!(seq_of(&ack.case_number), 1);
+    assert!(
+        chrono::DateTime::parse_from_rfc3339(&ack.received_at).is_ok(),
+        "{}",
+        ack.received_at
+    );
+
+    // The same key and content again: the same answer, marked as a replay.
+    let res = c.post_upload(&up).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let again: RegistrationAck = res.json().await.unwrap();
+    assert_eq!(again.case_number, ack.case_number);
+    assert_eq!(again.received_at, ack.received_at);
+    assert!(again.replayed);
+
+    // The same content with other JSON formatting is still the same content.
+    let pretty = serde_json::to_string_pretty(&up).unwrap();
+    let res = c
+        .http
+        .post(format!("{}{REGISTRATIONS_PATH}", c.base))
+        .bearer_auth(TOKEN)
+        .header(IDEMPOTENCY_HEADER, "key-1")
+        .header("content-type", "application/json; charset=utf-8")
+        .body(pretty)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+
+    // The same key with different content is a conflict.
+    let mut changed = up.clone();
+    changed.category = "land".into();
+    let err = api_error(
+        c.post_upload(&changed).await,
+        StatusCode::CONFLICT,
+        "conflict",
+    )
+    .await;
+    assert!(err.message.contains("Idempotency-Key"), "{err:?}");
+
+    // The stored record.
+    let res = c
+        .http
+        .get(format!(
+            "{}{REGISTRATIONS_PATH}/{}",
+            c.base, ack.case_number
+        ))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let record: RegistrationRecord = res.json().await.unwrap();
+    assert_eq!(record.case_number, ack.case_number);
+    assert_eq!(record.registered_at, ack.received_at);
+    assert_eq!(record.petitioner, up.petitioner);
+    assert_eq!(record.category, "wages");
+    assert_eq!(record.description, up.description);
+    assert_eq!(record.terminal_id, up.terminal_id);
+    assert_eq!(record.local_ref, up.local_ref);
+    assert_eq!(record.pages.len(), 2);
+    assert_eq!(record.pages[0].index, 1);
+    assert_eq!(record.pages[0].sha256, up.pages[0].sha256);
+    assert_eq!(
+        record.pages[0].size_bytes,
+        b"\xff\xd8\xffSPECIMEN page one".len() as u64
+    );
+    assert_eq!(record.pages[1].ocr_text, up.pages[1].ocr_text);
+
+    let res = c
+        .http
+        .get(format!("{}{REGISTRATIONS_PATH}/XF-1999-000001", c.base))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    api_error(res, StatusCode::NOT_FOUND, "not_found").await;
+
+    assert_eq!(
+        c.stats().await,
+        Stats {
+            registrations: 1,
+            pages: 2
+        }
+    );
+    reg.shutdown().await;
+}
+
+#[tokio::test]
+async fn authentication_is_required() {
+    let dir = tempfile::tempdir().unwrap();
+    let reg = start_on(&dir.path().join("r.db")).await;
+    let c = Client::new(&reg);
+    let up = upload("key-auth", ID_A, "wages");
+    let url = format!("{}{REGISTRATIONS_PATH}", c.base);
+
+    let no_token = c
+        .http
+        .post(&url)
+        .header(IDEMPOTENCY_HEADER, "key-auth")
+        .json(&up)
+        .send()
+        .await
+        .unwrap();
+    api_error(no_token, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    let bad = c
+        .http
+        .post(&url)
+        .bearer_auth("wrong")
+        .header(IDEMPOTENCY_HEADER, "key-auth")
+        .json(&up);
+    api_error(
+        bad.send().await.unwrap(),
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+    )
+    .await;
+    let basic = c
+        .http
+        .post(&url)
+        .basic_auth("x", Some(TOKEN))
+        .json(&up)
+        .send()
+        .await
+        .unwrap();
+    api_error(basic, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    for path in [HISTORY_PATH] {
+        let res = c
+            .http
+            .post(format!("{}{path}", c.base))
+            .json(&serde_json::json!({}))
+            .send()
+            .await
+            .unwrap();
+        api_error(res, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    }
+    for path in ["/v1/stats", "/v1/registrations/XF-2026-000001"] {
+        let res = c
+            .http
+            .get(format!("{}{path}", c.base))
+            .send()
+            .await
+            .unwrap();
+        api_error(res, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    }
+
+    // The second configured token works too.
+    let ok = c
+        .http
+        .post(&url)
+        .bearer_auth("other-token")
+        .header(IDEMPOTENCY_HEADER, "key-auth")
+        .json(&up);
+    assert_eq!(ok.send().await.unwrap().status(), StatusCode::CREATED);
+    reg.shutdown().await;
+}
+
+#[tokio::test]
+async fn bad_requests_get_json_errors_without_personal_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let reg = start_on(&dir.path().join("r.db")).await;
+    let c = Client::new(&reg);
+    let url = format!("{}{REGISTRATIONS_PATH}", c.base);
+    let post = |body: String, content_type: &str| {
+        c.http
+            .post(&url)
+            .bearer_auth(TOKEN)
+            .header(IDEMPOTENCY_HEADER, "key-bad")
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+    };
+
+    // Malformed JSON.
+    let res = post(
+        format!("{{\"idempotency_key\": \"key-bad\", \"petitioner\": {{\"id_number\": \"{ID_A}\""),
+        "application/json",
+    )
+    .await
+    .unwrap();
+    api_error(res, StatusCode::BAD_REQUEST, "bad_request").await;
+    let res = post("{not json".into(), "application/json").await.unwrap();
+    let err = api_error(res, StatusCode::BAD_REQUEST, "bad_request").await;
+    assert!(err.message.contains("not valid JSON"), "{err:?}");
+
+    // Well-formed JSON of the wrong shape, with personal data in the wrong place.
+    let mut wrong = serde_json::to_value(upload("key-bad", ID_A, "wages")).unwrap();
+    wrong["petitioner"]["sex"] = serde_json::json!("测试样例");
+    let res = post(wrong.to_string(), "application/json").await.unwrap();
+    api_error(res, StatusCode::BAD_REQUEST, "bad_request").await;
+    let mut missing = serde_json::to_value(upload("key-bad", ID_A, "wages")).unwrap();
+    missing.as_object_mut().unwrap().remove("category");
+    let res = post(missing.to_string(), "application/json").await.unwrap();
+    let err = api_error(res, StatusCode::BAD_REQUEST, "bad_request").await;
+    assert!(err.message.contains("missing field `category`"), "{err:?}");
+
+    // Wrong content type.
+    let body = serde_json::to_string(&upload("key-bad", ID_A, "wages")).unwrap();
+    let res = post(body, "text/plain").await.unwrap();
+    let err = api_error(res, StatusCode::BAD_REQUEST, "bad_request").await;
+    assert!(err.message.contains("application/json"), "{err:?}");
+
+    // A page whose bytes do not match its hash.
+    let mut tampered = upload("key-bad", ID_A, "wages");
+    tampered.pages[1].sha256 = registry_api::sha256_hex(b"something else");
+    let err = api_error(
+        c.post_upload(&tampered).await,
+        StatusCode::BAD_REQUEST,
+        "bad_request",
+    )
+    .await;
+    assert_eq!(err.message, "page 2: page image does not match its sha256");
+
+    // Missing ID number, missing category, too many pages.
+    let mut no_id = upload("key-bad", "", "wages");
+    no_id.petitioner.id_number = IdNumber::new("");
+    let err = api_error(
+        c.post_upload(&no_id).await,
+        StatusCode::BAD_REQUEST,
+        "bad_request",
+    )
+    .await;
+    assert!(err.message.contains("id_number"), "{err:?}");
+    let no_category = upload("key-bad", ID_A, " ");
+    let err = api_error(
+        c.post_upload(&no_category).await,
+        StatusCode::BAD_REQUEST,
+        "bad_request",
+    )
+    .await;
+    assert!(err.message.contains("category"), "{err:?}");
+    let mut many = upload("key-bad", ID_A, "wages");
+    many.pages = (1..=51)
+        .map(|i| PageUpload::new(i, b"\xff\xd8\xff", PersonalText::new(""), 50.0))
+        .collect();
+    let err = api_error(
+        c.post_upload(&many).await,
+        StatusCode::BAD_REQUEST,
+        "bad_request",
+    )
+    .await;
+    assert!(err.message.contains("too many pages"), "{err:?}");
+
+    // Idempotency-Key header missing or different from the body.
+    let up = upload("key-bad", ID_A, "wages");
+    let res = c
+        .http
+        .post(&url)
+        .bearer_auth(TOKEN)
+        .json(&up)
+        .send()
+        .await
+        .unwrap();
+    api_error(res, StatusCode::BAD_REQUEST, "bad_request").await;
+    let res = c
+        .http
+        .post(&url)
+        .bearer_auth(TOKEN)
+        .header(IDEMPOTENCY_HEADER, "other")
+        .json(&up)
+        .send()
+        .await
+        .unwrap();
+    api_error(res, StatusCode::BAD_REQUEST, "bad_request").await;
+
+    // Empty history query.
+    let res = c
+        .http
+        .post(format!("{}{HISTORY_PATH}", c.base))
+        .bearer_auth(TOKEN)
+        .json(&serde_json::json!({"id_number": ""}))
+        .send()
+        .await
+        .unwrap();
+    api_error(res, StatusCode::BAD_REQUEST, "bad_request").await;
+
+    // Nothing was stored.
+    assert_eq!(c.stats().await, Stats::default());
+    reg.shutdown().await;
+}
+
+#[tokio::test]
+async fn oversized_body_is_413() {
+    let dir = tempfile::tempdir().unwrap();
+    let reg = start_on(&dir.path().join("r.db")).await;
+    let c = Client::new(&reg);
+    let body = vec![b' '; registry_api::MAX_BODY_BYTES + 1];
+    let res = c
+        .http
+        .post(format!("{}{REGISTRATIONS_PATH}", c.base))
+        .bearer_auth(TOKEN)
+        .header(IDEMPOTENCY_HEADER, "key-big")
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await;
+    // The server may answer before it has read the whole body and close the
+    // connection; when the answer arrives it must be a JSON 413.
+    if let Ok(res) = res {
+        api_error(res, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large").await;
+    }
+    reg.shutdown().await;
+}
+
+#[tokio::test]
+async fn history_is_newest_first_and_per_person() {
+    let dir = tempfile::tempdir().unwrap();
+    let reg = start_on(&dir.path().join("r.db")).await;
+    let c = Client::new(&reg);
+    let first = c.upload_ok(&upload("h-1", ID_A, "wages")).await;
+    let other = c.upload_ok(&upload("h-2", ID_B, "land")).await;
+    let mut no_pages = upload("h-3", ID_A, "social_insurance");
+    no_pages.pages.clear();
+    let third = c.upload_ok(&no_pages).await;
+
+    let reply = c.history(ID_A).await;
+    let cases: Vec<&str> = reply
+        .registrations
+        .iter()
+        .map(|e| e.case_number.as_str())
+        .collect();
+    assert_eq!(
+        cases,
+        [third.case_number.as_str(), first.case_number.as_str()]
+    );
+    assert_eq!(reply.registrations[0].category, "social_insurance");
+    assert_eq!(reply.registrations[0].page_count, 0);
+    assert_eq!(reply.registrations[1].page_count, 2);
+    assert_eq!(reply.registrations[1].registered_at, first.received_at);
+    assert!(reply.registrations.iter().all(|e| e.status == "registered"));
+
+    // A lower-case check letter finds the same person.
+    assert_eq!(c.history(&ID_A.to_lowercase()).await, reply);
+    let reply_b = c.history(ID_B).await;
+    assert_eq!(reply_b.registrations.len(), 1);
+    assert_eq!(reply_b.registrations[0].case_number, other.case_number);
+    assert!(c
+        .history("110105194912310011")
+        .await
+        .registrations
+        .is_empty());
+    reg.shutdown().await;
+}
+
+#[tokio::test]
+async fn restart_keeps_data_and_continues_numbering() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("r.db");
+    let reg = start_on(&db).await;
+    let c = Client::new(&reg);
+    let a = c.upload_ok(&upload("r-1", ID_A, "wages")).await;
+    let b = c.upload_ok(&upload("r-2", ID_A, "wages")).await;
+    reg.shutdown().await;
+
+    let reg = start_on(&db).await;
+    let c = Client::new(&reg);
+    assert_eq!(
+        c.stats().await,
+        Stats {
+            registrations: 2,
+            pages: 4
+        }
+    );
+    // A replay after the restart still finds the first answer.
+    let res = c.post_upload(&upload("r-1", ID_A, "wages")).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(
+        res.json::<RegistrationAck>().await.unwrap().case_number,
+        a.case_number
+    );
+    let next = c.upload_ok(&upload("r-3", ID_A, "wages")).await;
+    assert_eq!(seq_of(&next.case_number), seq_of(&b.case_number) + 1);
+    assert_eq!(c.history(ID_A).await.registrations.len(), 3);
+    reg.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_uploads_get_unique_gapless_numbers() {
+    let dir = tempfile::tempdir().unwrap();
+    let reg = start_on(&dir.path().join("r.db")).await;
+    let base = reg.base_url();
+    let http = reqwest::Client::new();
+
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..30 {
+        // Twenty distinct keys, and ten more requests all repeating one key.
+        let key = if i < 20 {
+            format!("c-{i}")
+        } else {
+            "c-shared".to_owned()
+        };
+        let up = upload(&key, if i % 2 == 0 { ID_A } else { ID_B }, "wages");
+        let up = if i >= 20 {
+            upload("c-shared", ID_A, "wages")
+        } else {
+            up
+        };
+        let http = http.clone();
+        let url = format!("{base}{REGISTRATIONS_PATH}");
+        tasks.spawn(async move {
+            let res = http
+                .post(url)
+                .bearer_auth(TOKEN)
+                .header(IDEMPOTENCY_HEADER, &up.idempotency_key)
+                .json(&up)
+                .send()
+                .await
+                .unwrap();
+            let status = res.status();
+            let ack: RegistrationAck = res.json().await.unwrap();
+            (up.idempotency_key, status, ack)
+        });
+    }
+    let mut distinct = Vec::new();
+    let mut shared = Vec::new();
+    while let Some(done) = tasks.join_next().await {
+        let (key, status, ack) = done.unwrap();
+        if key == "c-shared" {
+            shared.push((status, ack));
+        } else {
+            assert_eq!(status, StatusCode::CREATED);
+            distinct.push(ack.case_number);
+        }
+    }
+
+    // Exactly one of the shared-key requests created the case; the rest replayed it.
+    assert_eq!(
+        shared
+            .iter()
+            .filter(|(s, _)| *s == StatusCode::CREATED)
+            .count(),
+        1
+    );
+    assert_eq!(
+        shared
+            .iter()
+            .filter(|(s, a)| *s == StatusCode::OK && a.replayed)
+            .count(),
+        9
+    );
+    let shared_case = &shared[0].1.case_number;
+    assert!(shared.iter().all(|(_, a)| &a.case_number == shared_case));
+
+    let mut all: Vec<u32> = distinct.iter().map(|c| seq_of(c)).collect();
+    all.push(seq_of(shared_case));
+    all.sort_unstable();
+    assert_eq!(
+        all,
+        (1..=21).collect::<Vec<u32>>(),
+        "numbers must be unique and without gaps"
+    );
+    assert_eq!(
+        http.get(format!("{base}/v1/stats"))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .unwrap()
+            .json::<Stats>()
+            .await
+            .unwrap()
+            .registrations,
+        21
+    );
+    reg.shutdown().await;
+}
+
+#[test]
+fn blocking_registry_serves_and_stops_on_drop() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = RegistryConfig {
+        db_path: dir.path().join("r.db"),
+        tokens: vec![TOKEN.into()],
+    };
+    let reg = registry::start_blocking(cfg, local()).unwrap();
+    let url = format!("{}{HEALTH_PATH}", reg.base_url());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let status = rt.block_on(async { reqwest::get(&url).await.unwrap().status() });
+    assert_eq!(status, StatusCode::OK);
+    drop(reg);
+    let after = rt.block_on(async { reqwest::get(&url).await });
+    assert!(after.is_err(), "the server should be gone after drop");
+}
+
+#[tokio::test]
+async fn start_refuses_an_empty_token_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = RegistryConfig {
+        db_path: dir.path().join("r.db"),
+        tokens: vec!["  ".into()],
+    };
+    let err = registry::start(cfg, local()).await.unwrap_err();
+    assert!(err.to_string().contains("no terminal tokens"), "{err}");
+}

@@ -1,0 +1,156 @@
+//! Keeps `registry/openapi.yaml` in step with the wire types: every schema's
+//! property names must equal the JSON field names serde produces for the
+//! matching `registry-api` type, and every endpoint must be documented.
+
+use std::collections::BTreeSet;
+
+use kiosk_privacy::{Address, IdNumber, PersonName, PersonalText, PhoneNumber};
+use registry_api::{
+    ApiError, HistoryEntry, HistoryQuery, HistoryReply, PageUpload, Petitioner, RegistrationAck,
+    RegistrationRecord, RegistrationUpload, StoredPage,
+};
+use serde::Serialize;
+
+const SPEC: &str = include_str!("../../openapi.yaml");
+
+/// The property names of `components.schemas.<name>`, read by indentation
+/// (the document keeps schemas at 4 spaces, their keys at 6, properties at 8).
+fn spec_properties(name: &str) -> BTreeSet<String> {
+    let mut lines = SPEC.lines().skip_while(|l| *l != "  schemas:");
+    let mut lines = lines.by_ref().skip_while(|l| *l != format!("    {name}:"));
+    assert!(
+        lines.next().is_some(),
+        "schema {name} is missing from openapi.yaml"
+    );
+    let mut props = BTreeSet::new();
+    let mut in_props = false;
+    for line in lines {
+        let indent = line.len() - line.trim_start().len();
+        if line.trim().is_empty() {
+            continue;
+        }
+        if indent <= 4 {
+            break;
+        }
+        if indent == 6 {
+            in_props = line.trim() == "properties:";
+        } else if in_props && indent == 8 {
+            props.insert(line.trim().trim_end_matches(':').to_owned());
+        }
+    }
+    props
+}
+
+fn json_fields(value: &impl Serialize) -> BTreeSet<String> {
+    match serde_json::to_value(value).unwrap() {
+        serde_json::Value::Object(map) => map.keys().cloned().collect(),
+        other => panic!("not an object: {other}"),
+    }
+}
+
+fn check(name: &str, value: &impl Serialize) {
+    assert_eq!(
+        spec_properties(name),
+        json_fields(value),
+        "schema {name} differs from registry-api"
+    );
+}
+
+#[test]
+fn schemas_match_the_wire_types() {
+    // SPECIMEN values.
+    let petitioner = Petitioner {
+        doc_type: "resident".into(),
+        id_number: IdNumber::new("X"),
+        name: PersonName::new("X"),
+        sex: 0,
+        birth: None,
+        address: Address::new("X"),
+    };
+    let page = PageUpload::new(1, b"x", PersonalText::new(""), 0.0);
+    let stored = StoredPage {
+        index: 1,
+        sha256: String::new(),
+        size_bytes: 0,
+        ocr_text: PersonalText::new(""),
+    };
+    let entry = HistoryEntry {
+        case_number: String::new(),
+        registered_at: String::new(),
+        category: String::new(),
+        status: String::new(),
+        page_count: 0,
+    };
+    check("Petitioner", &petitioner);
+    check("PageUpload", &page);
+    check(
+        "RegistrationUpload",
+        &RegistrationUpload {
+            idempotency_key: String::new(),
+            terminal_id: String::new(),
+            local_ref: String::new(),
+            sealed_at: String::new(),
+            petitioner: petitioner.clone(),
+            category: String::new(),
+            description: PersonalText::new(""),
+            phone: Some(PhoneNumber::new("")),
+            pages: vec![],
+        },
+    );
+    check(
+        "RegistrationAck",
+        &RegistrationAck {
+            case_number: String::new(),
+            received_at: String::new(),
+            replayed: false,
+        },
+    );
+    check(
+        "HistoryQuery",
+        &HistoryQuery {
+            id_number: IdNumber::new(""),
+        },
+    );
+    check("HistoryEntry", &entry);
+    check("HistoryReply", &HistoryReply::default());
+    check("StoredPage", &stored);
+    check(
+        "RegistrationRecord",
+        &RegistrationRecord {
+            case_number: String::new(),
+            registered_at: String::new(),
+            terminal_id: String::new(),
+            local_ref: String::new(),
+            petitioner,
+            category: String::new(),
+            description: PersonalText::new(""),
+            pages: vec![],
+        },
+    );
+    check("Stats", &registry::Stats::default());
+    check(
+        "ApiError",
+        &ApiError {
+            code: String::new(),
+            message: String::new(),
+        },
+    );
+}
+
+#[test]
+fn every_endpoint_is_documented() {
+    for path in [
+        registry_api::HEALTH_PATH,
+        registry_api::REGISTRATIONS_PATH,
+        registry_api::HISTORY_PATH,
+        registry::STATS_PATH,
+        "/v1/registrations/{case_number}",
+    ] {
+        assert!(
+            SPEC.lines().any(|l| l == format!("  {path}:")),
+            "{path} is not in openapi.yaml"
+        );
+    }
+    assert!(SPEC.contains(&format!("name: {}", registry_api::IDEMPOTENCY_HEADER)));
+    assert!(SPEC.contains(&registry_api::MAX_BODY_BYTES.to_string()));
+}

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages the workspace needs to build, test and run
+# its demo, when they are missing. Runs apt only if something is missing.
+set -euo pipefail
+
+packages=(
+  build-essential pkg-config clang libclang-dev   # C toolchain; bindgen for OpenCV and Tesseract
+  libopencv-dev                                   # document camera and page processing
+  libtesseract-dev libleptonica-dev tesseract-ocr-chi-sim  # OCR and its simplified-Chinese model
+  libudev-dev                                     # serialport
+  libfontconfig1-dev libxkbcommon-dev fonts-noto-cjk       # Slint UI and CJK text
+  xvfb xauth                                      # demo on a machine without a screen
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing: ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+if ! command -v cargo >/dev/null 2>&1; then
+  echo "cargo not found: install Rust (rustup, stable) first" >&2
+  exit 1
+fi

@@ -1,0 +1,311 @@
+//! The end-to-end harness shared by the tests in `tests/tests/` and the
+//! `intake-bench` benchmark.
+//!
+//! It runs the real kiosk controller against the real reference registry (an
+//! HTTP server with SQLite on loopback), the card reader simulator on a
+//! pseudo-terminal and the document camera on the specimen photo sequence:
+//! nothing is mocked. A scripted visitor then presses the same buttons a
+//! petitioner would, by sending the events the UI sends.
+
+use std::net::SocketAddr;
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use intake::{Event, Screen};
+use kiosk::devices::{self, SimulatedReader};
+use kiosk::{Config, Controller, Stage, Update, ViewModel};
+use kiosk_idcard::sim::SimCard;
+use registry::{BlockingRegistry, RegistryConfig};
+
+/// The token the test terminal and the test registry share.
+pub const TOKEN: &str = "e2e-terminal-token";
+
+/// How the world around the kiosk starts.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Start the registry at once (false: it is down until [`Harness::start_registry`]).
+    pub registry_up: bool,
+    /// Camera image sequence; the specimen pages when `None`.
+    pub camera_sequence: Option<String>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { registry_up: true, camera_sequence: None }
+    }
+}
+
+/// A kiosk, its simulators and a registry, all running.
+pub struct Harness {
+    pub dir: tempfile::TempDir,
+    pub cfg: Config,
+    pub registry_addr: SocketAddr,
+    pub registry: Option<BlockingRegistry>,
+    pub reader: SimulatedReader,
+    pub controller: Option<Controller>,
+    events: Sender<Event>,
+    updates: Receiver<Update>,
+    pub timings: Receiver<(Stage, Duration)>,
+    latest: Mutex<ViewModel>,
+}
+
+impl std::fmt::Debug for Harness {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Harness({})", self.registry_addr)
+    }
+}
+
+fn free_port() -> anyhow::Result<SocketAddr> {
+    let l = std::net::TcpListener::bind("127.0.0.1:0")?;
+    Ok(l.local_addr()?)
+}
+
+impl Harness {
+    /// Starts everything in a fresh temporary directory.
+    pub fn start(opts: Options) -> anyhow::Result<Harness> {
+        // Tesseract's OpenMP threads stall on 2 cores (see MACHINE.md).
+        std::env::set_var("OMP_THREAD_LIMIT", "1");
+        let dir = tempfile::tempdir()?;
+        let registry_addr = free_port()?;
+        let token_file = dir.path().join("token");
+        std::fs::write(&token_file, TOKEN)?;
+
+        let mut cfg = Config::default();
+        cfg.terminal.id = "e2e-01".into();
+        cfg.terminal.hall_name = "测试镇便民服务中心".into();
+        cfg.queue.path = dir.path().join("queue.db");
+        cfg.registry.url = format!("http://{registry_addr}");
+        cfg.registry.token_file = token_file;
+        cfg.registry.min_backoff_s = 1;
+        cfg.registry.max_backoff_s = 2;
+        cfg.registry.history_timeout_s = 3;
+        cfg.registry.request_timeout_s = 10;
+        cfg.camera.image_sequence = Some(opts.camera_sequence.clone().unwrap_or_else(devices::sample_pages));
+        cfg.camera.preview_interval_ms = 0;
+        cfg.idcard.poll_interval_ms = 50;
+        let reader = devices::simulate_reader(&mut cfg)?;
+        cfg.validate()?;
+
+        let mut h = Harness {
+            dir,
+            registry: None,
+            registry_addr,
+            reader,
+            controller: None,
+            events: mpsc::channel().0,
+            updates: mpsc::channel().1,
+            timings: mpsc::channel().1,
+            latest: Mutex::new(ViewModel::default()),
+            cfg,
+        };
+        if opts.registry_up {
+            h.start_registry()?;
+        }
+        let (up_tx, up_rx) = mpsc::channel::<Update>();
+        let up_tx = Mutex::new(up_tx);
+        let (t_tx, t_rx) = mpsc::channel();
+        let sink: kiosk::Sink = Arc::new(move |u: Update| {
+            if let Ok(tx) = up_tx.lock() {
+                let _ = tx.send(u);
+            }
+        });
+        let controller = Controller::spawn(
+            &h.cfg,
+            h.cfg.read_token()?,
+            devices::from_config(&h.cfg),
+            sink,
+            Some(t_tx),
+        )?;
+        h.events = controller.sender();
+        h.controller = Some(controller);
+        h.updates = up_rx;
+        h.timings = t_rx;
+        Ok(h)
+    }
+
+    /// Starts (or restarts) the registry on its fixed address and database.
+    pub fn start_registry(&mut self) -> anyhow::Result<()> {
+        let reg = registry::start_blocking(
+            RegistryConfig { db_path: self.dir.path().join("registry.db"), tokens: vec![TOKEN.into()] },
+            self.registry_addr,
+        )?;
+        self.registry = Some(reg);
+        Ok(())
+    }
+
+    /// What a button press or a touch does.
+    pub fn press(&self, e: Event) {
+        let _ = self.events.send(e);
+    }
+
+    /// The latest view the screen was given.
+    pub fn view(&self) -> ViewModel {
+        self.drain();
+        self.latest.lock().map(|v| v.clone()).unwrap_or_default()
+    }
+
+    fn drain(&self) {
+        while let Ok(u) = self.updates.try_recv() {
+            if let Update::View(v) = u {
+                if let Ok(mut l) = self.latest.lock() {
+                    *l = *v;
+                }
+            }
+        }
+    }
+
+    /// Waits until the screen shows what `pred` wants; fails with the last view.
+    pub fn wait_for(
+        &self,
+        what: &str,
+        timeout: Duration,
+        pred: impl Fn(&ViewModel) -> bool,
+    ) -> anyhow::Result<ViewModel> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let v = self.view();
+            if pred(&v) {
+                return Ok(v);
+            }
+            if Instant::now() > deadline {
+                bail!("timed out waiting for {what}; screen shows {v:?} message {:?}", v.message);
+            }
+            match self.updates.recv_timeout(Duration::from_millis(50)) {
+                Ok(Update::View(v)) => {
+                    if let Ok(mut l) = self.latest.lock() {
+                        *l = *v;
+                    }
+                }
+                Ok(Update::Preview { .. }) | Err(_) => {}
+            }
+        }
+    }
+
+    /// One scripted petitioner: card, identity (with history), category,
+    /// `n_pages` pages, review, submit. Returns the identity screen and the
+    /// receipt screen as they were shown.
+    pub fn visit(&self, card: SimCard, category: &str, n_pages: usize) -> anyhow::Result<Visit> {
+        let long = Duration::from_secs(60);
+        self.wait_for("welcome", long, |v| v.screen == Some(Screen::Welcome))?;
+        self.reader.control.insert(card);
+        self.press(Event::Start);
+        let identity = self.wait_for("identity with history", long, |v| {
+            v.screen == Some(Screen::Identity) && !v.history_loading
+        })?;
+        self.press(Event::ConfirmIdentity);
+        self.wait_for("category", long, |v| v.screen == Some(Screen::Category))?;
+        self.press(Event::ChooseCategory(category.into()));
+        self.wait_for("capture", long, |v| v.screen == Some(Screen::Capture))?;
+        for n in 1..=n_pages {
+            self.press(Event::CaptureRequested);
+            self.wait_for("page captured", long, |v| v.pages.len() == n && !v.capture_busy)
+                .with_context(|| format!("page {n}"))?;
+        }
+        self.press(Event::FinishCapture);
+        self.wait_for("review", long, |v| v.screen == Some(Screen::Review))?;
+        self.press(Event::Submit);
+        let receipt = self.wait_for("receipt", long, |v| v.screen == Some(Screen::Receipt))?;
+        Ok(Visit { identity, receipt })
+    }
+
+    /// Waits for the case number on the receipt screen.
+    pub fn wait_case_number(&self, timeout: Duration) -> anyhow::Result<ViewModel> {
+        self.wait_for("case number", timeout, |v| {
+            v.screen == Some(Screen::Receipt) && !v.case_number.is_empty()
+        })
+    }
+
+    /// The petitioner presses "done" and the terminal returns to welcome.
+    pub fn finish(&self) -> anyhow::Result<()> {
+        self.press(Event::Done);
+        self.wait_for("welcome", Duration::from_secs(10), |v| v.screen == Some(Screen::Welcome))?;
+        Ok(())
+    }
+}
+
+impl Drop for Harness {
+    fn drop(&mut self) {
+        if let Some(c) = self.controller.take() {
+            c.shutdown();
+        }
+    }
+}
+
+/// The two screens of a visit that matter.
+#[derive(Debug)]
+pub struct Visit {
+    pub identity: ViewModel,
+    pub receipt: ViewModel,
+}
+
+/// A log that keeps every line in memory, so a test can search it.
+#[derive(Debug, Default)]
+pub struct CapturedLog {
+    lines: Mutex<Vec<String>>,
+}
+
+impl CapturedLog {
+    /// Installs a capturing logger for this test process (all levels).
+    pub fn install() -> &'static CapturedLog {
+        let log: &'static CapturedLog = Box::leak(Box::default());
+        if log::set_logger(log).is_ok() {
+            log::set_max_level(log::LevelFilter::Trace);
+        }
+        log
+    }
+
+    /// Every captured line.
+    pub fn text(&self) -> String {
+        self.lines.lock().map(|l| l.join("\n")).unwrap_or_default()
+    }
+}
+
+impl log::Log for CapturedLog {
+    fn enabled(&self, _: &log::Metadata<'_>) -> bool {
+        true
+    }
+    fn log(&self, record: &log::Record<'_>) {
+        if let Ok(mut l) = self.lines.lock() {
+            l.push(format!("{} {} {}", record.level(), record.target(), record.args()));
+        }
+    }
+    fn flush(&self) {}
+}
+
+/// Reads the registry over its own HTTP API, as an auditor would.
+#[derive(Debug)]
+pub struct RegistryReader {
+    rt: tokio::runtime::Runtime,
+    http: reqwest::Client,
+    base: String,
+}
+
+impl RegistryReader {
+    pub fn new(addr: SocketAddr) -> anyhow::Result<Self> {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        Ok(RegistryReader { rt, http: reqwest::Client::new(), base: format!("http://{addr}") })
+    }
+
+    fn get(&self, path: &str) -> anyhow::Result<serde_json::Value> {
+        self.rt.block_on(async {
+            let r = self.http.get(format!("{}{path}", self.base)).bearer_auth(TOKEN).send().await?;
+            let status = r.status();
+            if !status.is_success() {
+                bail!("GET {path} answered {status}");
+            }
+            Ok(r.json::<serde_json::Value>().await?)
+        })
+    }
+
+    /// How many registrations the registry holds.
+    pub fn registration_count(&self) -> anyhow::Result<u64> {
+        self.get("/v1/stats")?["registrations"].as_u64().context("stats without a count")
+    }
+
+    /// One stored registration.
+    pub fn registration(&self, case_number: &str) -> anyhow::Result<registry_api::RegistrationRecord> {
+        Ok(serde_json::from_value(self.get(&format!("/v1/registrations/{case_number}"))?)?)
+    }
+}

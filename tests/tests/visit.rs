@@ -1,0 +1,66 @@
+//! A petitioner registers twice with the same card: the first visit reaches
+//! the registry with identity, pages, OCR text and category; the second shows
+//! the first as history; nothing personal is logged.
+
+use std::time::Duration;
+
+use kiosk_e2e::{CapturedLog, Harness, Options, RegistryReader};
+use kiosk_idcard::sim::SimCard;
+
+#[test]
+fn first_visit_registers_and_repeat_visit_shows_history() -> anyhow::Result<()> {
+    let log = CapturedLog::install();
+    let h = Harness::start(Options::default())?;
+    let card = SimCard::specimen();
+    let id_number = card.text.id_number.expose().to_string();
+    let name = card.text.name.expose().to_string();
+    let address = card.text.address.expose().to_string();
+
+    let first = h.visit(card.clone(), "labour", 2)?;
+    assert_eq!(first.identity.person_name, name);
+    assert!(first.identity.history.is_empty());
+    assert_eq!(first.identity.history_note, "首次登记");
+    assert!(!first.identity.id_masked.contains(&id_number[4..16]), "screen masks the middle of the ID");
+    assert!(!first.receipt.local_ref.is_empty());
+
+    let receipt = h.wait_case_number(Duration::from_secs(30))?;
+    let case = receipt.case_number.clone();
+    assert!(case.starts_with("XF-"), "case number {case}");
+    assert!(!receipt.queued_offline);
+    assert!(receipt.person_name.is_empty(), "the receipt screen holds no personal data");
+
+    let reg = RegistryReader::new(h.registry_addr)?;
+    assert_eq!(reg.registration_count()?, 1);
+    let rec = reg.registration(&case)?;
+    assert_eq!(rec.petitioner.id_number.expose(), id_number);
+    assert_eq!(rec.petitioner.name.expose(), name);
+    assert_eq!(rec.category, "labour");
+    assert_eq!(rec.pages.len(), 2);
+    let text: String = rec.pages.iter().map(|p| p.ocr_text.expose().to_string()).collect();
+    assert!(text.contains("拖欠工资"), "page 1 phrase missing from OCR text of {} chars", text.chars().count());
+    assert!(text.contains("征地补偿"), "page 2 phrase missing from OCR text of {} chars", text.chars().count());
+
+    h.finish()?;
+    let second = h.visit(card, "labour", 1)?;
+    assert_eq!(second.identity.history.len(), 1, "the first registration comes straight up");
+    assert_eq!(second.identity.history[0].case_number, case);
+    assert_eq!(second.identity.history[0].category, "劳动工资");
+    let second_case = h.wait_case_number(Duration::from_secs(30))?.case_number;
+    assert_ne!(second_case, case);
+    assert_eq!(reg.registration_count()?, 2);
+    h.finish()?;
+
+    let queue = kiosk_queue::Queue::open(&h.cfg.queue.path)?;
+    let counts = queue.counts()?;
+    assert_eq!(counts.acknowledged, 2, "{counts:?}");
+    assert_eq!(counts.pending + counts.uploading + counts.failed, 0, "{counts:?}");
+
+    let logs = log.text();
+    assert!(logs.contains("stage card_read"), "stage timings are logged");
+    assert!(logs.contains("stage card_to_case_number"), "total is logged");
+    for secret in [&id_number, &name, &address] {
+        assert!(!logs.contains(secret.as_str()), "a log line holds personal data");
+    }
+    assert!(!logs.contains(&id_number[..14]), "a log line holds most of an ID number");
+    Ok(())
+}
