@@ -22,7 +22,7 @@ demo: build
 test: deps
 	$(CARGO) build --workspace --all-targets
 	./scripts/check-invariants.sh
-	$(CARGO) test --workspace --no-fail-fast
+	./scripts/test-all.sh
 
 bench: build
 	$(CARGO_TARGET_DIR)/debug/intake-bench $(or $(RUNS),5) $(or $(PAGES),2)

@@ -459,6 +459,43 @@ mod tests {
     }
 
     #[test]
+    fn sample_corners_match_the_generator() {
+        // Corners as placed by `samples/make_specimens.py` (`page_quad`).
+        let truth = [
+            [
+                (648.7, 33.0),
+                (1323.1, 68.4),
+                (1295.8, 1058.3),
+                (572.4, 1020.4),
+            ],
+            [
+                (535.9, 71.3),
+                (1255.0, 21.1),
+                (1303.1, 1010.1),
+                (625.9, 1057.5),
+            ],
+            [
+                (686.3, 41.4),
+                (1368.3, 65.2),
+                (1351.2, 1055.2),
+                (634.3, 1030.2),
+            ],
+        ];
+        for (n, want) in truth.iter().enumerate() {
+            let page =
+                process_page(&Frame::from_file(test_utils::sample_page(n + 1)).unwrap()).unwrap();
+            for (got, want) in page.corners.iter().zip(want) {
+                let err = (got.0 - want.0).hypot(got.1 - want.1);
+                assert!(
+                    err < 6.0,
+                    "page {}: corner {got:?} is {err:.1} px from {want:?}",
+                    n + 1
+                );
+            }
+        }
+    }
+
+    #[test]
     fn empty_desk_is_no_document() {
         let frame = Frame::from_file(test_utils::empty_desk()).unwrap();
         assert!(matches!(process_page(&frame), Err(PageError::NoDocument)));
@@ -501,6 +538,56 @@ mod tests {
                 page.corners
             );
         }
+    }
+
+    /// A smooth three-channel image from four corner grey levels (tl, tr, bl, br).
+    fn gradient(levels: [u8; 4]) -> Mat {
+        let small = Mat::from_slice_2d(&[[levels[0], levels[1]], [levels[2], levels[3]]]).unwrap();
+        let mut big = Mat::default();
+        imgproc::resize(
+            &small,
+            &mut big,
+            Size::new(1920, 1080),
+            0.0,
+            0.0,
+            imgproc::INTER_LINEAR,
+        )
+        .unwrap();
+        crate::frame::convert(&big, imgproc::COLOR_GRAY2BGR).unwrap()
+    }
+
+    #[test]
+    fn page_is_found_under_a_strong_light_gradient() {
+        // The desk brightens to the right while the light on the page falls off
+        // from the top left to half strength at the bottom right.
+        let mut scene = gradient([40, 110, 50, 120]);
+        let quad = Vector::<Point>::from_slice(&[
+            Point::new(640, 60),
+            Point::new(1330, 90),
+            Point::new(1300, 1040),
+            Point::new(610, 1010),
+        ]);
+        imgproc::fill_convex_poly(&mut scene, &quad, Scalar::all(250.0), imgproc::LINE_8, 0)
+            .unwrap();
+        let light = gradient([255, 190, 190, 128]);
+        let mut lit = Mat::default();
+        core::multiply(&scene, &light, &mut lit, 1.0 / 255.0, -1).unwrap();
+        let page = process_page(&Frame::from_mat(lit).unwrap()).unwrap();
+        for (got, want) in page.corners.iter().zip(quad.iter()) {
+            assert!(
+                (got.0 - want.x as f32).abs() < 8.0 && (got.1 - want.y as f32).abs() < 8.0,
+                "{:?}",
+                page.corners
+            );
+        }
+    }
+
+    #[test]
+    fn frames_and_pages_can_move_between_threads() {
+        fn is_send<T: Send>() {}
+        is_send::<Frame>();
+        is_send::<ProcessedPage>();
+        is_send::<crate::OpenCvCamera>();
     }
 
     #[test]

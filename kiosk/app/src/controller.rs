@@ -100,7 +100,9 @@ pub struct Controller {
     events: Sender<Event>,
     quit: Arc<AtomicBool>,
     threads: Vec<JoinHandle<()>>,
-    uplink: Arc<Uplink>,
+    /// Joined last: it ends when the uplink is gone.
+    uplink_events: Option<JoinHandle<()>>,
+    uplink: Option<Arc<Uplink>>,
 }
 
 impl std::fmt::Debug for Controller {
@@ -158,7 +160,7 @@ impl Controller {
             let interval = Duration::from_millis(cfg.camera.preview_interval_ms);
             move || camera_loop(devices.camera, ocr, interval, cam_rx, quit, tx, sink, timings)
         })?);
-        threads.push(spawn_named("uplink-events", {
+        let uplink_events = spawn_named("uplink-events", {
             let tx = events_tx.clone();
             move || {
                 for ev in uplink_rx {
@@ -167,7 +169,7 @@ impl Controller {
                     }
                 }
             }
-        })?);
+        })?;
         let shell = Shell {
             machine: Intake::new(Timeouts {
                 inactivity: cfg.inactivity(),
@@ -192,7 +194,13 @@ impl Controller {
             let quit = quit.clone();
             move || shell.run(events_rx, quit)
         })?);
-        Ok(Controller { events: events_tx, quit, threads, uplink })
+        Ok(Controller {
+            events: events_tx,
+            quit,
+            threads,
+            uplink_events: Some(uplink_events),
+            uplink: Some(uplink),
+        })
     }
 
     /// Where the UI sends its events.
@@ -211,7 +219,17 @@ impl Controller {
         for t in self.threads.drain(..) {
             let _ = t.join();
         }
-        self.uplink.wake();
+        // The controller thread held the other reference; dropping the last
+        // one stops the uplink, which ends the uplink-events thread.
+        if let Some(uplink) = self.uplink.take() {
+            match Arc::try_unwrap(uplink) {
+                Ok(u) => u.shutdown(),
+                Err(shared) => drop(shared),
+            }
+        }
+        if let Some(t) = self.uplink_events.take() {
+            let _ = t.join();
+        }
     }
 }
 

@@ -1,4 +1,5 @@
 //! `kiosk`: the petition-intake terminal, and its technician subcommands.
+#![allow(clippy::print_stdout, clippy::print_stderr)] // A command-line tool: its output is for the technician.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitCode};
@@ -60,9 +61,15 @@ enum IdcardCmd {
 }
 
 fn main() -> ExitCode {
-    // Tesseract's OpenMP threads stall on 2 cores; one thread per engine is faster.
+    // Tesseract's OpenMP threads stall on small machines; one thread per engine
+    // is 2x faster. OpenMP reads the variable when the process loads, so the
+    // binary re-executes itself once with it set (the systemd unit sets it too).
     if std::env::var_os("OMP_THREAD_LIMIT").is_none() {
-        std::env::set_var("OMP_THREAD_LIMIT", "1");
+        use std::os::unix::process::CommandExt;
+        if let Ok(exe) = std::env::current_exe() {
+            let err = Command::new(exe).args(std::env::args_os().skip(1)).env("OMP_THREAD_LIMIT", "1").exec();
+            eprintln!("cannot re-execute with OMP_THREAD_LIMIT=1: {err}");
+        }
     }
     logging::init();
     let cli = Cli::parse();

@@ -4,7 +4,10 @@
 use kiosk_ui::{Intake, Screen};
 use slint::ComponentHandle;
 
-use crate::support::{button, find, find_one, new_window, press, record_callbacks, CASE_NUMBER, LOCAL_REF, PAGE_IDS, PORTRAIT};
+use crate::support::{
+    button, find, find_one, new_window, press, record_callbacks, CASE_NUMBER, LOCAL_REF, PAGE_IDS,
+    PORTRAIT,
+};
 
 #[test]
 fn welcome_start_button_starts() {
@@ -12,7 +15,10 @@ fn welcome_start_button_starts() {
     let log = record_callbacks(&ui);
     ui.global::<Intake>().set_screen(Screen::Welcome);
     assert_eq!(press(&ui, &log, "开始登记"), ["start"]);
-    assert!(find(&ui, "取消").is_empty(), "the welcome screen has nothing to cancel");
+    assert!(
+        find(&ui, "取消").is_empty(),
+        "the welcome screen has nothing to cancel"
+    );
 }
 
 #[test]
@@ -30,10 +36,18 @@ fn identity_screen_confirms_and_cancels() {
     ui.global::<Intake>().set_screen(Screen::Identity);
     assert_eq!(press(&ui, &log, "确认身份"), ["confirm-identity"]);
     assert_eq!(press(&ui, &log, "取消"), ["cancel"]);
-    assert_eq!(find_one(&ui, "person-name").accessible_value().as_deref(), Some("测试样例"));
-    assert_eq!(find_one(&ui, "id-masked").accessible_value().as_deref(), Some("1101**********002X"));
     assert_eq!(
-        find_one(&ui, "history-heading").accessible_value().as_deref(),
+        find_one(&ui, "person-name").accessible_value().as_deref(),
+        Some("测试样例")
+    );
+    assert_eq!(
+        find_one(&ui, "id-masked").accessible_value().as_deref(),
+        Some("1101**********002X")
+    );
+    assert_eq!(
+        find_one(&ui, "history-heading")
+            .accessible_value()
+            .as_deref(),
         Some("您以前的登记")
     );
     // Both SPECIMEN rows are listed.
@@ -48,13 +62,19 @@ fn identity_screen_shows_loading_note_and_warning() {
     intake.set_screen(Screen::Identity);
     intake.set_history_loading(true);
     assert_eq!(find(&ui, "正在查询…").len(), 1);
-    assert!(find(&ui, "登记编号 XF-2025-000417").is_empty(), "rows are hidden while loading");
+    assert!(
+        find(&ui, "登记编号 XF-2025-000417").is_empty(),
+        "rows are hidden while loading"
+    );
 
     intake.set_history_loading(false);
     intake.set_history(Default::default());
     intake.set_history_note("首次登记".into());
     intake.set_id_warning("证件号码校验未通过，请工作人员核对".into());
-    assert_eq!(find_one(&ui, "history-note").accessible_value().as_deref(), Some("首次登记"));
+    assert_eq!(
+        find_one(&ui, "history-note").accessible_value().as_deref(),
+        Some("首次登记")
+    );
     assert_eq!(
         find_one(&ui, "id-warning").accessible_value().as_deref(),
         Some("证件号码校验未通过，请工作人员核对")
@@ -79,12 +99,21 @@ fn capture_screen_buttons() {
     let intake = ui.global::<Intake>();
     intake.set_screen(Screen::Capture);
     assert_eq!(press(&ui, &log, "拍照"), ["capture"]);
-    assert_eq!(press(&ui, &log, "删除第1页"), [format!("delete-page({})", PAGE_IDS[0])]);
-    assert_eq!(press(&ui, &log, "删除第3页"), [format!("delete-page({})", PAGE_IDS[2])]);
+    assert_eq!(
+        press(&ui, &log, "删除第1页"),
+        [format!("delete-page({})", PAGE_IDS[0])]
+    );
+    assert_eq!(
+        press(&ui, &log, "删除第3页"),
+        [format!("delete-page({})", PAGE_IDS[2])]
+    );
     assert_eq!(press(&ui, &log, "拍完了"), ["finish-capture"]);
     assert_eq!(press(&ui, &log, "返回"), ["back"]);
     assert_eq!(press(&ui, &log, "取消"), ["cancel"]);
-    assert_eq!(find_one(&ui, "page-count").accessible_value().as_deref(), Some("3"));
+    assert_eq!(
+        find_one(&ui, "page-count").accessible_value().as_deref(),
+        Some("3")
+    );
 }
 
 #[test]
@@ -97,7 +126,11 @@ fn capture_button_is_disabled_while_busy() {
     let capture = button(&ui, "拍照");
     assert_eq!(capture.accessible_enabled(), Some(false));
     assert_eq!(press(&ui, &log, "拍照"), Vec::<String>::new());
-    assert_eq!(find(&ui, "处理中…").len(), 0, "the busy caption is not a second label");
+    assert_eq!(
+        find(&ui, "处理中…").len(),
+        0,
+        "the busy caption is not a second label"
+    );
 
     intake.set_capture_busy(false);
     assert_eq!(button(&ui, "拍照").accessible_enabled(), Some(true));
@@ -120,10 +153,24 @@ fn review_screen_submits() {
     let ui = new_window(PORTRAIT);
     let log = record_callbacks(&ui);
     ui.global::<Intake>().set_screen(Screen::Review);
-    assert_eq!(find_one(&ui, "person-name").accessible_value().as_deref(), Some("测试样例"));
-    assert_eq!(find_one(&ui, "category-label").accessible_value().as_deref(), Some("土地征收"));
-    assert_eq!(find_one(&ui, "page-count").accessible_value().as_deref(), Some("共 3 页"));
-    assert!(find(&ui, "删除第1页").is_empty(), "pages are not deleted on the review screen");
+    assert_eq!(
+        find_one(&ui, "person-name").accessible_value().as_deref(),
+        Some("测试样例")
+    );
+    assert_eq!(
+        find_one(&ui, "category-label")
+            .accessible_value()
+            .as_deref(),
+        Some("土地征收")
+    );
+    assert_eq!(
+        find_one(&ui, "page-count").accessible_value().as_deref(),
+        Some("共 3 页")
+    );
+    assert!(
+        find(&ui, "删除第1页").is_empty(),
+        "pages are not deleted on the review screen"
+    );
     assert_eq!(press(&ui, &log, "提交登记"), ["submit"]);
     assert_eq!(press(&ui, &log, "返回"), ["back"]);
     assert_eq!(press(&ui, &log, "取消"), ["cancel"]);
@@ -136,9 +183,18 @@ fn receipt_shows_the_case_number() {
     let intake = ui.global::<Intake>();
     intake.set_screen(Screen::Receipt);
     intake.set_seconds_left(30);
-    assert_eq!(find_one(&ui, "case-number").accessible_value().as_deref(), Some(CASE_NUMBER));
-    assert_eq!(find_one(&ui, "screen-title").accessible_value().as_deref(), Some("登记成功"));
-    assert_eq!(find_one(&ui, "seconds-left").accessible_value().as_deref(), Some("30"));
+    assert_eq!(
+        find_one(&ui, "case-number").accessible_value().as_deref(),
+        Some(CASE_NUMBER)
+    );
+    assert_eq!(
+        find_one(&ui, "screen-title").accessible_value().as_deref(),
+        Some("登记成功")
+    );
+    assert_eq!(
+        find_one(&ui, "seconds-left").accessible_value().as_deref(),
+        Some("30")
+    );
     assert_eq!(press(&ui, &log, "完成"), ["done"]);
 
     intake.set_case_number("XF-2026-123456".into());
@@ -156,7 +212,10 @@ fn offline_receipt_shows_the_local_reference() {
     intake.set_case_number("".into());
     intake.set_queued_offline(true);
     assert!(find(&ui, "case-number").is_empty());
-    assert_eq!(find_one(&ui, "local-ref").accessible_value().as_deref(), Some(LOCAL_REF));
+    assert_eq!(
+        find_one(&ui, "local-ref").accessible_value().as_deref(),
+        Some(LOCAL_REF)
+    );
     assert_eq!(
         find_one(&ui, "screen-title").accessible_value().as_deref(),
         Some("已保存，联网后自动提交")
@@ -167,10 +226,19 @@ fn offline_receipt_shows_the_local_reference() {
 fn message_is_shown_on_the_current_screen() {
     let ui = new_window(PORTRAIT);
     let intake = ui.global::<Intake>();
-    for screen in [Screen::Welcome, Screen::Card, Screen::Identity, Screen::Capture, Screen::Fault] {
+    for screen in [
+        Screen::Welcome,
+        Screen::Card,
+        Screen::Identity,
+        Screen::Capture,
+        Screen::Fault,
+    ] {
         intake.set_screen(screen);
         intake.set_message("".into());
-        assert!(find(&ui, "message").is_empty(), "{screen:?}: no message element when empty");
+        assert!(
+            find(&ui, "message").is_empty(),
+            "{screen:?}: no message element when empty"
+        );
         intake.set_message("未能读取证件，请重新放置".into());
         intake.set_message_is_error(true);
         assert_eq!(
@@ -198,7 +266,11 @@ fn every_screen_has_one_title() {
     ];
     for (screen, title) in expected {
         intake.set_screen(screen);
-        assert_eq!(find_one(&ui, "screen-title").accessible_value().as_deref(), Some(title), "{screen:?}");
+        assert_eq!(
+            find_one(&ui, "screen-title").accessible_value().as_deref(),
+            Some(title),
+            "{screen:?}"
+        );
     }
 }
 
@@ -221,5 +293,8 @@ fn inactivity_countdown_is_shown_on_other_screens() {
     intake.set_screen(Screen::Category);
     assert!(find(&ui, "seconds-left").is_empty());
     intake.set_seconds_left(15);
-    assert_eq!(find_one(&ui, "seconds-left").accessible_value().as_deref(), Some("15"));
+    assert_eq!(
+        find_one(&ui, "seconds-left").accessible_value().as_deref(),
+        Some("15")
+    );
 }

@@ -9,10 +9,11 @@
 use std::fs::File;
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use i_slint_backend_testing::ElementHandle;
-use kiosk_ui::{AppWindow, Intake, Screen};
-use slint::{ComponentHandle, PhysicalSize, Rgba8Pixel, SharedPixelBuffer};
+use kiosk_ui::{AppWindow, HistoryRow, Intake, Screen};
+use slint::{ComponentHandle, ModelRc, PhysicalSize, Rgba8Pixel, SharedPixelBuffer, VecModel};
 
 use crate::support::{all_buttons, find_one, new_window, LANDSCAPE, PORTRAIT};
 
@@ -29,8 +30,16 @@ struct Shot {
 fn nothing(_: &Intake) {}
 
 const PORTRAIT_SHOTS: &[Shot] = &[
-    Shot { name: "welcome", screen: Screen::Welcome, tweak: nothing },
-    Shot { name: "card", screen: Screen::Card, tweak: nothing },
+    Shot {
+        name: "welcome",
+        screen: Screen::Welcome,
+        tweak: nothing,
+    },
+    Shot {
+        name: "card",
+        screen: Screen::Card,
+        tweak: nothing,
+    },
     Shot {
         name: "card-error",
         screen: Screen::Card,
@@ -40,7 +49,19 @@ const PORTRAIT_SHOTS: &[Shot] = &[
             i.set_demo(true);
         },
     },
-    Shot { name: "identity", screen: Screen::Identity, tweak: nothing },
+    Shot {
+        // Two seconds into the loop the card rests on the reader. Mock time
+        // only moves forward, so later shots see the same advanced clock on
+        // every run.
+        name: "card-placed",
+        screen: Screen::Card,
+        tweak: |_| i_slint_backend_testing::mock_elapsed_time(Duration::from_millis(2000)),
+    },
+    Shot {
+        name: "identity",
+        screen: Screen::Identity,
+        tweak: nothing,
+    },
     Shot {
         name: "identity-first-visit",
         screen: Screen::Identity,
@@ -51,12 +72,41 @@ const PORTRAIT_SHOTS: &[Shot] = &[
         },
     },
     Shot {
+        name: "identity-repeat-visit",
+        screen: Screen::Identity,
+        tweak: |i| {
+            let rows: Vec<HistoryRow> = (1..=6)
+                .map(|n| HistoryRow {
+                    case_number: format!("XF-2025-00{n:04}").into(),
+                    date: format!("2025-0{n}-1{n}").into(),
+                    category: if n % 2 == 0 {
+                        "拖欠工资"
+                    } else {
+                        "土地征收"
+                    }
+                    .into(),
+                    status: if n < 3 { "已办结" } else { "办理中" }.into(),
+                })
+                .collect();
+            i.set_history(ModelRc::new(VecModel::from(rows)));
+            i.set_message("您以前来过，工作人员会一并查看".into());
+        },
+    },
+    Shot {
         name: "identity-loading",
         screen: Screen::Identity,
         tweak: |i| i.set_history_loading(true),
     },
-    Shot { name: "category", screen: Screen::Category, tweak: nothing },
-    Shot { name: "capture", screen: Screen::Capture, tweak: nothing },
+    Shot {
+        name: "category",
+        screen: Screen::Category,
+        tweak: nothing,
+    },
+    Shot {
+        name: "capture",
+        screen: Screen::Capture,
+        tweak: nothing,
+    },
     Shot {
         name: "capture-busy",
         screen: Screen::Capture,
@@ -65,9 +115,21 @@ const PORTRAIT_SHOTS: &[Shot] = &[
             i.set_message("正在处理这一页，请稍候".into());
         },
     },
-    Shot { name: "review", screen: Screen::Review, tweak: nothing },
-    Shot { name: "submitting", screen: Screen::Submitting, tweak: nothing },
-    Shot { name: "receipt", screen: Screen::Receipt, tweak: |i| i.set_seconds_left(30) },
+    Shot {
+        name: "review",
+        screen: Screen::Review,
+        tweak: nothing,
+    },
+    Shot {
+        name: "submitting",
+        screen: Screen::Submitting,
+        tweak: nothing,
+    },
+    Shot {
+        name: "receipt",
+        screen: Screen::Receipt,
+        tweak: |i| i.set_seconds_left(30),
+    },
     Shot {
         name: "receipt-offline",
         screen: Screen::Receipt,
@@ -90,13 +152,57 @@ const PORTRAIT_SHOTS: &[Shot] = &[
 ];
 
 const LANDSCAPE_SHOTS: &[Shot] = &[
-    Shot { name: "welcome-landscape", screen: Screen::Welcome, tweak: nothing },
-    Shot { name: "card-landscape", screen: Screen::Card, tweak: nothing },
-    Shot { name: "identity-landscape", screen: Screen::Identity, tweak: nothing },
-    Shot { name: "category-landscape", screen: Screen::Category, tweak: nothing },
-    Shot { name: "capture-landscape", screen: Screen::Capture, tweak: nothing },
-    Shot { name: "review-landscape", screen: Screen::Review, tweak: nothing },
-    Shot { name: "receipt-landscape", screen: Screen::Receipt, tweak: |i| i.set_seconds_left(30) },
+    Shot {
+        name: "welcome-landscape",
+        screen: Screen::Welcome,
+        tweak: nothing,
+    },
+    Shot {
+        name: "card-landscape",
+        screen: Screen::Card,
+        tweak: nothing,
+    },
+    Shot {
+        name: "identity-landscape",
+        screen: Screen::Identity,
+        tweak: nothing,
+    },
+    Shot {
+        name: "identity-warning-landscape",
+        screen: Screen::Identity,
+        tweak: |i| {
+            i.set_id_warning("证件号码校验未通过，请工作人员核对".into());
+            i.set_message("请核对姓名和证件号码".into());
+        },
+    },
+    Shot {
+        name: "category-landscape",
+        screen: Screen::Category,
+        tweak: nothing,
+    },
+    Shot {
+        name: "capture-landscape",
+        screen: Screen::Capture,
+        tweak: nothing,
+    },
+    Shot {
+        name: "capture-busy-landscape",
+        screen: Screen::Capture,
+        tweak: |i| {
+            i.set_capture_busy(true);
+            i.set_message("正在处理这一页，请稍候".into());
+        },
+    },
+    Shot {
+        name: "review-landscape",
+        screen: Screen::Review,
+        tweak: nothing,
+    },
+    Shot {
+        name: "receipt-landscape",
+        screen: Screen::Receipt,
+        tweak: |i| i.set_seconds_left(30),
+    },
 ];
 
 fn screenshot_dir() -> PathBuf {
@@ -107,35 +213,56 @@ fn screenshot_dir() -> PathBuf {
 
 /// Writes the snapshot as an 8-bit RGB PNG (the window is opaque).
 fn save_png(path: &Path, snapshot: &SharedPixelBuffer<Rgba8Pixel>) {
-    let rgb: Vec<u8> = snapshot.as_slice().iter().flat_map(|p| [p.r, p.g, p.b]).collect();
+    let rgb: Vec<u8> = snapshot
+        .as_slice()
+        .iter()
+        .flat_map(|p| [p.r, p.g, p.b])
+        .collect();
     let file = File::create(path).expect("the screenshot file can be created");
     let mut encoder = png::Encoder::new(BufWriter::new(file), snapshot.width(), snapshot.height());
     encoder.set_color(png::ColorType::Rgb);
     encoder.set_depth(png::BitDepth::Eight);
     encoder.set_compression(png::Compression::High);
     let mut writer = encoder.write_header().expect("the PNG header is written");
-    writer.write_image_data(&rgb).expect("the PNG data is written");
+    writer
+        .write_image_data(&rgb)
+        .expect("the PNG data is written");
 }
 
 /// Every petitioner's button is at least `MIN_TARGET` tall, lies inside the
-/// window, and overlaps no other button.
+/// window above the footer, and overlaps no other button.
 fn check_targets(ui: &AppWindow, size: PhysicalSize, shot: &str) {
+    let footer_top = find_one(ui, "footer").absolute_position().y;
     let buttons: Vec<(String, ElementHandle)> = all_buttons(ui)
         .into_iter()
         .map(|b| (b.accessible_label().unwrap_or_default().to_string(), b))
         .collect();
-    assert!(!buttons.is_empty() || shot.starts_with("submitting") || shot.starts_with("fault"), "{shot}: no buttons");
+    assert!(
+        !buttons.is_empty() || shot.starts_with("submitting") || shot.starts_with("fault"),
+        "{shot}: no buttons"
+    );
     let rects: Vec<(String, [f32; 4])> = buttons
         .iter()
         .map(|(label, b)| {
             let pos = b.absolute_position();
             let sz = b.size();
-            (label.clone(), [pos.x, pos.y, pos.x + sz.width, pos.y + sz.height])
+            (
+                label.clone(),
+                [pos.x, pos.y, pos.x + sz.width, pos.y + sz.height],
+            )
         })
         .collect();
     for (label, [x0, y0, x1, y1]) in &rects {
         if !label.starts_with("演示：") {
-            assert!(y1 - y0 >= MIN_TARGET, "{shot}: button {label:?} is only {} px tall", y1 - y0);
+            assert!(
+                y1 - y0 >= MIN_TARGET,
+                "{shot}: button {label:?} is only {} px tall",
+                y1 - y0
+            );
+            assert!(
+                *y1 <= footer_top,
+                "{shot}: button {label:?} runs under the footer"
+            );
         }
         assert!(
             *x0 >= 0.0 && *y0 >= 0.0 && *x1 <= size.width as f32 && *y1 <= size.height as f32,
@@ -160,13 +287,26 @@ fn render(shots: &[Shot], size: PhysicalSize) {
         intake.set_screen(shot.screen);
         (shot.tweak)(&intake);
 
-        let snapshot = ui.window().take_snapshot().expect("the window renders headless");
-        assert_eq!((snapshot.width(), snapshot.height()), (size.width, size.height), "{}", shot.name);
+        let snapshot = ui
+            .window()
+            .take_snapshot()
+            .expect("the window renders headless");
+        assert_eq!(
+            (snapshot.width(), snapshot.height()),
+            (size.width, size.height),
+            "{}",
+            shot.name
+        );
+        // Saved before the checks so that a failing layout can be looked at.
+        save_png(&dir.join(format!("{}.png", shot.name)), &snapshot);
         let first = snapshot.as_slice()[0];
-        assert!(snapshot.as_slice().iter().any(|p| *p != first), "{}: the snapshot is blank", shot.name);
+        assert!(
+            snapshot.as_slice().iter().any(|p| *p != first),
+            "{}: the snapshot is blank",
+            shot.name
+        );
         find_one(&ui, "screen-title");
         check_targets(&ui, size, shot.name);
-        save_png(&dir.join(format!("{}.png", shot.name)), &snapshot);
     }
 }
 

@@ -8,10 +8,18 @@ use i_slint_backend_testing::{
     AccessibleRole, ElementHandle, ElementRoot, TestingBackend, TestingBackendOptions,
 };
 use kiosk_ui::{AppWindow, CategoryTile, HistoryRow, Intake, PageThumb, Screen};
-use slint::{ComponentHandle, Image, ModelRc, PhysicalSize, Rgba8Pixel, SharedPixelBuffer, VecModel};
+use slint::{
+    ComponentHandle, Image, ModelRc, PhysicalSize, Rgba8Pixel, SharedPixelBuffer, VecModel,
+};
 
-pub const PORTRAIT: PhysicalSize = PhysicalSize { width: 1080, height: 1920 };
-pub const LANDSCAPE: PhysicalSize = PhysicalSize { width: 1920, height: 1080 };
+pub const PORTRAIT: PhysicalSize = PhysicalSize {
+    width: 1080,
+    height: 1920,
+};
+pub const LANDSCAPE: PhysicalSize = PhysicalSize {
+    width: 1920,
+    height: 1080,
+};
 
 /// The ids of the SPECIMEN pages, in order.
 pub const PAGE_IDS: [i32; 3] = [11, 12, 13];
@@ -42,7 +50,12 @@ pub fn new_window(size: PhysicalSize) -> AppWindow {
 pub fn solid(width: u32, height: u32, rgb: [u8; 3]) -> Image {
     let mut buf = SharedPixelBuffer::<Rgba8Pixel>::new(width, height);
     for px in buf.make_mut_slice() {
-        *px = Rgba8Pixel { r: rgb[0], g: rgb[1], b: rgb[2], a: 255 };
+        *px = Rgba8Pixel {
+            r: rgb[0],
+            g: rgb[1],
+            b: rgb[2],
+            a: 255,
+        };
     }
     Image::from_rgba8(buf)
 }
@@ -51,9 +64,24 @@ pub fn solid(width: u32, height: u32, rgb: [u8; 3]) -> Image {
 fn preview_image() -> Image {
     let (w, h) = (640u32, 360u32);
     let mut buf = SharedPixelBuffer::<Rgba8Pixel>::new(w, h);
-    let desk = Rgba8Pixel { r: 92, g: 84, b: 74, a: 255 };
-    let paper = Rgba8Pixel { r: 246, g: 244, b: 238, a: 255 };
-    let ink = Rgba8Pixel { r: 70, g: 74, b: 84, a: 255 };
+    let desk = Rgba8Pixel {
+        r: 92,
+        g: 84,
+        b: 74,
+        a: 255,
+    };
+    let paper = Rgba8Pixel {
+        r: 246,
+        g: 244,
+        b: 238,
+        a: 255,
+    };
+    let ink = Rgba8Pixel {
+        r: 70,
+        g: 74,
+        b: 84,
+        a: 255,
+    };
     let pixels = buf.make_mut_slice();
     for y in 0..h {
         for x in 0..w {
@@ -81,7 +109,11 @@ fn history_row(case_number: &str, date: &str, category: &str, status: &str) -> H
 }
 
 fn tile(code: &str, label: &str, glyph: &str) -> CategoryTile {
-    CategoryTile { code: code.into(), label: label.into(), glyph: glyph.into() }
+    CategoryTile {
+        code: code.into(),
+        label: label.into(),
+        glyph: glyph.into(),
+    }
 }
 
 /// Fills every `Intake` property with SPECIMEN data (no real person).
@@ -160,7 +192,9 @@ pub fn record_callbacks(ui: &AppWindow) -> Rc<RefCell<Vec<String>>> {
     );
     {
         let log = log.clone();
-        intake.on_choose_category(move |code| log.borrow_mut().push(format!("choose-category({code})")));
+        intake.on_choose_category(move |code| {
+            log.borrow_mut().push(format!("choose-category({code})"))
+        });
     }
     {
         let log = log.clone();
@@ -177,7 +211,12 @@ pub fn find(ui: &AppWindow, label: &str) -> Vec<ElementHandle> {
 /// The one element with this accessible label; panics if there is none or more than one.
 pub fn find_one(ui: &AppWindow, label: &str) -> ElementHandle {
     let mut found = find(ui, label);
-    assert_eq!(found.len(), 1, "expected exactly one element labelled {label:?}, found {}", found.len());
+    assert_eq!(
+        found.len(),
+        1,
+        "expected exactly one element labelled {label:?}, found {}",
+        found.len()
+    );
     found.remove(0)
 }
 
@@ -187,7 +226,12 @@ pub fn button(ui: &AppWindow, label: &str) -> ElementHandle {
         .into_iter()
         .filter(|e| e.accessible_role() == Some(AccessibleRole::Button))
         .collect();
-    assert_eq!(found.len(), 1, "expected exactly one button labelled {label:?}, found {}", found.len());
+    assert_eq!(
+        found.len(),
+        1,
+        "expected exactly one button labelled {label:?}, found {}",
+        found.len()
+    );
     found.into_iter().next().unwrap()
 }
 

@@ -2,7 +2,7 @@
 //! the masked result.
 //!
 //! ```text
-//! cargo run -p kiosk-idcard --example hardware_check -- /dev/kiosk/idcard [baud]
+//! cargo run -p kiosk-idcard --example idcard_check -- /dev/kiosk/idcard [baud]
 //! ```
 
 // A bench tool talks to the person at the bench on stdout and stderr.
@@ -17,7 +17,7 @@ use kiosk_idcard::{CardPoll, IdCardReader, SerialReader};
 fn main() -> ExitCode {
     let mut args = std::env::args_os().skip(1);
     let Some(path) = args.next().map(PathBuf::from) else {
-        eprintln!("usage: hardware_check <serial path> [baud]");
+        eprintln!("usage: idcard_check <serial path> [baud]");
         return ExitCode::from(2);
     };
     let baud = match args.next().map(|b| b.to_string_lossy().parse::<u32>()) {

@@ -1,8 +1,8 @@
 //! Bench bring-up for the document camera: open a source, grab, process, write the page JPEG.
 //!
 //! ```text
-//! cargo run -p kiosk-camera --example hardware_check -- /dev/kiosk/camera [out.jpg] [n_frames]
-//! cargo run -p kiosk-camera --example hardware_check -- 'drivers/camera/samples/pages/page-%03d.jpg'
+//! cargo run -p kiosk-camera --example camera_check -- /dev/kiosk/camera [out.jpg] [n_frames]
+//! cargo run -p kiosk-camera --example camera_check -- 'drivers/camera/samples/pages/page-%03d.jpg'
 //! ```
 //!
 //! An argument containing `%` is an image sequence, anything else a V4L2 device.
@@ -20,7 +20,7 @@ fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
     let src = args
         .next()
-        .context("usage: hardware_check <device|pattern> [out.jpg] [n_frames]")?;
+        .context("usage: camera_check <device|pattern> [out.jpg] [n_frames]")?;
     let out = PathBuf::from(args.next().unwrap_or_else(|| "page.jpg".to_owned()));
     let n_frames: usize = args
         .next()
