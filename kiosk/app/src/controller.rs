@@ -498,7 +498,11 @@ fn camera_loop(
 ) {
     let mut camera: Option<Box<dyn DocumentCamera>> = None;
     let mut preview = false;
-    let mut last_preview = Instant::now() - interval;
+    let mut last_preview = Instant::now().checked_sub(interval).unwrap_or_else(Instant::now);
+    // The frame the petitioner is looking at: a capture takes it, so the page
+    // registered is the page shown, not whatever the camera sees a moment later.
+    let mut shown: Option<(kiosk_camera::Frame, Instant)> = None;
+    let fresh_for = (interval * 2).max(Duration::from_millis(250));
     while !quit.load(Ordering::SeqCst) {
         while let Some((page_id, result)) = ocr.try_recv() {
             let result = match result {
@@ -519,10 +523,17 @@ fn camera_loop(
             Duration::from_millis(100)
         };
         match cmds.recv_timeout(wait) {
-            Ok(CamCmd::Preview(on)) => preview = on,
+            Ok(CamCmd::Preview(on)) => {
+                preview = on;
+                shown = None;
+            }
             Ok(CamCmd::Capture(page_id)) => {
                 let started = Instant::now();
-                let event = match grab(&mut open, &mut camera) {
+                let frame = match shown.take() {
+                    Some((frame, at)) if preview && at.elapsed() < fresh_for => Ok(frame),
+                    _ => grab(&mut open, &mut camera),
+                };
+                let event = match frame {
                     Err(reason) => Event::PageRejected { page_id, reason },
                     Ok(frame) => match kiosk_camera::process_page(&frame) {
                         Ok(page) => {
@@ -546,6 +557,8 @@ fn camera_loop(
                     },
                 };
                 let _ = tx.send(event);
+                // Show the next page at once.
+                last_preview = Instant::now().checked_sub(interval).unwrap_or_else(Instant::now);
             }
             Err(RecvTimeoutError::Timeout) => {
                 if preview && !interval.is_zero() && last_preview.elapsed() >= interval {
@@ -553,6 +566,7 @@ fn camera_loop(
                     if let Ok(frame) = grab(&mut open, &mut camera) {
                         let (width, height, rgba) = frame.preview_rgba(960);
                         sink(Update::Preview { width, height, rgba });
+                        shown = Some((frame, Instant::now()));
                     }
                 }
             }
