@@ -8,8 +8,10 @@ packages=(
   libopencv-dev                                   # document camera and page processing
   libtesseract-dev libleptonica-dev tesseract-ocr-chi-sim  # OCR and its simplified-Chinese model
   libudev-dev                                     # serialport
+  libpcsclite-dev pcscd vsmartcard-vpcd           # PC/SC card readers; vpcd gives tests a virtual reader
   libfontconfig1-dev libxkbcommon-dev fonts-noto-cjk       # Slint UI and CJK text
   xvfb xauth                                      # demo on a machine without a screen
+  systemd udev                                    # appliance tests: systemd-analyze verify, udevadm test
 )
 
 missing=()

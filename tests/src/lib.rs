@@ -7,6 +7,9 @@
 //! nothing is mocked. A scripted visitor then presses the same buttons a
 //! petitioner would, by sending the events the UI sends.
 
+pub mod fault_proxy;
+pub mod rig;
+
 use std::net::SocketAddr;
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex};
@@ -29,11 +32,13 @@ pub struct Options {
     pub registry_up: bool,
     /// Camera image sequence; the specimen pages when `None`.
     pub camera_sequence: Option<String>,
+    /// The queue's disk-space floor in MB (0: none; `u64::MAX / 2^20`: always "full").
+    pub min_free_mb: u64,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { registry_up: true, camera_sequence: None }
+        Options { registry_up: true, camera_sequence: None, min_free_mb: 0 }
     }
 }
 
@@ -41,9 +46,14 @@ impl Default for Options {
 pub struct Harness {
     pub dir: tempfile::TempDir,
     pub cfg: Config,
+    /// The registry's key set, made fresh for this harness.
+    pub keys: kiosk::config::LocalKeys,
     pub registry_addr: SocketAddr,
     pub registry: Option<BlockingRegistry>,
     pub reader: SimulatedReader,
+    pub printer: devices::SimulatedPrinter,
+    /// Set when the screen was given a picture of the receipt (printer could not print).
+    pub receipt_picture_shown: std::sync::atomic::AtomicBool,
     pub controller: Option<Controller>,
     events: Sender<Event>,
     updates: Receiver<Update>,
@@ -85,7 +95,12 @@ impl Harness {
         cfg.camera.image_sequence = Some(opts.camera_sequence.clone().unwrap_or_else(devices::sample_pages));
         cfg.camera.preview_interval_ms = 0;
         cfg.idcard.poll_interval_ms = 50;
+        // The test disk may be nearly full; the floor has its own test.
+        cfg.queue.min_free_mb = opts.min_free_mb;
+        let keys = cfg.provision_local_keys(dir.path())?;
         let reader = devices::simulate_reader(&mut cfg)?;
+        let printer = devices::simulate_printer(&mut cfg)?;
+        cfg.printer.wait_for_case_number_ms = 2_000;
         cfg.validate()?;
 
         let mut h = Harness {
@@ -93,7 +108,10 @@ impl Harness {
             registry: None,
             registry_addr,
             reader,
+            printer,
+            receipt_picture_shown: Default::default(),
             controller: None,
+            keys,
             events: mpsc::channel().0,
             updates: mpsc::channel().1,
             timings: mpsc::channel().1,
@@ -103,6 +121,23 @@ impl Harness {
         if opts.registry_up {
             h.start_registry()?;
         }
+        h.spawn_controller()?;
+        Ok(h)
+    }
+
+    /// Stops the kiosk controller and starts it again on the same queue, keys
+    /// and simulators, with `edit` applied to its configuration (a reboot
+    /// with a changed setting).
+    pub fn restart_controller(&mut self, edit: impl FnOnce(&mut Config)) -> anyhow::Result<()> {
+        if let Some(c) = self.controller.take() {
+            c.shutdown();
+        }
+        edit(&mut self.cfg);
+        self.spawn_controller()
+    }
+
+    fn spawn_controller(&mut self) -> anyhow::Result<()> {
+        let h = self;
         let (up_tx, up_rx) = mpsc::channel::<Update>();
         let up_tx = Mutex::new(up_tx);
         let (t_tx, t_rx) = mpsc::channel();
@@ -122,13 +157,16 @@ impl Harness {
         h.controller = Some(controller);
         h.updates = up_rx;
         h.timings = t_rx;
-        Ok(h)
+        if let Ok(mut l) = h.latest.lock() {
+            *l = ViewModel::default();
+        }
+        Ok(())
     }
 
     /// Starts (or restarts) the registry on its fixed address and database.
     pub fn start_registry(&mut self) -> anyhow::Result<()> {
         let reg = registry::start_blocking(
-            RegistryConfig { db_path: self.dir.path().join("registry.db"), tokens: vec![TOKEN.into()] },
+            registry_config(&self.keys, self.dir.path().join("registry.db"))?,
             self.registry_addr,
         )?;
         self.registry = Some(reg);
@@ -148,11 +186,21 @@ impl Harness {
 
     fn drain(&self) {
         while let Ok(u) = self.updates.try_recv() {
-            if let Update::View(v) = u {
+            self.take(u);
+        }
+    }
+
+    fn take(&self, u: Update) {
+        match u {
+            Update::View(v) => {
                 if let Ok(mut l) = self.latest.lock() {
                     *l = *v;
                 }
             }
+            Update::ReceiptPicture { .. } => {
+                self.receipt_picture_shown.store(true, std::sync::atomic::Ordering::SeqCst)
+            }
+            Update::Preview { .. } => {}
         }
     }
 
@@ -172,13 +220,8 @@ impl Harness {
             if Instant::now() > deadline {
                 bail!("timed out waiting for {what}; screen shows {v:?} message {:?}", v.message);
             }
-            match self.updates.recv_timeout(Duration::from_millis(50)) {
-                Ok(Update::View(v)) => {
-                    if let Ok(mut l) = self.latest.lock() {
-                        *l = *v;
-                    }
-                }
-                Ok(Update::Preview { .. }) | Err(_) => {}
+            if let Ok(u) = self.updates.recv_timeout(Duration::from_millis(50)) {
+                self.take(u);
             }
         }
     }
@@ -217,6 +260,21 @@ impl Harness {
         })
     }
 
+    /// Waits for the printer simulator to print a page and returns its text.
+    pub fn wait_printed_text(&self, timeout: Duration) -> anyhow::Result<String> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let lines = self.printer.control.take_text_lines();
+            if !lines.is_empty() {
+                return Ok(lines.join("\n"));
+            }
+            if Instant::now() > deadline {
+                bail!("nothing was printed");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// The petitioner presses "done" and the terminal returns to welcome.
     pub fn finish(&self) -> anyhow::Result<()> {
         self.press(Event::Done);
@@ -231,6 +289,18 @@ impl Drop for Harness {
             c.shutdown();
         }
     }
+}
+
+/// The configuration of a test registry using the key set `keys`.
+pub fn registry_config(keys: &kiosk::config::LocalKeys, db_path: std::path::PathBuf) -> anyhow::Result<RegistryConfig> {
+    let read = |p: &std::path::Path| std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()));
+    Ok(RegistryConfig {
+        db_path,
+        tokens: vec![TOKEN.into()],
+        seal_key: registry::SealSecretKey::from_text(&read(&keys.seal_secret)?)?,
+        lookup_key: registry::LookupKey::from_text(&read(&keys.lookup)?)?,
+        tls: None,
+    })
 }
 
 /// The two screens of a visit that matter.

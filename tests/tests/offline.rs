@@ -70,3 +70,22 @@ fn a_photo_without_a_page_is_reported_and_the_visit_goes_on() -> anyhow::Result<
     assert!(v.person_name.is_empty() && v.pages.is_empty(), "cancel wipes the screen");
     Ok(())
 }
+
+#[test]
+fn printer_out_of_paper_shows_the_receipt_on_screen() -> anyhow::Result<()> {
+    let h = Harness::start(Options::default())?;
+    h.printer.control.set_status(kiosk_printer::PrinterStatus {
+        paper_out: true,
+        offline: true,
+        ..kiosk_printer::PrinterStatus::READY
+    });
+    let visit = h.visit(SimCard::specimen(), "housing", 1)?;
+    assert!(!visit.receipt.local_ref.is_empty());
+    let v = h.wait_for("printer message", Duration::from_secs(15), |v| !v.message.is_empty())?;
+    assert!(v.message.contains("缺纸"), "{}", v.message);
+    assert!(v.message_is_error);
+    assert!(h.receipt_picture_shown.load(std::sync::atomic::Ordering::SeqCst));
+    assert!(!v.case_number.is_empty(), "the registration went through anyway");
+    h.finish()?;
+    Ok(())
+}

@@ -40,6 +40,14 @@ fn first_visit_registers_and_repeat_visit_shows_history() -> anyhow::Result<()> 
     assert!(text.contains("拖欠工资"), "page 1 phrase missing from OCR text of {} chars", text.chars().count());
     assert!(text.contains("征地补偿"), "page 2 phrase missing from OCR text of {} chars", text.chars().count());
 
+    let printed = h.wait_printed_text(Duration::from_secs(10))?;
+    assert!(printed.contains(&case), "the receipt carries the case number: {printed}");
+    assert!(printed.contains("劳动工资"));
+    assert!(!printed.contains(&id_number), "the receipt never carries the full ID number");
+    let shown = h.wait_for("printer message", Duration::from_secs(10), |v| !v.message.is_empty())?;
+    assert_eq!(shown.message, "回执已打印，请取走");
+    assert!(!h.receipt_picture_shown.load(std::sync::atomic::Ordering::SeqCst));
+
     h.finish()?;
     let second = h.visit(card, "labour", 1)?;
     assert_eq!(second.identity.history.len(), 1, "the first registration comes straight up");

@@ -6,13 +6,18 @@
 //! straightened page: a colour JPEG for upload, a grey buffer for OCR and a
 //! thumbnail for the UI.
 
+mod auto;
 mod capture;
 mod error;
 mod frame;
 mod page;
 pub mod test_utils;
 
+pub use auto::{Advice, AutoCapture, AutoCaptureConfig};
 pub use capture::{CameraSource, DocumentCamera, OpenCvCamera};
 pub use error::{CameraError, PageError};
 pub use frame::Frame;
-pub use page::{process_page, process_page_with, PageOptions, ProcessedPage};
+pub use page::{
+    check_page, process_page, process_page_with, raw_gray, PageFingerprint, PageOptions,
+    PageProblem, ProcessedPage, BLANK_INK_RATIO,
+};

@@ -32,7 +32,92 @@ pub struct ProcessedPage {
     /// Small RGBA8 preview: width, height, bytes.
     pub thumb_rgba: (u32, u32, Vec<u8>),
     /// Page corners in frame pixels: top-left, top-right, bottom-right, bottom-left.
+    /// With `fallback` they are the frame's own corners.
     pub corners: [(f32, f32); 4],
+    /// The page outline was not trustworthy (an edge shadow or a finger cut
+    /// the page, giving a shape no paper has), so the whole frame was used.
+    pub fallback: bool,
+    /// Residual rotation in degrees that deskewing removed.
+    pub deskew_degrees: f32,
+    /// Share of ink pixels on the cleaned page (0 to 1).
+    pub ink_ratio: f32,
+    /// The page carries no text or drawing (`ink_ratio` below `BLANK_INK_RATIO`).
+    pub blank: bool,
+    /// A small signature of the page's content, to spot the same page photographed twice.
+    pub fingerprint: PageFingerprint,
+}
+
+/// Why a straightened page should not be kept as it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PageProblem {
+    /// The page carries no text: the back of a sheet, or an empty sheet.
+    Blank,
+    /// The same page was already captured, as page `index` (0-based) of `earlier`.
+    Duplicate { index: usize },
+}
+
+impl PageProblem {
+    /// What to tell the petitioner, in Chinese.
+    pub fn prompt_zh(&self) -> &'static str {
+        match self {
+            PageProblem::Blank => "这一页是空白页，请翻到有字的一面",
+            PageProblem::Duplicate { .. } => "这一页已经拍过了，请放下一页",
+        }
+    }
+}
+
+/// Checks a new page against the blank test and the pages captured before it.
+pub fn check_page(page: &ProcessedPage, earlier: &[PageFingerprint]) -> Option<PageProblem> {
+    if page.blank {
+        return Some(PageProblem::Blank);
+    }
+    earlier
+        .iter()
+        .position(|f| f.same_page(&page.fingerprint))
+        .map(|index| PageProblem::Duplicate { index })
+}
+
+/// Below this share of ink pixels a page counts as blank.
+pub const BLANK_INK_RATIO: f32 = 0.002;
+
+/// A coarse image of a cleaned page's ink density, for duplicate detection.
+///
+/// Two photos of the same sheet give nearly the same signature even when the
+/// sheet moved, turned a little or the light changed; different pages differ
+/// in where their lines and paragraphs fall.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PageFingerprint(Vec<f32>);
+
+/// Size of the fingerprint grid (columns, rows).
+const FINGERPRINT_GRID: (i32, i32) = (24, 34);
+/// Correlation above which two fingerprints are the same page.
+const SAME_PAGE_CORRELATION: f32 = 0.90;
+
+impl PageFingerprint {
+    /// Correlation of the two signatures, -1 to 1 (0 when either is flat or they differ in size).
+    pub fn similarity(&self, other: &PageFingerprint) -> f32 {
+        let (a, b) = (&self.0, &other.0);
+        if a.len() != b.len() || a.is_empty() {
+            return 0.0;
+        }
+        let n = a.len() as f32;
+        let (ma, mb) = (a.iter().sum::<f32>() / n, b.iter().sum::<f32>() / n);
+        let (mut cov, mut va, mut vb) = (0.0, 0.0, 0.0);
+        for (x, y) in a.iter().zip(b) {
+            cov += (x - ma) * (y - mb);
+            va += (x - ma) * (x - ma);
+            vb += (y - mb) * (y - mb);
+        }
+        if va <= f32::EPSILON || vb <= f32::EPSILON {
+            return 0.0;
+        }
+        cov / (va.sqrt() * vb.sqrt())
+    }
+
+    /// True when the two signatures are the same page photographed twice.
+    pub fn same_page(&self, other: &PageFingerprint) -> bool {
+        self.similarity(other) >= SAME_PAGE_CORRELATION
+    }
 }
 
 /// Tunables of `process_page_with`; `Default` holds the values used by `process_page`.
@@ -51,6 +136,11 @@ pub struct PageOptions {
     pub thumb_width: u32,
     /// Divide the grey image by its estimated background to even out lighting.
     pub flatten_illumination: bool,
+    /// Build the OCR image from the red channel, which makes red seals and
+    /// red print nearly white while black and blue ink stay dark.
+    pub suppress_red: bool,
+    /// Measure and remove a residual rotation of the text lines.
+    pub deskew: bool,
 }
 
 impl Default for PageOptions {
@@ -60,16 +150,18 @@ impl Default for PageOptions {
             max_jpeg_bytes: 400 * 1024,
             thumb_width: 240,
             flatten_illumination: true,
+            suppress_red: true,
+            deskew: true,
         }
     }
 }
 
 /// Width of the copy the outline search runs on.
-const WORK_WIDTH: i32 = 800;
+pub(crate) const WORK_WIDTH: i32 = 800;
 /// Smallest frame side that can hold a page worth processing.
 const MIN_FRAME_SIDE: i32 = 64;
 /// The page must cover at least this share of the frame.
-const MIN_AREA_FRACTION: f64 = 0.12;
+pub(crate) const MIN_AREA_FRACTION: f64 = 0.12;
 /// The region must fill at least this share of its quadrilateral.
 const MIN_FILL: f64 = 0.90;
 /// Corner angles outside this range (degrees) are not a photographed sheet.
@@ -90,29 +182,313 @@ pub fn process_page_with(frame: &Frame, opts: &PageOptions) -> Result<ProcessedP
     if src.cols() < MIN_FRAME_SIDE || src.rows() < MIN_FRAME_SIDE {
         return Err(PageError::EmptyFrame);
     }
+    let long_side = opts.long_side_px.clamp(64, 10_000) as f32;
     let corners = find_page(src)?.ok_or(PageError::NoDocument)?;
-    let (out_w, out_h) = output_size(&corners, opts.long_side_px.clamp(64, 10_000) as f32);
-    let warped = warp(src, &corners, out_w, out_h)?;
-
-    let mut gray = Mat::default();
-    imgproc::cvt_color(&warped, &mut gray, imgproc::COLOR_BGR2GRAY, 0)?;
-    if opts.flatten_illumination {
-        gray = flatten(&gray)?;
+    let (out_w, out_h) = output_size(&corners, long_side);
+    let aspect = out_w.max(out_h) as f32 / out_w.min(out_h).max(1) as f32;
+    let fallback = !(PAPER_ASPECT.0..=PAPER_ASPECT.1).contains(&aspect);
+    if fallback {
+        // No paper has this shape: the outline was cut by a shadow or a hand.
+        // The photo as it is reads better than a wrongly cropped page.
+        log::debug!("page outline aspect {aspect:.2} is implausible; using the whole frame");
+        return whole_frame(src, opts);
     }
+    let warped = warp(src, &corners, out_w, out_h)?;
+    let mut gray = ocr_gray(&warped, opts.suppress_red)?;
+    let mut deskew_degrees = 0.0;
+    let warped = if opts.deskew {
+        deskew_degrees = skew_angle(&gray)?;
+        if deskew_degrees.abs() >= MIN_DESKEW_DEGREES {
+            gray = rotate(&gray, deskew_degrees)?;
+            rotate(&warped, deskew_degrees)?
+        } else {
+            warped
+        }
+    } else {
+        warped
+    };
+    if opts.flatten_illumination {
+        gray = whiten(&flatten(&sharpen(&gray)?)?)?;
+        gray = remove_rules(&gray)?;
+    }
+    let ink_ratio = ink_ratio(&gray)?;
+    let fingerprint = fingerprint(&gray)?;
     let jpeg = encode_jpeg(&warped, opts.max_jpeg_bytes)?;
     let thumb_rgba = rgba_preview(&warped, opts.thumb_width)?;
     Ok(ProcessedPage {
         jpeg,
         gray: packed_bytes(&gray)?,
-        width: out_w as u32,
-        height: out_h as u32,
+        width: gray.cols() as u32,
+        height: gray.rows() as u32,
         thumb_rgba,
         corners: corners.map(|p| (p.x, p.y)),
+        fallback: false,
+        deskew_degrees,
+        ink_ratio,
+        blank: ink_ratio < BLANK_INK_RATIO,
+        fingerprint,
     })
 }
 
+/// The fallback page: the whole frame, unprocessed apart from conversion to grey.
+fn whole_frame(src: &Mat, opts: &PageOptions) -> Result<ProcessedPage, PageError> {
+    let mut gray = Mat::default();
+    imgproc::cvt_color(src, &mut gray, imgproc::COLOR_BGR2GRAY, 0)?;
+    let ink_ratio = ink_ratio(&gray)?;
+    let (w, h) = (src.cols() as f32, src.rows() as f32);
+    Ok(ProcessedPage {
+        jpeg: encode_jpeg(src, opts.max_jpeg_bytes)?,
+        gray: packed_bytes(&gray)?,
+        width: gray.cols() as u32,
+        height: gray.rows() as u32,
+        thumb_rgba: rgba_preview(src, opts.thumb_width)?,
+        corners: [(0.0, 0.0), (w, 0.0), (w, h), (0.0, h)],
+        fallback: true,
+        deskew_degrees: 0.0,
+        ink_ratio,
+        blank: false,
+        fingerprint: fingerprint(&gray)?,
+    })
+}
+
+/// Unsharp mask: restores some edge contrast lost to lens blur and upscaling.
+fn sharpen(gray: &Mat) -> Result<Mat, PageError> {
+    let mut blurred = Mat::default();
+    imgproc::gaussian_blur(
+        gray,
+        &mut blurred,
+        Size::new(0, 0),
+        SHARPEN_SIGMA,
+        0.0,
+        core::BORDER_REPLICATE,
+    )?;
+    let mut out = Mat::default();
+    core::add_weighted(
+        gray,
+        1.0 + SHARPEN_AMOUNT,
+        &blurred,
+        -SHARPEN_AMOUNT,
+        0.0,
+        &mut out,
+        -1,
+    )?;
+    Ok(out)
+}
+
+/// Radius (Gaussian sigma, pixels of the straightened page) and strength of `sharpen`.
+const SHARPEN_SIGMA: f64 = 2.0;
+const SHARPEN_AMOUNT: f64 = 0.6;
+
+/// Grey level mapped to white after flattening: paper texture, faint seal
+/// remains (after red suppression) and JPEG noise above it disappear.
+const WHITE_POINT: f64 = 215.0;
+/// Grey level mapped to black: thin, blurred strokes of small print gain contrast.
+const BLACK_POINT: f64 = 60.0;
+
+/// Stretches grey levels so that `BLACK_POINT` and below become black and `WHITE_POINT` and above white.
+fn whiten(gray: &Mat) -> Result<Mat, PageError> {
+    let mut out = Mat::default();
+    let gain = 255.0 / (WHITE_POINT - BLACK_POINT);
+    gray.convert_to(&mut out, -1, gain, -BLACK_POINT * gain)?;
+    Ok(out)
+}
+
+/// Paints ruled lines (table borders, underlines) white so OCR reads the cells as text rows.
+///
+/// Ink runs much longer than any character (1/25 of the page width
+/// horizontally, 1/35 of its height vertically) are found with a
+/// morphological opening and erased, slightly widened.
+fn remove_rules(gray: &Mat) -> Result<Mat, PageError> {
+    let mut ink = Mat::default();
+    imgproc::threshold(gray, &mut ink, 150.0, 255.0, imgproc::THRESH_BINARY_INV)?;
+    let border = imgproc::morphology_default_border_value()?;
+    let open = |k: Size| -> Result<Mat, PageError> {
+        let kernel = imgproc::get_structuring_element(imgproc::MORPH_RECT, k, Point::new(-1, -1))?;
+        let mut out = Mat::default();
+        imgproc::morphology_ex(
+            &ink,
+            &mut out,
+            imgproc::MORPH_OPEN,
+            &kernel,
+            Point::new(-1, -1),
+            1,
+            core::BORDER_CONSTANT,
+            border,
+        )?;
+        Ok(out)
+    };
+    let horizontal = open(Size::new((gray.cols() / 25).max(10), 1))?;
+    let vertical = open(Size::new(1, (gray.rows() / 35).max(10)))?;
+    let mut rules = Mat::default();
+    core::bitwise_or(&horizontal, &vertical, &mut rules, &core::no_array())?;
+    if core::count_non_zero(&rules)? == 0 {
+        return Ok(gray.try_clone()?);
+    }
+    let kernel =
+        imgproc::get_structuring_element(imgproc::MORPH_RECT, Size::new(5, 5), Point::new(-1, -1))?;
+    let mut grown = Mat::default();
+    imgproc::dilate(
+        &rules,
+        &mut grown,
+        &kernel,
+        Point::new(-1, -1),
+        1,
+        core::BORDER_CONSTANT,
+        Scalar::all(0.0),
+    )?;
+    let mut out = gray.try_clone()?;
+    out.set_to(&Scalar::all(255.0), &grown)?;
+    Ok(out)
+}
+
+/// The unprocessed photo as 8-bit grey pixels (width, height), as plain OCR would see it.
+pub fn raw_gray(frame: &Frame) -> Result<(Vec<u8>, u32, u32), PageError> {
+    let mut gray = Mat::default();
+    imgproc::cvt_color(frame.mat(), &mut gray, imgproc::COLOR_BGR2GRAY, 0)?;
+    Ok((packed_bytes(&gray)?, gray.cols() as u32, gray.rows() as u32))
+}
+
+/// Long-to-short side ratios of real paper (A-series 1.41, Letter 1.29, receipts up to ~1.6 here).
+const PAPER_ASPECT: (f32, f32) = (1.22, 1.62);
+/// Smaller residual rotations are left alone.
+const MIN_DESKEW_DEGREES: f32 = 0.3;
+/// Largest residual rotation deskewing looks for.
+const MAX_DESKEW_DEGREES: f32 = 5.0;
+
+/// The grey image OCR reads: the red channel (seal suppression) or luminance.
+fn ocr_gray(bgr: &Mat, suppress_red: bool) -> Result<Mat, PageError> {
+    let mut gray = Mat::default();
+    if suppress_red {
+        core::extract_channel(bgr, &mut gray, 2)?;
+    } else {
+        imgproc::cvt_color(bgr, &mut gray, imgproc::COLOR_BGR2GRAY, 0)?;
+    }
+    Ok(gray)
+}
+
+/// Residual text rotation in degrees (positive: counter-clockwise), by the projection profile.
+///
+/// The page is binarised at a small scale and, for each trial angle, the
+/// variance of the row sums of ink is measured: it peaks when the text lines
+/// run exactly horizontal.
+fn skew_angle(gray: &Mat) -> Result<f32, PageError> {
+    let width = 600;
+    let scale = width as f64 / gray.cols().max(1) as f64;
+    let mut small = Mat::default();
+    imgproc::resize(
+        gray,
+        &mut small,
+        Size::new(
+            width,
+            ((gray.rows() as f64) * scale).round().max(1.0) as i32,
+        ),
+        0.0,
+        0.0,
+        imgproc::INTER_AREA,
+    )?;
+    let mut bin = Mat::default();
+    imgproc::adaptive_threshold(
+        &small,
+        &mut bin,
+        255.0,
+        imgproc::ADAPTIVE_THRESH_MEAN_C,
+        imgproc::THRESH_BINARY_INV,
+        31,
+        15.0,
+    )?;
+    if core::count_non_zero(&bin)? < 200 {
+        return Ok(0.0);
+    }
+    let profile_score = |deg: f32| -> Result<f64, PageError> {
+        let rotated = rotate(&bin, deg)?;
+        let mut rows = Mat::default();
+        core::reduce(&rotated, &mut rows, 1, core::REDUCE_SUM, core::CV_64F)?;
+        let mut mean = Mat::default();
+        let mut std = Mat::default();
+        core::mean_std_dev(&rows, &mut mean, &mut std, &core::no_array())?;
+        let sd = *std.at::<f64>(0)?;
+        Ok(sd * sd)
+    };
+    // Coarse search, then a finer one around the best coarse angle.
+    let mut best = (profile_score(0.0)?, 0.0f32);
+    let mut deg = -MAX_DESKEW_DEGREES;
+    while deg <= MAX_DESKEW_DEGREES + 1e-3 {
+        let s = profile_score(deg)?;
+        if s > best.0 * 1.0001 {
+            best = (s, deg);
+        }
+        deg += 0.5;
+    }
+    let centre = best.1;
+    for k in -4..=4 {
+        let d = centre + k as f32 * 0.125;
+        let s = profile_score(d)?;
+        if s > best.0 * 1.0001 {
+            best = (s, d);
+        }
+    }
+    Ok(best.1)
+}
+
+/// Rotates an image about its centre by `deg` degrees, keeping its size, edges replicated.
+fn rotate(img: &Mat, deg: f32) -> Result<Mat, PageError> {
+    let centre = Point2f::new(img.cols() as f32 / 2.0, img.rows() as f32 / 2.0);
+    let m = imgproc::get_rotation_matrix_2d(centre, deg as f64, 1.0)?;
+    let mut out = Mat::default();
+    imgproc::warp_affine(
+        img,
+        &mut out,
+        &m,
+        img.size()?,
+        imgproc::INTER_LINEAR,
+        core::BORDER_REPLICATE,
+        Scalar::default(),
+    )?;
+    Ok(out)
+}
+
+/// Share of clearly dark pixels on a flattened page, ignoring a 3 % margin (edge residue).
+fn ink_ratio(gray: &Mat) -> Result<f32, PageError> {
+    let (mx, my) = (gray.cols() * 3 / 100, gray.rows() * 3 / 100);
+    let inner = Mat::roi(
+        gray,
+        core::Rect::new(
+            mx,
+            my,
+            (gray.cols() - 2 * mx).max(1),
+            (gray.rows() - 2 * my).max(1),
+        ),
+    )?;
+    let mut dark = Mat::default();
+    imgproc::threshold(&inner, &mut dark, 140.0, 255.0, imgproc::THRESH_BINARY_INV)?;
+    let total = (inner.rows() * inner.cols()).max(1) as f32;
+    Ok(core::count_non_zero(&dark)? as f32 / total)
+}
+
+/// The ink density on a coarse grid of the page.
+fn fingerprint(gray: &Mat) -> Result<PageFingerprint, PageError> {
+    let mut ink = Mat::default();
+    imgproc::threshold(gray, &mut ink, 140.0, 255.0, imgproc::THRESH_BINARY_INV)?;
+    let (gw, gh) = if gray.cols() > gray.rows() {
+        (FINGERPRINT_GRID.1, FINGERPRINT_GRID.0)
+    } else {
+        FINGERPRINT_GRID
+    };
+    let mut small = Mat::default();
+    imgproc::resize(
+        &ink,
+        &mut small,
+        Size::new(gw, gh),
+        0.0,
+        0.0,
+        imgproc::INTER_AREA,
+    )?;
+    let bytes = packed_bytes(&small)?;
+    Ok(PageFingerprint(bytes.into_iter().map(f32::from).collect()))
+}
+
 /// Returns the page corners (tl, tr, br, bl) in frame pixels, or `None`.
-fn find_page(src: &Mat) -> Result<Option<[Point2f; 4]>, PageError> {
+pub(crate) fn find_page(src: &Mat) -> Result<Option<[Point2f; 4]>, PageError> {
     let scale = if src.cols() > WORK_WIDTH {
         WORK_WIDTH as f64 / src.cols() as f64
     } else {
@@ -588,6 +964,187 @@ mod tests {
         is_send::<Frame>();
         is_send::<ProcessedPage>();
         is_send::<crate::OpenCvCamera>();
+    }
+
+    /// A desk frame with a white sheet (quad) on it; `draw` adds content in frame pixels.
+    fn sheet(quad: &[Point; 4], draw: impl Fn(&mut Mat)) -> Frame {
+        let mut img = Frame::from_file(test_utils::empty_desk())
+            .unwrap()
+            .mat()
+            .clone();
+        let q = Vector::<Point>::from_slice(quad);
+        imgproc::fill_convex_poly(&mut img, &q, Scalar::all(235.0), imgproc::LINE_8, 0).unwrap();
+        draw(&mut img);
+        Frame::from_mat(img).unwrap()
+    }
+
+    const SHEET: [Point; 4] = [
+        Point { x: 640, y: 60 },
+        Point { x: 1330, y: 80 },
+        Point { x: 1310, y: 1040 },
+        Point { x: 620, y: 1020 },
+    ];
+
+    /// Rows of small black blocks, like lines of characters, inside `SHEET`.
+    fn text_lines(img: &mut Mat) {
+        for k in 0..12 {
+            let y = 200 + 60 * k;
+            for c in 0..(22 - k % 3) {
+                imgproc::rectangle(
+                    img,
+                    core::Rect::new(720 + 22 * c, y, 14, 14),
+                    Scalar::all(20.0),
+                    -1,
+                    imgproc::LINE_8,
+                    0,
+                )
+                .unwrap();
+            }
+        }
+    }
+
+    #[test]
+    fn blank_sheet_is_blank_and_text_is_not() {
+        let blank = process_page(&sheet(&SHEET, |_| {})).unwrap();
+        assert!(blank.blank, "ink {}", blank.ink_ratio);
+        assert_eq!(check_page(&blank, &[]), Some(PageProblem::Blank));
+        for path in test_utils::sample_pages() {
+            let page = process_page(&Frame::from_file(&path).unwrap()).unwrap();
+            assert!(!page.blank, "{}: ink {}", path.display(), page.ink_ratio);
+            assert_eq!(check_page(&page, &[]), None);
+        }
+        assert!(!PageProblem::Blank.prompt_zh().is_empty());
+    }
+
+    #[test]
+    fn same_page_photographed_twice_is_a_duplicate() {
+        let frames: Vec<Frame> = test_utils::sample_pages()
+            .iter()
+            .map(|p| Frame::from_file(p).unwrap())
+            .collect();
+        let pages: Vec<ProcessedPage> = frames.iter().map(|f| process_page(f).unwrap()).collect();
+        // Page 1 again, moved 40 px, turned 3 degrees and a little darker.
+        let again = {
+            let m = frames[0].mat();
+            let mut r =
+                imgproc::get_rotation_matrix_2d(Point2f::new(960.0, 540.0), 3.0, 1.0).unwrap();
+            *r.at_2d_mut::<f64>(0, 2).unwrap() += 40.0;
+            let mut moved = Mat::default();
+            imgproc::warp_affine(
+                m,
+                &mut moved,
+                &r,
+                m.size().unwrap(),
+                imgproc::INTER_LINEAR,
+                core::BORDER_REPLICATE,
+                Scalar::default(),
+            )
+            .unwrap();
+            let mut darker = Mat::default();
+            moved.convert_to(&mut darker, -1, 0.85, 0.0).unwrap();
+            process_page(&Frame::from_mat(darker).unwrap()).unwrap()
+        };
+        let earlier: Vec<PageFingerprint> = pages.iter().map(|p| p.fingerprint.clone()).collect();
+        assert_eq!(
+            check_page(&again, &earlier),
+            Some(PageProblem::Duplicate { index: 0 }),
+            "similarity {}",
+            again.fingerprint.similarity(&earlier[0])
+        );
+        assert_eq!(
+            check_page(&pages[1], &earlier[..1]),
+            None,
+            "similarity {}",
+            pages[1].fingerprint.similarity(&earlier[0])
+        );
+        assert_eq!(check_page(&pages[2], &earlier[..2]), None);
+    }
+
+    #[test]
+    fn red_seal_vanishes_from_the_ocr_image_only() {
+        let frame = sheet(&SHEET, |img| {
+            text_lines(img);
+            imgproc::circle(
+                img,
+                Point::new(1000, 700),
+                120,
+                Scalar::new(40.0, 40.0, 205.0, 0.0),
+                14,
+                imgproc::LINE_8,
+                0,
+            )
+            .unwrap();
+        });
+        let page = process_page(&frame).unwrap();
+        // Find the seal ring in page coordinates by mapping its centre through the warp.
+        let probe = |gray: &[u8], x: f32, y: f32| {
+            let (px, py) = (
+                (x * page.width as f32) as usize,
+                (y * page.height as f32) as usize,
+            );
+            gray[py * page.width as usize + px]
+        };
+        // The ring crosses the horizontal line through its centre at 1000 +- 120 px in the frame;
+        // in page fractions that is about (1000 - 120 - 630) / 690 = 0.36 across, (700 - 70) / 960 = 0.66 down.
+        let ring: Vec<u8> = (0..40)
+            .map(|k| probe(&page.gray, 0.33 + 0.0015 * k as f32, 0.656))
+            .collect();
+        assert!(ring.iter().all(|&v| v > 200), "{ring:?}");
+        // Text stays dark.
+        let dark = page.gray.iter().filter(|&&v| v < 100).count();
+        assert!(dark > 1000);
+        // The colour JPEG keeps the seal: decode it and look for strongly red pixels.
+        let colour = Frame::from_encoded(&page.jpeg).unwrap();
+        let mut channels = Vector::<Mat>::new();
+        core::split(colour.mat(), &mut channels).unwrap();
+        let (b, r) = (channels.get(0).unwrap(), channels.get(2).unwrap());
+        let mut diff = Mat::default();
+        core::subtract(&r, &b, &mut diff, &core::no_array(), -1).unwrap();
+        let mut red = Mat::default();
+        imgproc::threshold(&diff, &mut red, 100.0, 255.0, imgproc::THRESH_BINARY).unwrap();
+        assert!(core::count_non_zero(&red).unwrap() > 1000);
+    }
+
+    #[test]
+    fn skew_is_measured_and_removed() {
+        let mut img =
+            Mat::new_rows_cols_with_default(1400, 1000, core::CV_8UC1, Scalar::all(255.0)).unwrap();
+        for k in 0..20 {
+            imgproc::rectangle(
+                &mut img,
+                core::Rect::new(100, 100 + 60 * k, 800 - 30 * (k % 4), 18),
+                Scalar::all(0.0),
+                -1,
+                imgproc::LINE_8,
+                0,
+            )
+            .unwrap();
+        }
+        assert!(skew_angle(&img).unwrap().abs() < 0.2);
+        // Turned 2 degrees counter-clockwise: turning back needs -2.
+        let turned = rotate(&img, 2.0).unwrap();
+        let got = skew_angle(&turned).unwrap();
+        assert!((got + 2.0).abs() <= 0.25, "{got}");
+        let blank =
+            Mat::new_rows_cols_with_default(800, 600, core::CV_8UC1, Scalar::all(255.0)).unwrap();
+        assert_eq!(skew_angle(&blank).unwrap(), 0.0);
+    }
+
+    #[test]
+    fn outline_with_no_paper_shape_falls_back_to_the_whole_frame() {
+        // A strip three times as long as wide: a shadow cut the sheet.
+        let strip = [
+            Point::new(500, 400),
+            Point::new(1500, 400),
+            Point::new(1500, 720),
+            Point::new(500, 720),
+        ];
+        let page = process_page(&sheet(&strip, text_lines)).unwrap();
+        assert!(page.fallback);
+        assert_eq!((page.width, page.height), (1920, 1080));
+        assert_eq!(page.gray.len(), 1920 * 1080);
+        let page = process_page(&sheet(&SHEET, text_lines)).unwrap();
+        assert!(!page.fallback);
     }
 
     #[test]

@@ -196,6 +196,33 @@ mod tests {
     }
 
     #[test]
+    fn every_command_encodes_to_the_documented_frame() {
+        // CMD PARA and checksum from IDCARD.md, "Commands".
+        let table = [
+            (Command::ResetSam, [0x10, 0xFF, 0xEC]),
+            (Command::SamStatus, [0x11, 0xFF, 0xED]),
+            (Command::ReadSamId, [0x12, 0xFF, 0xEE]),
+            (Command::FindCard, [0x20, 0x01, 0x22]),
+            (Command::SelectCard, [0x20, 0x02, 0x21]),
+            (Command::ReadTextPhoto, [0x30, 0x01, 0x32]),
+            (Command::ReadTextPhotoFingerprint, [0x30, 0x10, 0x23]),
+            (Command::ReadAppendedAddress, [0x30, 0x03, 0x30]),
+            (Command::SetBaud(BaudRate::B115200), [0x60, 0x00, 0x63]),
+            (Command::SetBaud(BaudRate::B57600), [0x60, 0x01, 0x62]),
+            (Command::SetBaud(BaudRate::B38400), [0x60, 0x02, 0x61]),
+            (Command::SetBaud(BaudRate::B19200), [0x60, 0x03, 0x60]),
+            (Command::SetBaud(BaudRate::B9600), [0x60, 0x04, 0x67]),
+        ];
+        for (command, tail) in table {
+            let mut out = Vec::new();
+            encode_command(command, &mut out);
+            let mut want = vec![0xAA, 0xAA, 0xAA, 0x96, 0x69, 0x00, 0x03];
+            want.extend_from_slice(&tail);
+            assert_eq!(out, want, "{command}");
+        }
+    }
+
+    #[test]
     fn set_baud_encodes_its_rate() {
         let mut out = Vec::new();
         encode_command(Command::SetBaud(BaudRate::B9600), &mut out);

@@ -61,9 +61,9 @@ pub mod hmt {
         ADDRESS, AUTHORITY, BIRTH, ID_NUMBER, NAME, SEX, VALID_FROM, VALID_TO,
     };
     use super::{f, Field};
-    /// Pass number (not surfaced in `CardText`).
+    /// Pass number (in [`crate::TextExtras`], not `CardText`).
     pub const PASS_NUMBER: Field = f(220, 18);
-    /// Issue count (not surfaced in `CardText`).
+    /// Issue count (in [`crate::TextExtras`]).
     pub const ISSUE_COUNT: Field = f(238, 4);
 }
 

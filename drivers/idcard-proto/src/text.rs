@@ -67,6 +67,12 @@ pub enum TextError {
         /// Size received.
         actual: usize,
     },
+    /// A count field (issue or renewal count) is not a number.
+    #[error("invalid {field}")]
+    BadCount {
+        /// Which field: `issue count`, `renewal count`.
+        field: &'static str,
+    },
     /// The appended block has an odd number of bytes.
     #[error("appended block has odd length {len}")]
     AppendedLength {
@@ -253,16 +259,7 @@ impl fmt::Debug for CardText {
 
 /// Decodes the 256-byte UCS-2LE text block.
 pub fn decode_text(block: &[u8]) -> Result<CardText, TextError> {
-    if block.len() != TEXT_BLOCK_LEN {
-        return Err(TextError::BlockLength { len: block.len() });
-    }
-    let flag_unit = u16::from_le_bytes([
-        block[layout::TYPE_FLAG.off],
-        block[layout::TYPE_FLAG.off + 1],
-    ]);
-    let doc_type = char::from_u32(u32::from(flag_unit))
-        .and_then(DocType::from_flag)
-        .ok_or(TextError::UnknownDocType { flag: flag_unit })?;
+    let doc_type = decode_doc_type(block)?;
     let text = |fld: Field| field(block, fld);
     match doc_type {
         // The HMT permit shares the resident positions (see `layout::hmt`).
@@ -326,6 +323,20 @@ pub fn decode_text(block: &[u8]) -> Result<CardText, TextError> {
             })
         }
     }
+}
+
+/// The document type of a 256-byte text block, from its flag at offset 248.
+pub(crate) fn decode_doc_type(block: &[u8]) -> Result<DocType, TextError> {
+    if block.len() != TEXT_BLOCK_LEN {
+        return Err(TextError::BlockLength { len: block.len() });
+    }
+    let flag_unit = u16::from_le_bytes([
+        block[layout::TYPE_FLAG.off],
+        block[layout::TYPE_FLAG.off + 1],
+    ]);
+    char::from_u32(u32::from(flag_unit))
+        .and_then(DocType::from_flag)
+        .ok_or(TextError::UnknownDocType { flag: flag_unit })
 }
 
 /// Encodes `card` as a 256-byte text block; the inverse of [`decode_text`]
@@ -459,11 +470,11 @@ fn raw_field(block: &[u8], fld: Field) -> Result<String, TextError> {
     Ok(out)
 }
 
-fn field(block: &[u8], fld: Field) -> Result<String, TextError> {
+pub(crate) fn field(block: &[u8], fld: Field) -> Result<String, TextError> {
     raw_field(block, fld).map(|s| trim(&s).to_string())
 }
 
-fn put(block: &mut [u8], fld: Field, s: &str) {
+pub(crate) fn put(block: &mut [u8], fld: Field, s: &str) {
     let units = s.chars().map(|c| {
         let mut buf = [0u16; 2];
         match c.encode_utf16(&mut buf) {

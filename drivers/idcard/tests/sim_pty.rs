@@ -95,6 +95,7 @@ fn every_fault_is_typed_and_the_next_poll_works() {
             }
             SimFault::Garbage => matches!(err, ReaderError::BadFrame(FrameError::BadLength { .. })),
             SimFault::Truncated | SimFault::Silence => matches!(err, ReaderError::Timeout),
+            _ => false,
         };
         assert!(ok, "{fault:?} gave {err:?}");
         let id = card(reader.poll());

@@ -21,6 +21,7 @@ pub struct Config {
     pub ocr: OcrSettings,
     pub queue: QueueConfig,
     pub registry: RegistryConfig,
+    pub printer: PrinterSettings,
     pub ui: UiConfig,
 }
 
@@ -36,7 +37,10 @@ pub struct TerminalConfig {
 
 impl Default for TerminalConfig {
     fn default() -> Self {
-        TerminalConfig { id: "unprovisioned".into(), hall_name: "便民服务中心".into() }
+        TerminalConfig {
+            id: "unprovisioned".into(),
+            hall_name: "便民服务中心".into(),
+        }
     }
 }
 
@@ -52,6 +56,30 @@ pub struct IdCardConfig {
     pub poll_interval_ms: u64,
     /// How long one reply may take before the reader is considered stuck.
     pub reply_timeout_ms: u64,
+    /// `serial` (a SAM reader on a serial line, `device`) or `pcsc` (a PC/SC reader through pcscd).
+    pub transport: CardTransport,
+    /// PC/SC only: the first reader whose name contains this; empty takes the first reader.
+    pub pcsc_reader: String,
+    /// PC/SC only: `vendor_sam` (the vendor's `FF B0` reads) or `uid_only` (no SAM: card number only).
+    pub pcsc_dialect: PcscDialect,
+    /// Read the fingerprint block too (it is never stored or uploaded).
+    pub read_fingerprint: bool,
+}
+
+/// How the card reader is reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CardTransport {
+    Serial,
+    Pcsc,
+}
+
+/// What a PC/SC reader can do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PcscDialect {
+    VendorSam,
+    UidOnly,
 }
 
 impl Default for IdCardConfig {
@@ -61,6 +89,10 @@ impl Default for IdCardConfig {
             baud: 115_200,
             poll_interval_ms: 300,
             reply_timeout_ms: 1_500,
+            transport: CardTransport::Serial,
+            pcsc_reader: String::new(),
+            pcsc_dialect: PcscDialect::VendorSam,
+            read_fingerprint: false,
         }
     }
 }
@@ -116,11 +148,23 @@ impl Default for OcrSettings {
 pub struct QueueConfig {
     /// SQLite database of sealed registrations (systemd `StateDirectory`).
     pub path: PathBuf,
+    /// The registry's public sealing key (`kiosk-seal-public-v1:...`), from provisioning.
+    /// Every registration is sealed to it; the terminal cannot read it back.
+    pub seal_key_file: PathBuf,
+    /// New registrations are refused while less than this many MB are free on the queue's file system.
+    pub min_free_mb: u64,
+    /// The largest sealed registration accepted, in MB (below the registry's 32 MB limit).
+    pub max_registration_mb: u64,
 }
 
 impl Default for QueueConfig {
     fn default() -> Self {
-        QueueConfig { path: "/var/lib/kiosk/queue.db".into() }
+        QueueConfig {
+            path: "/var/lib/kiosk/queue.db".into(),
+            seal_key_file: "/etc/kiosk/registry-public-key.pem".into(),
+            min_free_mb: 200,
+            max_registration_mb: 24,
+        }
     }
 }
 
@@ -140,6 +184,19 @@ pub struct RegistryConfig {
     pub max_backoff_s: u64,
     /// How long the identity screen waits for the history before showing "unavailable".
     pub history_timeout_s: u64,
+    /// The history lookup key shared with the registry (`kiosk-lookup-key-v1:...`), from
+    /// provisioning; history is asked by a keyed hash of the ID number.
+    pub lookup_key_file: PathBuf,
+    /// Seconds between heartbeats (queue depth, oldest unsent age, version); 0 turns them off.
+    pub heartbeat_s: u64,
+    /// For an `https://` url (mutual TLS): the CA that signed the registry's
+    /// certificate (PEM), pinned as the only CA trusted. Plain `http://` is
+    /// accepted to a loopback registry only, and then the three TLS files are unused.
+    pub ca_file: PathBuf,
+    /// This terminal's client certificate (PEM chain) for mutual TLS.
+    pub client_cert_file: PathBuf,
+    /// The private key of `client_cert_file` (PEM, root-only).
+    pub client_key_file: PathBuf,
 }
 
 impl Default for RegistryConfig {
@@ -151,6 +208,50 @@ impl Default for RegistryConfig {
             min_backoff_s: 2,
             max_backoff_s: 300,
             history_timeout_s: 5,
+            lookup_key_file: "/etc/kiosk/registry-lookup.key".into(),
+            heartbeat_s: 300,
+            ca_file: "/etc/kiosk/registry-ca.pem".into(),
+            client_cert_file: "/etc/kiosk/client.pem".into(),
+            client_key_file: "/etc/kiosk/client.key".into(),
+        }
+    }
+}
+
+/// Key files made by [`Config::provision_local_keys`] for a local registry.
+#[derive(Debug, Clone)]
+pub struct LocalKeys {
+    /// The registry's secret sealing key (for the local registry only).
+    pub seal_secret: PathBuf,
+    /// The registry's public sealing key (the terminal's `queue.seal_key_file`).
+    pub seal_public: PathBuf,
+    /// The shared lookup key (both sides).
+    pub lookup: PathBuf,
+}
+
+/// The receipt printer (ESC/POS).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PrinterSettings {
+    /// False for a hall without a printer: the receipt is shown on screen only.
+    pub enabled: bool,
+    /// Serial or USB printer-class device: the udev symlink.
+    pub device: PathBuf,
+    /// Serial line speed (ignored for USB).
+    pub baud: u32,
+    /// False for printers without the native QR commands: QR codes go as raster images.
+    pub native_qr: bool,
+    /// How long the receipt waits for the case number before it is printed with the local reference.
+    pub wait_for_case_number_ms: u64,
+}
+
+impl Default for PrinterSettings {
+    fn default() -> Self {
+        PrinterSettings {
+            enabled: true,
+            device: "/dev/kiosk/printer".into(),
+            baud: 115_200,
+            native_qr: true,
+            wait_for_case_number_ms: 3_000,
         }
     }
 }
@@ -167,7 +268,10 @@ pub struct UiConfig {
 
 impl Default for UiConfig {
     fn default() -> Self {
-        UiConfig { inactivity_timeout_s: 120, receipt_timeout_s: 30 }
+        UiConfig {
+            inactivity_timeout_s: 120,
+            receipt_timeout_s: 30,
+        }
     }
 }
 
@@ -187,7 +291,8 @@ impl Config {
         if self.terminal.id.trim().is_empty() {
             bail!("terminal.id must not be empty");
         }
-        if !(self.registry.url.starts_with("http://") || self.registry.url.starts_with("https://")) {
+        if !(self.registry.url.starts_with("http://") || self.registry.url.starts_with("https://"))
+        {
             bail!("registry.url must start with http:// or https://");
         }
         if self.ocr.workers == 0 || self.ocr.workers > 8 {
@@ -196,10 +301,61 @@ impl Config {
         if self.ui.inactivity_timeout_s < 30 {
             bail!("ui.inactivity_timeout_s must be at least 30");
         }
-        if self.registry.min_backoff_s == 0 || self.registry.min_backoff_s > self.registry.max_backoff_s {
+        if self.registry.min_backoff_s == 0
+            || self.registry.min_backoff_s > self.registry.max_backoff_s
+        {
             bail!("registry.min_backoff_s must be between 1 and max_backoff_s");
         }
+        if self.queue.max_registration_mb == 0 || self.queue.max_registration_mb > 31 {
+            bail!("queue.max_registration_mb must be between 1 and 31");
+        }
         Ok(())
+    }
+
+    /// The queue settings, with the sealing key read from `queue.seal_key_file`.
+    pub fn queue_options(&self) -> anyhow::Result<kiosk_queue::QueueOptions> {
+        let path = &self.queue.seal_key_file;
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the registry sealing key {}", path.display()))?;
+        let key = registry_api::envelope::SealPublicKey::from_text(&text)
+            .with_context(|| format!("bad registry sealing key {}", path.display()))?;
+        Ok(kiosk_queue::QueueOptions {
+            seal_key: Some(key),
+            min_free_bytes: self.queue.min_free_mb.saturating_mul(1024 * 1024),
+            max_sealed_bytes: usize::try_from(
+                self.queue.max_registration_mb.saturating_mul(1024 * 1024),
+            )
+            .unwrap_or(usize::MAX),
+            ..kiosk_queue::QueueOptions::default()
+        })
+    }
+
+    /// The uplink's mutual-TLS material from `registry.ca_file`,
+    /// `client_cert_file` and `client_key_file` when the url is `https://`;
+    /// `None` for plain `http://` (which the uplink accepts for loopback only).
+    pub fn client_tls(&self) -> anyhow::Result<Option<kiosk_uplink::ClientTls>> {
+        let r = &self.registry;
+        if !r.url.starts_with("https://") {
+            return Ok(None);
+        }
+        let read =
+            |p: &PathBuf| std::fs::read(p).with_context(|| format!("cannot read {}", p.display()));
+        let mut identity = read(&r.client_cert_file)?;
+        identity.push(b'\n');
+        identity.extend(read(&r.client_key_file)?);
+        Ok(Some(kiosk_uplink::ClientTls {
+            registry_ca_pem: read(&r.ca_file)?,
+            identity_pem: identity,
+        }))
+    }
+
+    /// Reads the history lookup key named by `registry.lookup_key_file`.
+    pub fn read_lookup_key(&self) -> anyhow::Result<registry_api::envelope::LookupKey> {
+        let path = &self.registry.lookup_key_file;
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the lookup key {}", path.display()))?;
+        registry_api::envelope::LookupKey::from_text(&text)
+            .with_context(|| format!("bad lookup key {}", path.display()))
     }
 
     /// Reads the registry token named by `registry.token_file`.
@@ -212,6 +368,33 @@ impl Config {
             bail!("registry token file {} is empty", path.display());
         }
         Ok(token)
+    }
+
+    /// Makes a fresh registry key set in `dir` and points this configuration
+    /// at the terminal's half of it. For the demo and the tests only: a real
+    /// terminal gets its key files from provisioning, never a secret key.
+    pub fn provision_local_keys(&mut self, dir: &Path) -> anyhow::Result<LocalKeys> {
+        let secret = registry_api::envelope::SealSecretKey::generate();
+        let keys = LocalKeys {
+            seal_secret: dir.join("registry-seal.secret"),
+            seal_public: dir.join("registry-seal.public"),
+            lookup: dir.join("registry-lookup.key"),
+        };
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        for (path, text) in [
+            (&keys.seal_secret, secret.to_text()),
+            (&keys.seal_public, secret.public_key().to_text()),
+            (
+                &keys.lookup,
+                registry_api::envelope::LookupKey::generate().to_text(),
+            ),
+        ] {
+            std::fs::write(path, format!("{text}\n"))
+                .with_context(|| format!("cannot write {}", path.display()))?;
+        }
+        self.queue.seal_key_file = keys.seal_public.clone();
+        self.registry.lookup_key_file = keys.lookup.clone();
+        Ok(keys)
     }
 
     pub fn inactivity(&self) -> Duration {

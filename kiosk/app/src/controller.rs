@@ -17,9 +17,16 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use intake::{Effect, Event, Intake, Millis, PastRegistration, SealRequest, Thumb, Timeouts};
-use kiosk_camera::{DocumentCamera, PageError};
-use kiosk_idcard::{CardPoll, IdCardReader};
+use kiosk_camera::{
+    check_page, Advice, AutoCapture, AutoCaptureConfig, DocumentCamera, PageError, PageFingerprint,
+};
+use kiosk_idcard::watch::{ReaderEvent, WatchConfig, Watcher};
 use kiosk_ocr::{OcrConfig, OcrPool};
+use kiosk_printer::escpos::QrMode;
+use kiosk_printer::{
+    EscPosPrinter, PrintJob, PrintOutcome, PrintReport, PrintWorker, PrinterConfig, Receipt,
+    NEXT_STEP,
+};
 use kiosk_queue::Queue;
 use kiosk_uplink::{Uplink, UplinkConfig, UplinkEvent};
 use registry_api::{PageUpload, Petitioner, RegistrationUpload};
@@ -32,7 +39,18 @@ use crate::view::{self, ViewModel};
 pub enum Update {
     View(Box<ViewModel>),
     /// A live camera frame, RGBA8.
-    Preview { width: u32, height: u32, rgba: Vec<u8> },
+    Preview {
+        width: u32,
+        height: u32,
+        rgba: Vec<u8>,
+    },
+    /// The receipt as it would be printed, RGBA8, for the petitioner to
+    /// photograph when the printer could not print it.
+    ReceiptPicture {
+        width: u32,
+        height: u32,
+        rgba: Vec<u8>,
+    },
 }
 
 /// A stage of the intake whose duration is measured.
@@ -66,8 +84,8 @@ pub type Sink = Arc<dyn Fn(Update) + Send + Sync>;
 /// Where stage durations go besides the log (the benchmark listens here).
 pub type Timings = Sender<(Stage, Duration)>;
 
-/// Opens the card reader; called again after the reader fails.
-pub type ReaderOpener = Box<dyn FnMut() -> anyhow::Result<Box<dyn IdCardReader>> + Send>;
+/// Opens the card reader; called again after every disconnect.
+pub type ReaderOpener = kiosk_idcard::watch::Opener;
 /// Opens the camera; called again after the camera fails.
 pub type CameraOpener = Box<dyn FnMut() -> anyhow::Result<Box<dyn DocumentCamera>> + Send>;
 
@@ -120,7 +138,7 @@ impl Controller {
         sink: Sink,
         timings: Option<Timings>,
     ) -> anyhow::Result<Controller> {
-        let queue = Queue::open(&cfg.queue.path)
+        let queue = Queue::open_with(&cfg.queue.path, cfg.queue_options()?)
             .with_context(|| format!("cannot open queue {}", cfg.queue.path.display()))?;
         let ocr = OcrPool::new(&OcrConfig {
             tessdata_dir: Some(cfg.ocr.tessdata_dir.clone()),
@@ -136,6 +154,10 @@ impl Controller {
                 UplinkConfig {
                     base_url: cfg.registry.url.clone(),
                     token,
+                    lookup_key: cfg.read_lookup_key()?,
+                    terminal_id: cfg.terminal.id.clone(),
+                    heartbeat_interval: Duration::from_secs(cfg.registry.heartbeat_s),
+                    tls: cfg.client_tls()?,
                     request_timeout: Duration::from_secs(cfg.registry.request_timeout_s),
                     min_backoff: Duration::from_secs(cfg.registry.min_backoff_s),
                     max_backoff: Duration::from_secs(cfg.registry.max_backoff_s),
@@ -145,31 +167,86 @@ impl Controller {
             .context("cannot start the uplink")?,
         );
         let quit = Arc::new(AtomicBool::new(false));
-        let polling = Arc::new(AtomicBool::new(false));
         let (cam_tx, cam_rx) = mpsc::channel::<CamCmd>();
         let mut threads = Vec::new();
 
-        threads.push(spawn_named("card", {
-            let (quit, polling, tx, timings) =
-                (quit.clone(), polling.clone(), events_tx.clone(), timings.clone());
-            let interval = Duration::from_millis(cfg.idcard.poll_interval_ms);
-            move || card_loop(devices.reader, interval, polling, quit, tx, timings)
+        let (card_tx, card_rx) = mpsc::channel::<ReaderEvent>();
+        let watcher = kiosk_idcard::watch::watch(
+            devices.reader,
+            WatchConfig {
+                poll_interval: Duration::from_millis(cfg.idcard.poll_interval_ms),
+                ..WatchConfig::default()
+            },
+            card_tx,
+        )
+        .context("cannot start the card reader thread")?;
+        threads.push(spawn_named("card-events", {
+            let (tx, timings) = (events_tx.clone(), timings.clone());
+            move || card_events(card_rx, tx, timings)
         })?);
         threads.push(spawn_named("camera", {
-            let (quit, tx, timings, sink) = (quit.clone(), events_tx.clone(), timings.clone(), sink.clone());
+            let (quit, tx, timings, sink) = (
+                quit.clone(),
+                events_tx.clone(),
+                timings.clone(),
+                sink.clone(),
+            );
             let interval = Duration::from_millis(cfg.camera.preview_interval_ms);
-            move || camera_loop(devices.camera, ocr, interval, cam_rx, quit, tx, sink, timings)
+            move || {
+                camera_loop(
+                    devices.camera,
+                    ocr,
+                    interval,
+                    cam_rx,
+                    quit,
+                    tx,
+                    sink,
+                    timings,
+                )
+            }
         })?);
         let uplink_events = spawn_named("uplink-events", {
             let tx = events_tx.clone();
             move || {
                 for ev in uplink_rx {
-                    if let UplinkEvent::Acknowledged { local_ref, case_number, .. } = ev {
-                        let _ = tx.send(Event::Acknowledged { local_ref, case_number });
+                    if let UplinkEvent::Acknowledged {
+                        local_ref,
+                        case_number,
+                        ..
+                    } = ev
+                    {
+                        let _ = tx.send(Event::Acknowledged {
+                            local_ref,
+                            case_number,
+                        });
                     }
                 }
             }
         })?;
+        let (print_tx, print_rx) = mpsc::channel::<PrintReport>();
+        let printer = if cfg.printer.enabled {
+            let wake = events_tx.clone();
+            let worker = PrintWorker::spawn(
+                EscPosPrinter::opener(PrinterConfig {
+                    path: cfg.printer.device.clone(),
+                    baud: cfg.printer.baud,
+                    qr: if cfg.printer.native_qr {
+                        QrMode::Native
+                    } else {
+                        QrMode::Raster
+                    },
+                    ..PrinterConfig::default()
+                }),
+                move |report| {
+                    let _ = print_tx.send(report);
+                    let _ = wake.send(Event::Tick);
+                },
+            )
+            .context("cannot start the printer thread")?;
+            Some(worker)
+        } else {
+            None
+        };
         let shell = Shell {
             machine: Intake::new(Timeouts {
                 inactivity: cfg.inactivity(),
@@ -178,7 +255,7 @@ impl Controller {
             }),
             queue,
             uplink: uplink.clone(),
-            polling,
+            watcher,
             cam: cam_tx,
             events: events_tx.clone(),
             sink,
@@ -189,6 +266,15 @@ impl Controller {
             card_at: None,
             sealed: HashMap::new(),
             last_view: None,
+            printer,
+            print_rx,
+            print_wait: Duration::from_millis(cfg.printer.wait_for_case_number_ms),
+            hall_name: cfg.terminal.hall_name.clone(),
+            to_print: None,
+            printing: HashMap::new(),
+            next_print_tag: 1,
+            classifier: kiosk_classify::Classifier::builtin(),
+            suggestion: None,
         };
         threads.push(spawn_named("controller", {
             let quit = quit.clone();
@@ -251,7 +337,7 @@ struct Shell {
     machine: Intake,
     queue: Queue,
     uplink: Arc<Uplink>,
-    polling: Arc<AtomicBool>,
+    watcher: Watcher,
     cam: Sender<CamCmd>,
     events: Sender<Event>,
     sink: Sink,
@@ -264,6 +350,19 @@ struct Shell {
     /// Sealed registrations waiting for their case number: card-read and seal instants.
     sealed: HashMap<String, (Option<Instant>, Instant)>,
     last_view: Option<ViewModel>,
+    printer: Option<PrintWorker>,
+    print_rx: Receiver<PrintReport>,
+    /// How long a receipt waits for its case number before it is printed anyway.
+    print_wait: Duration,
+    hall_name: String,
+    /// The sealed registration's receipt, waiting for its case number.
+    to_print: Option<(Receipt, Instant)>,
+    /// Jobs sent to the printer, by tag: the local reference and the job.
+    printing: HashMap<u64, (String, PrintJob)>,
+    next_print_tag: u64,
+    classifier: kiosk_classify::Classifier,
+    /// The review screen's routing suggestion and what it was computed from.
+    suggestion: Option<(String, String)>,
 }
 
 impl Shell {
@@ -276,6 +375,96 @@ impl Shell {
                 Err(RecvTimeoutError::Disconnected) => break,
             };
             self.handle(event);
+            self.drive_printer();
+        }
+    }
+
+    /// Prints the pending receipt once its case number is known or the wait
+    /// is over, and turns printer reports into events.
+    fn drive_printer(&mut self) {
+        let due = match &self.to_print {
+            Some((r, since)) => r.case_number.is_some() || since.elapsed() >= self.print_wait,
+            None => false,
+        };
+        if due {
+            if let Some((receipt, _)) = self.to_print.take() {
+                self.print_receipt(receipt);
+            }
+        }
+        while let Ok(report) = self.print_rx.try_recv() {
+            let PrintReport::Printed { tag, result } = report else {
+                continue;
+            };
+            let Some((local_ref, job)) = self.printing.remove(&tag) else {
+                continue;
+            };
+            let (message, ok) = match result {
+                Ok(PrintOutcome::Printed { status }) => (status.message_zh().to_string(), true),
+                Ok(PrintOutcome::Interrupted { status }) => {
+                    (status.message_zh().to_string(), false)
+                }
+                Err(e) => {
+                    log::warn!("receipt {local_ref} not printed: {e}");
+                    (kiosk_printer::error_message_zh(&e).to_string(), false)
+                }
+            };
+            log::info!("receipt {local_ref}: printed={ok}");
+            if !ok {
+                self.show_receipt_picture(&job);
+            }
+            self.handle(Event::ReceiptPrinted {
+                local_ref,
+                message,
+                ok,
+            });
+        }
+    }
+
+    fn print_receipt(&mut self, receipt: Receipt) {
+        let local_ref = receipt.local_reference.clone();
+        let job = match receipt.to_job() {
+            Ok(job) => job,
+            Err(e) => {
+                log::error!("receipt {local_ref} could not be laid out: {e}");
+                return;
+            }
+        };
+        match &self.printer {
+            Some(printer) => {
+                let tag = self.next_print_tag;
+                self.next_print_tag += 1;
+                printer.print(tag, job.clone());
+                self.printing.insert(tag, (local_ref, job));
+            }
+            None => {
+                // A hall without a printer: the receipt is shown on screen.
+                self.show_receipt_picture(&job);
+                self.handle(Event::ReceiptPrinted {
+                    local_ref,
+                    message: "请拍下屏幕上的回执".into(),
+                    ok: true,
+                });
+            }
+        }
+    }
+
+    fn show_receipt_picture(&self, job: &PrintJob) {
+        let font = std::path::Path::new(kiosk_printer::sim::FONT_PATH);
+        match kiosk_printer::sim::PaperRenderer::new(font) {
+            Ok(mut renderer) => {
+                let img = renderer.render(job);
+                let (width, height) = img.dimensions();
+                let rgba = img
+                    .pixels()
+                    .flat_map(|p| [p.0[0], p.0[0], p.0[0], 255])
+                    .collect();
+                (self.sink)(Update::ReceiptPicture {
+                    width,
+                    height,
+                    rgba,
+                });
+            }
+            Err(e) => log::error!("cannot draw the receipt for the screen: {e}"),
         }
     }
 
@@ -286,7 +475,15 @@ impl Shell {
     fn handle(&mut self, event: Event) {
         match &event {
             Event::CardRead(_) => self.card_at = Some(Instant::now()),
-            Event::Acknowledged { local_ref, .. } => {
+            Event::Acknowledged {
+                local_ref,
+                case_number,
+            } => {
+                if let Some((receipt, _)) = &mut self.to_print {
+                    if receipt.local_reference == *local_ref {
+                        receipt.case_number = Some(case_number.clone());
+                    }
+                }
                 if let Some((card_at, sealed_at)) = self.sealed.remove(local_ref) {
                     record(&self.timings, Stage::Upload, sealed_at.elapsed());
                     if let Some(card_at) = card_at {
@@ -304,8 +501,63 @@ impl Shell {
         self.publish();
     }
 
+    /// The routing suggestion for the session on the review screen, computed
+    /// again only when its inputs (pages, recognition, tile) change.
+    fn suggestion(&mut self) -> String {
+        let Some(s) = self.machine.session() else {
+            return String::new();
+        };
+        let texts: Vec<&str> = s
+            .pages
+            .iter()
+            .filter_map(|p| match &p.ocr {
+                intake::Ocr::Done { text, .. } => Some(text.expose()),
+                _ => None,
+            })
+            .collect();
+        let tile = s.category.map(|c| c.code);
+        let key = format!(
+            "{:?}|{}|{}",
+            tile,
+            texts.len(),
+            texts.iter().map(|t| t.len()).sum::<usize>()
+        );
+        if let Some((k, line)) = &self.suggestion {
+            if *k == key {
+                return line.clone();
+            }
+        }
+        let id = s.identity.id_number.expose();
+        let suggestions = self.classifier.classify(&kiosk_classify::ClassifyInput {
+            texts: &texts,
+            description: "",
+            tile,
+            id_region: id.get(..6),
+            address: Some(s.identity.address.expose()),
+            override_category: None,
+            override_unit: None,
+        });
+        let line = suggestions
+            .first()
+            .map(|top| {
+                if top.confident {
+                    top.review_line()
+                } else {
+                    format!("可能由{}办理，工作人员会再确认", top.unit)
+                }
+            })
+            .unwrap_or_default();
+        self.suggestion = Some((key, line.clone()));
+        line
+    }
+
     fn publish(&mut self) {
-        let v = view::build(&self.machine, self.now());
+        let mut v = view::build(&self.machine, self.now());
+        if v.screen == Some(intake::Screen::Review) {
+            v.suggestion = self.suggestion();
+        } else if self.machine.session().is_none() {
+            self.suggestion = None;
+        }
         if self.last_view.as_ref() != Some(&v) {
             (self.sink)(Update::View(Box::new(v.clone())));
             self.last_view = Some(v);
@@ -314,7 +566,18 @@ impl Shell {
 
     fn perform(&mut self, effect: Effect) {
         match effect {
-            Effect::PollCard(on) => self.polling.store(on, Ordering::SeqCst),
+            Effect::PollCard(on) => {
+                if on {
+                    // Below the disk-space floor no new visit starts (the queue stays intact).
+                    if let Err(e @ kiosk_queue::QueueError::LowDiskSpace { .. }) = self.queue.check_space() {
+                        log::error!("intake refused: {e}");
+                        let _ = self.events.send(Event::DeviceFault(crate::cli_queue::seal_failure_message(&e).into()));
+                    }
+                    // A new visit: a card still lying on the reader is read again.
+                    self.watcher.rearm();
+                }
+                self.watcher.set_active(on);
+            }
             Effect::Preview(on) => {
                 let _ = self.cam.send(CamCmd::Preview(on));
             }
@@ -324,7 +587,11 @@ impl Shell {
                 }
             }
             Effect::FetchHistory(id) => {
-                let (uplink, tx, timeout) = (self.uplink.clone(), self.events.clone(), self.history_timeout);
+                let (uplink, tx, timeout) = (
+                    self.uplink.clone(),
+                    self.events.clone(),
+                    self.history_timeout,
+                );
                 let spawned = spawn_named("history", move || {
                     let event = match uplink.history_blocking(&id, timeout) {
                         Ok(reply) => Event::HistoryLoaded(
@@ -352,6 +619,9 @@ impl Shell {
             }
             Effect::Seal(req) => {
                 let started = Instant::now();
+                let category = req.category.label.to_string();
+                let page_count = req.pages.len() as u32;
+                let id_number_masked = req.identity.id_number.masked();
                 let upload = build_upload(&self.terminal_id, *req);
                 match self.queue.seal(&upload) {
                     Ok(receipt) => {
@@ -361,14 +631,35 @@ impl Shell {
                             receipt.local_ref,
                             receipt.page_count
                         );
-                        self.sealed.insert(receipt.local_ref.clone(), (self.card_at.take(), Instant::now()));
+                        self.sealed.insert(
+                            receipt.local_ref.clone(),
+                            (self.card_at.take(), Instant::now()),
+                        );
                         self.uplink.wake();
-                        let _ = self.events.send(Event::Sealed { local_ref: receipt.local_ref });
+                        self.to_print = Some((
+                            Receipt {
+                                terminal_id: self.terminal_id.clone(),
+                                hall_name: self.hall_name.clone(),
+                                registered_at: chrono::Local::now().naive_local(),
+                                case_number: None,
+                                local_reference: receipt.local_ref.clone(),
+                                category,
+                                page_count,
+                                id_number_masked,
+                                // The local reference is what the progress query asks by: never the ID number.
+                                query_code: receipt.local_ref.clone(),
+                                next_step: NEXT_STEP.into(),
+                            },
+                            Instant::now(),
+                        ));
+                        let _ = self.events.send(Event::Sealed {
+                            local_ref: receipt.local_ref,
+                        });
                     }
                     Err(e) => {
                         log::error!("sealing failed: {e}");
                         let _ = self.events.send(Event::SealFailed(
-                            "保存失败，请联系工作人员".into(),
+                            crate::cli_queue::seal_failure_message(&e).into(),
                         ));
                     }
                 }
@@ -380,7 +671,12 @@ impl Shell {
 /// A local reference the petitioner can quote before the case number exists.
 fn local_ref(terminal_id: &str, now: chrono::DateTime<chrono::Local>) -> String {
     let short = uuid::Uuid::new_v4().simple().to_string();
-    format!("{}-{}-{}", terminal_id, now.format("%y%m%d%H%M"), &short[..4].to_uppercase())
+    format!(
+        "{}-{}-{}",
+        terminal_id,
+        now.format("%y%m%d%H%M"),
+        &short[..4].to_uppercase()
+    )
 }
 
 /// Turns a finished session into the record that is sealed and uploaded.
@@ -434,54 +730,42 @@ fn sex_code(s: idcard_proto::Sex) -> u8 {
     }
 }
 
-fn card_loop(
-    mut open: ReaderOpener,
-    interval: Duration,
-    polling: Arc<AtomicBool>,
-    quit: Arc<AtomicBool>,
-    tx: Sender<Event>,
-    timings: Option<Timings>,
-) {
-    let mut reader: Option<Box<dyn IdCardReader>> = None;
-    let mut reported = false;
-    while !quit.load(Ordering::SeqCst) {
-        if !polling.load(Ordering::SeqCst) {
-            reported = false;
-            std::thread::sleep(Duration::from_millis(50));
-            continue;
-        }
-        if reader.is_none() {
-            match open() {
-                Ok(r) => reader = Some(r),
-                Err(e) => {
-                    log::warn!("card reader unavailable: {e:#}");
-                    if !reported {
-                        let _ = tx.send(Event::CardFailed("读卡器未连接，请联系工作人员".into()));
-                        reported = true;
-                    }
-                    std::thread::sleep(Duration::from_secs(1));
-                    continue;
+/// Turns the reader's event stream into intake events.
+fn card_events(rx: Receiver<ReaderEvent>, tx: Sender<Event>, timings: Option<Timings>) {
+    let mut placed_at: Option<Instant> = None;
+    for ev in rx {
+        let event = match ev {
+            ReaderEvent::CardPresent => {
+                placed_at = Some(Instant::now());
+                continue;
+            }
+            ReaderEvent::IdentityRead(identity) => {
+                if let Some(at) = placed_at.take() {
+                    record(&timings, Stage::CardRead, at.elapsed());
                 }
+                let identity = identity.without_fingerprint();
+                let mut text = identity.text.clone();
+                // The appended block holds the newer address (追加住址).
+                text.address = identity.current_address().clone();
+                Event::CardRead(Box::new(text))
             }
-        }
-        let Some(r) = reader.as_mut() else { continue };
-        let started = Instant::now();
-        match r.poll() {
-            Ok(CardPoll::NoCard) => reported = false,
-            Ok(CardPoll::Card(identity)) => {
-                record(&timings, Stage::CardRead, started.elapsed());
-                polling.store(false, Ordering::SeqCst);
-                let _ = tx.send(Event::CardRead(Box::new(identity.text)));
-            }
-            Err(e) => {
+            ReaderEvent::ReadFailed(e) => {
                 log::warn!("card read failed: {e}");
-                if !reported {
-                    let _ = tx.send(Event::CardFailed("未能读取证件，请把证件放平，稍等片刻".into()));
-                    reported = true;
-                }
+                Event::CardFailed("未能读取证件，请把证件放平，稍等片刻".into())
             }
+            ReaderEvent::Disconnected(e) => {
+                log::warn!("card reader disconnected: {e}");
+                Event::CardFailed("读卡器未连接，请联系工作人员".into())
+            }
+            ReaderEvent::CardUid(_) => {
+                Event::CardFailed("这台读卡器只能识别卡号，请工作人员协助登记".into())
+            }
+            ReaderEvent::Connected => Event::CardReaderBack,
+            ReaderEvent::CardRemoved => continue,
+        };
+        if tx.send(event).is_err() {
+            break;
         }
-        std::thread::sleep(interval);
     }
 }
 
@@ -498,27 +782,41 @@ fn camera_loop(
 ) {
     let mut camera: Option<Box<dyn DocumentCamera>> = None;
     let mut preview = false;
-    let mut last_preview = Instant::now().checked_sub(interval).unwrap_or_else(Instant::now);
+    let mut last_preview = Instant::now()
+        .checked_sub(interval)
+        .unwrap_or_else(Instant::now);
     // The frame the petitioner is looking at: a capture takes it, so the page
     // registered is the page shown, not whatever the camera sees a moment later.
     let mut shown: Option<(kiosk_camera::Frame, Instant)> = None;
     let fresh_for = (interval * 2).max(Duration::from_millis(250));
+    // Auto-capture watches the preview; the page checks compare with this visit's pages.
+    let mut auto = AutoCapture::new(AutoCaptureConfig::default());
+    let mut last_advice: Option<Advice> = None;
+    let mut fingerprints: Vec<PageFingerprint> = Vec::new();
     while !quit.load(Ordering::SeqCst) {
         while let Some((page_id, result)) = ocr.try_recv() {
             let result = match result {
                 Ok(text) => {
                     record(&timings, Stage::Ocr, text.duration);
-                    Some((kiosk_privacy::PersonalText::new(text.text), text.mean_confidence))
+                    Some((
+                        kiosk_privacy::PersonalText::new(text.text),
+                        text.mean_confidence,
+                    ))
                 }
                 Err(e) => {
                     log::warn!("recognition of page {page_id} failed: {e}");
                     None
                 }
             };
-            let _ = tx.send(Event::OcrFinished { page_id: page_id as u32, result });
+            let _ = tx.send(Event::OcrFinished {
+                page_id: page_id as u32,
+                result,
+            });
         }
         let wait = if preview && !interval.is_zero() {
-            interval.saturating_sub(last_preview.elapsed()).min(Duration::from_millis(100))
+            interval
+                .saturating_sub(last_preview.elapsed())
+                .min(Duration::from_millis(100))
         } else {
             Duration::from_millis(100)
         };
@@ -526,9 +824,14 @@ fn camera_loop(
             Ok(CamCmd::Preview(on)) => {
                 preview = on;
                 shown = None;
+                last_advice = None;
             }
             Ok(CamCmd::Capture(page_id)) => {
                 let started = Instant::now();
+                if page_id == 1 {
+                    // Page ids start again with every visit.
+                    fingerprints.clear();
+                }
                 let frame = match shown.take() {
                     Some((frame, at)) if preview && at.elapsed() < fresh_for => Ok(frame),
                     _ => grab(&mut open, &mut camera),
@@ -536,36 +839,64 @@ fn camera_loop(
                 let event = match frame {
                     Err(reason) => Event::PageRejected { page_id, reason },
                     Ok(frame) => match kiosk_camera::process_page(&frame) {
-                        Ok(page) => {
-                            record(&timings, Stage::Capture, started.elapsed());
-                            let (tw, th, rgba) = page.thumb_rgba;
-                            ocr.submit(page_id as u64, page.gray, page.width, page.height);
-                            Event::PageCaptured {
+                        Ok(page) => match check_page(&page, &fingerprints) {
+                            Some(problem) => Event::PageRejected {
                                 page_id,
-                                jpeg: page.jpeg,
-                                thumb: Thumb { width: tw, height: th, rgba },
+                                reason: problem.prompt_zh().into(),
+                            },
+                            None => {
+                                fingerprints.push(page.fingerprint.clone());
+                                record(&timings, Stage::Capture, started.elapsed());
+                                let (tw, th, rgba) = page.thumb_rgba;
+                                ocr.submit(page_id as u64, page.gray, page.width, page.height);
+                                Event::PageCaptured {
+                                    page_id,
+                                    jpeg: page.jpeg,
+                                    thumb: Thumb {
+                                        width: tw,
+                                        height: th,
+                                        rgba,
+                                    },
+                                }
                             }
-                        }
+                        },
                         Err(PageError::NoDocument) => Event::PageRejected {
                             page_id,
                             reason: "没有找到材料，请把材料平放在拍摄区内再拍".into(),
                         },
                         Err(e) => {
                             log::warn!("page processing failed: {e}");
-                            Event::PageRejected { page_id, reason: "这张没拍好，请再拍一次".into() }
+                            Event::PageRejected {
+                                page_id,
+                                reason: "这张没拍好，请再拍一次".into(),
+                            }
                         }
                     },
                 };
                 let _ = tx.send(event);
                 // Show the next page at once.
-                last_preview = Instant::now().checked_sub(interval).unwrap_or_else(Instant::now);
+                last_preview = Instant::now()
+                    .checked_sub(interval)
+                    .unwrap_or_else(Instant::now);
             }
             Err(RecvTimeoutError::Timeout) => {
                 if preview && !interval.is_zero() && last_preview.elapsed() >= interval {
                     last_preview = Instant::now();
                     if let Ok(frame) = grab(&mut open, &mut camera) {
                         let (width, height, rgba) = frame.preview_rgba(960);
-                        sink(Update::Preview { width, height, rgba });
+                        sink(Update::Preview {
+                            width,
+                            height,
+                            rgba,
+                        });
+                        let advice = auto.feed(&frame, Instant::now());
+                        if last_advice != Some(advice) {
+                            last_advice = Some(advice);
+                            let _ = tx.send(Event::CaptureAdvice(advice.prompt_zh().into()));
+                            if advice == Advice::Ready {
+                                let _ = tx.send(Event::AutoCaptureReady);
+                            }
+                        }
                         shown = Some((frame, Instant::now()));
                     }
                 }
@@ -589,7 +920,9 @@ fn grab(
             }
         }
     }
-    let Some(cam) = camera.as_mut() else { return Err("摄像头暂时不可用".into()) };
+    let Some(cam) = camera.as_mut() else {
+        return Err("摄像头暂时不可用".into());
+    };
     match cam.grab() {
         Ok(frame) => Ok(frame),
         Err(e) => {

@@ -5,8 +5,10 @@
 //! - [`controller`]: the shell that carries out the intake machine's effects.
 //! - [`view`]: the view model the screen renders.
 //! - [`ui`]: the Slint adapter (the only module that knows Slint).
+//! - [`cli_queue`]: the `kiosk queue` technician view and the queue's refusal texts.
 //! - [`devices`]: opening the real devices, or the simulators for demo and tests.
 
+pub mod cli_queue;
 pub mod config;
 pub mod controller;
 pub mod devices;

@@ -7,7 +7,18 @@
 pub fn init() {
     let mut b = env_logger::Builder::new();
     b.filter_level(log::LevelFilter::Info);
-    for noisy in ["hyper", "hyper_util", "reqwest", "rustls", "h2", "winit", "i_slint_core", "zbus", "calloop", "sctk"] {
+    for noisy in [
+        "hyper",
+        "hyper_util",
+        "reqwest",
+        "rustls",
+        "h2",
+        "winit",
+        "i_slint_core",
+        "zbus",
+        "calloop",
+        "sctk",
+    ] {
         b.filter_module(noisy, log::LevelFilter::Warn);
     }
     if let Ok(spec) = std::env::var("RUST_LOG") {

@@ -11,8 +11,20 @@ use kiosk::{controller::Controller, devices, logging, ui, Config};
 use kiosk_ui::AppWindow;
 use slint::ComponentHandle;
 
+mod cli_classify;
+mod cli_idcard;
+mod cli_ocr;
+mod cli_printer;
+
+mod cli_provision;
+mod sd_notify;
+
 #[derive(Parser)]
-#[command(name = "kiosk", version, about = "Petition-intake terminal (信访登记终端)")]
+#[command(
+    name = "kiosk",
+    version,
+    about = "Petition-intake terminal (信访登记终端)"
+)]
 struct Cli {
     /// The configuration file.
     #[arg(long, global = true, default_value = "/etc/kiosk/kiosk.toml")]
@@ -39,24 +51,27 @@ enum Cmd {
     /// ID card reader checks for technicians.
     Idcard {
         #[command(subcommand)]
-        cmd: IdcardCmd,
+        cmd: cli_idcard::IdcardCmd,
     },
-    /// Straighten and recognise one photo of a page; prints timings and the text.
-    Ocr {
-        /// A photo as the document camera takes it.
-        image: PathBuf,
+    /// Recognise photos of pages into DIR/<stem>.txt (whole pipeline, or --raw Tesseract); prints seconds per page.
+    Ocr(cli_ocr::OcrArgs),
+    /// Show the local queue: depth, oldest unsent age, failed registrations with
+    /// reasons, the latest receipts (masked); `queue resend` puts failed ones back.
+    Queue(kiosk::cli_queue::QueueArgs),
+    /// Classification checks: the evaluation set, or one text.
+    Classify {
+        #[command(subcommand)]
+        cmd: cli_classify::ClassifyCmd,
     },
-    /// Show the local queue: counts and the latest receipts (masked).
-    Queue,
-}
-
-#[derive(Subcommand)]
-enum IdcardCmd {
-    /// Ask the reader for a card once and print the masked result.
-    Read {
-        /// Device path; defaults to the configured one.
-        #[arg(long)]
-        device: Option<PathBuf>,
+    /// Receipt printer checks: status, test print (also on the simulator).
+    Printer {
+        #[command(subcommand)]
+        cmd: cli_printer::PrinterCmd,
+    },
+    /// Install a provisioning file (hall, registry, keys), or make one.
+    Provision {
+        #[command(subcommand)]
+        cmd: cli_provision::ProvisionCmd,
     },
 }
 
@@ -67,7 +82,10 @@ fn main() -> ExitCode {
     if std::env::var_os("OMP_THREAD_LIMIT").is_none() {
         use std::os::unix::process::CommandExt;
         if let Ok(exe) = std::env::current_exe() {
-            let err = Command::new(exe).args(std::env::args_os().skip(1)).env("OMP_THREAD_LIMIT", "1").exec();
+            let err = Command::new(exe)
+                .args(std::env::args_os().skip(1))
+                .env("OMP_THREAD_LIMIT", "1")
+                .exec();
             eprintln!("cannot re-execute with OMP_THREAD_LIMIT=1: {err}");
         }
     }
@@ -75,11 +93,17 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let res = match cli.cmd.unwrap_or(Cmd::Run) {
         Cmd::Run => run(&cli.config),
-        Cmd::Demo { state_dir, registry_listen } => demo(&state_dir, &registry_listen),
+        Cmd::Demo {
+            state_dir,
+            registry_listen,
+        } => demo(&state_dir, &registry_listen),
         Cmd::CheckConfig => check_config(&cli.config),
-        Cmd::Idcard { cmd: IdcardCmd::Read { device } } => idcard_read(&cli.config, device),
-        Cmd::Ocr { image } => ocr(&cli.config, &image),
-        Cmd::Queue => queue(&cli.config),
+        Cmd::Idcard { cmd } => cli_idcard::run(&cli.config, cmd),
+        Cmd::Ocr(args) => cli_ocr::run(&cli.config, &args),
+        Cmd::Queue(args) => load(&cli.config).and_then(|cfg| kiosk::cli_queue::run(&cfg, &args)),
+        Cmd::Classify { cmd } => cli_classify::run(cmd),
+        Cmd::Printer { cmd } => cli_printer::run(cmd),
+        Cmd::Provision { cmd } => cli_provision::run(cmd),
     };
     match res {
         Ok(()) => ExitCode::SUCCESS,
@@ -94,7 +118,10 @@ fn load(path: &Path) -> anyhow::Result<Config> {
     if path.exists() {
         Config::load(path)
     } else {
-        bail!("no configuration at {} (see kiosk/app/kiosk.example.toml)", path.display())
+        bail!(
+            "no configuration at {} (see kiosk/app/kiosk.example.toml)",
+            path.display()
+        )
     }
 }
 
@@ -110,7 +137,12 @@ fn no_display() -> anyhow::Error {
     )
 }
 
-fn run_ui(cfg: &Config, token: String, devs: kiosk::Devices, demo: Option<ui::DemoHooks>) -> anyhow::Result<()> {
+fn run_ui(
+    cfg: &Config,
+    token: String,
+    devs: kiosk::Devices,
+    demo: Option<ui::DemoHooks>,
+) -> anyhow::Result<()> {
     if !has_display() {
         return Err(no_display());
     }
@@ -118,7 +150,9 @@ fn run_ui(cfg: &Config, token: String, devs: kiosk::Devices, demo: Option<ui::De
     let controller = Controller::spawn(cfg, token, devs, ui::sink(&app), None)?;
     ui::attach(&app, &cfg.terminal.hall_name, controller.sender(), demo);
     log::info!("kiosk ready: terminal {}", cfg.terminal.id);
+    let _notify = sd_notify::arm(&cfg.terminal.id);
     app.run().context("the UI event loop failed")?;
+    sd_notify::stopping();
     controller.shutdown();
     Ok(())
 }
@@ -140,10 +174,18 @@ impl Drop for RegistryProcess {
     }
 }
 
-fn start_registry(state_dir: &Path, listen: &str, token_file: &Path) -> anyhow::Result<RegistryProcess> {
+fn start_registry(
+    state_dir: &Path,
+    listen: &str,
+    token_file: &Path,
+    keys: &kiosk::config::LocalKeys,
+) -> anyhow::Result<RegistryProcess> {
     let exe = std::env::current_exe()?.with_file_name("registry");
     if !exe.exists() {
-        bail!("the registry binary is missing next to kiosk ({}); build the workspace first", exe.display());
+        bail!(
+            "the registry binary is missing next to kiosk ({}); build the workspace first",
+            exe.display()
+        );
     }
     let child = Command::new(&exe)
         .arg("--listen")
@@ -152,6 +194,10 @@ fn start_registry(state_dir: &Path, listen: &str, token_file: &Path) -> anyhow::
         .arg(state_dir.join("registry.db"))
         .arg("--token-file")
         .arg(token_file)
+        .arg("--seal-key-file")
+        .arg(&keys.seal_secret)
+        .arg("--lookup-key-file")
+        .arg(&keys.lookup)
         .spawn()
         .with_context(|| format!("cannot start {}", exe.display()))?;
     let proc = RegistryProcess(child);
@@ -174,9 +220,11 @@ fn demo(state_dir: &Path, registry_listen: &str) -> anyhow::Result<()> {
         .with_context(|| format!("cannot create {}", state_dir.display()))?;
     let token_file = state_dir.join("registry-token");
     std::fs::write(&token_file, "demo-terminal-token\n")?;
-    let _registry = start_registry(state_dir, registry_listen, &token_file)?;
-
     let mut cfg = Config::default();
+    // The demo registry gets a fresh key set each run; its public half goes to the kiosk.
+    let keys = cfg.provision_local_keys(state_dir)?;
+    let _registry = start_registry(state_dir, registry_listen, &token_file, &keys)?;
+
     cfg.terminal.id = "demo-01".into();
     cfg.terminal.hall_name = "示范镇便民服务中心（演示）".into();
     cfg.queue.path = state_dir.join("queue.db");
@@ -184,11 +232,16 @@ fn demo(state_dir: &Path, registry_listen: &str) -> anyhow::Result<()> {
     cfg.registry.token_file = token_file;
     cfg.registry.min_backoff_s = 1;
     cfg.registry.max_backoff_s = 10;
-    cfg.camera.image_sequence = Some(devices::sample_pages());
-    // The sample sequence advances one page per grab: show each page for a while.
-    cfg.camera.preview_interval_ms = 3_000;
+    // A camera that sees each specimen page lie still for about 4 s, then the
+    // empty desk while the next page is put down: auto-capture takes each one.
+    cfg.camera.image_sequence = Some(devices::demo_sequence(&state_dir.join("camera"), 10)?);
+    cfg.camera.preview_interval_ms = 400;
     let reader = devices::simulate_reader(&mut cfg)?;
-    reader.control.insert(kiosk_idcard::sim::SimCard::specimen());
+    reader
+        .control
+        .insert(kiosk_idcard::sim::SimCard::specimen());
+    let printer = devices::simulate_printer(&mut cfg)?;
+    save_printed_paper(printer.control.clone(), state_dir.to_path_buf());
     log::info!("demo: card reader simulator on {}", reader.device.display());
     let token = cfg.read_token()?;
     let devs = devices::from_config(&cfg);
@@ -200,85 +253,44 @@ fn demo(state_dir: &Path, registry_listen: &str) -> anyhow::Result<()> {
     run_ui(&cfg, token, devs, Some(hooks))
 }
 
+/// Saves what the demo's simulated printer prints as PNG files in the state directory.
+fn save_printed_paper(control: kiosk_printer::sim::SimControl, dir: PathBuf) {
+    let spawned = std::thread::Builder::new()
+        .name("demo-paper".into())
+        .spawn(move || {
+            let mut n = 0;
+            loop {
+                std::thread::sleep(Duration::from_millis(500));
+                for page in control.take_pages() {
+                    n += 1;
+                    let path = dir.join(format!("printed-{n:03}.png"));
+                    match page.save_png(&path) {
+                        Ok(()) => {
+                            log::info!("demo: the printer simulator printed {}", path.display())
+                        }
+                        Err(e) => log::warn!("demo: cannot save {}: {e}", path.display()),
+                    }
+                }
+            }
+        });
+    if let Err(e) = spawned {
+        log::warn!("demo: printed paper will not be saved: {e}");
+    }
+}
+
 fn check_config(config: &Path) -> anyhow::Result<()> {
     let cfg = load(config)?;
     println!("configuration {} is valid", config.display());
     println!("terminal {} ({})", cfg.terminal.id, cfg.terminal.hall_name);
-    println!("card reader {} at {} baud", cfg.idcard.device.display(), cfg.idcard.baud);
+    println!(
+        "card reader {} at {} baud",
+        cfg.idcard.device.display(),
+        cfg.idcard.baud
+    );
     println!("registry {}", cfg.registry.url);
     match cfg.read_token() {
         Ok(_) => println!("registry token present"),
         Err(e) => println!("registry token: {e:#}"),
-    }
-    Ok(())
-}
-
-fn idcard_read(config: &Path, device: Option<PathBuf>) -> anyhow::Result<()> {
-    let mut cfg = if config.exists() { Config::load(config)? } else { Config::default() };
-    if let Some(d) = device {
-        cfg.idcard.device = d;
-    }
-    let mut reader = kiosk_idcard::SerialReader::open(
-        &cfg.idcard.device,
-        cfg.idcard.baud,
-        Duration::from_millis(cfg.idcard.reply_timeout_ms),
-    )
-    .with_context(|| format!("cannot open {}", cfg.idcard.device.display()))?;
-    let started = Instant::now();
-    match kiosk_idcard::IdCardReader::poll(&mut reader)? {
-        kiosk_idcard::CardPoll::NoCard => println!("reader answers; no card on it"),
-        kiosk_idcard::CardPoll::Card(id) => {
-            let t = &id.text;
-            println!("card read in {} ms", started.elapsed().as_millis());
-            println!("document {:?}, name {}, id {}, number check {}", t.doc_type, t.name, t.id_number,
-                if t.id_number_ok() { "ok" } else { "FAILED" });
-            println!("photo blob {} bytes", id.photo_wlt.len());
-        }
-    }
-    Ok(())
-}
-
-fn ocr(config: &Path, image: &Path) -> anyhow::Result<()> {
-    let cfg = if config.exists() { Config::load(config)? } else { Config::default() };
-    let t0 = Instant::now();
-    let frame = kiosk_camera::Frame::from_file(image)?;
-    let page = kiosk_camera::process_page(&frame)?;
-    let t1 = Instant::now();
-    let mut engine = kiosk_ocr::OcrEngine::new(&kiosk_ocr::OcrConfig {
-        tessdata_dir: Some(cfg.ocr.tessdata_dir.clone()),
-        language: cfg.ocr.language.clone(),
-        workers: 1,
-    })?;
-    let text = engine.recognize_gray(&page.gray, page.width, page.height)?;
-    println!(
-        "page {}x{}, jpeg {} KB, straightened in {} ms, recognised in {} ms, confidence {:.0}",
-        page.width,
-        page.height,
-        page.jpeg.len() / 1024,
-        (t1 - t0).as_millis(),
-        text.duration.as_millis(),
-        text.mean_confidence
-    );
-    println!("{}", text.text);
-    Ok(())
-}
-
-fn queue(config: &Path) -> anyhow::Result<()> {
-    let cfg = load(config)?;
-    let q = kiosk_queue::Queue::open(&cfg.queue.path)?;
-    let c = q.counts()?;
-    println!("{c:?}");
-    for r in q.recent_receipts(20)? {
-        println!(
-            "{} {} {} pages={} id={} status={:?} case={}",
-            r.sealed_at,
-            r.local_ref,
-            r.category,
-            r.page_count,
-            r.masked_id,
-            r.status,
-            r.case_number.as_deref().unwrap_or("-")
-        );
     }
     Ok(())
 }

@@ -27,7 +27,9 @@ fn image(width: u32, height: u32, rgba: &[u8]) -> Image {
     if rgba.len() != (width as usize) * (height as usize) * 4 {
         return Image::default();
     }
-    Image::from_rgba8(SharedPixelBuffer::<Rgba8Pixel>::clone_from_slice(rgba, width, height))
+    Image::from_rgba8(SharedPixelBuffer::<Rgba8Pixel>::clone_from_slice(
+        rgba, width, height,
+    ))
 }
 
 fn screen(s: Option<Screen>) -> kiosk_ui::Screen {
@@ -83,9 +85,13 @@ pub fn apply(app: &AppWindow, v: &ViewModel) {
     g.set_case_number(v.case_number.as_str().into());
     g.set_local_ref(v.local_ref.as_str().into());
     g.set_queued_offline(v.queued_offline);
+    g.set_suggestion(v.suggestion.as_str().into());
     g.set_seconds_left(v.seconds_left.min(i32::MAX as u64) as i32);
     if v.screen != Some(Screen::Capture) {
         g.set_preview(Image::default());
+    }
+    if v.screen != Some(Screen::Receipt) {
+        g.set_receipt_picture(Image::default());
     }
 }
 
@@ -95,7 +101,11 @@ pub fn attach(app: &AppWindow, hall_name: &str, events: Sender<Event>, demo: Opt
     g.set_hall_name(hall_name.into());
     let tiles: Vec<CategoryTile> = intake::CATEGORIES
         .iter()
-        .map(|c| CategoryTile { code: c.code.into(), label: c.label.into(), glyph: c.glyph.into() })
+        .map(|c| CategoryTile {
+            code: c.code.into(),
+            label: c.label.into(),
+            glyph: c.glyph.into(),
+        })
         .collect();
     g.set_categories(ModelRc::new(VecModel::from(tiles)));
 
@@ -127,7 +137,10 @@ pub fn attach(app: &AppWindow, hall_name: &str, events: Sender<Event>, demo: Opt
     match demo {
         Some(hooks) => {
             g.set_demo(true);
-            let DemoHooks { insert_card, remove_card } = hooks;
+            let DemoHooks {
+                insert_card,
+                remove_card,
+            } = hooks;
             g.on_demo_insert_card(move || insert_card());
             g.on_demo_remove_card(move || remove_card());
         }
@@ -141,9 +154,20 @@ pub fn sink(app: &AppWindow) -> Sink {
     Arc::new(move |update: Update| {
         let _ = weak.upgrade_in_event_loop(move |app| match update {
             Update::View(v) => apply(&app, &v),
-            Update::Preview { width, height, rgba } => {
-                app.global::<IntakeGlobal>().set_preview(image(width, height, &rgba))
-            }
+            Update::Preview {
+                width,
+                height,
+                rgba,
+            } => app
+                .global::<IntakeGlobal>()
+                .set_preview(image(width, height, &rgba)),
+            Update::ReceiptPicture {
+                width,
+                height,
+                rgba,
+            } => app
+                .global::<IntakeGlobal>()
+                .set_receipt_picture(image(width, height, &rgba)),
         });
     })
 }

@@ -44,6 +44,8 @@ pub struct ViewModel {
     pub local_ref: String,
     pub queued_offline: bool,
     pub seconds_left: u64,
+    /// Routing suggestion on the review screen (set by the controller).
+    pub suggestion: String,
 }
 
 impl std::fmt::Debug for ViewModel {
@@ -81,7 +83,9 @@ fn document_label(t: DocType) -> &'static str {
 
 /// The label of a category code, or the code itself when unknown.
 pub fn category_label(code: &str) -> String {
-    intake::category::by_code(code).map(|c| c.label.to_string()).unwrap_or_else(|| code.to_string())
+    intake::category::by_code(code)
+        .map(|c| c.label.to_string())
+        .unwrap_or_else(|| code.to_string())
 }
 
 fn status_label(status: &str) -> &str {
@@ -97,7 +101,10 @@ fn status_label(status: &str) -> &str {
 
 /// Builds the view of the machine's current state.
 pub fn build(m: &Intake, now: Millis) -> ViewModel {
-    let mut v = ViewModel { screen: Some(m.screen()), ..ViewModel::default() };
+    let mut v = ViewModel {
+        screen: Some(m.screen()),
+        ..ViewModel::default()
+    };
     if let Some(msg) = m.message() {
         v.message = msg.text.clone();
         v.message_is_error = msg.is_error;

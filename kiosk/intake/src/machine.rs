@@ -158,11 +158,17 @@ pub enum Event {
     CardRead(Box<CardText>),
     /// The reader answered with an error; the text is safe to show (no personal data).
     CardFailed(String),
+    /// The card reader is connected (again): an earlier reader error no longer holds.
+    CardReaderBack,
     HistoryLoaded(Vec<PastRegistration>),
     HistoryUnavailable,
     ConfirmIdentity,
     ChooseCategory(String),
     CaptureRequested,
+    /// The camera saw a page lying still and sharp: capture it as if "拍照" were pressed.
+    AutoCaptureReady,
+    /// What the camera advises the petitioner ("请保持材料不动"); shown unless an error is.
+    CaptureAdvice(String),
     PageCaptured { page_id: u32, jpeg: Vec<u8>, thumb: Thumb },
     /// No page was found in the photo, or the camera failed; the text is shown.
     PageRejected { page_id: u32, reason: String },
@@ -173,6 +179,8 @@ pub enum Event {
     Sealed { local_ref: String },
     SealFailed(String),
     Acknowledged { local_ref: String, case_number: String },
+    /// The receipt printer finished (or could not print); the text is shown on the receipt screen.
+    ReceiptPrinted { local_ref: String, message: String, ok: bool },
     Back,
     Cancel,
     Done,
@@ -327,6 +335,11 @@ impl Intake {
                     }
                 }
             }
+            Event::ReceiptPrinted { local_ref, message, ok } => {
+                if matches!(&self.state, State::Receipt { local_ref: shown, .. } if *shown == local_ref) {
+                    self.message = Some(Message { text: message, is_error: !ok });
+                }
+            }
             event => self.step_screen(event, now, fx),
         }
     }
@@ -353,6 +366,11 @@ impl Intake {
                 self.state = State::Identity;
             }
             (State::Card, Event::CardFailed(reason)) => self.say_error(reason),
+            (State::Card, Event::CardReaderBack) => {
+                if self.message.as_ref().is_some_and(|m| m.is_error) {
+                    self.message = None;
+                }
+            }
             (_, Event::HistoryLoaded(rows)) => {
                 if let Some(s) = &mut self.session {
                     s.history = History::Loaded(rows);
@@ -377,7 +395,13 @@ impl Intake {
                 }
                 None => self.say_error("请选择一个类别".into()),
             },
-            (State::Capture, Event::CaptureRequested) => {
+            (State::Capture, Event::CaptureAdvice(text)) => {
+                let busy = self.session.as_ref().is_some_and(|s| s.capture_busy);
+                if !busy && !self.message.as_ref().is_some_and(|m| m.is_error) {
+                    self.message = Some(Message { text, is_error: false });
+                }
+            }
+            (State::Capture, Event::CaptureRequested | Event::AutoCaptureReady) => {
                 if let Some(s) = &mut self.session {
                     if !s.capture_busy {
                         s.capture_busy = true;

@@ -114,8 +114,14 @@ fn a_whole_visit_seals_once_and_wipes_the_session() {
     s.send(Event::Acknowledged { local_ref: "L-1".into(), case_number: "XF-2".into() });
     assert_eq!(s.m.receipt(), Some(("L-1", Some("XF-2"))));
 
+    s.send(Event::ReceiptPrinted { local_ref: "other".into(), message: "x".into(), ok: true });
+    assert!(s.m.message().is_none(), "another registration's printout is not shown");
+    s.send(Event::ReceiptPrinted { local_ref: "L-1".into(), message: "打印机缺纸".into(), ok: false });
+    assert!(s.m.message().unwrap().is_error);
+
     s.wait(Duration::from_secs(31));
     assert_eq!(s.m.screen(), Screen::Welcome);
+    assert!(s.m.message().is_none());
 }
 
 #[test]
@@ -156,8 +162,15 @@ fn card_errors_and_rejected_pages_are_shown_and_the_next_try_works() {
     assert_eq!(s.m.message().unwrap().text, "没有找到材料");
     assert!(!s.m.session().unwrap().capture_busy);
     s.take();
-    s.send(Event::CaptureRequested);
+    s.send(Event::CaptureAdvice("请保持材料不动".into()));
+    assert!(s.m.message().unwrap().is_error, "advice does not hide an error");
+    s.send(Event::AutoCaptureReady);
     assert!(matches!(s.take().as_slice(), [Effect::CapturePage { page_id: 2 }]));
+    s.send(Event::CaptureAdvice("请保持材料不动".into()));
+    assert!(s.m.message().unwrap().is_error, "no advice while a capture is under way");
+    s.send(Event::PageCaptured { page_id: 2, jpeg: vec![9], thumb: thumb() });
+    s.send(Event::CaptureAdvice("已拍摄，请放下一页".into()));
+    assert_eq!(s.m.message().unwrap().text, "已拍摄，请放下一页");
 }
 
 #[test]

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use tesseract::Tesseract;
+use tesseract::{PageSegMode, Tesseract};
 
 use crate::text::clean_text;
 use crate::OcrError;
@@ -49,6 +49,81 @@ pub struct OcrText {
     pub mean_confidence: f32,
     /// Wall time of recognition.
     pub duration: Duration,
+    /// Every recognised word (for chi_sim often one to a few characters) with
+    /// its confidence and position, in reading order, so a UI can highlight
+    /// doubtful words. Personal data, like `text`.
+    pub words: Vec<Word>,
+}
+
+/// One recognised word.
+#[derive(Clone, PartialEq)]
+pub struct Word {
+    /// The word as recognised.
+    pub text: String,
+    /// Tesseract's confidence, 0 to 100.
+    pub confidence: f32,
+    /// Left, top, width, height in pixels of the recognised image.
+    pub bbox: (u32, u32, u32, u32),
+}
+
+impl Word {
+    /// True when the confidence is below `DOUBTFUL_BELOW`.
+    pub fn is_doubtful(&self) -> bool {
+        self.confidence < DOUBTFUL_BELOW
+    }
+}
+
+impl std::fmt::Debug for Word {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Word")
+            .field("chars", &self.text.chars().count())
+            .field("confidence", &self.confidence)
+            .field("bbox", &self.bbox)
+            .finish()
+    }
+}
+
+/// Words recognised with less confidence than this are shown as doubtful.
+pub const DOUBTFUL_BELOW: f32 = 60.0;
+
+/// Tesseract's page segmentation mode for a recognition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Layout {
+    /// One uniform block of text (psm 6), the default: it keeps table rows
+    /// and short lines that psm 3 throws away.
+    #[default]
+    SingleBlock,
+    /// Fully automatic page segmentation (psm 3).
+    Auto,
+}
+
+/// Parses Tesseract's TSV output into words (level 5 rows with text).
+pub(crate) fn parse_tsv_words(tsv: &str) -> Vec<Word> {
+    tsv.lines()
+        .filter_map(|line| {
+            let cols: Vec<&str> = line.split('\t').collect();
+            if cols.len() < 12 || cols[0] != "5" {
+                return None;
+            }
+            let num = |i: usize| {
+                cols[i]
+                    .trim()
+                    .parse::<i64>()
+                    .ok()
+                    .map(|v| v.clamp(0, u32::MAX as i64) as u32)
+            };
+            let text = cols[11..].join("\t").trim().to_owned();
+            if text.is_empty() {
+                return None;
+            }
+            let confidence = cols[10].trim().parse::<f32>().ok()?.clamp(0.0, 100.0);
+            Some(Word {
+                text,
+                confidence,
+                bbox: (num(6)?, num(7)?, num(8)?, num(9)?),
+            })
+        })
+        .collect()
 }
 
 impl std::fmt::Debug for OcrText {
@@ -58,6 +133,7 @@ impl std::fmt::Debug for OcrText {
             .field("text_chars", &self.text.chars().count())
             .field("mean_confidence", &self.mean_confidence)
             .field("duration", &self.duration)
+            .field("words", &self.words.len())
             .finish()
     }
 }
@@ -71,6 +147,7 @@ pub struct OcrEngine {
     tess: Option<Tesseract>,
     datapath: Option<String>,
     language: String,
+    layout: Layout,
 }
 
 impl std::fmt::Debug for OcrEngine {
@@ -79,6 +156,7 @@ impl std::fmt::Debug for OcrEngine {
             .field("language", &self.language)
             .field("datapath", &self.datapath)
             .field("loaded", &self.tess.is_some())
+            .field("layout", &self.layout)
             .finish()
     }
 }
@@ -99,20 +177,35 @@ impl OcrEngine {
             tess: None,
             datapath,
             language: cfg.language.clone(),
+            layout: Layout::default(),
         };
         engine.tess = Some(engine.load()?);
         Ok(engine)
     }
 
+    /// Sets the page segmentation used from the next page on.
+    pub fn set_layout(&mut self, layout: Layout) {
+        self.layout = layout;
+        if let Some(tess) = self.tess.as_mut() {
+            tess.set_page_seg_mode(psm(layout));
+        }
+    }
+
+    /// The page segmentation in use.
+    pub fn layout(&self) -> Layout {
+        self.layout
+    }
+
     fn load(&self) -> Result<Tesseract, OcrError> {
         let started = Instant::now();
-        let tess =
+        let mut tess =
             Tesseract::new(self.datapath.as_deref(), Some(&self.language)).map_err(|source| {
                 OcrError::Init {
                     language: self.language.clone(),
                     source,
                 }
             })?;
+        tess.set_page_seg_mode(psm(self.layout));
         log::debug!(
             "tesseract {} loaded in {:?}",
             self.language,
@@ -157,6 +250,11 @@ impl OcrEngine {
         let mut tess = tess.recognize().map_err(OcrError::Recognize)?;
         let raw = tess.get_text();
         let confidence = tess.mean_text_conf();
+        // Word boxes are a by-product; a failure to read them loses only the highlighting.
+        let words = tess
+            .get_tsv_text(0)
+            .map(|t| parse_tsv_words(&t))
+            .unwrap_or_default();
         self.tess = Some(tess);
         let text = clean_text(&raw.map_err(OcrError::Text)?);
         let duration = started.elapsed();
@@ -172,7 +270,15 @@ impl OcrEngine {
             text,
             mean_confidence: confidence.clamp(0, 100) as f32,
             duration,
+            words,
         })
+    }
+}
+
+fn psm(layout: Layout) -> PageSegMode {
+    match layout {
+        Layout::SingleBlock => PageSegMode::PsmSingleBlock,
+        Layout::Auto => PageSegMode::PsmAuto,
     }
 }
 
@@ -238,9 +344,31 @@ mod tests {
             text: "王某某".to_owned(),
             mean_confidence: 90.0,
             duration: Duration::from_millis(5),
+            words: vec![Word {
+                text: "王某某".to_owned(),
+                confidence: 40.0,
+                bbox: (1, 2, 3, 4),
+            }],
         };
         let shown = format!("{res:?}");
         assert!(!shown.contains("王某某"));
         assert!(shown.contains("text_chars: 3"));
+        assert!(!format!("{:?}", res.words).contains("王某某"));
+        assert!(res.words[0].is_doubtful());
+    }
+
+    #[test]
+    fn tsv_rows_become_words() {
+        let tsv = "1\t1\t0\t0\t0\t0\t0\t0\t800\t600\t-1\t\n\
+                   5\t1\t1\t1\t1\t1\t10\t20\t30\t40\t91.5\t拖欠\n\
+                   5\t1\t1\t1\t1\t2\t45\t20\t30\t40\t12\t工资\n\
+                   5\t1\t1\t1\t1\t3\t45\t20\t30\t40\t95\t \n\
+                   5\tbad\n";
+        let words = parse_tsv_words(tsv);
+        assert_eq!(words.len(), 2);
+        assert_eq!(words[0].text, "拖欠");
+        assert_eq!(words[0].bbox, (10, 20, 30, 40));
+        assert!(!words[0].is_doubtful());
+        assert!(words[1].is_doubtful());
     }
 }

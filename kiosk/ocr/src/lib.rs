@@ -3,6 +3,11 @@
 //! `OcrEngine` wraps one Tesseract instance with a loaded language model and
 //! recognises 8-bit grey pages (as produced by `kiosk_camera::process_page`).
 //! `OcrPool` runs one engine per worker thread so the UI never waits on OCR.
+//! Each result holds the cleaned text and every recognised word with its
+//! confidence and box (`OcrText::words`), so the clerk's screen can mark
+//! doubtful words (`Word::is_doubtful`). Pages are read as one block of text
+//! (psm 6, `Layout::SingleBlock`): on the evaluation corpus (`tools/ocr-eval`)
+//! automatic segmentation (psm 3) lost table rows and doubled the error rate.
 //!
 //! The process must start with `OMP_THREAD_LIMIT=1` in its environment: with
 //! OpenMP threads Tesseract was 2.2x to 4x slower per page on the terminal's two
@@ -21,7 +26,7 @@ mod pool;
 mod test_utils;
 mod text;
 
-pub use engine::{OcrConfig, OcrEngine, OcrText};
+pub use engine::{Layout, OcrConfig, OcrEngine, OcrText, Word, DOUBTFUL_BELOW};
 pub use error::OcrError;
 pub use pool::{OcrPool, OcrResult};
 pub use text::clean_text;

@@ -1,14 +1,19 @@
 //! The durable local queue of sealed registrations, in SQLite.
 //!
 //! A registration is *sealed* here, in one fsynced transaction, before the
-//! petitioner is told "registered". The uplink then claims rows one at a time,
-//! uploads them and records the outcome. Each row moves through
+//! petitioner is told "registered": its JSON is encrypted to the registry's
+//! public key (a sealed box, see `registry_api::envelope`), so the row holds
+//! only the ciphertext and a readable receipt summary (local reference,
+//! category, page count, time, masked ID). The terminal cannot read back what
+//! it sealed. Size limits and the disk-space floor are checked at sealing.
+//! The uplink then claims rows one at a time, uploads the sealed bytes and
+//! records the outcome. Each row moves through
 //!
 //! ```text
 //!   seal ──► pending ──claim──► uploading ──ack──► acknowledged (payload purged)
 //!               ▲                   │
 //!               └──retry / restart──┤
-//!                                   └──reject──► failed (payload kept for the clerk)
+//!               └──resend (clerk)───┼──reject──► failed (reason kept, payload kept)
 //! ```
 //!
 //! Every thread opens its own [`Queue`] on the same file; SQLite's WAL mode and
@@ -28,6 +33,7 @@ use std::fmt;
 use std::path::Path;
 
 use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
+use registry_api::envelope::{EnvelopeError, SealPublicKey};
 use registry_api::{RegistrationAck, RegistrationUpload};
 use rusqlite::{params, Connection, OptionalExtension};
 
@@ -38,6 +44,13 @@ pub use payload::PayloadError;
 /// terminal booting without a valid clock, then syncing) cannot park it.
 pub const MAX_RETRY_DELAY: TimeDelta = TimeDelta::days(1);
 
+/// The default disk-space floor: below this much free space new registrations are refused.
+pub const DEFAULT_MIN_FREE_BYTES: u64 = 200 * 1024 * 1024;
+/// The default largest sealed registration, in bytes (below the registry's body limit).
+pub const DEFAULT_MAX_SEALED_BYTES: usize = 24 * 1024 * 1024;
+/// The default most pages in one registration (the registry's limit).
+pub const DEFAULT_MAX_PAGES: usize = 50;
+
 /// The longest reason text kept on a row, in characters.
 const MAX_REASON_CHARS: usize = 200;
 
@@ -47,9 +60,6 @@ pub enum QueueError {
     /// SQLite failed (disk, lock, schema).
     #[error("queue database error")]
     Db(#[from] rusqlite::Error),
-    /// The registration could not be serialised.
-    #[error("cannot encode registration")]
-    Encode(#[source] serde_json::Error),
     /// A claimed row's payload is damaged; the row has been marked failed.
     #[error("stored registration {local_ref} is unreadable")]
     CorruptPayload {
@@ -73,6 +83,24 @@ pub enum QueueError {
     /// An acknowledgement without a case number.
     #[error("acknowledgement has an empty case number")]
     EmptyCaseNumber,
+    /// No sealing key was given to [`Queue::open_with`], so nothing can be sealed.
+    #[error("no registry sealing key configured")]
+    NoSealKey,
+    /// Sealing to the registry key failed.
+    #[error("cannot seal the registration")]
+    Seal(#[source] EnvelopeError),
+    /// Free space on the queue's file system is below the floor: new intake is refused.
+    #[error("disk space low: {available_mb} MB free, floor {floor_mb} MB")]
+    LowDiskSpace { available_mb: u64, floor_mb: u64 },
+    /// The free space could not be measured.
+    #[error("cannot measure free disk space")]
+    DiskSpace(#[source] std::io::Error),
+    /// The sealed registration is larger than the configured limit.
+    #[error("registration too large: {bytes} bytes sealed, limit {limit}")]
+    TooLarge { bytes: usize, limit: usize },
+    /// The registration has more pages than allowed.
+    #[error("too many pages: {pages}, limit {limit}")]
+    TooManyPages { pages: usize, limit: usize },
     /// The database was written by a newer program.
     #[error("queue schema version {0} is newer than this program")]
     NewerSchema(i64),
@@ -122,13 +150,60 @@ impl fmt::Display for Status {
     }
 }
 
-/// A row handed to the uplink by [`Queue::claim_next`].
-#[derive(Debug, Clone, PartialEq)]
+/// A row handed to the uplink by [`Queue::claim_next`]: the sealed bytes
+/// only, which the uplink sends as they are and cannot read.
+#[derive(Clone, PartialEq)]
 pub struct Claimed {
     pub id: i64,
-    pub upload: RegistrationUpload,
+    pub idempotency_key: String,
+    pub local_ref: String,
+    /// The registration in a sealed box to the registry's key.
+    pub sealed: Vec<u8>,
     /// Attempts so far, including this one.
     pub attempts: u32,
+}
+
+impl fmt::Debug for Claimed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Claimed")
+            .field("id", &self.id)
+            .field("local_ref", &self.local_ref)
+            .field("sealed_bytes", &self.sealed.len())
+            .field("attempts", &self.attempts)
+            .finish()
+    }
+}
+
+/// How a queue that seals registrations is set up (the terminal's provisioning).
+#[derive(Debug, Clone)]
+pub struct QueueOptions {
+    /// The registry's public sealing key; without it [`Queue::seal`] refuses.
+    pub seal_key: Option<SealPublicKey>,
+    /// New registrations are refused while less than this is free on the queue's file system.
+    pub min_free_bytes: u64,
+    /// The largest sealed registration accepted.
+    pub max_sealed_bytes: usize,
+    /// The most pages one registration may have.
+    pub max_pages: usize,
+}
+
+impl Default for QueueOptions {
+    fn default() -> Self {
+        QueueOptions {
+            seal_key: None,
+            min_free_bytes: DEFAULT_MIN_FREE_BYTES,
+            max_sealed_bytes: DEFAULT_MAX_SEALED_BYTES,
+            max_pages: DEFAULT_MAX_PAGES,
+        }
+    }
+}
+
+/// What a technician needs to know about the queue at a glance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueSummary {
+    pub counts: QueueCounts,
+    /// Age of the oldest registration not yet acknowledged (pending, uploading or failed).
+    pub oldest_unsent_age: Option<std::time::Duration>,
 }
 
 /// The readable summary of a registration, free of personal data except the masked ID.
@@ -161,24 +236,79 @@ pub struct QueueCounts {
 #[derive(Debug)]
 pub struct Queue {
     conn: Connection,
+    opts: QueueOptions,
+    /// The directory whose file system the disk-space floor is measured on.
+    dir: std::path::PathBuf,
 }
 
 const RECEIPT_COLUMNS: &str =
     "local_ref, category, page_count, sealed_at, masked_id, status, case_number, attempts, last_error";
 
 impl Queue {
-    /// Opens (creating if needed) the queue at `path` and brings its schema up to date.
+    /// Opens (creating if needed) the queue at `path` and brings its schema up
+    /// to date, without a sealing key: for the uplink and the technician view.
+    /// Such a connection commits with `synchronous=NORMAL` (see `schema::configure`);
+    /// a sealing connection commits with `FULL`.
     pub fn open(path: &Path) -> Result<Queue, QueueError> {
-        let conn = Connection::open(path)?;
-        schema::configure(&conn)?;
-        schema::migrate(&conn)?;
-        Ok(Queue { conn })
+        Queue::open_with(path, QueueOptions::default())
     }
 
-    /// Seals `upload` as a pending row and returns its receipt. Sealing an
-    /// idempotency key that is already queued returns the existing receipt.
+    /// Opens the queue with the terminal's sealing settings. With a sealing
+    /// key, rows left unsealed by an older version are sealed now.
+    pub fn open_with(path: &Path, opts: QueueOptions) -> Result<Queue, QueueError> {
+        let conn = Connection::open(path)?;
+        schema::configure(&conn, opts.seal_key.is_some())?;
+        schema::migrate(&conn)?;
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => std::path::PathBuf::from("."),
+        };
+        let q = Queue { conn, opts, dir };
+        if let Some(key) = q.opts.seal_key.clone() {
+            q.seal_legacy_rows(&key)?;
+        }
+        Ok(q)
+    }
+
+    /// Free bytes on the queue's file system, as an unprivileged process sees them.
+    pub fn free_bytes(&self) -> Result<u64, QueueError> {
+        let st = nix::sys::statvfs::statvfs(&self.dir)
+            .map_err(|e| QueueError::DiskSpace(std::io::Error::from(e)))?;
+        Ok(u64::from(st.blocks_available()).saturating_mul(u64::from(st.fragment_size())))
+    }
+
+    /// Refuses with [`QueueError::LowDiskSpace`] when free space is below the
+    /// floor. The controller may call it before a session starts; [`Queue::seal`]
+    /// always does.
+    pub fn check_space(&self) -> Result<(), QueueError> {
+        let free = self.free_bytes()?;
+        if free < self.opts.min_free_bytes {
+            return Err(QueueError::LowDiskSpace {
+                available_mb: free / (1024 * 1024),
+                floor_mb: self.opts.min_free_bytes / (1024 * 1024),
+            });
+        }
+        Ok(())
+    }
+
+    /// Seals `upload` to the registry's key as a pending row and returns its
+    /// receipt. Sealing an idempotency key that is already queued returns the
+    /// existing receipt. Refuses when the disk-space floor is reached or the
+    /// registration is too large; the queue is left as it was.
     pub fn seal(&self, upload: &RegistrationUpload) -> Result<Receipt, QueueError> {
-        let (bytes, digest) = payload::encode(upload).map_err(QueueError::Encode)?;
+        let key = self.opts.seal_key.as_ref().ok_or(QueueError::NoSealKey)?;
+        if upload.pages.len() > self.opts.max_pages {
+            return Err(QueueError::TooManyPages { pages: upload.pages.len(), limit: self.opts.max_pages });
+        }
+        self.check_space()?;
+        let sealed = payload::seal(upload, key).map_err(|e| match e {
+            payload::SealError::Encode => QueueError::Seal(EnvelopeError::Seal),
+            payload::SealError::Envelope(e) => QueueError::Seal(e),
+        })?;
+        if sealed.bytes.len() > self.opts.max_sealed_bytes {
+            return Err(QueueError::TooLarge { bytes: sealed.bytes.len(), limit: self.opts.max_sealed_bytes });
+        }
+        let digest = sealed.content_sha256.clone();
         self.immediate(|conn| {
             let existing: Option<String> = conn
                 .query_row(
@@ -206,8 +336,8 @@ impl Queue {
                     conn.execute(
                         "INSERT INTO registrations (idempotency_key, local_ref, category, page_count,
                              sealed_at, masked_id, payload, payload_sha256, status, attempts,
-                             next_attempt_at_ms, last_status_change)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'pending', 0, 0, ?9)",
+                             next_attempt_at_ms, last_status_change, payload_format, sealed_sha256)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'pending', 0, 0, ?9, 'sealed', ?10)",
                         params![
                             upload.idempotency_key,
                             upload.local_ref,
@@ -215,9 +345,10 @@ impl Queue {
                             upload.pages.len() as i64,
                             upload.sealed_at,
                             upload.petitioner.id_number.masked(),
-                            bytes,
+                            sealed.bytes,
                             digest,
                             now_text(),
+                            sealed.sealed_sha256,
                         ],
                     )?;
                     log::info!("queue: sealed {}", upload.local_ref);
@@ -237,8 +368,10 @@ impl Queue {
         self.immediate(|conn| {
             let row = conn
                 .query_row(
-                    "SELECT id, local_ref, payload, payload_sha256, attempts FROM registrations
-                     WHERE status = 'pending' AND (next_attempt_at_ms <= ?1 OR next_attempt_at_ms > ?2)
+                    "SELECT id, local_ref, payload, COALESCE(sealed_sha256, ''), attempts, idempotency_key
+                     FROM registrations
+                     WHERE status = 'pending' AND payload_format = 'sealed'
+                       AND (next_attempt_at_ms <= ?1 OR next_attempt_at_ms > ?2)
                      ORDER BY id LIMIT 1",
                     params![now_ms, horizon_ms],
                     |r| {
@@ -248,22 +381,23 @@ impl Queue {
                             r.get::<_, Option<Vec<u8>>>(2)?,
                             r.get::<_, String>(3)?,
                             r.get::<_, i64>(4)?,
+                            r.get::<_, String>(5)?,
                         ))
                     },
                 )
                 .optional()?;
-            let Some((id, local_ref, bytes, digest, attempts)) = row else {
+            let Some((id, local_ref, bytes, digest, attempts, idempotency_key)) = row else {
                 return Ok(Ok(None));
             };
-            match payload::decode(bytes.as_deref(), &digest) {
-                Ok(upload) => {
+            match payload::check(bytes, &digest) {
+                Ok(sealed) => {
                     conn.execute(
                         "UPDATE registrations SET status = 'uploading', attempts = attempts + 1,
                              last_status_change = ?2 WHERE id = ?1",
                         params![id, now_text()],
                     )?;
                     let attempts = u32::try_from(attempts + 1).unwrap_or(u32::MAX);
-                    Ok(Ok(Some(Claimed { id, upload, attempts })))
+                    Ok(Ok(Some(Claimed { id, idempotency_key, local_ref, sealed, attempts })))
                 }
                 Err(source) => {
                     log::error!("queue: {local_ref} is unreadable ({source}); marked failed");
@@ -299,15 +433,21 @@ impl Queue {
             )?;
             Ok(())
         })?;
-        // Best effort: fold the WAL into the main file and truncate it, so the
-        // purged payload does not linger in old WAL frames.
+        Ok(())
+    }
+
+    /// Folds the WAL into the main file and truncates it, so purged payloads
+    /// do not linger in old WAL frames (`secure_delete` has zeroed their pages
+    /// in the main file). Best effort; the uplink calls it whenever the queue
+    /// goes idle rather than after every acknowledgement, which would cost a
+    /// few fsyncs per registration while draining a long queue.
+    pub fn checkpoint(&self) {
         if let Err(e) = self
             .conn
             .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
         {
-            log::debug!("queue: checkpoint after purge skipped: {e}");
+            log::debug!("queue: checkpoint skipped: {e}");
         }
-        Ok(())
     }
 
     /// Puts a claimed row back to pending, due again at `next_attempt_at`
@@ -390,6 +530,93 @@ impl Queue {
                 _ => now,
             }),
         )
+    }
+
+    /// Puts a failed registration back to pending, due at once, with its
+    /// attempt count reset (the clerk's "resend"). Returns whether a row moved.
+    pub fn resend(&self, local_ref: &str) -> Result<bool, QueueError> {
+        let n = self.conn.execute(
+            "UPDATE registrations SET status = 'pending', next_attempt_at_ms = 0, attempts = 0,
+                 last_status_change = ?2 WHERE local_ref = ?1 AND status = 'failed'",
+            params![local_ref, now_text()],
+        )?;
+        Ok(n > 0)
+    }
+
+    /// Makes every pending row due now: the registry answered again after a
+    /// failure (connectivity came back), so rows parked by backoff need not
+    /// wait out their delays. Returns how many rows were parked.
+    pub fn reset_backoff(&self) -> Result<usize, QueueError> {
+        Ok(self.conn.execute(
+            "UPDATE registrations SET next_attempt_at_ms = 0
+             WHERE status = 'pending' AND next_attempt_at_ms != 0",
+            [],
+        )?)
+    }
+
+    /// The failed registrations with their reasons, oldest first.
+    pub fn failed_receipts(&self) -> Result<Vec<Receipt>, QueueError> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {RECEIPT_COLUMNS} FROM registrations WHERE status = 'failed' ORDER BY id"
+        ))?;
+        let rows = stmt.query_map([], read_receipt)?;
+        rows.map(|r| r?).collect()
+    }
+
+    /// Depth and age of what is not yet sent, for the technician view and heartbeats.
+    pub fn summary(&self, now: DateTime<Utc>) -> Result<QueueSummary, QueueError> {
+        let counts = self.counts()?;
+        let oldest: Option<String> = self.conn.query_row(
+            "SELECT sealed_at FROM registrations WHERE status IN ('pending', 'uploading', 'failed')
+             ORDER BY id LIMIT 1",
+            [],
+            |r| r.get(0),
+        ).optional()?;
+        let oldest_unsent_age = oldest
+            .and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
+            .map(|t| (now - t.with_timezone(&Utc)).to_std().unwrap_or_default());
+        Ok(QueueSummary { counts, oldest_unsent_age })
+    }
+
+    /// Seals rows stored in plain JSON by version 1 of the schema.
+    fn seal_legacy_rows(&self, key: &SealPublicKey) -> Result<(), QueueError> {
+        let ids: Vec<i64> = {
+            let mut stmt = self.conn.prepare(
+                "SELECT id FROM registrations WHERE payload_format = 'json' AND payload IS NOT NULL",
+            )?;
+            let rows = stmt.query_map([], |r| r.get(0))?;
+            rows.collect::<Result<_, _>>()?
+        };
+        for id in ids {
+            self.immediate(|conn| {
+                let (bytes, digest): (Vec<u8>, String) = conn.query_row(
+                    "SELECT payload, payload_sha256 FROM registrations WHERE id = ?1",
+                    [id],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )?;
+                let upload: Option<RegistrationUpload> = if payload::digest(&bytes) == digest {
+                    serde_json::from_slice(&bytes).ok()
+                } else {
+                    None
+                };
+                match upload.map(|u| payload::seal(&u, key)) {
+                    Some(Ok(sealed)) => conn.execute(
+                        "UPDATE registrations SET payload = ?2, sealed_sha256 = ?3,
+                             payload_format = 'sealed' WHERE id = ?1",
+                        params![id, sealed.bytes, sealed.sealed_sha256],
+                    )?,
+                    _ => conn.execute(
+                        "UPDATE registrations SET status = 'failed', payload_format = 'sealed',
+                             last_error = 'stored payload damaged', last_status_change = ?2
+                         WHERE id = ?1 AND status != 'acknowledged'",
+                        params![id, now_text()],
+                    )?,
+                };
+                Ok(())
+            })?;
+            log::info!("queue: sealed legacy row {id}");
+        }
+        Ok(())
     }
 
     /// Moves a row that is not acknowledged to `status` with a redacted reason.

@@ -1,44 +1,62 @@
 //! How a sealed registration is stored in the `payload` column.
 //!
 //! This module is the one place that knows the encoding of the personal
-//! payload: today plain `serde_json` bytes plus a SHA-256 digest that lets a
-//! claim detect a damaged row. Encryption at rest will replace [`encode`] and
-//! [`decode`] without touching the rest of the queue.
+//! payload: the JSON of the upload in a sealed box to the registry's public
+//! key (`registry_api::envelope`), so the terminal cannot read it back, plus
+//! two digests: `sealed_sha256` of the stored box, which lets a claim detect a
+//! damaged row, and `payload_sha256` of the plain JSON, which lets a repeated
+//! seal of the same idempotency key tell "the same registration" from "a
+//! different one". The plain JSON holds the random idempotency key and the
+//! page images, so its digest cannot be guessed back.
 
+use registry_api::envelope::{EnvelopeError, SealPublicKey};
 use registry_api::RegistrationUpload;
 use sha2::{Digest, Sha256};
 
-/// Why a stored payload cannot be turned back into an upload.
+/// Why a stored payload cannot be handed to the uplink.
 #[derive(Debug, thiserror::Error)]
 pub enum PayloadError {
     /// The bytes do not hash to the digest stored beside them.
     #[error("payload digest mismatch")]
     DigestMismatch,
-    /// The bytes are not a registration. The serde message is not kept, as it may quote the data.
-    #[error("payload does not decode")]
-    Undecodable,
     /// The payload column is empty on a row that should still have it.
     #[error("payload missing")]
     Missing,
 }
 
-/// The bytes stored for `upload`, and their digest.
-pub(crate) fn encode(upload: &RegistrationUpload) -> Result<(Vec<u8>, String), serde_json::Error> {
-    let bytes = serde_json::to_vec(upload)?;
-    let digest = digest(&bytes);
-    Ok((bytes, digest))
+/// A registration as sealed for storage.
+#[derive(Debug)]
+pub(crate) struct Sealed {
+    pub bytes: Vec<u8>,
+    pub sealed_sha256: String,
+    pub content_sha256: String,
 }
 
-/// The upload stored as `bytes`, checked against `expected_digest`.
-pub(crate) fn decode(
-    bytes: Option<&[u8]>,
-    expected_digest: &str,
-) -> Result<RegistrationUpload, PayloadError> {
+/// Seals `upload` to `key`.
+pub(crate) fn seal(upload: &RegistrationUpload, key: &SealPublicKey) -> Result<Sealed, SealError> {
+    let json = serde_json::to_vec(upload).map_err(|_| SealError::Encode)?;
+    let content_sha256 = digest(&json);
+    let bytes = key.seal_bytes(&json).map_err(SealError::Envelope)?;
+    drop(json);
+    Ok(Sealed { sealed_sha256: digest(&bytes), bytes, content_sha256 })
+}
+
+/// Why sealing failed.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum SealError {
+    #[error("cannot encode the registration")]
+    Encode,
+    #[error(transparent)]
+    Envelope(EnvelopeError),
+}
+
+/// The stored box, checked against `expected_digest`.
+pub(crate) fn check(bytes: Option<Vec<u8>>, expected_digest: &str) -> Result<Vec<u8>, PayloadError> {
     let bytes = bytes.ok_or(PayloadError::Missing)?;
-    if digest(bytes) != expected_digest {
+    if digest(&bytes) != expected_digest {
         return Err(PayloadError::DigestMismatch);
     }
-    serde_json::from_slice(bytes).map_err(|_| PayloadError::Undecodable)
+    Ok(bytes)
 }
 
 /// Lower-case hex SHA-256 of the stored bytes.
@@ -50,23 +68,22 @@ pub(crate) fn digest(bytes: &[u8]) -> String {
 mod tests {
     use super::*;
     use crate::test_utils::specimen_upload;
+    use registry_api::envelope::SealSecretKey;
 
     #[test]
-    fn round_trips_and_rejects_damage() {
+    fn seals_to_the_key_and_detects_damage() {
+        let secret = SealSecretKey::generate();
         let upload = specimen_upload(1);
-        let (bytes, dig) = encode(&upload).unwrap();
-        assert_eq!(decode(Some(&bytes), &dig).unwrap(), upload);
-        let mut bad = bytes.clone();
+        let sealed = seal(&upload, &secret.public_key()).unwrap();
+        assert_eq!(secret.open(&sealed.bytes).unwrap(), upload);
+        let again = seal(&upload, &secret.public_key()).unwrap();
+        assert_eq!(again.content_sha256, sealed.content_sha256);
+        assert_ne!(again.bytes, sealed.bytes, "every seal uses a fresh ephemeral key");
+        let ok = check(Some(sealed.bytes.clone()), &sealed.sealed_sha256).unwrap();
+        assert_eq!(ok, sealed.bytes);
+        let mut bad = sealed.bytes.clone();
         bad[3] ^= 0x55;
-        assert!(matches!(
-            decode(Some(&bad), &dig),
-            Err(PayloadError::DigestMismatch)
-        ));
-        let garbage = b"not json".to_vec();
-        assert!(matches!(
-            decode(Some(&garbage), &digest(&garbage)),
-            Err(PayloadError::Undecodable)
-        ));
-        assert!(matches!(decode(None, &dig), Err(PayloadError::Missing)));
+        assert!(matches!(check(Some(bad), &sealed.sealed_sha256), Err(PayloadError::DigestMismatch)));
+        assert!(matches!(check(None, &sealed.sealed_sha256), Err(PayloadError::Missing)));
     }
 }

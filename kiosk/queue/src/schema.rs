@@ -13,7 +13,7 @@ use crate::QueueError;
 const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// The migrations, in order; entry `n` takes `user_version` from `n` to `n + 1`.
-const MIGRATIONS: &[&str] = &[
+pub(crate) const MIGRATIONS: &[&str] = &[
     // Version 1: the outbox of sealed registrations.
     "CREATE TABLE registrations (
         id                 INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -35,17 +35,33 @@ const MIGRATIONS: &[&str] = &[
         acknowledged_at    TEXT
     );
     CREATE INDEX registrations_due ON registrations (status, next_attempt_at_ms, id);",
+    // Version 2: payloads sealed to the registry's key. `payload_sha256` keeps
+    // the digest of the plain JSON; `sealed_sha256` is the digest of the stored
+    // box. Rows of version 1 stay `json` until a queue opened with the sealing
+    // key seals them (`Queue::open_with`).
+    "ALTER TABLE registrations ADD COLUMN payload_format TEXT NOT NULL DEFAULT 'json'
+        CHECK (payload_format IN ('json', 'sealed'));
+    ALTER TABLE registrations ADD COLUMN sealed_sha256 TEXT;",
+    // Version 3: a covering index for the claim, so finding the oldest due
+    // row never reads a payload (the columns of version 2 sit after the
+    // payload BLOB, behind its overflow pages): claim time stays flat however
+    // long the queue is.
+    "CREATE INDEX registrations_claim ON registrations (status, payload_format, id, next_attempt_at_ms);",
 ];
 
 /// Applies the pragmas every connection needs.
-pub(crate) fn configure(conn: &Connection) -> Result<(), QueueError> {
+/// `durable`: every commit is fsynced (`synchronous=FULL`), as sealing needs.
+/// Otherwise (`NORMAL`, WAL) a power cut may lose the last commits, which is
+/// safe for the uplink's records: a lost claim or acknowledgement only means
+/// one more upload, which the registry answers from its idempotency record.
+pub(crate) fn configure(conn: &Connection, durable: bool) -> Result<(), QueueError> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
     let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
     if !mode.eq_ignore_ascii_case("wal") {
         log::warn!("queue: journal_mode is {mode}, not wal");
     }
     // FULL: a commit is on disk before `seal` returns, so "registered" is true.
-    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "synchronous", if durable { "FULL" } else { "NORMAL" })?;
     // Zero freed pages, so a purged payload does not linger in the file.
     conn.pragma_update(None, "secure_delete", "ON")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;

@@ -3,8 +3,28 @@
 //! Compiled for this crate's tests and, through the `test-utils` feature, for
 //! the dev-dependencies of other crates. No value here belongs to a real person.
 
+use std::sync::OnceLock;
+
 use kiosk_privacy::{Address, IdNumber, PersonName, PersonalText, PhoneNumber};
+use registry_api::envelope::SealSecretKey;
 use registry_api::{PageUpload, Petitioner, RegistrationUpload};
+
+use crate::QueueOptions;
+
+/// A registry sealing key pair made once per test process.
+pub fn specimen_registry_key() -> &'static SealSecretKey {
+    static KEY: OnceLock<SealSecretKey> = OnceLock::new();
+    KEY.get_or_init(SealSecretKey::generate)
+}
+
+/// Queue options sealing to [`specimen_registry_key`], with no disk-space floor.
+pub fn specimen_options() -> QueueOptions {
+    QueueOptions {
+        seal_key: Some(specimen_registry_key().public_key()),
+        min_free_bytes: 0,
+        ..QueueOptions::default()
+    }
+}
 
 /// A SPECIMEN registration numbered `n`, with its own idempotency key and local reference.
 pub fn specimen_upload(n: u32) -> RegistrationUpload {

@@ -1,13 +1,18 @@
 //! Tests of the queue against real SQLite files in temporary directories.
 
 use super::*;
-use crate::test_utils::specimen_upload;
+use crate::test_utils::{specimen_options, specimen_registry_key, specimen_upload};
 
 fn fresh() -> (tempfile::TempDir, std::path::PathBuf, Queue) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("queue.sqlite");
-    let q = Queue::open(&path).unwrap();
+    let q = Queue::open_with(&path, specimen_options()).unwrap();
     (dir, path, q)
+}
+
+/// What the registry reads from a claimed row.
+fn opened(c: &Claimed) -> RegistrationUpload {
+    specimen_registry_key().open(&c.sealed).unwrap()
 }
 
 fn ack(case: &str) -> RegistrationAck {
@@ -15,6 +20,7 @@ fn ack(case: &str) -> RegistrationAck {
         case_number: case.into(),
         received_at: "2026-03-01T10:00:00+08:00".into(),
         replayed: false,
+        likely_duplicate: false,
     }
 }
 
@@ -33,7 +39,9 @@ fn seal_then_claim_returns_the_same_upload() {
     assert_eq!(r.masked_id, up.petitioner.id_number.masked());
     assert!(!r.masked_id.contains("110105"));
     let c = q.claim_next(Utc::now()).unwrap().unwrap();
-    assert_eq!(c.upload, up);
+    assert_eq!(opened(&c), up);
+    assert_eq!(c.local_ref, up.local_ref);
+    assert_eq!(c.idempotency_key, up.idempotency_key);
     assert_eq!(c.attempts, 1);
     assert_eq!(
         q.receipt("L-SPECIMEN-0001").unwrap().unwrap().status,
@@ -187,7 +195,7 @@ fn requeue_interrupted_puts_uploading_rows_back() {
         }
     );
     let c = q.claim_next(Utc::now()).unwrap().unwrap();
-    assert_eq!(c.upload.local_ref, "L-SPECIMEN-0001");
+    assert_eq!(c.local_ref, "L-SPECIMEN-0001");
     assert_eq!(c.attempts, 2);
 }
 
@@ -202,7 +210,7 @@ fn everything_survives_a_restart() {
     q.claim_next(Utc::now()).unwrap().unwrap(); // Left uploading by the "power cut".
     drop(q);
 
-    let q = Queue::open(&p).unwrap();
+    let q = Queue::open_with(&p, specimen_options()).unwrap();
     assert_eq!(
         q.counts().unwrap(),
         QueueCounts {
@@ -214,7 +222,7 @@ fn everything_survives_a_restart() {
     );
     assert_eq!(q.requeue_interrupted().unwrap(), 1);
     let c = q.claim_next(Utc::now()).unwrap().unwrap();
-    assert_eq!(c.upload, specimen_upload(2));
+    assert_eq!(opened(&c), specimen_upload(2));
     let r = q.receipt("L-SPECIMEN-0001").unwrap().unwrap();
     assert_eq!(r.case_number.as_deref(), Some("XF-2026-000001"));
     let recent: Vec<_> = q
@@ -238,11 +246,9 @@ fn a_corrupt_row_is_failed_and_never_wedges_the_queue() {
         [],
     )
     .unwrap();
-    // Garbage that even matches its digest must not decode either.
-    let junk = b"{\"not\":\"an upload\"}";
     db.execute(
-        "UPDATE registrations SET payload = ?1, payload_sha256 = ?2 WHERE local_ref = 'L-SPECIMEN-0002'",
-        params![junk.to_vec(), payload::digest(junk)],
+        "UPDATE registrations SET payload = NULL WHERE local_ref = 'L-SPECIMEN-0002'",
+        [],
     )
     .unwrap();
 
@@ -255,12 +261,12 @@ fn a_corrupt_row_is_failed_and_never_wedges_the_queue() {
     assert!(matches!(
         err,
         QueueError::CorruptPayload {
-            source: PayloadError::Undecodable,
+            source: PayloadError::Missing,
             ..
         }
     ));
     let c = q.claim_next(Utc::now()).unwrap().unwrap();
-    assert_eq!(c.upload, specimen_upload(3));
+    assert_eq!(opened(&c), specimen_upload(3));
     let r = q.receipt("L-SPECIMEN-0001").unwrap().unwrap();
     assert_eq!(r.status, Status::Failed);
     assert_eq!(
@@ -327,4 +333,140 @@ fn extreme_clock_values_do_not_panic() {
         .claim_next(Utc::now() + MAX_RETRY_DELAY + TimeDelta::seconds(1))
         .unwrap()
         .is_some());
+}
+
+#[test]
+fn the_terminal_cannot_read_back_what_it_sealed_and_the_file_holds_nothing_personal() {
+    let (dir, p, q) = fresh();
+    let up = specimen_upload(7);
+    q.seal(&up).unwrap();
+    let c = q.claim_next(Utc::now()).unwrap().unwrap();
+    // Only the registry's secret key opens the row; any other key fails.
+    let other = registry_api::envelope::SealSecretKey::generate();
+    assert!(other.open(&c.sealed).is_err());
+    assert_eq!(opened(&c), up);
+    q.mark_retry(c.id, "offline", Utc::now()).unwrap();
+    drop(q);
+    // Grep the raw bytes of every file of the database for the specimen's data.
+    let needles: Vec<Vec<u8>> = vec![
+        b"11010519491231002X".to_vec(),
+        "样本人".as_bytes().to_vec(),
+        "样本路".as_bytes().to_vec(),
+        b"13800000000".to_vec(),
+        b"SPECIMEN page one".to_vec(),
+        "拖欠工资".as_bytes().to_vec(),
+    ];
+    let mut checked = 0;
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        checked += bytes.len();
+        for n in &needles {
+            assert!(!bytes.windows(n.len()).any(|w| w == n.as_slice()), "personal data in the queue file");
+        }
+    }
+    assert!(checked > 4096, "the database files were read");
+    // The readable summary is still there.
+    let r = Queue::open(&p).unwrap().receipt("L-SPECIMEN-0007").unwrap().unwrap();
+    assert_eq!((r.category.as_str(), r.page_count), ("labour", 2));
+    assert!(!r.masked_id.is_empty() && !r.masked_id.contains("110105"), "{}", r.masked_id);
+}
+
+#[test]
+fn without_a_key_nothing_is_sealed() {
+    let dir = tempfile::tempdir().unwrap();
+    let q = Queue::open(&dir.path().join("q.db")).unwrap();
+    assert!(matches!(q.seal(&specimen_upload(1)), Err(QueueError::NoSealKey)));
+    assert_eq!(q.counts().unwrap(), QueueCounts::default());
+}
+
+#[test]
+fn below_the_disk_floor_intake_is_refused_and_the_queue_stays_intact() {
+    let (_d, p, q) = fresh();
+    q.seal(&specimen_upload(1)).unwrap();
+    drop(q);
+    let floor = QueueOptions { min_free_bytes: u64::MAX, ..specimen_options() };
+    let q = Queue::open_with(&p, floor).unwrap();
+    let err = q.seal(&specimen_upload(2)).unwrap_err();
+    assert!(matches!(err, QueueError::LowDiskSpace { .. }), "{err:?}");
+    assert!(err.to_string().starts_with("disk space low"), "{err}");
+    assert!(q.check_space().is_err());
+    assert_eq!(q.counts().unwrap().pending, 1);
+    // The existing registration is still uploaded as usual.
+    let c = q.claim_next(Utc::now()).unwrap().unwrap();
+    assert_eq!(opened(&c), specimen_upload(1));
+    assert!(q.free_bytes().unwrap() > 0);
+}
+
+#[test]
+fn size_limits_are_checked_at_sealing() {
+    let (_d, p, q) = fresh();
+    drop(q);
+    let small = QueueOptions { max_sealed_bytes: 200, ..specimen_options() };
+    let q = Queue::open_with(&p, small).unwrap();
+    assert!(matches!(q.seal(&specimen_upload(1)), Err(QueueError::TooLarge { limit: 200, .. })));
+    let few = QueueOptions { max_pages: 1, ..specimen_options() };
+    let q = Queue::open_with(&p, few).unwrap();
+    assert!(matches!(q.seal(&specimen_upload(1)), Err(QueueError::TooManyPages { pages: 2, limit: 1 })));
+    assert_eq!(q.counts().unwrap(), QueueCounts::default());
+}
+
+#[test]
+fn failed_rows_show_their_reason_and_can_be_resent() {
+    let (_d, _p, q) = fresh();
+    q.seal(&specimen_upload(1)).unwrap();
+    q.seal(&specimen_upload(2)).unwrap();
+    let c = q.claim_next(Utc::now()).unwrap().unwrap();
+    q.mark_failed(c.id, "registry rejected the request (400)").unwrap();
+    let failed = q.failed_receipts().unwrap();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0].last_error.as_deref(), Some("registry rejected the request (400)"));
+    let s = q.summary(Utc::now()).unwrap();
+    assert_eq!((s.counts.pending, s.counts.failed), (1, 1));
+    assert!(s.oldest_unsent_age.unwrap() > std::time::Duration::from_secs(3600));
+    assert!(q.resend("L-SPECIMEN-0001").unwrap());
+    assert!(!q.resend("L-SPECIMEN-0001").unwrap());
+    let c = q.claim_next(Utc::now()).unwrap().unwrap();
+    assert_eq!((c.local_ref.as_str(), c.attempts), ("L-SPECIMEN-0001", 1));
+}
+
+#[test]
+fn rows_of_the_unsealed_version_1_are_sealed_on_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    let up = specimen_upload(4);
+    {
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(schema::MIGRATIONS[0]).unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        let json = serde_json::to_vec(&up).unwrap();
+        conn.execute(
+            "INSERT INTO registrations (idempotency_key, local_ref, category, page_count, sealed_at,
+                 masked_id, payload, payload_sha256, status, last_status_change)
+             VALUES (?1, ?2, 'labour', 2, ?3, 'x', ?4, ?5, 'pending', 'now')",
+            params![up.idempotency_key, up.local_ref, up.sealed_at, json, payload::digest(&json)],
+        )
+        .unwrap();
+    }
+    // Without the key the old row waits; with it, it is sealed and sent.
+    let q = Queue::open(&path).unwrap();
+    assert!(q.claim_next(Utc::now()).unwrap().is_none());
+    drop(q);
+    let q = Queue::open_with(&path, specimen_options()).unwrap();
+    let c = q.claim_next(Utc::now()).unwrap().unwrap();
+    assert_eq!(opened(&c), up);
+}
+
+#[test]
+fn reset_backoff_makes_parked_rows_due_at_once() {
+    let (_d, _p, q) = fresh();
+    q.seal(&specimen_upload(1)).unwrap();
+    q.seal(&specimen_upload(2)).unwrap();
+    let now = Utc::now();
+    for _ in 0..2 {
+        let c = q.claim_next(now).unwrap().unwrap();
+        q.mark_retry(c.id, "offline", now + TimeDelta::hours(1)).unwrap();
+    }
+    assert!(q.claim_next(now).unwrap().is_none());
+    assert_eq!(q.reset_backoff().unwrap(), 2);
+    assert_eq!(q.claim_next(now).unwrap().unwrap().local_ref, "L-SPECIMEN-0001");
 }

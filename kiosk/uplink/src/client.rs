@@ -1,21 +1,25 @@
 //! The HTTP client of the registry protocol.
 //!
 //! Every answer is checked before it is believed: a registration counts as
-//! acknowledged only when a 2xx reply parses as a `RegistrationAck` with a
-//! non-empty case number. Redirects are not followed (a captive portal's
+//! acknowledged only when a 201 or 202 reply parses as a `RegistrationAck`
+//! with a non-empty case number (a bare 200, a captive portal's page, is not).
+//! Registrations travel sealed to the registry's key, exactly as the queue
+//! holds them; history lookups send the keyed hash of the ID number. Redirects are not followed (a captive portal's
 //! favourite trick), proxies from the environment are not used, and reply
 //! bodies are read up to a fixed size so a portal page cannot exhaust memory.
 
 use std::time::Duration;
 
 use kiosk_privacy::IdNumber;
+use kiosk_queue::Claimed;
+use registry_api::envelope::LookupKey;
 use registry_api::{
-    ApiError, HistoryQuery, HistoryReply, RegistrationAck, RegistrationUpload, HEALTH_PATH,
-    HISTORY_PATH, IDEMPOTENCY_HEADER, REGISTRATIONS_PATH,
+    ApiError, Heartbeat, HistoryQuery, HistoryReply, RegistrationAck, HEALTH_PATH, HEARTBEAT_PATH,
+    HISTORY_PATH, IDEMPOTENCY_HEADER, SEALED_CONTENT_TYPE, SEALED_REGISTRATIONS_PATH,
 };
 use serde::de::DeserializeOwned;
 
-use crate::UplinkError;
+use crate::{ClientTls, UplinkError};
 
 /// The largest reply body read, in bytes. Real replies are a few hundred bytes.
 const MAX_REPLY_BYTES: usize = 1024 * 1024;
@@ -28,6 +32,7 @@ pub struct RegistryClient {
     http: reqwest::Client,
     base_url: String,
     auth: String,
+    lookup_key: LookupKey,
 }
 
 impl std::fmt::Debug for RegistryClient {
@@ -39,9 +44,17 @@ impl std::fmt::Debug for RegistryClient {
 }
 
 impl RegistryClient {
-    /// A client for the registry at `base_url` (`http://` or `https://`), each
-    /// request limited to `timeout` from start to the end of the reply.
-    pub fn new(base_url: &str, token: &str, timeout: Duration) -> Result<Self, UplinkError> {
+    /// A client for the registry at `base_url`, each request limited to
+    /// `timeout` from start to the end of the reply. `https://` needs `tls`:
+    /// only its CA is trusted and its client certificate is presented.
+    /// Plain `http://` is accepted for a loopback host only (the demo, tests).
+    pub fn new(
+        base_url: &str,
+        token: &str,
+        lookup_key: LookupKey,
+        tls: Option<&ClientTls>,
+        timeout: Duration,
+    ) -> Result<Self, UplinkError> {
         let base_url = base_url.trim().trim_end_matches('/').to_owned();
         let url = reqwest::Url::parse(&base_url)
             .map_err(|_| UplinkError::Config("base url does not parse"))?;
@@ -49,6 +62,25 @@ impl RegistryClient {
             return Err(UplinkError::Config(
                 "base url must be http or https with a host",
             ));
+        }
+        let loopback = match url.host() {
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+            None => false,
+        };
+        match (url.scheme(), tls.is_some()) {
+            ("https", false) => {
+                return Err(UplinkError::Config(
+                    "https needs the registry CA and a client certificate",
+                ))
+            }
+            ("http", _) if !loopback => {
+                return Err(UplinkError::Config(
+                    "plain http is allowed to a loopback registry only",
+                ))
+            }
+            _ => {}
         }
         if token.trim().is_empty() || token.chars().any(|c| c.is_control() || c == ' ') {
             return Err(UplinkError::Config(
@@ -58,7 +90,16 @@ impl RegistryClient {
         if timeout.is_zero() {
             return Err(UplinkError::Config("request timeout is zero"));
         }
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder();
+        if let Some(tls) = tls {
+            let cas = reqwest::Certificate::from_pem_bundle(&tls.registry_ca_pem)
+                .map_err(|_| UplinkError::Config("registry CA is not PEM certificates"))?;
+            let identity = reqwest::Identity::from_pem(&tls.identity_pem)
+                .map_err(|_| UplinkError::Config("client certificate or key is not usable PEM"))?;
+            // Only the registry's CA is trusted: no system or built-in roots.
+            builder = builder.tls_certs_only(cas).identity(identity);
+        }
+        let http = builder
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(10)))
             .redirect(reqwest::redirect::Policy::none())
@@ -70,21 +111,25 @@ impl RegistryClient {
             http,
             base_url,
             auth: format!("Bearer {token}"),
+            lookup_key,
         })
     }
 
-    /// Uploads a registration and returns the registry's checked acknowledgement.
-    pub async fn upload(
-        &self,
-        upload: &RegistrationUpload,
-    ) -> Result<RegistrationAck, UplinkError> {
+    /// Uploads a sealed registration and returns the registry's checked acknowledgement.
+    pub async fn upload(&self, claimed: &Claimed) -> Result<RegistrationAck, UplinkError> {
         let req = self
             .http
-            .post(self.url(REGISTRATIONS_PATH))
+            .post(self.url(SEALED_REGISTRATIONS_PATH))
             .header(reqwest::header::AUTHORIZATION, &self.auth)
-            .header(IDEMPOTENCY_HEADER, &upload.idempotency_key)
-            .json(upload);
-        let ack: RegistrationAck = self.call(req).await?;
+            .header(IDEMPOTENCY_HEADER, &claimed.idempotency_key)
+            .header(reqwest::header::CONTENT_TYPE, SEALED_CONTENT_TYPE)
+            .body(claimed.sealed.clone());
+        let (status, ack): (u16, RegistrationAck) = self.call_with_status(req).await?;
+        if !matches!(status, 201 | 202) {
+            return Err(UplinkError::BadReply(format!(
+                "{status} is not an acknowledgement (201 or 202 expected)"
+            )));
+        }
         if ack.case_number.trim().is_empty() {
             return Err(UplinkError::BadReply(
                 "acknowledgement without a case number".into(),
@@ -100,9 +145,24 @@ impl RegistryClient {
             .post(self.url(HISTORY_PATH))
             .header(reqwest::header::AUTHORIZATION, &self.auth)
             .json(&HistoryQuery {
-                id_number: id.clone(),
+                id_key: registry_api::envelope::id_lookup_key(&self.lookup_key, id),
             });
         self.call(req).await
+    }
+
+    /// Reports this terminal's queue to the registry.
+    pub async fn heartbeat(&self, hb: &Heartbeat) -> Result<(), UplinkError> {
+        let req = self
+            .http
+            .post(self.url(HEARTBEAT_PATH))
+            .header(reqwest::header::AUTHORIZATION, &self.auth)
+            .json(hb);
+        let res = req.send().await.map_err(transport_error)?;
+        match res.status().as_u16() {
+            204 => Ok(()),
+            401 | 403 => Err(UplinkError::Unauthorized),
+            status => Err(UplinkError::Server { status }),
+        }
     }
 
     /// Checks that the registry itself (not a portal in front of it) answers.
@@ -124,11 +184,19 @@ impl RegistryClient {
         &self,
         req: reqwest::RequestBuilder,
     ) -> Result<T, UplinkError> {
+        self.call_with_status(req).await.map(|(_, v)| v)
+    }
+
+    /// Like [`RegistryClient::call`], also returning the 2xx status.
+    async fn call_with_status<T: DeserializeOwned>(
+        &self,
+        req: reqwest::RequestBuilder,
+    ) -> Result<(u16, T), UplinkError> {
         let mut res = req.send().await.map_err(transport_error)?;
         let status = res.status().as_u16();
         let body = read_capped(&mut res).await?;
         match status {
-            200..=299 => serde_json::from_slice(&body).map_err(|_| {
+            200..=299 => serde_json::from_slice(&body).map(|v| (status, v)).map_err(|_| {
                 let kind = content_type(&res);
                 UplinkError::BadReply(format!("{status} reply is not the expected json ({kind})"))
             }),

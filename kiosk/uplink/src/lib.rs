@@ -8,9 +8,11 @@
 //! one at a time, uploads them, and records the outcome in the queue, telling
 //! the application what happened through [`UplinkEvent`]s.
 //!
-//! **Invariant:** a row is marked acknowledged only after a 2xx reply that is a
-//! valid `RegistrationAck` with a non-empty case number; anything else (a
+//! **Invariant:** a row is marked acknowledged only after a 201/202 reply that
+//! is a valid `RegistrationAck` with a non-empty case number; anything else (a
 //! captive portal's 200 page included) leaves it queued.
+//! **Invariant:** the uplink sends registrations exactly as sealed in the
+//! queue; it holds no key that opens them.
 //! **Invariant:** errors, events and log lines hold no personal data.
 
 mod client;
@@ -19,6 +21,7 @@ mod worker;
 use std::time::Duration;
 
 pub use client::RegistryClient;
+pub use registry_api::envelope::LookupKey;
 pub use worker::Uplink;
 
 /// What went wrong talking to the registry (or running the uplink).
@@ -93,6 +96,8 @@ pub enum UplinkEvent {
         local_ref: String,
         case_number: String,
         replayed: bool,
+        /// The registry thinks this petition repeats a recent one of the same petitioner.
+        likely_duplicate: bool,
     },
     /// The attempt failed in a way worth retrying; the row is pending again.
     RetryScheduled {
@@ -105,6 +110,22 @@ pub enum UplinkEvent {
     Failed { local_ref: String, reason: String },
 }
 
+/// The terminal's side of mutual TLS: the registry CA it pins and its own
+/// client certificate, all PEM.
+#[derive(Clone)]
+pub struct ClientTls {
+    /// The CA that signed the registry's certificate; the only one trusted.
+    pub registry_ca_pem: Vec<u8>,
+    /// This terminal's client certificate chain and private key, concatenated.
+    pub identity_pem: Vec<u8>,
+}
+
+impl std::fmt::Debug for ClientTls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ClientTls(<pinned CA, client certificate>)")
+    }
+}
+
 /// Where the registry is and how patiently to retry it.
 #[derive(Clone)]
 pub struct UplinkConfig {
@@ -112,6 +133,14 @@ pub struct UplinkConfig {
     pub base_url: String,
     /// The terminal's bearer token.
     pub token: String,
+    /// The key of the history lookup hash, shared with the registry.
+    pub lookup_key: LookupKey,
+    /// This terminal's identifier, reported in heartbeats.
+    pub terminal_id: String,
+    /// How often to report the queue to the registry; zero turns heartbeats off.
+    pub heartbeat_interval: Duration,
+    /// Mutual TLS for an `https://` registry; `None` only for `http://` on loopback.
+    pub tls: Option<ClientTls>,
     /// The limit for one whole request, answer included.
     pub request_timeout: Duration,
     /// The delay before the first retry; later ones double up to `max_backoff`.
@@ -124,6 +153,8 @@ impl std::fmt::Debug for UplinkConfig {
         f.debug_struct("UplinkConfig")
             .field("base_url", &self.base_url)
             .field("token", &"<hidden>")
+            .field("terminal_id", &self.terminal_id)
+            .field("heartbeat_interval", &self.heartbeat_interval)
             .field("request_timeout", &self.request_timeout)
             .field("min_backoff", &self.min_backoff)
             .field("max_backoff", &self.max_backoff)
@@ -161,6 +192,10 @@ mod tests {
         let cfg = UplinkConfig {
             base_url: "http://127.0.0.1:1".into(),
             token: "SECRET-TOKEN".into(),
+            lookup_key: LookupKey::generate(),
+            terminal_id: "T".into(),
+            heartbeat_interval: Duration::ZERO,
+            tls: None,
             request_timeout: Duration::from_secs(1),
             min_backoff: Duration::from_millis(1),
             max_backoff: Duration::from_millis(2),

@@ -4,8 +4,8 @@
 //! acknowledged (payload purged), retry with capped exponential backoff and
 //! jitter, or failed. With nothing due it sleeps until the earliest retry, a
 //! [`Uplink::wake`], or a slow poll (another process may seal rows too).
-//! History queries run as separate tasks on the same runtime, so they are
-//! answered even while an upload is waiting on a slow network.
+//! History queries and heartbeats run as separate tasks on the same runtime,
+//! so they are answered even while an upload is waiting on a slow network.
 
 use std::hash::{BuildHasher, Hasher};
 use std::path::PathBuf;
@@ -50,7 +50,13 @@ impl Uplink {
         cfg: UplinkConfig,
         events: std_mpsc::Sender<UplinkEvent>,
     ) -> Result<Uplink, UplinkError> {
-        let client = RegistryClient::new(&cfg.base_url, &cfg.token, cfg.request_timeout)?;
+        let client = RegistryClient::new(
+            &cfg.base_url,
+            &cfg.token,
+            cfg.lookup_key.clone(),
+            cfg.tls.as_ref(),
+            cfg.request_timeout,
+        )?;
         if cfg.min_backoff.is_zero() || cfg.max_backoff < cfg.min_backoff {
             return Err(UplinkError::Config(
                 "backoff must be positive with max at least min",
@@ -71,6 +77,8 @@ impl Uplink {
             cfg,
             events,
             commands: rx,
+            next_heartbeat: Instant::now(),
+            unreachable: false,
         };
         let thread = std::thread::Builder::new()
             .name("uplink".into())
@@ -137,12 +145,16 @@ struct Worker {
     cfg: UplinkConfig,
     events: std_mpsc::Sender<UplinkEvent>,
     commands: mpsc::UnboundedReceiver<Command>,
+    next_heartbeat: Instant,
+    /// The last attempt failed in a way that suggests no connectivity.
+    unreachable: bool,
 }
 
 impl Worker {
     async fn run(mut self) {
         log::info!("uplink: started");
         loop {
+            self.maybe_heartbeat();
             let pause = match self.queue.claim_next(Utc::now()) {
                 Ok(Some(claimed)) => match self.attempt(claimed).await {
                     After::Next => continue,
@@ -151,7 +163,10 @@ impl Worker {
                     After::Pause(pause) => pause,
                     After::Stop => break,
                 },
-                Ok(None) => self.idle_pause(),
+                Ok(None) => {
+                    self.queue.checkpoint();
+                    self.idle_pause()
+                }
                 Err(QueueError::CorruptPayload { local_ref, .. }) => {
                     self.emit(UplinkEvent::Failed {
                         local_ref,
@@ -167,11 +182,46 @@ impl Worker {
                     QUEUE_ERROR_PAUSE
                 }
             };
+            let pause = if self.cfg.heartbeat_interval.is_zero() {
+                pause
+            } else {
+                pause.min(self.next_heartbeat.saturating_duration_since(Instant::now()))
+            };
             if !self.wait(pause).await {
                 break;
             }
         }
         log::info!("uplink: stopped");
+    }
+
+    /// Sends a heartbeat as its own task when one is due.
+    fn maybe_heartbeat(&mut self) {
+        let interval = self.cfg.heartbeat_interval;
+        if interval.is_zero() || Instant::now() < self.next_heartbeat {
+            return;
+        }
+        self.next_heartbeat = Instant::now() + interval;
+        let summary = match self.queue.summary(Utc::now()) {
+            Ok(s) => s,
+            Err(e) => {
+                log::warn!("uplink: no heartbeat, queue unreadable: {}", UplinkError::from(e).reason());
+                return;
+            }
+        };
+        let hb = registry_api::Heartbeat {
+            terminal_id: self.cfg.terminal_id.clone(),
+            queue_depth: summary.counts.pending + summary.counts.uploading,
+            failed: summary.counts.failed,
+            oldest_unsent_age_s: summary.oldest_unsent_age.map(|d| d.as_secs()),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+        };
+        let client = self.client.clone();
+        tokio::spawn(async move {
+            match client.heartbeat(&hb).await {
+                Ok(()) => log::debug!("uplink: heartbeat sent (queue depth {})", hb.queue_depth),
+                Err(e) => log::debug!("uplink: heartbeat failed: {}", e.reason()),
+            }
+        });
     }
 
     /// How long to sleep when nothing is due.
@@ -211,15 +261,12 @@ impl Worker {
 
     /// Uploads one claimed row, records the outcome, and says what to do next.
     async fn attempt(&mut self, claimed: Claimed) -> After {
-        let Claimed {
-            id,
-            upload,
-            attempts,
-        } = claimed;
-        let local_ref = upload.local_ref.clone();
+        let id = claimed.id;
+        let attempts = claimed.attempts;
+        let local_ref = claimed.local_ref.clone();
         let started = Instant::now();
         let res = {
-            let upload_fut = self.client.upload(&upload);
+            let upload_fut = self.client.upload(&claimed);
             tokio::pin!(upload_fut);
             loop {
                 tokio::select! {
@@ -232,7 +279,7 @@ impl Worker {
                 }
             }
         };
-        drop(upload);
+        drop(claimed);
         let ms = started.elapsed().as_millis();
         let Some(res) = res else {
             log::info!(
@@ -251,6 +298,14 @@ impl Worker {
         };
         match res {
             Ok(ack) => {
+                if std::mem::take(&mut self.unreachable) {
+                    // Connectivity is back: rows parked by backoff go at once.
+                    match self.queue.reset_backoff() {
+                        Ok(n) if n > 0 => log::info!("uplink: registry reachable again; {n} parked row(s) due now"),
+                        Ok(_) => {}
+                        Err(e) => log::warn!("uplink: cannot reset backoff: {}", UplinkError::from(e).reason()),
+                    }
+                }
                 log::info!(
                     "uplink: {local_ref} attempt {attempts} acknowledged as {} (replayed: {}) in {ms} ms",
                     ack.case_number,
@@ -261,6 +316,7 @@ impl Worker {
                         local_ref,
                         case_number: ack.case_number,
                         replayed: ack.replayed,
+                        likely_duplicate: ack.likely_duplicate,
                     }),
                     Err(e) => {
                         // The next attempt is answered from the registry's idempotency record.
@@ -277,6 +333,7 @@ impl Worker {
                 }
             }
             Err(e) if e.is_retryable() => {
+                self.unreachable = true;
                 let reason = e.reason();
                 let delay = backoff(&self.cfg, attempts, &e);
                 log::warn!("uplink: {local_ref} attempt {attempts} failed in {ms} ms: {reason}; retry in {delay:?}");
@@ -396,6 +453,10 @@ mod tests {
         UplinkConfig {
             base_url: "http://127.0.0.1:9".into(),
             token: "t".into(),
+            lookup_key: crate::LookupKey::generate(),
+            terminal_id: "T".into(),
+            heartbeat_interval: Duration::ZERO,
+            tls: None,
             request_timeout: Duration::from_secs(1),
             min_backoff: Duration::from_millis(min_ms),
             max_backoff: Duration::from_millis(max_ms),

@@ -2,7 +2,9 @@
 //!
 //! The stand-in is a few axum handlers on 127.0.0.1 that mimic the registry
 //! protocol and can be switched, mid-test, into the ways a real network fails:
-//! 503, a captive portal's 200 HTML page, a slow reply, a refused token, a 400.
+//! 503, a captive portal's 200 HTML page, a bare 200 carrying an ack body, a
+//! slow reply, a refused token, a 400. It opens the sealed uploads with the
+//! specimen registry key, as the real registry does with its own.
 //! The real registry is exercised by the workspace's end-to-end tests.
 
 use std::collections::HashMap;
@@ -18,13 +20,20 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use kiosk_privacy::IdNumber;
-use kiosk_queue::test_utils::specimen_upload;
+use axum::body::Bytes;
+use kiosk_queue::test_utils::{specimen_options, specimen_registry_key, specimen_upload};
 use kiosk_queue::{Queue, Status};
-use kiosk_uplink::{RegistryClient, Uplink, UplinkConfig, UplinkError, UplinkEvent};
+use kiosk_uplink::{LookupKey, RegistryClient, Uplink, UplinkConfig, UplinkError, UplinkEvent};
 use registry_api::{
-    ApiError, HistoryEntry, HistoryQuery, HistoryReply, RegistrationAck, RegistrationUpload,
-    HEALTH_PATH, HISTORY_PATH, IDEMPOTENCY_HEADER, REGISTRATIONS_PATH,
+    ApiError, HistoryEntry, HistoryQuery, HistoryReply, RegistrationAck, HEALTH_PATH,
+    HISTORY_PATH, IDEMPOTENCY_HEADER, SEALED_REGISTRATIONS_PATH,
 };
+use std::sync::OnceLock;
+
+fn lookup_key() -> &'static LookupKey {
+    static KEY: OnceLock<LookupKey> = OnceLock::new();
+    KEY.get_or_init(LookupKey::generate)
+}
 
 const TOKEN: &str = "SPECIMEN-TOKEN";
 const WAIT: Duration = Duration::from_secs(10);
@@ -38,6 +47,8 @@ enum Mode {
     Slow,
     BadRequest,
     EmptyCase,
+    /// A valid ack body, but with a bare 200.
+    Bare200,
 }
 
 #[derive(Default)]
@@ -47,8 +58,8 @@ struct Registry {
     keys_seen: Vec<String>,
     /// Case numbers issued, by idempotency key.
     cases: HashMap<String, String>,
-    /// ID numbers asked about in history queries.
-    history_ids: Vec<String>,
+    /// Lookup keys asked about in history queries.
+    history_keys: Vec<String>,
 }
 
 type Shared = Arc<Mutex<Registry>>;
@@ -68,11 +79,7 @@ fn api_error(status: StatusCode, code: &str, message: &str) -> Response {
         .into_response()
 }
 
-async fn upload(
-    State(reg): State<Shared>,
-    headers: HeaderMap,
-    Json(body): Json<RegistrationUpload>,
-) -> Response {
+async fn upload(State(reg): State<Shared>, headers: HeaderMap, sealed: Bytes) -> Response {
     if !authorised(&headers) {
         return api_error(
             StatusCode::UNAUTHORIZED,
@@ -89,6 +96,9 @@ async fn upload(
         let mut r = reg.lock().unwrap();
         r.keys_seen.push(key.clone());
         r.mode.unwrap_or(Mode::Ack)
+    };
+    let Ok(body) = specimen_registry_key().open(&sealed) else {
+        return api_error(StatusCode::BAD_REQUEST, "bad_envelope", "does not open");
     };
     if key != body.idempotency_key {
         return api_error(
@@ -124,6 +134,17 @@ async fn upload(
                 case_number: String::new(),
                 received_at: "2026-03-01T10:00:00Z".into(),
                 replayed: false,
+                likely_duplicate: false,
+            }),
+        )
+            .into_response(),
+        Mode::Bare200 => (
+            StatusCode::OK,
+            Json(RegistrationAck {
+                case_number: "XF-2026-999999".into(),
+                received_at: "2026-03-01T10:00:00Z".into(),
+                replayed: false,
+                likely_duplicate: false,
             }),
         )
             .into_response(),
@@ -138,17 +159,13 @@ async fn upload(
                     (c, false)
                 }
             };
-            let status = if replayed {
-                StatusCode::OK
-            } else {
-                StatusCode::CREATED
-            };
             let ack = RegistrationAck {
                 case_number: case,
                 received_at: "2026-03-01T10:00:00Z".into(),
                 replayed,
+                likely_duplicate: false,
             };
-            (status, Json(ack)).into_response()
+            (StatusCode::CREATED, Json(ack)).into_response()
         }
     }
 }
@@ -165,10 +182,7 @@ async fn history(
             "missing or unknown bearer token",
         );
     }
-    reg.lock()
-        .unwrap()
-        .history_ids
-        .push(q.id_number.expose().to_owned());
+    reg.lock().unwrap().history_keys.push(q.id_key);
     Json(sample_history()).into_response()
 }
 
@@ -204,7 +218,7 @@ impl TestServer {
             .unwrap();
         let reg = Shared::default();
         let app = Router::new()
-            .route(REGISTRATIONS_PATH, post(upload))
+            .route(SEALED_REGISTRATIONS_PATH, post(upload))
             .route(HISTORY_PATH, post(history))
             .route(
                 HEALTH_PATH,
@@ -244,6 +258,10 @@ fn config(url: &str) -> UplinkConfig {
     UplinkConfig {
         base_url: url.into(),
         token: TOKEN.into(),
+        lookup_key: lookup_key().clone(),
+        terminal_id: "T-SPECIMEN".into(),
+        heartbeat_interval: Duration::ZERO,
+        tls: None,
         request_timeout: Duration::from_millis(500),
         min_backoff: Duration::from_millis(40),
         max_backoff: Duration::from_millis(200),
@@ -259,7 +277,7 @@ struct Fixture {
 fn fixture() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("queue.sqlite");
-    let queue = Queue::open(&path).unwrap();
+    let queue = Queue::open_with(&path, specimen_options()).unwrap();
     Fixture {
         _dir: dir,
         path,
@@ -303,6 +321,7 @@ fn expect_ack(rx: &Receiver<UplinkEvent>) -> (String, String, bool) {
                 local_ref,
                 case_number,
                 replayed,
+                ..
             } => return (local_ref, case_number, replayed),
             UplinkEvent::RetryScheduled { .. } => continue,
             other => panic!("expected an ack, got {other:?}"),
@@ -504,9 +523,10 @@ fn history_blocking_returns_the_registry_answer() {
         .history_blocking(&id, Duration::from_secs(5))
         .unwrap();
     assert_eq!(reply, sample_history());
+    // The registry is asked by the keyed hash, never by the number.
     assert_eq!(
-        server.reg.lock().unwrap().history_ids,
-        ["11010519491231002X"]
+        server.reg.lock().unwrap().history_keys,
+        [registry_api::envelope::id_lookup_key(lookup_key(), &id)]
     );
 
     let down = fixture();
@@ -525,22 +545,38 @@ fn client_checks_health_and_configuration() {
         .enable_all()
         .build()
         .unwrap();
-    let client =
-        RegistryClient::new(&format!("{}/", server.url()), TOKEN, Duration::from_secs(2)).unwrap();
+    let key = || lookup_key().clone();
+    let client = RegistryClient::new(
+        &format!("{}/", server.url()),
+        TOKEN,
+        key(),
+        None,
+        Duration::from_secs(2),
+    )
+    .unwrap();
     rt.block_on(client.health()).unwrap();
+    let f = fixture();
+    f.queue.seal(&specimen_upload(1)).unwrap();
+    let claimed = f.queue.claim_next(chrono::Utc::now()).unwrap().unwrap();
     server.set_mode(Mode::Portal);
-    let err = rt.block_on(client.upload(&specimen_upload(1))).unwrap_err();
+    let err = rt.block_on(client.upload(&claimed)).unwrap_err();
     assert!(matches!(err, UplinkError::BadReply(_)), "{err:?}");
+    // A 200 is not an acknowledgement, even with a well-formed body.
+    server.set_mode(Mode::Bare200);
+    let err = rt.block_on(client.upload(&claimed)).unwrap_err();
+    assert!(err.reason().contains("not an acknowledgement"), "{err:?}");
+    server.set_mode(Mode::Ack);
+    assert_eq!(rt.block_on(client.upload(&claimed)).unwrap().case_number, "XF-2026-000001");
     assert!(matches!(
-        RegistryClient::new("not a url", TOKEN, Duration::from_secs(1)),
+        RegistryClient::new("not a url", TOKEN, key(), None, Duration::from_secs(1)),
         Err(UplinkError::Config(_))
     ));
     assert!(matches!(
-        RegistryClient::new("ftp://x", TOKEN, Duration::from_secs(1)),
+        RegistryClient::new("ftp://x", TOKEN, key(), None, Duration::from_secs(1)),
         Err(UplinkError::Config(_))
     ));
     assert!(matches!(
-        RegistryClient::new(&server.url(), "", Duration::from_secs(1)),
+        RegistryClient::new(&server.url(), "", key(), None, Duration::from_secs(1)),
         Err(UplinkError::Config(_))
     ));
 }

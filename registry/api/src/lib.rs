@@ -8,6 +8,12 @@
 //! Every request carries `Authorization: Bearer <terminal token>`. Uploads also
 //! carry the client-generated [`IDEMPOTENCY_HEADER`]; the registry answers a
 //! repeated key with the case number it issued the first time.
+//!
+//! Terminals upload *sealed* registrations ([`SEALED_REGISTRATIONS_PATH`]): the
+//! JSON of a [`RegistrationUpload`] in a sealed box to the registry's public
+//! key ([`envelope`]). History queries carry a keyed hash of the ID number.
+
+pub mod envelope;
 
 use base64::Engine as _;
 use kiosk_privacy::{Address, IdNumber, PersonName, PersonalText, PhoneNumber};
@@ -16,6 +22,12 @@ use sha2::{Digest, Sha256};
 
 /// Path of the upload endpoint (`POST`).
 pub const REGISTRATIONS_PATH: &str = "/v1/registrations";
+/// Path of the sealed upload endpoint (`POST`, body [`SEALED_CONTENT_TYPE`]).
+pub const SEALED_REGISTRATIONS_PATH: &str = "/v1/sealed-registrations";
+/// Content type of a sealed registration: a sealed box holding the upload's JSON.
+pub const SEALED_CONTENT_TYPE: &str = "application/vnd.kiosk.sealed-registration";
+/// Path of the terminal heartbeat (`POST`).
+pub const HEARTBEAT_PATH: &str = "/v1/heartbeats";
 /// Path of the history query (`POST`, so the ID number never sits in a URL or an access log).
 pub const HISTORY_PATH: &str = "/v1/history/query";
 /// Path of the health check (`GET`).
@@ -127,12 +139,31 @@ pub struct RegistrationAck {
     pub received_at: String,
     /// True when this key had been stored before and the earlier answer is repeated.
     pub replayed: bool,
+    /// True when the same petitioner registered a similar petition (same
+    /// category, same or empty description) in the last 30 days.
+    #[serde(default)]
+    pub likely_duplicate: bool,
 }
 
 /// `POST /v1/history/query`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct HistoryQuery {
-    pub id_number: IdNumber,
+    /// [`envelope::id_lookup_key`] of the ID number: 64 lower-case hex digits.
+    pub id_key: String,
+}
+
+/// `POST /v1/heartbeats`: a terminal's periodic report of its queue.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Heartbeat {
+    pub terminal_id: String,
+    /// Registrations sealed but not yet acknowledged (pending or uploading).
+    pub queue_depth: u64,
+    /// Registrations the registry refused for good, waiting for a clerk.
+    pub failed: u64,
+    /// Age in seconds of the oldest unacknowledged registration, if any.
+    pub oldest_unsent_age_s: Option<u64>,
+    /// The terminal software version.
+    pub version: String,
 }
 
 /// One earlier registration of a petitioner.

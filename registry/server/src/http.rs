@@ -16,9 +16,11 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use registry_api::envelope::SealSecretKey;
 use registry_api::{
-    ApiError, HistoryQuery, RegistrationUpload, HEALTH_PATH, HISTORY_PATH, IDEMPOTENCY_HEADER,
-    MAX_BODY_BYTES, REGISTRATIONS_PATH,
+    ApiError, Heartbeat, HistoryQuery, RegistrationUpload, HEALTH_PATH, HEARTBEAT_PATH,
+    HISTORY_PATH, IDEMPOTENCY_HEADER, MAX_BODY_BYTES, REGISTRATIONS_PATH, SEALED_CONTENT_TYPE,
+    SEALED_REGISTRATIONS_PATH,
 };
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
@@ -35,6 +37,8 @@ pub(crate) struct AppState {
     pub store: Arc<Store>,
     /// SHA-256 digests of the accepted bearer tokens.
     pub token_digests: Arc<Vec<[u8; 32]>>,
+    /// Opens the registrations terminals sealed to this registry.
+    pub seal_key: Arc<SealSecretKey>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -51,6 +55,8 @@ pub(crate) fn router(state: AppState) -> Router {
     Router::new()
         .route(HEALTH_PATH, get(health))
         .route(REGISTRATIONS_PATH, post(register))
+        .route(SEALED_REGISTRATIONS_PATH, post(register_sealed))
+        .route(HEARTBEAT_PATH, post(heartbeat).get(heartbeats))
         .route(&record_path, get(record))
         .route(HISTORY_PATH, post(history))
         .route(STATS_PATH, get(stats))
@@ -244,6 +250,64 @@ async fn register(
     headers: HeaderMap,
     ApiJson(upload): ApiJson<RegistrationUpload>,
 ) -> Result<Response, Failure> {
+    check_key_header(&headers, &upload)?;
+    let outcome = blocking(move || store_upload(&state, &upload)).await?;
+    answer(outcome, StatusCode::OK)
+}
+
+/// `POST /v1/sealed-registrations`: a registration sealed to this registry's
+/// key. A repeated key is answered 201 too, with `replayed: true`, so that a
+/// 201 with a receipt body is the one and only acknowledgement.
+async fn register_sealed(
+    State(state): State<AppState>,
+    _terminal: Terminal,
+    headers: HeaderMap,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<Response, Failure> {
+    let mime = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    if mime != SEALED_CONTENT_TYPE {
+        return Err(Failure::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "bad_request",
+            format!("content type must be {SEALED_CONTENT_TYPE}"),
+        ));
+    }
+    let body = body.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            too_large()
+        } else {
+            Failure::bad_request("cannot read the request body")
+        }
+    })?;
+    if headers.get(IDEMPOTENCY_HEADER).is_none() {
+        return Err(Failure::bad_request("missing Idempotency-Key header"));
+    }
+    let outcome = blocking(move || {
+        let upload = state.seal_key.open(&body).map_err(|err| {
+            Failure::new(StatusCode::BAD_REQUEST, "bad_envelope", err.to_string())
+        })?;
+        drop(body);
+        check_key_header(&headers, &upload)?;
+        store_upload(&state, &upload)
+    })
+    .await?;
+    answer(outcome, StatusCode::CREATED)
+}
+
+fn too_large() -> Failure {
+    Failure::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+        format!("request body is larger than {MAX_BODY_BYTES} bytes"),
+    )
+}
+
+fn check_key_header(headers: &HeaderMap, upload: &RegistrationUpload) -> Result<(), Failure> {
     let header_key = headers
         .get(IDEMPOTENCY_HEADER)
         .ok_or_else(|| Failure::bad_request("missing Idempotency-Key header"))?;
@@ -252,17 +316,23 @@ async fn register(
             "Idempotency-Key header does not equal idempotency_key in the body",
         ));
     }
-    let outcome = blocking(move || {
-        let pages =
-            validate::check_upload(&upload).map_err(|err| Failure::bad_request(err.to_string()))?;
-        let body_hash = validate::content_hash(&upload)
-            .map_err(|err| Failure::internal("cannot hash the upload", &err))?;
-        state
-            .store
-            .register(&upload, &body_hash, &pages, chrono::Utc::now())
-            .map_err(|err| Failure::internal("cannot store the registration", &err))
-    })
-    .await?;
+    Ok(())
+}
+
+/// Validates and stores an upload (blocking).
+fn store_upload(state: &AppState, upload: &RegistrationUpload) -> Result<RegisterOutcome, Failure> {
+    let pages =
+        validate::check_upload(upload).map_err(|err| Failure::bad_request(err.to_string()))?;
+    let body_hash = validate::content_hash(upload)
+        .map_err(|err| Failure::internal("cannot hash the upload", &err))?;
+    state
+        .store
+        .register(upload, &body_hash, &pages, chrono::Utc::now())
+        .map_err(|err| Failure::internal("cannot store the registration", &err))
+}
+
+/// The answer to an upload; `replay_status` is the status of a replayed one.
+fn answer(outcome: RegisterOutcome, replay_status: StatusCode) -> Result<Response, Failure> {
     match outcome {
         RegisterOutcome::Created(ack) => {
             log::info!("issued case {}", ack.case_number);
@@ -275,7 +345,7 @@ async fn register(
         }
         RegisterOutcome::Replayed(ack) => {
             log::info!("replayed case {}", ack.case_number);
-            Ok((StatusCode::OK, Json(ack)).into_response())
+            Ok((replay_status, Json(ack)).into_response())
         }
         RegisterOutcome::Conflict => Err(Failure::new(
             StatusCode::CONFLICT,
@@ -290,13 +360,14 @@ async fn history(
     _terminal: Terminal,
     ApiJson(query): ApiJson<HistoryQuery>,
 ) -> Result<Response, Failure> {
-    if query.id_number.expose().trim().is_empty() {
-        return Err(Failure::bad_request("id_number must not be empty"));
+    let key = query.id_key.trim().to_owned();
+    if key.len() != 64 || !key.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+        return Err(Failure::bad_request("id_key must be 64 lower-case hex digits"));
     }
     let reply = blocking(move || {
         state
             .store
-            .history(&query.id_number)
+            .history(&key)
             .map_err(|err| Failure::internal("cannot read the history", &err))
     })
     .await?;
@@ -323,6 +394,37 @@ async fn record(
             "no registration with this case number",
         )),
     }
+}
+
+/// `POST /v1/heartbeats`: records a terminal's queue report.
+async fn heartbeat(
+    State(state): State<AppState>,
+    _terminal: Terminal,
+    ApiJson(hb): ApiJson<Heartbeat>,
+) -> Result<Response, Failure> {
+    if hb.terminal_id.trim().is_empty() || hb.terminal_id.len() > 128 || hb.version.len() > 64 {
+        return Err(Failure::bad_request("terminal_id must be 1 to 128 characters, version at most 64"));
+    }
+    blocking(move || {
+        state
+            .store
+            .heartbeat(&hb, chrono::Utc::now())
+            .map_err(|err| Failure::internal("cannot store the heartbeat", &err))
+    })
+    .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// `GET /v1/heartbeats`: the latest heartbeat of every terminal.
+async fn heartbeats(State(state): State<AppState>, _terminal: Terminal) -> Result<Response, Failure> {
+    let all = blocking(move || {
+        state
+            .store
+            .heartbeats()
+            .map_err(|err| Failure::internal("cannot read heartbeats", &err))
+    })
+    .await?;
+    Ok(Json(all).into_response())
 }
 
 async fn stats(State(state): State<AppState>, _terminal: Terminal) -> Result<Response, Failure> {
@@ -367,7 +469,14 @@ async fn log_request(req: Request, next: Next) -> Response {
 /// The path as it may appear in the log: known endpoints and case numbers as
 /// they are, anything else (which a client could fill with anything) hidden.
 fn loggable_path(path: &str) -> String {
-    const FIXED: &[&str] = &[HEALTH_PATH, REGISTRATIONS_PATH, HISTORY_PATH, STATS_PATH];
+    const FIXED: &[&str] = &[
+        HEALTH_PATH,
+        REGISTRATIONS_PATH,
+        SEALED_REGISTRATIONS_PATH,
+        HEARTBEAT_PATH,
+        HISTORY_PATH,
+        STATS_PATH,
+    ];
     if FIXED.contains(&path) {
         return path.to_owned();
     }
@@ -416,7 +525,7 @@ mod tests {
 
     #[test]
     fn json_errors_do_not_quote_values() {
-        let err = serde_json::from_str::<HistoryQuery>(r#"{"id_number": 11010519491231002}"#)
+        let err = serde_json::from_str::<HistoryQuery>(r#"{"id_key": 11010519491231002}"#)
             .unwrap_err();
         let msg = describe_json_error(&err);
         assert!(!msg.contains("110105"), "{msg}");
@@ -424,7 +533,7 @@ mod tests {
         let err = serde_json::from_str::<HistoryQuery>("{}").unwrap_err();
         assert_eq!(
             describe_json_error(&err),
-            "request body does not match the schema: missing field `id_number`"
+            "request body does not match the schema: missing field `id_key`"
         );
         let err = serde_json::from_str::<HistoryQuery>("{nope").unwrap_err();
         assert!(describe_json_error(&err).starts_with("request body is not valid JSON (line 1"));

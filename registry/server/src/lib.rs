@@ -25,8 +25,10 @@ use anyhow::Context as _;
 use sha2::{Digest, Sha256};
 use tokio::sync::oneshot;
 
+pub use registry_api::envelope::{LookupKey, SealPublicKey, SealSecretKey};
+
 pub use http::STATS_PATH;
-pub use store::Stats;
+pub use store::{HeartbeatRecord, Stats};
 pub use validate::MAX_PAGES;
 
 /// How long [`RunningRegistry::shutdown`] lets requests in flight finish.
@@ -39,6 +41,54 @@ pub struct RegistryConfig {
     pub db_path: PathBuf,
     /// Bearer tokens of the terminals allowed to call the registry.
     pub tokens: Vec<String>,
+    /// The secret half of the sealing key pair; terminals hold the public half.
+    pub seal_key: SealSecretKey,
+    /// The key of the history lookup hash, shared with the terminals.
+    pub lookup_key: LookupKey,
+    /// Serve HTTPS and require a client certificate from every terminal;
+    /// `None` serves plain HTTP (for loopback: the demo and the tests).
+    pub tls: Option<TlsFiles>,
+}
+
+/// PEM files of a registry that requires mutual TLS.
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    /// The registry's certificate chain (leaf first).
+    pub cert_chain: PathBuf,
+    /// The registry's private key.
+    pub key: PathBuf,
+    /// The CA(s) that sign the terminals' client certificates.
+    pub client_ca: PathBuf,
+}
+
+/// The rustls configuration of a registry that requires client certificates.
+fn server_tls(files: &TlsFiles) -> anyhow::Result<rustls::ServerConfig> {
+    use rustls_pki_types::pem::PemObject as _;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&files.cert_chain)
+        .and_then(|it| it.collect())
+        .with_context(|| format!("cannot read the certificate chain {}", files.cert_chain.display()))?;
+    let key = PrivateKeyDer::from_pem_file(&files.key)
+        .with_context(|| format!("cannot read the private key {}", files.key.display()))?;
+    let mut roots = rustls::RootCertStore::empty();
+    let cas: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&files.client_ca)
+        .and_then(|it| it.collect())
+        .with_context(|| format!("cannot read the client CA {}", files.client_ca.display()))?;
+    for ca in cas {
+        roots.add(ca).context("bad client CA certificate")?;
+    }
+    let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+        .build()
+        .context("cannot build the client certificate verifier")?;
+    let mut cfg = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .context("tls protocol versions")?
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(certs, key)
+        .context("the certificate does not match the key")?;
+    cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(cfg)
 }
 
 impl std::fmt::Debug for RegistryConfig {
@@ -59,14 +109,16 @@ impl std::fmt::Debug for RegistryConfig {
 pub struct RunningRegistry {
     /// Where the server listens (the real port when 0 was asked for).
     pub addr: SocketAddr,
+    /// `https` with mutual TLS, or `http`.
+    pub scheme: &'static str,
     stop: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl RunningRegistry {
-    /// `http://<addr>`, without a trailing slash.
+    /// `http://<addr>` or `https://<addr>`, without a trailing slash.
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("{}://{}", self.scheme, self.addr)
     }
 
     /// Stops accepting connections, lets requests in flight finish (for at
@@ -110,7 +162,8 @@ pub async fn start(cfg: RegistryConfig, listen: SocketAddr) -> anyhow::Result<Ru
     anyhow::ensure!(!token_digests.is_empty(), "no terminal tokens configured");
 
     let db_path = cfg.db_path.clone();
-    let store = tokio::task::spawn_blocking(move || store::Store::open(&db_path))
+    let lookup_key = cfg.lookup_key.clone();
+    let store = tokio::task::spawn_blocking(move || store::Store::open(&db_path, lookup_key))
         .await
         .context("database task failed")?
         .with_context(|| {
@@ -120,6 +173,7 @@ pub async fn start(cfg: RegistryConfig, listen: SocketAddr) -> anyhow::Result<Ru
             )
         })?;
 
+    let tls = cfg.tls.as_ref().map(server_tls).transpose()?;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
@@ -130,24 +184,54 @@ pub async fn start(cfg: RegistryConfig, listen: SocketAddr) -> anyhow::Result<Ru
     let state = http::AppState {
         store: Arc::new(store),
         token_digests: Arc::new(token_digests),
+        seal_key: Arc::new(cfg.seal_key.clone()),
     };
     let app = http::router(state);
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        let served = axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                // A dropped sender also means stop.
-                let _ = stop_rx.await;
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let task = match tls {
+        None => tokio::spawn(async move {
+            let served = axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    // A dropped sender also means stop.
+                    let _ = stop_rx.await;
+                })
+                .await;
+            match served {
+                Ok(()) => log::info!("registry on {addr} stopped"),
+                Err(err) => log::error!("registry on {addr} failed: {err}"),
+            }
+        }),
+        Some(tls) => {
+            let std_listener = listener.into_std().context("cannot hand the socket to the tls server")?;
+            let handle = axum_server::Handle::new();
+            let server = axum_server::tls_rustls::from_tcp_rustls(
+                std_listener,
+                axum_server::tls_rustls::RustlsConfig::from_config(Arc::new(tls)),
+            )
+            .context("cannot start the tls server")?
+            .handle(handle.clone());
+            tokio::spawn(async move {
+                let serve = server.serve(app.into_make_service());
+                tokio::pin!(serve);
+                let served = tokio::select! {
+                    res = &mut serve => res,
+                    _ = stop_rx => {
+                        handle.graceful_shutdown(Some(SHUTDOWN_GRACE));
+                        serve.await
+                    }
+                };
+                match served {
+                    Ok(()) => log::info!("registry (tls) on {addr} stopped"),
+                    Err(err) => log::error!("registry (tls) on {addr} failed: {err}"),
+                }
             })
-            .await;
-        match served {
-            Ok(()) => log::info!("registry on {addr} stopped"),
-            Err(err) => log::error!("registry on {addr} failed: {err}"),
         }
-    });
-    log::info!("registry listening on {addr}");
+    };
+    log::info!("registry listening on {scheme}://{addr}");
     Ok(RunningRegistry {
         addr,
+        scheme,
         stop: Some(stop_tx),
         task: Some(task),
     })
@@ -159,14 +243,16 @@ pub async fn start(cfg: RegistryConfig, listen: SocketAddr) -> anyhow::Result<Ru
 pub struct BlockingRegistry {
     /// Where the server listens.
     pub addr: SocketAddr,
+    /// `https` with mutual TLS, or `http`.
+    pub scheme: &'static str,
     stop: Option<oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl BlockingRegistry {
-    /// `http://<addr>`, without a trailing slash.
+    /// `http://<addr>` or `https://<addr>`, without a trailing slash.
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("{}://{}", self.scheme, self.addr)
     }
 }
 
@@ -192,6 +278,7 @@ pub fn start_blocking(cfg: RegistryConfig, listen: SocketAddr) -> anyhow::Result
         .enable_all()
         .build()
         .context("cannot build the registry runtime")?;
+    let scheme = if cfg.tls.is_some() { "https" } else { "http" };
     let (ready_tx, ready_rx) = std::sync::mpsc::channel::<anyhow::Result<SocketAddr>>();
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
     let thread = std::thread::Builder::new()
@@ -214,6 +301,7 @@ pub fn start_blocking(cfg: RegistryConfig, listen: SocketAddr) -> anyhow::Result
     match ready_rx.recv() {
         Ok(Ok(addr)) => Ok(BlockingRegistry {
             addr,
+            scheme,
             stop: Some(stop_tx),
             thread: Some(thread),
         }),

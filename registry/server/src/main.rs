@@ -1,9 +1,15 @@
 //! The `registry` binary: runs the reference central registry as a service.
 //!
-//! `registry --listen 127.0.0.1:8700 --db /var/lib/registry/registry.db --token-file /etc/registry/tokens`
+//! `registry --listen 127.0.0.1:8700 --db /var/lib/registry/registry.db --token-file /etc/registry/tokens
+//!  --seal-key-file /etc/registry/seal.secret --lookup-key-file /etc/registry/lookup.key`
 //! Tokens come from `--token-file` (one per line, `#` comments and blank lines
 //! ignored) and/or repeated `--token`. Logs go to stderr (`RUST_LOG` filters);
 //! Ctrl-C or SIGTERM stops the server gracefully.
+//!
+//! `registry --init-keys DIR` provisions a new registry: it writes
+//! `seal.secret` (stays on the registry), `seal.public` (also as
+//! `seal.public.pem`, X25519 SubjectPublicKeyInfo) and `lookup.key` (both
+//! copied to every terminal) into DIR, refusing to overwrite, and exits.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -19,8 +25,29 @@ struct Args {
     #[arg(long, default_value = "127.0.0.1:8700")]
     listen: SocketAddr,
     /// SQLite database file (created if missing).
+    #[arg(long, required_unless_present = "init_keys")]
+    db: Option<PathBuf>,
+    /// The registry's secret sealing key (`kiosk-seal-secret-v1:...`).
+    #[arg(long, required_unless_present = "init_keys")]
+    seal_key_file: Option<PathBuf>,
+    /// The history lookup key shared with the terminals (`kiosk-lookup-key-v1:...`).
+    #[arg(long, required_unless_present = "init_keys")]
+    lookup_key_file: Option<PathBuf>,
+    /// Serve HTTPS with this certificate chain (PEM, leaf first); needs
+    /// --tls-key and --client-ca. Without it the registry speaks plain HTTP
+    /// and refuses to listen anywhere but loopback.
+    #[arg(long, requires_all = ["tls_key", "client_ca"])]
+    tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM).
     #[arg(long)]
-    db: PathBuf,
+    tls_key: Option<PathBuf>,
+    /// The CA that signs the terminals' client certificates (PEM); every
+    /// terminal must present a certificate it signed.
+    #[arg(long)]
+    client_ca: Option<PathBuf>,
+    /// Write a new key set into this directory and exit.
+    #[arg(long, value_name = "DIR")]
+    init_keys: Option<PathBuf>,
     /// File with accepted terminal bearer tokens, one per line.
     #[arg(long)]
     token_file: Option<PathBuf>,
@@ -73,10 +100,49 @@ async fn wait_for_stop_signal() {
     }
 }
 
+/// Writes a fresh key set into `dir` (see the module doc), refusing to overwrite.
+fn init_keys(dir: &std::path::Path) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let secret = registry::SealSecretKey::generate();
+    let files = [
+        ("seal.secret", secret.to_text(), 0o600),
+        ("seal.public", secret.public_key().to_text(), 0o644),
+        ("seal.public.pem", secret.public_key().to_pem(), 0o644),
+        ("lookup.key", registry::LookupKey::generate().to_text(), 0o600),
+    ];
+    for (name, text, mode) in files {
+        let path = dir.join(name);
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(mode)
+            .open(&path)
+            .with_context(|| format!("cannot create {} (it must not exist)", path.display()))?;
+        writeln!(f, "{text}")?;
+        f.sync_all()?;
+    }
+    log::info!("keys written to {}", dir.display());
+    Ok(())
+}
+
+fn read_key<T>(path: &std::path::Path, parse: fn(&str) -> Result<T, registry_api::envelope::EnvelopeError>) -> anyhow::Result<T> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the key file {}", path.display()))?;
+    parse(&text).with_context(|| format!("bad key file {}", path.display()))
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     init_logging();
     let args = Args::parse();
+    if let Some(dir) = &args.init_keys {
+        return init_keys(dir);
+    }
+    let (Some(db), Some(seal_path), Some(lookup_path)) = (args.db, args.seal_key_file, args.lookup_key_file) else {
+        anyhow::bail!("--db, --seal-key-file and --lookup-key-file are required");
+    };
     let mut tokens = args.tokens;
     if let Some(path) = &args.token_file {
         let text = std::fs::read_to_string(path)
@@ -87,9 +153,22 @@ async fn main() -> anyhow::Result<()> {
         !tokens.is_empty(),
         "no tokens: pass --token-file or --token"
     );
+    let tls = match (args.tls_cert, args.tls_key, args.client_ca) {
+        (Some(cert_chain), Some(key), Some(client_ca)) => Some(registry::TlsFiles { cert_chain, key, client_ca }),
+        (None, None, None) => None,
+        _ => anyhow::bail!("--tls-cert, --tls-key and --client-ca go together"),
+    };
+    anyhow::ensure!(
+        tls.is_some() || args.listen.ip().is_loopback(),
+        "plain HTTP is for loopback only: pass --tls-cert, --tls-key and --client-ca to listen on {}",
+        args.listen
+    );
     let cfg = registry::RegistryConfig {
-        db_path: args.db,
+        tls,
+        db_path: db,
         tokens,
+        seal_key: read_key(&seal_path, registry::SealSecretKey::from_text)?,
+        lookup_key: read_key(&lookup_path, registry::LookupKey::from_text)?,
     };
     let running = registry::start(cfg, args.listen).await?;
     wait_for_stop_signal().await;
@@ -101,6 +180,23 @@ async fn main() -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn init_keys_writes_a_matching_set_and_never_overwrites() {
+        let dir = tempfile::tempdir().unwrap();
+        init_keys(dir.path()).unwrap();
+        let text = |name: &str| std::fs::read_to_string(dir.path().join(name)).unwrap();
+        let secret = registry::SealSecretKey::from_text(&text("seal.secret")).unwrap();
+        let public = registry::SealPublicKey::from_text(&text("seal.public")).unwrap();
+        assert_eq!(secret.public_key(), public);
+        assert_eq!(registry::SealPublicKey::from_text(&text("seal.public.pem")).unwrap(), public);
+        registry::LookupKey::from_text(&text("lookup.key")).unwrap();
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(dir.path().join("seal.secret")).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "the secret key is readable by others");
+        assert!(init_keys(dir.path()).is_err(), "an existing key set was overwritten");
+        assert_eq!(registry::SealSecretKey::from_text(&text("seal.secret")).unwrap().public_key(), public);
+    }
 
     #[test]
     fn token_file_skips_comments_and_blanks() {

@@ -15,8 +15,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, Datelike, FixedOffset, SecondsFormat, Utc};
 use kiosk_privacy::{Address, IdNumber, PersonName, PersonalText};
+use registry_api::envelope::LookupKey;
 use registry_api::{
-    HistoryEntry, HistoryReply, Petitioner, RegistrationAck, RegistrationRecord,
+    Heartbeat, HistoryEntry, HistoryReply, Petitioner, RegistrationAck, RegistrationRecord,
     RegistrationUpload, StoredPage,
 };
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
@@ -66,7 +67,22 @@ const MIGRATIONS: &[&str] = &[
         ocr_confidence  REAL    NOT NULL,
         PRIMARY KEY (registration_id, page_index)
     );",
+    // Version 2: `id_lookup` becomes a keyed hash (HMAC-SHA256 under the
+    // lookup key; recomputed in Rust after this step), the likely-duplicate
+    // flag of each registration, and the terminals' latest heartbeats.
+    "ALTER TABLE registrations ADD COLUMN likely_duplicate INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE heartbeats (
+        terminal_id         TEXT    PRIMARY KEY,
+        received_at         TEXT    NOT NULL,
+        queue_depth         INTEGER NOT NULL,
+        failed              INTEGER NOT NULL,
+        oldest_unsent_age_s INTEGER,
+        version             TEXT    NOT NULL
+    );",
 ];
+
+/// How far back a registration of the same petitioner counts for the likely-duplicate flag.
+const DUPLICATE_WINDOW_DAYS: i64 = 30;
 
 /// What went wrong in the database.
 #[derive(Debug, thiserror::Error)]
@@ -111,12 +127,15 @@ pub struct Stats {
 #[derive(Debug)]
 pub struct Store {
     conn: Mutex<Connection>,
+    lookup_key: LookupKey,
 }
 
-/// The key under which a petitioner's history is indexed: SHA-256 hex of the
-/// ID number, trimmed and with a trailing check letter upper-cased.
-pub fn id_lookup_key(id_number: &IdNumber) -> String {
-    registry_api::sha256_hex(id_number.expose().trim().to_ascii_uppercase().as_bytes())
+/// A terminal's latest heartbeat, as stored.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct HeartbeatRecord {
+    pub received_at: String,
+    #[serde(flatten)]
+    pub heartbeat: Heartbeat,
 }
 
 /// The registry's clock zone: case years and timestamps follow Beijing time.
@@ -132,18 +151,23 @@ pub fn format_case_number(year: i32, seq: i64) -> String {
 
 impl Store {
     /// Opens (creating if needed) the database at `path` and migrates it.
-    pub fn open(path: &Path) -> Result<Store, StoreError> {
+    pub fn open(path: &Path, lookup_key: LookupKey) -> Result<Store, StoreError> {
         let conn = Connection::open(path).map_err(StoreError::Open)?;
-        Store::init(conn)
+        Store::init(conn, lookup_key)
     }
 
     /// An in-memory database, for unit tests.
     #[cfg(test)]
     pub fn open_in_memory() -> Result<Store, StoreError> {
-        Store::init(Connection::open_in_memory().map_err(StoreError::Open)?)
+        Store::init(Connection::open_in_memory().map_err(StoreError::Open)?, test_lookup_key())
     }
 
-    fn init(mut conn: Connection) -> Result<Store, StoreError> {
+    /// The history key of `id_number` under this registry's lookup key.
+    pub fn id_lookup_key(&self, id_number: &IdNumber) -> String {
+        registry_api::envelope::id_lookup_key(&self.lookup_key, id_number)
+    }
+
+    fn init(mut conn: Connection, lookup_key: LookupKey) -> Result<Store, StoreError> {
         conn.busy_timeout(Duration::from_secs(10))
             .map_err(StoreError::Open)?;
         // `journal_mode` answers with the resulting mode, so it is read as a query.
@@ -152,9 +176,13 @@ impl Store {
             .map_err(StoreError::Open)?;
         conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
             .map_err(StoreError::Open)?;
-        migrate(&mut conn)?;
+        let found = migrate(&mut conn)?;
+        if found < 2 {
+            rehash_lookups(&mut conn, &lookup_key)?;
+        }
         Ok(Store {
             conn: Mutex::new(conn),
+            lookup_key,
         })
     }
 
@@ -180,15 +208,15 @@ impl Store {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
 
-        let earlier: Option<(String, String, String)> = tx
+        let earlier: Option<(String, String, String, bool)> = tx
             .query_row(
-                "SELECT case_number, received_at, body_sha256 FROM registrations
+                "SELECT case_number, received_at, body_sha256, likely_duplicate FROM registrations
                  WHERE idempotency_key = ?1",
                 [&upload.idempotency_key],
-                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
             )
             .optional()?;
-        if let Some((case_number, received_at, earlier_hash)) = earlier {
+        if let Some((case_number, received_at, earlier_hash, likely_duplicate)) = earlier {
             if earlier_hash != body_sha256 {
                 return Ok(RegisterOutcome::Conflict);
             }
@@ -196,8 +224,11 @@ impl Store {
                 case_number,
                 received_at,
                 replayed: true,
+                likely_duplicate,
             }));
         }
+        let id_lookup = self.id_lookup_key(&upload.petitioner.id_number);
+        let likely_duplicate = is_likely_duplicate(&tx, &id_lookup, upload, now)?;
 
         let local = china_time(now);
         let year = local.year();
@@ -213,9 +244,9 @@ impl Store {
             "INSERT INTO registrations (
                 case_number, case_year, case_seq, idempotency_key, body_sha256, received_at,
                 terminal_id, local_ref, sealed_at, doc_type, id_number, id_lookup, name, sex,
-                birth, address, category, description, phone, status)
+                birth, address, category, description, phone, status, likely_duplicate)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
-                     ?17, ?18, ?19, ?20)",
+                     ?17, ?18, ?19, ?20, ?21)",
             params![
                 case_number,
                 year,
@@ -228,7 +259,7 @@ impl Store {
                 upload.sealed_at,
                 p.doc_type,
                 p.id_number.expose(),
-                id_lookup_key(&p.id_number),
+                id_lookup,
                 p.name.expose(),
                 p.sex,
                 p.birth,
@@ -237,6 +268,7 @@ impl Store {
                 upload.description.expose(),
                 upload.phone.as_ref().map(|phone| phone.expose()),
                 STATUS_REGISTERED,
+                likely_duplicate,
             ],
         )?;
         let registration_id = tx.last_insert_rowid();
@@ -263,11 +295,55 @@ impl Store {
             case_number,
             received_at,
             replayed: false,
+            likely_duplicate,
         }))
     }
 
-    /// The registrations of one ID number, newest first.
-    pub fn history(&self, id_number: &IdNumber) -> Result<HistoryReply, StoreError> {
+    /// Records a terminal's heartbeat, replacing its previous one.
+    pub fn heartbeat(&self, hb: &Heartbeat, now: DateTime<Utc>) -> Result<(), StoreError> {
+        let received_at = china_time(now).to_rfc3339_opts(SecondsFormat::Millis, false);
+        self.conn().execute(
+            "INSERT INTO heartbeats (terminal_id, received_at, queue_depth, failed,
+                 oldest_unsent_age_s, version)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (terminal_id) DO UPDATE SET received_at = ?2, queue_depth = ?3,
+                 failed = ?4, oldest_unsent_age_s = ?5, version = ?6",
+            params![
+                hb.terminal_id,
+                received_at,
+                i64::try_from(hb.queue_depth).unwrap_or(i64::MAX),
+                i64::try_from(hb.failed).unwrap_or(i64::MAX),
+                hb.oldest_unsent_age_s.map(|a| i64::try_from(a).unwrap_or(i64::MAX)),
+                hb.version,
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// The latest heartbeat of every terminal, by terminal id.
+    pub fn heartbeats(&self) -> Result<Vec<HeartbeatRecord>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT terminal_id, received_at, queue_depth, failed, oldest_unsent_age_s, version
+             FROM heartbeats ORDER BY terminal_id",
+        )?;
+        let rows = stmt.query_map([], |row| {
+            Ok(HeartbeatRecord {
+                received_at: row.get(1)?,
+                heartbeat: Heartbeat {
+                    terminal_id: row.get(0)?,
+                    queue_depth: row.get::<_, i64>(2)?.max(0) as u64,
+                    failed: row.get::<_, i64>(3)?.max(0) as u64,
+                    oldest_unsent_age_s: row.get::<_, Option<i64>>(4)?.map(|a| a.max(0) as u64),
+                    version: row.get(5)?,
+                },
+            })
+        })?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
+    /// The registrations filed under a history key (see [`Store::id_lookup_key`]), newest first.
+    pub fn history(&self, id_key: &str) -> Result<HistoryReply, StoreError> {
         let conn = self.conn();
         let mut stmt = conn.prepare(
             "SELECT r.case_number, r.received_at, r.category, r.status,
@@ -276,7 +352,7 @@ impl Store {
              WHERE r.id_lookup = ?1
              ORDER BY r.id DESC",
         )?;
-        let rows = stmt.query_map([id_lookup_key(id_number)], |row| {
+        let rows = stmt.query_map([id_key], |row| {
             Ok(HistoryEntry {
                 case_number: row.get(0)?,
                 registered_at: row.get(1)?,
@@ -355,8 +431,54 @@ impl Store {
     }
 }
 
-/// Brings the schema up to the newest version, one transaction per step.
-fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+/// Whether an earlier registration of the same petitioner (same history key)
+/// in the same category, received in the last [`DUPLICATE_WINDOW_DAYS`] days,
+/// has the same description, or either description is empty.
+fn is_likely_duplicate(
+    conn: &Connection,
+    id_lookup: &str,
+    upload: &RegistrationUpload,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let since = china_time(now - chrono::TimeDelta::days(DUPLICATE_WINDOW_DAYS))
+        .to_rfc3339_opts(SecondsFormat::Millis, false);
+    let description = upload.description.expose().trim().to_owned();
+    let found: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM registrations
+             WHERE id_lookup = ?1 AND category = ?2 AND received_at >= ?3
+               AND (TRIM(description) = ?4 OR TRIM(description) = '' OR ?4 = ''))",
+        params![id_lookup, upload.category, since, description],
+        |row| row.get(0),
+    )?;
+    Ok(found)
+}
+
+/// Recomputes every `id_lookup` under the lookup key (after the upgrade from
+/// the unkeyed hash of schema version 1).
+fn rehash_lookups(conn: &mut Connection, key: &LookupKey) -> Result<(), StoreError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let rows: Vec<(i64, String)> = {
+        let mut stmt = tx.prepare("SELECT id, id_number FROM registrations")?;
+        let rows = stmt.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?;
+        rows.collect::<Result<_, _>>()?
+    };
+    for (id, number) in rows {
+        let lookup = registry_api::envelope::id_lookup_key(key, &IdNumber::new(number));
+        tx.execute("UPDATE registrations SET id_lookup = ?2 WHERE id = ?1", params![id, lookup])?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// A lookup key fixed for unit tests.
+#[cfg(test)]
+pub(crate) fn test_lookup_key() -> LookupKey {
+    LookupKey::from_text("kiosk-lookup-key-v1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=").expect("valid test key")
+}
+
+/// Brings the schema up to the newest version, one transaction per step;
+/// returns the version found before.
+fn migrate(conn: &mut Connection) -> Result<i64, StoreError> {
     let known = MIGRATIONS.len() as i64;
     let found: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
     if found > known {
@@ -369,7 +491,7 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
         tx.commit()?;
         log::info!("database migrated to schema version {}", idx + 1);
     }
-    Ok(())
+    Ok(found)
 }
 
 #[cfg(test)]
@@ -456,7 +578,9 @@ mod tests {
         store
             .register(&upload("a", "11010519491231002x"), "h", &[], now)
             .unwrap();
-        let reply = store.history(&IdNumber::new("11010519491231002X")).unwrap();
+        let reply = store
+            .history(&store.id_lookup_key(&IdNumber::new("11010519491231002X")))
+            .unwrap();
         assert_eq!(reply.registrations.len(), 1);
         assert_eq!(reply.registrations[0].status, STATUS_REGISTERED);
     }
@@ -465,20 +589,58 @@ mod tests {
     fn refuses_a_newer_schema() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("r.db");
-        drop(Store::open(&path).unwrap());
+        drop(Store::open(&path, test_lookup_key()).unwrap());
         let conn = Connection::open(&path).unwrap();
         conn.pragma_update(None, "user_version", 99).unwrap();
         drop(conn);
-        let err = Store::open(&path).unwrap_err();
+        let err = Store::open(&path, test_lookup_key()).unwrap_err();
         assert!(
             matches!(
                 err,
                 StoreError::SchemaTooNew {
                     found: 99,
-                    known: 1
+                    known: 2
                 }
             ),
             "{err}"
         );
+    }
+
+    #[test]
+    fn likely_duplicates_are_flagged_and_heartbeats_kept() {
+        let store = Store::open_in_memory().unwrap();
+        let now = at(2026, 5, 1, 0);
+        let mut first = upload("a", "X1");
+        first.description = PersonalText::new("SPECIMEN 拖欠工资");
+        let ack = |o: RegisterOutcome| match o {
+            RegisterOutcome::Created(a) | RegisterOutcome::Replayed(a) => a,
+            RegisterOutcome::Conflict => panic!("conflict"),
+        };
+        assert!(!ack(store.register(&first, "h", &[], now).unwrap()).likely_duplicate);
+        let mut same = first.clone();
+        same.idempotency_key = "b".into();
+        assert!(ack(store.register(&same, "h", &[], now).unwrap()).likely_duplicate);
+        // A replay repeats the flag.
+        assert!(ack(store.register(&same, "h", &[], now).unwrap()).likely_duplicate);
+        let mut other_text = first.clone();
+        other_text.idempotency_key = "c".into();
+        other_text.description = PersonalText::new("SPECIMEN 土地纠纷");
+        assert!(!ack(store.register(&other_text, "h", &[], now).unwrap()).likely_duplicate);
+        let mut later = first.clone();
+        later.idempotency_key = "d".into();
+        assert!(!ack(store.register(&later, "h", &[], at(2026, 7, 1, 0)).unwrap()).likely_duplicate);
+
+        let hb = Heartbeat {
+            terminal_id: "T-1".into(),
+            queue_depth: 3,
+            failed: 1,
+            oldest_unsent_age_s: Some(60),
+            version: "0.1.0".into(),
+        };
+        store.heartbeat(&hb, now).unwrap();
+        store.heartbeat(&Heartbeat { queue_depth: 0, ..hb.clone() }, now).unwrap();
+        let all = store.heartbeats().unwrap();
+        assert_eq!(all.len(), 1);
+        assert_eq!(all[0].heartbeat.queue_depth, 0);
     }
 }

@@ -11,7 +11,27 @@ use registry_api::{
     RegistrationRecord, RegistrationUpload, HEALTH_PATH, HISTORY_PATH, IDEMPOTENCY_HEADER,
     REGISTRATIONS_PATH,
 };
+use registry::{LookupKey, SealSecretKey};
+use registry_api::envelope::id_lookup_key;
+use registry_api::{Heartbeat, HEARTBEAT_PATH, SEALED_CONTENT_TYPE, SEALED_REGISTRATIONS_PATH};
 use reqwest::StatusCode;
+use std::sync::OnceLock;
+
+/// The test registry's keys, made once per test process.
+fn keys() -> &'static (SealSecretKey, LookupKey) {
+    static KEYS: OnceLock<(SealSecretKey, LookupKey)> = OnceLock::new();
+    KEYS.get_or_init(|| (SealSecretKey::generate(), LookupKey::generate()))
+}
+
+fn config(db: &Path, tokens: Vec<String>) -> RegistryConfig {
+    RegistryConfig {
+        db_path: db.to_path_buf(),
+        tokens,
+        seal_key: keys().0.clone(),
+        lookup_key: keys().1.clone(),
+        tls: None,
+    }
+}
 
 const TOKEN: &str = "specimen-terminal-token";
 const ID_A: &str = "11010519491231002X";
@@ -22,10 +42,7 @@ fn local() -> SocketAddr {
 }
 
 async fn start_on(db: &Path) -> RunningRegistry {
-    let cfg = RegistryConfig {
-        db_path: db.to_path_buf(),
-        tokens: vec![TOKEN.into(), "other-token".into()],
-    };
+    let cfg = config(db, vec![TOKEN.into(), "other-token".into()]);
     registry::start(cfg, local()).await.unwrap()
 }
 
@@ -99,7 +116,7 @@ impl Client {
             .post(format!("{}{HISTORY_PATH}", self.base))
             .bearer_auth(TOKEN)
             .json(&HistoryQuery {
-                id_number: IdNumber::new(id_number),
+                id_key: id_lookup_key(&keys().1, &IdNumber::new(id_number)),
             })
             .send()
             .await
@@ -635,10 +652,7 @@ async fn concurrent_uploads_get_unique_gapless_numbers() {
 #[test]
 fn blocking_registry_serves_and_stops_on_drop() {
     let dir = tempfile::tempdir().unwrap();
-    let cfg = RegistryConfig {
-        db_path: dir.path().join("r.db"),
-        tokens: vec![TOKEN.into()],
-    };
+    let cfg = config(&dir.path().join("r.db"), vec![TOKEN.into()]);
     let reg = registry::start_blocking(cfg, local()).unwrap();
     let url = format!("{}{HEALTH_PATH}", reg.base_url());
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -655,10 +669,153 @@ fn blocking_registry_serves_and_stops_on_drop() {
 #[tokio::test]
 async fn start_refuses_an_empty_token_list() {
     let dir = tempfile::tempdir().unwrap();
-    let cfg = RegistryConfig {
-        db_path: dir.path().join("r.db"),
-        tokens: vec!["  ".into()],
-    };
+    let cfg = config(&dir.path().join("r.db"), vec!["  ".into()]);
     let err = registry::start(cfg, local()).await.unwrap_err();
     assert!(err.to_string().contains("no terminal tokens"), "{err}");
+}
+
+impl Client {
+    async fn post_sealed(&self, key: &str, body: Vec<u8>, content_type: &str) -> reqwest::Response {
+        self.http
+            .post(format!("{}{SEALED_REGISTRATIONS_PATH}", self.base))
+            .bearer_auth(TOKEN)
+            .header(IDEMPOTENCY_HEADER, key)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+#[tokio::test]
+async fn sealed_uploads_are_opened_stored_once_and_acknowledged_with_201() {
+    let dir = tempfile::tempdir().unwrap();
+    let reg = start_on(&dir.path().join("r.db")).await;
+    let c = Client::new(&reg);
+    let up = upload("s-1", ID_A, "wages");
+    let sealed = keys().0.public_key().seal(&up).unwrap();
+    let res = c.post_sealed("s-1", sealed.clone(), SEALED_CONTENT_TYPE).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let ack: RegistrationAck = res.json().await.unwrap();
+    assert!(!ack.replayed && !ack.likely_duplicate);
+    // A retry after a lost answer gets the same case number, again as a 201.
+    let res = c.post_sealed("s-1", sealed, SEALED_CONTENT_TYPE).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let again: RegistrationAck = res.json().await.unwrap();
+    assert_eq!(again.case_number, ack.case_number);
+    assert!(again.replayed);
+    // Resealing the same registration (new ephemeral key) is the same content.
+    let resealed = keys().0.public_key().seal(&up).unwrap();
+    let res = c.post_sealed("s-1", resealed, SEALED_CONTENT_TYPE).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    // The same petitioner, category and text again: flagged as a likely duplicate.
+    let dup = keys().0.public_key().seal(&upload("s-2", ID_A, "wages")).unwrap();
+    let res = c.post_sealed("s-2", dup, SEALED_CONTENT_TYPE).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let ack2: RegistrationAck = res.json().await.unwrap();
+    assert!(ack2.likely_duplicate && !ack2.replayed);
+    assert_eq!(c.stats().await.registrations, 2);
+    assert_eq!(c.history(ID_A).await.registrations.len(), 2);
+    reg.shutdown().await;
+}
+
+#[tokio::test]
+async fn sealed_uploads_that_do_not_open_or_match_are_refused_precisely() {
+    let dir = tempfile::tempdir().unwrap();
+    let reg = start_on(&dir.path().join("r.db")).await;
+    let c = Client::new(&reg);
+    let up = upload("s-9", ID_A, "wages");
+    // Sealed to another registry's key.
+    let stranger = SealSecretKey::generate().public_key().seal(&up).unwrap();
+    let err = api_error(
+        c.post_sealed("s-9", stranger, SEALED_CONTENT_TYPE).await,
+        StatusCode::BAD_REQUEST,
+        "bad_envelope",
+    )
+    .await;
+    assert!(err.message.contains("does not open"), "{err:?}");
+    // Garbage, a plain JSON body, the wrong content type, a key that differs from the body's.
+    let res = c.post_sealed("s-9", b"garbage".to_vec(), SEALED_CONTENT_TYPE).await;
+    api_error(res, StatusCode::BAD_REQUEST, "bad_envelope").await;
+    let json = serde_json::to_vec(&up).unwrap();
+    let res = c.post_sealed("s-9", json, "application/json").await;
+    api_error(res, StatusCode::UNSUPPORTED_MEDIA_TYPE, "bad_request").await;
+    let sealed = keys().0.public_key().seal(&up).unwrap();
+    let res = c.post_sealed("other", sealed, SEALED_CONTENT_TYPE).await;
+    let err = api_error(res, StatusCode::BAD_REQUEST, "bad_request").await;
+    assert!(err.message.contains("Idempotency-Key"), "{err:?}");
+    // A sealed upload that fails validation names the field.
+    let mut bad = upload("s-9", ID_A, " ");
+    bad.category = " ".into();
+    let res = c
+        .post_sealed("s-9", keys().0.public_key().seal(&bad).unwrap(), SEALED_CONTENT_TYPE)
+        .await;
+    let err = api_error(res, StatusCode::BAD_REQUEST, "bad_request").await;
+    assert!(err.message.contains("category"), "{err:?}");
+    // Oversized.
+    let big = vec![0u8; registry_api::MAX_BODY_BYTES + 1];
+    let res = c.post_sealed("s-9", big, SEALED_CONTENT_TYPE).await;
+    api_error(res, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large").await;
+    assert_eq!(c.stats().await.registrations, 0);
+    reg.shutdown().await;
+}
+
+#[tokio::test]
+async fn history_takes_only_a_keyed_hash_and_heartbeats_are_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let reg = start_on(&dir.path().join("r.db")).await;
+    let c = Client::new(&reg);
+    c.upload_ok(&upload("k-1", ID_A, "wages")).await;
+    // The ID number itself is not a lookup key.
+    let res = c
+        .http
+        .post(format!("{}{HISTORY_PATH}", c.base))
+        .bearer_auth(TOKEN)
+        .json(&serde_json::json!({ "id_key": ID_A }))
+        .send()
+        .await
+        .unwrap();
+    api_error(res, StatusCode::BAD_REQUEST, "bad_request").await;
+    // A hash under another key finds nothing.
+    let other = id_lookup_key(&LookupKey::generate(), &IdNumber::new(ID_A));
+    let res = c
+        .http
+        .post(format!("{}{HISTORY_PATH}", c.base))
+        .bearer_auth(TOKEN)
+        .json(&HistoryQuery { id_key: other })
+        .send()
+        .await
+        .unwrap();
+    let reply: HistoryReply = res.json().await.unwrap();
+    assert!(reply.registrations.is_empty());
+    assert_eq!(c.history(ID_A).await.registrations.len(), 1);
+
+    let hb = Heartbeat {
+        terminal_id: "T-SPECIMEN-01".into(),
+        queue_depth: 4,
+        failed: 1,
+        oldest_unsent_age_s: Some(90),
+        version: "0.1.0".into(),
+    };
+    let res = c
+        .http
+        .post(format!("{}{HEARTBEAT_PATH}", c.base))
+        .bearer_auth(TOKEN)
+        .json(&hb)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let res = c
+        .http
+        .get(format!("{}{HEARTBEAT_PATH}", c.base))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    let all: Vec<registry::HeartbeatRecord> = res.json().await.unwrap();
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0].heartbeat, hb);
+    reg.shutdown().await;
 }

@@ -103,12 +103,23 @@ fn schemas_match_the_wire_types() {
             case_number: String::new(),
             received_at: String::new(),
             replayed: false,
+            likely_duplicate: false,
         },
     );
     check(
         "HistoryQuery",
         &HistoryQuery {
-            id_number: IdNumber::new(""),
+            id_key: String::new(),
+        },
+    );
+    check(
+        "Heartbeat",
+        &registry_api::Heartbeat {
+            terminal_id: String::new(),
+            queue_depth: 0,
+            failed: 0,
+            oldest_unsent_age_s: Some(0),
+            version: String::new(),
         },
     );
     check("HistoryEntry", &entry);
@@ -143,6 +154,8 @@ fn every_endpoint_is_documented() {
         registry_api::HEALTH_PATH,
         registry_api::REGISTRATIONS_PATH,
         registry_api::HISTORY_PATH,
+        registry_api::SEALED_REGISTRATIONS_PATH,
+        registry_api::HEARTBEAT_PATH,
         registry::STATS_PATH,
         "/v1/registrations/{case_number}",
     ] {
@@ -153,4 +166,5 @@ fn every_endpoint_is_documented() {
     }
     assert!(SPEC.contains(&format!("name: {}", registry_api::IDEMPOTENCY_HEADER)));
     assert!(SPEC.contains(&registry_api::MAX_BODY_BYTES.to_string()));
+    assert!(SPEC.contains(registry_api::SEALED_CONTENT_TYPE));
 }

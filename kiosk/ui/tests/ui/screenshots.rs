@@ -121,6 +121,13 @@ const PORTRAIT_SHOTS: &[Shot] = &[
         tweak: nothing,
     },
     Shot {
+        name: "review-suggestion",
+        screen: Screen::Review,
+        tweak: |i| {
+            i.set_suggestion("建议转办：示范镇 区人力资源和社会保障局（依据：“拖欠工资”、“工资”×2）".into())
+        },
+    },
+    Shot {
         name: "submitting",
         screen: Screen::Submitting,
         tweak: nothing,
@@ -129,6 +136,16 @@ const PORTRAIT_SHOTS: &[Shot] = &[
         name: "receipt",
         screen: Screen::Receipt,
         tweak: |i| i.set_seconds_left(30),
+    },
+    Shot {
+        name: "receipt-unprinted",
+        screen: Screen::Receipt,
+        tweak: |i| {
+            i.set_seconds_left(30);
+            i.set_message("打印机缺纸，请拍下屏幕上的回执".into());
+            i.set_message_is_error(true);
+            i.set_receipt_picture(receipt_picture());
+        },
     },
     Shot {
         name: "receipt-offline",
@@ -318,4 +335,20 @@ fn portrait_screens() {
 #[test]
 fn landscape_screens() {
     render(LANDSCAPE_SHOTS, LANDSCAPE);
+}
+
+/// The printer crate's reference receipt, as the screen shows it when the printer cannot print.
+fn receipt_picture() -> slint::Image {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../drivers/printer/reference/receipt.png");
+    let decoder = png::Decoder::new(std::io::BufReader::new(File::open(&path).expect("reference receipt")));
+    let mut reader = decoder.read_info().expect("png header");
+    let mut buf = vec![0; reader.output_buffer_size().expect("png size")];
+    let info = reader.next_frame(&mut buf).expect("png frame");
+    let channels = info.color_type.samples();
+    let mut pixels = SharedPixelBuffer::<Rgba8Pixel>::new(info.width, info.height);
+    for (dst, src) in pixels.make_mut_slice().iter_mut().zip(buf.chunks(channels)) {
+        let (r, g, b) = if channels >= 3 { (src[0], src[1], src[2]) } else { (src[0], src[0], src[0]) };
+        *dst = Rgba8Pixel { r, g, b, a: 255 };
+    }
+    slint::Image::from_rgba8(pixels)
 }

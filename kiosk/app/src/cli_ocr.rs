@@ -1,0 +1,130 @@
+//! `kiosk ocr --out DIR [--raw] IMAGE...`: recognise photo files as the terminal would.
+//!
+//! For each photo it runs the whole pipeline (page detection, correction,
+//! clean-up, Tesseract) or, with `--raw`, plain Tesseract on the unprocessed
+//! photo, and writes the text to `DIR/<image stem>.txt`. The terminal shows
+//! figures only (size, seconds, confidence, doubtful words, fields found by
+//! kind): the text is personal data and goes to the files, not the screen.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::Context;
+use clap::Args;
+use kiosk::Config;
+use kiosk_camera::{process_page, raw_gray, Frame};
+use kiosk_ocr::{OcrConfig, OcrEngine};
+
+/// Arguments of `kiosk ocr`.
+#[derive(Args, Debug)]
+pub struct OcrArgs {
+    /// Folder for the `<image stem>.txt` files (created if missing).
+    #[arg(long)]
+    out: PathBuf,
+    /// Plain Tesseract on the unprocessed photo, for comparison.
+    #[arg(long)]
+    raw: bool,
+    /// Photos as the document camera takes them.
+    #[arg(required = true)]
+    images: Vec<PathBuf>,
+}
+
+/// Runs `kiosk ocr`.
+pub fn run(config: &Path, args: &OcrArgs) -> anyhow::Result<()> {
+    let cfg = if config.exists() {
+        Config::load(config)?
+    } else {
+        Config::default()
+    };
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create {}", args.out.display()))?;
+    let mut engine = OcrEngine::new(&OcrConfig {
+        tessdata_dir: Some(cfg.ocr.tessdata_dir.clone()),
+        language: cfg.ocr.language.clone(),
+        workers: 1,
+    })?;
+    let mut total = 0.0;
+    let mut failed = 0;
+    for image in &args.images {
+        match one(&mut engine, image, &args.out, args.raw) {
+            Ok(seconds) => total += seconds,
+            Err(e) => {
+                failed += 1;
+                eprintln!(
+                    "{}: {}",
+                    image.display(),
+                    kiosk_privacy::redact(&format!("{e:#}"))
+                );
+            }
+        }
+    }
+    let done = args.images.len() - failed;
+    if done > 0 {
+        println!(
+            "{done} pages, {:.2} s per page ({})",
+            total / done as f64,
+            if args.raw { "raw" } else { "pipeline" }
+        );
+    }
+    anyhow::ensure!(
+        failed == 0,
+        "{failed} of {} images failed",
+        args.images.len()
+    );
+    Ok(())
+}
+
+/// Recognises one photo and writes its text; returns the seconds it took.
+fn one(engine: &mut OcrEngine, image: &Path, out: &Path, raw: bool) -> anyhow::Result<f64> {
+    let frame = Frame::from_file(image)?;
+    let started = Instant::now();
+    let (gray, width, height, note) = if raw {
+        let (gray, w, h) = raw_gray(&frame)?;
+        (gray, w, h, String::from("raw photo"))
+    } else {
+        let page = process_page(&frame).map_err(|e| anyhow::anyhow!("{e} ({})", e.prompt_zh()))?;
+        let mut note = format!(
+            "jpeg {} KB, deskew {:.1}°",
+            page.jpeg.len() / 1024,
+            page.deskew_degrees
+        );
+        if page.fallback {
+            note.push_str(", no trustworthy outline: whole frame");
+        }
+        if page.blank {
+            note.push_str(", blank page");
+        }
+        (page.gray, page.width, page.height, note)
+    };
+    let prepared = started.elapsed();
+    let text = engine.recognize_gray(&gray, width, height)?;
+    let seconds = started.elapsed().as_secs_f64();
+    let stem = image
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "page".into());
+    let path = out.join(format!("{stem}.txt"));
+    let mut body = text.text.clone();
+    body.push('\n');
+    std::fs::write(&path, body).with_context(|| format!("cannot write {}", path.display()))?;
+    let fields = kiosk_fields::extract(&text.text);
+    println!(
+        "{}: {width}x{height}, {note}; prepared {} ms, recognised {} ms, {seconds:.2} s; confidence {:.0}, {} words ({} doubtful); \
+         kind {}, {} id numbers ({} valid), {} phones, {} dates, {} amounts, {} names -> {}",
+        image.display(),
+        prepared.as_millis(),
+        text.duration.as_millis(),
+        text.mean_confidence,
+        text.words.len(),
+        text.words.iter().filter(|w| w.is_doubtful()).count(),
+        fields.kind.as_str(),
+        fields.id_numbers.len(),
+        fields.id_numbers.iter().filter(|c| c.valid).count(),
+        fields.phones.len(),
+        fields.dates.len(),
+        fields.amounts.len(),
+        fields.names.len(),
+        path.display()
+    );
+    Ok(seconds)
+}

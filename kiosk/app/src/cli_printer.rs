@@ -1,0 +1,153 @@
+//! `kiosk printer status|test`: receipt printer checks for technicians.
+//!
+//! `status` asks the printer (DLE EOT) and prints its state with the
+//! message the screen would show. `test` prints a SPECIMEN receipt or
+//! queue ticket; with `--sim PNG` it prints on the printer simulator
+//! instead and writes the paper to PNG, to check a layout without a
+//! printer.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use kiosk_printer::escpos::QrMode;
+use kiosk_printer::sim::{self, SimConfig};
+use kiosk_printer::{error_message_zh, EscPosPrinter, PrinterConfig, PrinterError, ReceiptPrinter};
+
+/// The printer subcommands.
+#[derive(Debug, Subcommand)]
+pub enum PrinterCmd {
+    /// Ask the printer for its status (paper, cover, online).
+    Status(DeviceArgs),
+    /// Print a SPECIMEN receipt (or queue ticket).
+    Test {
+        #[command(flatten)]
+        device: DeviceArgs,
+        /// Print a queue ticket instead of a receipt.
+        #[arg(long)]
+        ticket: bool,
+        /// Print the receipt with a case number (default: the offline receipt).
+        #[arg(long)]
+        acknowledged: bool,
+        /// Print on the simulator and write the paper to this PNG.
+        #[arg(long, value_name = "PNG")]
+        sim: Option<PathBuf>,
+    },
+}
+
+/// Where the printer is.
+#[derive(Debug, Args)]
+pub struct DeviceArgs {
+    /// Serial port or USB printer device.
+    #[arg(long, default_value = kiosk_printer::DEFAULT_DEVICE)]
+    device: PathBuf,
+    /// Serial speed.
+    #[arg(long, default_value_t = 115_200)]
+    baud: u32,
+    /// Print QR codes as raster images (printers without GS ( k).
+    #[arg(long)]
+    raster_qr: bool,
+}
+
+impl DeviceArgs {
+    fn config(&self) -> PrinterConfig {
+        PrinterConfig {
+            path: self.device.clone(),
+            baud: self.baud,
+            qr: if self.raster_qr {
+                QrMode::Raster
+            } else {
+                QrMode::Native
+            },
+            ..PrinterConfig::default()
+        }
+    }
+}
+
+/// Runs one printer subcommand.
+pub fn run(cmd: PrinterCmd) -> anyhow::Result<()> {
+    match cmd {
+        PrinterCmd::Status(device) => status(&device),
+        PrinterCmd::Test {
+            device,
+            ticket,
+            acknowledged,
+            sim: None,
+        } => {
+            let mut printer = open(&device)?;
+            test_print(&mut printer, ticket, acknowledged)
+        }
+        PrinterCmd::Test {
+            device,
+            ticket,
+            acknowledged,
+            sim: Some(png),
+        } => {
+            let cfg = SimConfig {
+                native_qr: !device.raster_qr,
+                ..SimConfig::default()
+            };
+            let (sim, ctl) = sim::spawn_with(cfg).context("cannot start the printer simulator")?;
+            let mut printer = EscPosPrinter::open(PrinterConfig {
+                path: sim.path().to_path_buf(),
+                ..device.config()
+            })?;
+            test_print(&mut printer, ticket, acknowledged)?;
+            let page = ctl
+                .take_pages()
+                .pop()
+                .context("the simulator cut no paper")?;
+            page.save_png(&png)
+                .with_context(|| format!("cannot write {}", png.display()))?;
+            println!(
+                "paper written to {} ({}×{} dots)",
+                png.display(),
+                page.image.width(),
+                page.image.height()
+            );
+            Ok(())
+        }
+    }
+}
+
+fn open(device: &DeviceArgs) -> anyhow::Result<EscPosPrinter> {
+    EscPosPrinter::open(device.config()).map_err(|e| report(&e))
+}
+
+fn report(e: &PrinterError) -> anyhow::Error {
+    println!("screen: {}", error_message_zh(e));
+    anyhow::anyhow!("printer: {e}")
+}
+
+fn status(device: &DeviceArgs) -> anyhow::Result<()> {
+    let mut printer = open(device)?;
+    let started = Instant::now();
+    let status = printer.status().map_err(|e| report(&e))?;
+    println!(
+        "printer {}: {status} (answered in {:.0?})",
+        device.device.display(),
+        started.elapsed()
+    );
+    println!("screen: {}", status.message_zh());
+    Ok(())
+}
+
+fn test_print(printer: &mut EscPosPrinter, ticket: bool, acknowledged: bool) -> anyhow::Result<()> {
+    let job = if ticket {
+        sim::specimen_ticket().to_job()?
+    } else {
+        sim::specimen_receipt(acknowledged.then_some("XF20261128-000123")).to_job()?
+    };
+    let started = Instant::now();
+    let outcome = printer.print(&job).map_err(|e| report(&e))?;
+    println!(
+        "{}: {} in {:.0?} ({} bytes)",
+        if ticket { "queue ticket" } else { "receipt" },
+        outcome,
+        started.elapsed(),
+        printer.encode(&job).len()
+    );
+    println!("screen: {}", outcome.message_zh());
+    Ok(())
+}

@@ -1,0 +1,732 @@
+//! `kiosk provision`: tell a terminal which hall it serves, where its registry
+//! is and what its keys are, without typing on its console.
+//!
+//! A provisioning file (`provision.toml`, made by `kiosk provision make`) holds
+//! the terminal ID, the hall name, the registry URL and bearer token, the
+//! registry's CA certificate and public key, and the terminal's client
+//! certificate and key, all as text. `kiosk provision install` validates it
+//! and installs it under `/etc/kiosk` (on the appliance a link into the data
+//! partition): the secrets as root-only files (0600 root:root; systemd hands
+//! them to the service with `LoadCredential=`), and `kiosk.toml` with the
+//! terminal's settings (0640 root:kiosk, no secrets in it). Every file is
+//! written to a temporary name and renamed, `kiosk.toml` last, so a power cut
+//! leaves the old or the new provisioning, never a mix.
+//!
+//! Sources: a file path; `--auto`, the file a technician left on the data
+//! partition (`/var/lib/kiosk-provision/provision.toml`, renamed once
+//! applied); or `--device`, a USB stick labelled `KIOSK-PROV`, mounted
+//! read-only for the read (udev/71-kiosk-provision.rules starts that).
+//! Installing again replaces the provisioning: no reflashing.
+
+use std::io::Write;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer, SubjectPublicKeyInfoDer};
+use serde::{Deserialize, Serialize};
+
+/// The format version this build writes and accepts.
+pub const FORMAT: u32 = 1;
+/// Where the kiosk service finds the token (`LoadCredential=` in kiosk.service).
+pub const CREDENTIAL_TOKEN: &str = "/run/credentials/kiosk.service/registry-token";
+/// The provisioning file on the data partition (`--auto`).
+pub const DATA_PARTITION_FILE: &str = "/var/lib/kiosk-provision/provision.toml";
+/// The file name on a provisioning USB stick.
+pub const STICK_FILE: &str = "provision.toml";
+
+/// Why a provisioning file was refused or could not be installed.
+#[derive(Debug, thiserror::Error)]
+pub enum ProvisionError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("not a provisioning file: {0}")]
+    Syntax(String),
+    #[error("unsupported provisioning format {0} (this kiosk reads {FORMAT})")]
+    Format(u32),
+    #[error("bad terminal id: use 1-64 letters, digits, '-' or '_'")]
+    TerminalId,
+    #[error("bad hall name: 1-64 characters, no control characters")]
+    HallName,
+    #[error("bad registry url: {0}")]
+    Url(String),
+    #[error("bad registry token: 16-512 printable characters without spaces")]
+    Token,
+    #[error("bad {field}: {reason}")]
+    Pem { field: &'static str, reason: String },
+    #[error("existing configuration {path} is not valid toml: {reason}")]
+    ExistingConfig { path: PathBuf, reason: String },
+    #[error("the installed configuration does not load: {0}")]
+    Config(String),
+    #[error("cannot mount {device}: {reason}")]
+    Mount { device: PathBuf, reason: String },
+}
+
+/// The provisioning file. `Debug` masks the token and the private key.
+#[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Provisioning {
+    pub format: u32,
+    pub terminal_id: String,
+    pub hall_name: String,
+    pub registry_url: String,
+    pub registry_token: String,
+    /// PEM: the CA that signs the registry's TLS certificate.
+    pub registry_ca: String,
+    /// PEM (SubjectPublicKeyInfo): the registry's key that registrations are sealed to.
+    pub registry_public_key: String,
+    /// PEM: this terminal's client certificate.
+    pub client_cert: String,
+    /// PEM (PKCS#8, PKCS#1 or SEC1): this terminal's client key.
+    pub client_key: String,
+}
+
+impl std::fmt::Debug for Provisioning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Provisioning")
+            .field("terminal_id", &self.terminal_id)
+            .field("hall_name", &self.hall_name)
+            .field("registry_url", &self.registry_url)
+            .field("registry_token", &"***")
+            .field("client_key", &"***")
+            .finish_non_exhaustive()
+    }
+}
+
+fn pem_check<T: PemObject>(
+    field: &'static str,
+    text: &str,
+    der: impl Fn(&T) -> &[u8],
+) -> Result<(), ProvisionError> {
+    let item = T::from_pem_slice(text.as_bytes()).map_err(|e| ProvisionError::Pem {
+        field,
+        reason: short_pem_error(&e),
+    })?;
+    // Every one of these is a DER SEQUENCE.
+    if der(&item).first() != Some(&0x30) {
+        return Err(ProvisionError::Pem {
+            field,
+            reason: "content is not DER".into(),
+        });
+    }
+    Ok(())
+}
+
+fn short_pem_error(e: &rustls_pki_types::pem::Error) -> String {
+    match e {
+        rustls_pki_types::pem::Error::NoItemsFound => "no PEM block of the expected kind".into(),
+        _ => "malformed PEM".into(),
+    }
+}
+
+impl Provisioning {
+    /// Parses and validates a provisioning file's text.
+    pub fn parse(text: &str) -> Result<Self, ProvisionError> {
+        let p: Provisioning =
+            toml::from_str(text).map_err(|e| ProvisionError::Syntax(e.message().to_string()))?;
+        p.validate()?;
+        Ok(p)
+    }
+
+    /// Checks every field.
+    pub fn validate(&self) -> Result<(), ProvisionError> {
+        if self.format != FORMAT {
+            return Err(ProvisionError::Format(self.format));
+        }
+        let id = &self.terminal_id;
+        if id.is_empty()
+            || id.len() > 64
+            || !id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err(ProvisionError::TerminalId);
+        }
+        let hall = self.hall_name.trim();
+        if hall.is_empty() || hall.chars().count() > 64 || hall.chars().any(char::is_control) {
+            return Err(ProvisionError::HallName);
+        }
+        let url =
+            url::Url::parse(&self.registry_url).map_err(|e| ProvisionError::Url(e.to_string()))?;
+        if !matches!(url.scheme(), "https" | "http") || url.host_str().is_none() {
+            return Err(ProvisionError::Url("expected http(s)://host[:port]".into()));
+        }
+        if !url.username().is_empty() || url.password().is_some() || url.query().is_some() {
+            return Err(ProvisionError::Url(
+                "no credentials or query in the url".into(),
+            ));
+        }
+        let t = &self.registry_token;
+        if t.len() < 16 || t.len() > 512 || !t.chars().all(|c| c.is_ascii_graphic()) {
+            return Err(ProvisionError::Token);
+        }
+        pem_check::<CertificateDer<'static>>("registry_ca", &self.registry_ca, |c| c.as_ref())?;
+        pem_check::<SubjectPublicKeyInfoDer<'static>>(
+            "registry_public_key",
+            &self.registry_public_key,
+            |k| k.as_ref(),
+        )?;
+        pem_check::<CertificateDer<'static>>("client_cert", &self.client_cert, |c| c.as_ref())?;
+        pem_check::<PrivateKeyDer<'static>>("client_key", &self.client_key, |k| k.secret_der())?;
+        Ok(())
+    }
+
+    /// The file's text, as `kiosk provision make` writes it.
+    pub fn to_toml(&self) -> Result<String, ProvisionError> {
+        toml::to_string(self).map_err(|e| ProvisionError::Syntax(e.to_string()))
+    }
+}
+
+/// Reads and validates a provisioning file.
+pub fn read_file(path: &Path) -> Result<Provisioning, ProvisionError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ProvisionError::Read {
+        path: path.into(),
+        source,
+    })?;
+    Provisioning::parse(&text)
+}
+
+/// The files `install` writes into the configuration directory.
+pub mod files {
+    pub const CONFIG: &str = "kiosk.toml";
+    pub const TOKEN: &str = "registry-token";
+    pub const CA: &str = "registry-ca.pem";
+    pub const REGISTRY_KEY: &str = "registry-public-key.pem";
+    pub const CLIENT_CERT: &str = "client.pem";
+    pub const CLIENT_KEY: &str = "client.key";
+}
+
+/// Owner and group for the installed files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Owners {
+    /// Owner of every file (root on the terminal).
+    pub uid: u32,
+    /// Group that may read `kiosk.toml` (kiosk), or `None` to keep it owner-only.
+    pub kiosk_gid: Option<u32>,
+}
+
+impl Owners {
+    /// root, and the `kiosk` group from `/etc/group` if it exists.
+    pub fn system() -> Self {
+        Owners {
+            uid: 0,
+            kiosk_gid: group_id(Path::new("/etc/group"), "kiosk"),
+        }
+    }
+}
+
+/// Looks a group up in a group file.
+pub fn group_id(group_file: &Path, name: &str) -> Option<u32> {
+    let text = std::fs::read_to_string(group_file).ok()?;
+    text.lines().find_map(|l| {
+        let mut f = l.split(':');
+        (f.next()? == name).then_some(())?;
+        f.nth(1)?.parse().ok()
+    })
+}
+
+fn write_atomic(
+    dir: &Path,
+    name: &str,
+    data: &[u8],
+    mode: u32,
+    uid: u32,
+    gid: Option<u32>,
+) -> Result<(), ProvisionError> {
+    let path = dir.join(name);
+    let tmp = dir.join(format!(".{name}.new"));
+    let err = |source| ProvisionError::Write {
+        path: path.clone(),
+        source,
+    };
+    let _ = std::fs::remove_file(&tmp);
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&tmp)
+        .map_err(err)?;
+    f.write_all(data).map_err(err)?;
+    f.sync_all().map_err(err)?;
+    drop(f);
+    std::os::unix::fs::chown(&tmp, Some(uid), Some(gid.unwrap_or(0))).map_err(err)?;
+    std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(mode)).map_err(err)?;
+    std::fs::rename(&tmp, &path).map_err(err)?;
+    Ok(())
+}
+
+/// Installs `p` into `dir` (normally `/etc/kiosk`); keeps the other settings of
+/// an existing `kiosk.toml`. Returns the path of the configuration written.
+pub fn install(p: &Provisioning, dir: &Path, owners: Owners) -> Result<PathBuf, ProvisionError> {
+    p.validate()?;
+    let derr = |source| ProvisionError::Write {
+        path: dir.into(),
+        source,
+    };
+    std::fs::create_dir_all(dir).map_err(derr)?;
+    std::os::unix::fs::chown(dir, Some(owners.uid), Some(owners.kiosk_gid.unwrap_or(0)))
+        .map_err(derr)?;
+    let dir_mode = if owners.kiosk_gid.is_some() {
+        0o750
+    } else {
+        0o700
+    };
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(dir_mode)).map_err(derr)?;
+
+    let secret =
+        |name: &str, data: &str| write_atomic(dir, name, data.as_bytes(), 0o600, owners.uid, None);
+    secret(files::TOKEN, &format!("{}\n", p.registry_token))?;
+    secret(files::CA, &p.registry_ca)?;
+    secret(files::REGISTRY_KEY, &p.registry_public_key)?;
+    secret(files::CLIENT_CERT, &p.client_cert)?;
+    secret(files::CLIENT_KEY, &p.client_key)?;
+
+    let cfg_path = dir.join(files::CONFIG);
+    let mut table: toml::Table = match std::fs::read_to_string(&cfg_path) {
+        Ok(text) => text
+            .parse()
+            .map_err(|e: toml::de::Error| ProvisionError::ExistingConfig {
+                path: cfg_path.clone(),
+                reason: e.message().to_string(),
+            })?,
+        Err(_) => toml::Table::new(),
+    };
+    let section = |t: &mut toml::Table, name: &str| -> toml::Table {
+        match t.remove(name) {
+            Some(toml::Value::Table(s)) => s,
+            _ => toml::Table::new(),
+        }
+    };
+    let mut terminal = section(&mut table, "terminal");
+    terminal.insert("id".into(), p.terminal_id.clone().into());
+    terminal.insert("hall_name".into(), p.hall_name.trim().to_string().into());
+    table.insert("terminal".into(), terminal.into());
+    let mut registry = section(&mut table, "registry");
+    registry.insert("url".into(), p.registry_url.clone().into());
+    registry.insert("token_file".into(), CREDENTIAL_TOKEN.into());
+    table.insert("registry".into(), registry.into());
+    let text = format!(
+        "# Written by `kiosk provision` for terminal {}; re-provision instead of editing.\n{}",
+        p.terminal_id,
+        toml::to_string(&table).map_err(|e| ProvisionError::Config(e.to_string()))?
+    );
+    // The kiosk must be able to load what we are about to install.
+    let check: kiosk::Config =
+        toml::from_str(&text).map_err(|e| ProvisionError::Config(e.message().to_string()))?;
+    drop(check);
+    let cfg_mode = if owners.kiosk_gid.is_some() {
+        0o640
+    } else {
+        0o600
+    };
+    write_atomic(
+        dir,
+        files::CONFIG,
+        text.as_bytes(),
+        cfg_mode,
+        owners.uid,
+        owners.kiosk_gid,
+    )?;
+    Ok(cfg_path)
+}
+
+/// A USB stick mounted read-only on a private directory; unmounted on drop.
+struct Mounted {
+    dir: tempfile::TempDir,
+}
+
+impl Mounted {
+    fn new(device: &Path) -> Result<Self, ProvisionError> {
+        let merr = |reason: String| ProvisionError::Mount {
+            device: device.into(),
+            reason,
+        };
+        let base = Path::new("/run");
+        let dir = tempfile::Builder::new()
+            .prefix("kiosk-provision-")
+            .tempdir_in(base)
+            .map_err(|e| merr(e.to_string()))?;
+        let out = std::process::Command::new("mount")
+            .args(["-o", "ro,nosuid,nodev,noexec"])
+            .arg(device)
+            .arg(dir.path())
+            .output()
+            .map_err(|e| merr(e.to_string()))?;
+        if !out.status.success() {
+            return Err(merr(
+                String::from_utf8_lossy(&out.stderr).trim().to_string(),
+            ));
+        }
+        Ok(Mounted { dir })
+    }
+}
+
+impl Drop for Mounted {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg(self.dir.path())
+            .status();
+    }
+}
+
+/// Where the provisioning file comes from.
+#[derive(Debug, clap::Args)]
+#[group(required = true, multiple = false)]
+pub struct Source {
+    /// A provisioning file.
+    file: Option<PathBuf>,
+    /// The file left on the data partition (/var/lib/kiosk-provision/provision.toml);
+    /// renamed to provision.toml.applied once installed.
+    #[arg(long)]
+    auto: bool,
+    /// A block device (USB stick labelled KIOSK-PROV) holding provision.toml.
+    #[arg(long)]
+    device: Option<PathBuf>,
+}
+
+/// `kiosk provision …`
+#[derive(Debug, clap::Subcommand)]
+pub enum ProvisionCmd {
+    /// Validate a provisioning file and install it (as root).
+    Install {
+        #[command(flatten)]
+        source: Source,
+        /// Configuration directory to install into.
+        #[arg(long, default_value = "/etc/kiosk")]
+        target: PathBuf,
+        /// Only validate; install nothing.
+        #[arg(long)]
+        check: bool,
+    },
+    /// Produce a provisioning file for one terminal.
+    Make {
+        #[arg(long)]
+        terminal_id: String,
+        #[arg(long)]
+        hall_name: String,
+        #[arg(long)]
+        registry_url: String,
+        /// File holding the terminal's registry bearer token.
+        #[arg(long)]
+        token_file: PathBuf,
+        /// PEM file: the CA of the registry's TLS certificate.
+        #[arg(long)]
+        registry_ca: PathBuf,
+        /// PEM file: the registry's public key.
+        #[arg(long)]
+        registry_public_key: PathBuf,
+        /// PEM file: the terminal's client certificate.
+        #[arg(long)]
+        client_cert: PathBuf,
+        /// PEM file: the terminal's client key.
+        #[arg(long)]
+        client_key: PathBuf,
+        /// Where to write the file (mode 0600); copy it to a stick labelled KIOSK-PROV.
+        #[arg(long, short)]
+        out: PathBuf,
+    },
+}
+
+fn read_text(path: &Path) -> Result<String, ProvisionError> {
+    std::fs::read_to_string(path).map_err(|source| ProvisionError::Read {
+        path: path.into(),
+        source,
+    })
+}
+
+/// Runs `kiosk provision …`.
+pub fn run(cmd: ProvisionCmd) -> anyhow::Result<()> {
+    match cmd {
+        ProvisionCmd::Make {
+            terminal_id,
+            hall_name,
+            registry_url,
+            token_file,
+            registry_ca,
+            registry_public_key,
+            client_cert,
+            client_key,
+            out,
+        } => {
+            let p = Provisioning {
+                format: FORMAT,
+                terminal_id,
+                hall_name,
+                registry_url,
+                registry_token: read_text(&token_file)?.trim().to_string(),
+                registry_ca: read_text(&registry_ca)?,
+                registry_public_key: read_text(&registry_public_key)?,
+                client_cert: read_text(&client_cert)?,
+                client_key: read_text(&client_key)?,
+            };
+            p.validate()?;
+            write_atomic(
+                out.parent()
+                    .filter(|d| !d.as_os_str().is_empty())
+                    .unwrap_or(Path::new(".")),
+                &out.file_name()
+                    .map(|n| n.to_string_lossy().to_string())
+                    .unwrap_or_else(|| "provision.toml".into()),
+                p.to_toml()?.as_bytes(),
+                0o600,
+                current_uid(),
+                None,
+            )?;
+            println!(
+                "wrote {} for terminal {} ({})",
+                out.display(),
+                p.terminal_id,
+                p.hall_name
+            );
+            Ok(())
+        }
+        ProvisionCmd::Install {
+            source,
+            target,
+            check,
+        } => {
+            let (p, applied_from) = if let Some(file) = source.file {
+                (read_file(&file)?, None)
+            } else if source.auto {
+                let f = PathBuf::from(DATA_PARTITION_FILE);
+                (read_file(&f)?, Some(f))
+            } else if let Some(device) = source.device {
+                let m = Mounted::new(&device)?;
+                (read_file(&m.dir.path().join(STICK_FILE))?, None)
+            } else {
+                anyhow::bail!("name a provisioning file, --auto or --device");
+            };
+            if check {
+                println!(
+                    "provisioning file is valid: terminal {} ({})",
+                    p.terminal_id, p.hall_name
+                );
+                return Ok(());
+            }
+            let cfg = install(&p, &target, Owners::system())?;
+            if let Some(f) = applied_from {
+                let done = f.with_extension("toml.applied");
+                std::fs::rename(&f, &done)
+                    .map_err(|source| ProvisionError::Write { path: done, source })?;
+            }
+            log::info!(
+                "provisioned: terminal {} now serves {} ({})",
+                p.terminal_id,
+                p.hall_name,
+                cfg.display()
+            );
+            println!("terminal {} now serves {}", p.terminal_id, p.hall_name);
+            Ok(())
+        }
+    }
+}
+
+fn current_uid() -> u32 {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self")
+        .map(|m| m.uid())
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::MetadataExt;
+
+    fn pem(label: &str, der: &[u8]) -> String {
+        use base64::Engine as _;
+        let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+        format!("-----BEGIN {label}-----\n{b64}\n-----END {label}-----\n")
+    }
+
+    // DER-shaped placeholders: validation checks the PEM kind and the DER
+    // SEQUENCE tag, not the certificate contents.
+    fn sample() -> Provisioning {
+        Provisioning {
+            format: FORMAT,
+            terminal_id: "hall-0815".into(),
+            hall_name: "东岭镇便民服务中心".into(),
+            registry_url: "https://registry.example.gov.cn:8443".into(),
+            registry_token: "tok-0123456789abcdef".into(),
+            registry_ca: pem("CERTIFICATE", &[0x30, 0x03, 0x02, 0x01, 0x01]),
+            registry_public_key: pem("PUBLIC KEY", &[0x30, 0x03, 0x02, 0x01, 0x02]),
+            client_cert: pem("CERTIFICATE", &[0x30, 0x03, 0x02, 0x01, 0x03]),
+            client_key: pem("PRIVATE KEY", &[0x30, 0x03, 0x02, 0x01, 0x04]),
+        }
+    }
+
+    #[test]
+    fn a_made_file_parses_back() {
+        let p = sample();
+        let text = p.to_toml().expect("toml");
+        assert_eq!(Provisioning::parse(&text).expect("valid"), p);
+    }
+
+    #[test]
+    fn bad_fields_are_refused_with_a_reason() {
+        let mut p = sample();
+        p.terminal_id = "hall 1; rm".into();
+        assert!(matches!(p.validate(), Err(ProvisionError::TerminalId)));
+        let mut p = sample();
+        p.hall_name = "  ".into();
+        assert!(matches!(p.validate(), Err(ProvisionError::HallName)));
+        let mut p = sample();
+        p.registry_url = "ftp://x".into();
+        assert!(matches!(p.validate(), Err(ProvisionError::Url(_))));
+        let mut p = sample();
+        p.registry_url = "https://user:pw@x".into();
+        assert!(matches!(p.validate(), Err(ProvisionError::Url(_))));
+        let mut p = sample();
+        p.registry_token = "short".into();
+        assert!(matches!(p.validate(), Err(ProvisionError::Token)));
+        let mut p = sample();
+        p.client_key = p.client_cert.clone();
+        assert!(matches!(
+            p.validate(),
+            Err(ProvisionError::Pem {
+                field: "client_key",
+                ..
+            })
+        ));
+        let mut p = sample();
+        p.registry_ca = pem("CERTIFICATE", b"not der");
+        assert!(matches!(
+            p.validate(),
+            Err(ProvisionError::Pem {
+                field: "registry_ca",
+                ..
+            })
+        ));
+        let mut p = sample();
+        p.format = 2;
+        assert!(matches!(p.validate(), Err(ProvisionError::Format(2))));
+        assert!(matches!(
+            Provisioning::parse("format = 1\nsurprise = 2\n"),
+            Err(ProvisionError::Syntax(_))
+        ));
+    }
+
+    #[test]
+    fn debug_and_errors_do_not_show_secrets() {
+        let p = sample();
+        let dbg = format!("{p:?}");
+        assert!(!dbg.contains("tok-0123456789abcdef"), "{dbg}");
+        let mut bad = sample();
+        bad.registry_token = "has space in the token value".into();
+        assert!(!bad
+            .validate()
+            .expect_err("bad")
+            .to_string()
+            .contains("space in"));
+    }
+
+    #[test]
+    fn install_writes_root_only_secrets_and_a_loadable_config() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let target = dir.path().join("etc-kiosk");
+        std::fs::create_dir_all(&target).expect("mkdir");
+        // An existing configuration keeps its other settings.
+        std::fs::write(
+            target.join(files::CONFIG),
+            "[camera]\npreview_interval_ms = 100\n[terminal]\nid = \"old\"\n",
+        )
+        .expect("seed");
+        let uid = current_uid();
+        let owners = Owners {
+            uid,
+            kiosk_gid: None,
+        };
+        let cfg_path = install(&sample(), &target, owners).expect("install");
+        for name in [
+            files::TOKEN,
+            files::CA,
+            files::REGISTRY_KEY,
+            files::CLIENT_CERT,
+            files::CLIENT_KEY,
+            files::CONFIG,
+        ] {
+            let m = std::fs::metadata(target.join(name)).expect(name);
+            assert_eq!(m.mode() & 0o777, 0o600, "{name}");
+            assert_eq!(m.uid(), uid, "{name}");
+        }
+        assert_eq!(
+            std::fs::metadata(&target).expect("dir").mode() & 0o777,
+            0o700
+        );
+        let cfg = kiosk::Config::load(&cfg_path).expect("the kiosk loads it");
+        assert_eq!(cfg.terminal.id, "hall-0815");
+        assert_eq!(cfg.terminal.hall_name, "东岭镇便民服务中心");
+        assert_eq!(cfg.registry.url, "https://registry.example.gov.cn:8443");
+        assert_eq!(cfg.registry.token_file, PathBuf::from(CREDENTIAL_TOKEN));
+        assert_eq!(cfg.camera.preview_interval_ms, 100);
+        assert_eq!(
+            std::fs::read_to_string(target.join(files::TOKEN)).expect("token"),
+            "tok-0123456789abcdef\n"
+        );
+        assert!(!std::fs::read_dir(&target).expect("ls").any(|e| e
+            .map(|e| e.file_name().to_string_lossy().starts_with('.'))
+            .unwrap_or(true)));
+
+        // Re-provisioning replaces it.
+        let mut again = sample();
+        again.hall_name = "西坡乡便民服务中心".into();
+        install(&again, &target, owners).expect("reinstall");
+        let cfg = kiosk::Config::load(&cfg_path).expect("load");
+        assert_eq!(cfg.terminal.hall_name, "西坡乡便民服务中心");
+    }
+
+    #[test]
+    fn install_with_the_kiosk_group_lets_it_read_only_the_config() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let group = dir.path().join("group");
+        std::fs::write(&group, "root:x:0:\nkiosk:x:4242:\n").expect("group");
+        let gid = group_id(&group, "kiosk");
+        assert_eq!(gid, Some(4242));
+        if current_uid() != 0 {
+            return; // chown to another group needs root; CI runs as root.
+        }
+        let target = dir.path().join("etc-kiosk");
+        install(
+            &sample(),
+            &target,
+            Owners {
+                uid: 0,
+                kiosk_gid: gid,
+            },
+        )
+        .expect("install");
+        let cfg = std::fs::metadata(target.join(files::CONFIG)).expect("cfg");
+        assert_eq!((cfg.mode() & 0o777, cfg.gid()), (0o640, 4242));
+        let key = std::fs::metadata(target.join(files::CLIENT_KEY)).expect("key");
+        assert_eq!((key.mode() & 0o777, key.gid()), (0o600, 0));
+        assert_eq!(
+            std::fs::metadata(&target).expect("dir").mode() & 0o777,
+            0o750
+        );
+    }
+
+    #[test]
+    fn a_bad_file_installs_nothing() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut p = sample();
+        p.client_key = "garbage".into();
+        assert!(install(
+            &p,
+            &dir.path().join("k"),
+            Owners {
+                uid: current_uid(),
+                kiosk_gid: None
+            }
+        )
+        .is_err());
+        assert!(!dir.path().join("k").exists());
+    }
+}

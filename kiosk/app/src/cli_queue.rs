@@ -1,0 +1,199 @@
+//! `kiosk queue`: the technician's view of the local queue, and the texts the
+//! screen shows when the queue refuses a registration.
+//!
+//! `kiosk queue` prints the queue depth, the age of the oldest registration not
+//! yet sent, the failed registrations with their reasons and the latest
+//! receipts (all masked); `kiosk queue resend <local-ref>` (or `--all-failed`)
+//! puts failed registrations back in line after the cause has been fixed.
+//! The queue holds no readable personal data, so nothing here can print any.
+#![allow(clippy::print_stdout)] // A command-line tool: its output is for the technician.
+
+use std::time::Duration;
+
+use anyhow::bail;
+use kiosk_queue::{Queue, QueueError};
+
+use crate::Config;
+
+/// What `kiosk queue` does.
+#[derive(Debug, Clone, clap::Args)]
+pub struct QueueArgs {
+    #[command(subcommand)]
+    pub cmd: Option<QueueCmd>,
+    /// How many recent receipts to list.
+    #[arg(long, default_value_t = 20)]
+    pub recent: usize,
+}
+
+/// The `kiosk queue` subcommands.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum QueueCmd {
+    /// Put failed registrations back to pending, to be uploaded again.
+    Resend {
+        /// Local references of the failed registrations (as `kiosk queue` lists them).
+        local_refs: Vec<String>,
+        /// Resend every failed registration.
+        #[arg(long)]
+        all_failed: bool,
+    },
+}
+
+/// Runs `kiosk queue` against the queue of `cfg`.
+pub fn run(cfg: &Config, args: &QueueArgs) -> anyhow::Result<()> {
+    let q = Queue::open(&cfg.queue.path)?;
+    match &args.cmd {
+        None => print!("{}", report(&q, args.recent)?),
+        Some(QueueCmd::Resend {
+            local_refs,
+            all_failed,
+        }) => {
+            let mut refs = local_refs.clone();
+            if *all_failed {
+                refs.extend(q.failed_receipts()?.into_iter().map(|r| r.local_ref));
+            }
+            if refs.is_empty() {
+                bail!("name the registrations to resend, or pass --all-failed");
+            }
+            for r in refs {
+                if q.resend(&r)? {
+                    println!("{r}: back in the queue");
+                } else {
+                    println!("{r}: not a failed registration; unchanged");
+                }
+            }
+            println!("the running kiosk picks them up within its next poll");
+        }
+    }
+    Ok(())
+}
+
+/// The status report `kiosk queue` prints.
+pub fn report(q: &Queue, recent: usize) -> anyhow::Result<String> {
+    use std::fmt::Write as _;
+    let s = q.summary(chrono::Utc::now())?;
+    let c = s.counts;
+    let mut out = String::new();
+    writeln!(
+        out,
+        "queue depth {} (pending {}, uploading {})",
+        c.pending + c.uploading,
+        c.pending,
+        c.uploading
+    )?;
+    writeln!(out, "acknowledged {}, failed {}", c.acknowledged, c.failed)?;
+    match s.oldest_unsent_age {
+        Some(age) => writeln!(out, "oldest unsent {}", human(age))?,
+        None => writeln!(out, "oldest unsent: none, everything is sent")?,
+    }
+    match q.free_bytes() {
+        Ok(free) => writeln!(out, "free disk space {} MB", free / (1024 * 1024))?,
+        Err(e) => writeln!(out, "free disk space unknown: {e}")?,
+    }
+    let failed = q.failed_receipts()?;
+    if !failed.is_empty() {
+        writeln!(
+            out,
+            "failed registrations (resend with `kiosk queue resend <ref>`):"
+        )?;
+        for r in failed {
+            writeln!(
+                out,
+                "  {} sealed {} {} pages={} id={} attempts={} reason: {}",
+                r.local_ref,
+                r.sealed_at,
+                r.category,
+                r.page_count,
+                r.masked_id,
+                r.attempts,
+                r.last_error.as_deref().unwrap_or("-")
+            )?;
+        }
+    }
+    writeln!(out, "latest receipts:")?;
+    for r in q.recent_receipts(recent)? {
+        writeln!(
+            out,
+            "  {} {} {} pages={} id={} {} case={}",
+            r.sealed_at,
+            r.local_ref,
+            r.category,
+            r.page_count,
+            r.masked_id,
+            r.status,
+            r.case_number.as_deref().unwrap_or("-")
+        )?;
+    }
+    Ok(out)
+}
+
+/// `3 d 4 h`, `5 h 2 min`, `42 s`.
+fn human(d: Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        0..=119 => format!("{s} s"),
+        120..=7199 => format!("{} min", s / 60),
+        7200..=172_799 => format!("{} h {} min", s / 3600, s % 3600 / 60),
+        _ => format!("{} d {} h", s / 86_400, s % 86_400 / 3600),
+    }
+}
+
+/// What the screen says when a registration could not be sealed.
+pub fn seal_failure_message(e: &QueueError) -> &'static str {
+    match e {
+        QueueError::LowDiskSpace { .. } => {
+            "存储空间不足，本机暂停登记，已保存的登记不受影响。请联系工作人员"
+        }
+        QueueError::TooLarge { .. } | QueueError::TooManyPages { .. } => {
+            "材料过多，无法保存。请删除部分页面后重新提交，或联系工作人员"
+        }
+        _ => "保存失败，请联系工作人员",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kiosk_queue::test_utils::{specimen_options, specimen_upload};
+
+    #[test]
+    fn the_report_shows_depth_age_and_failures_without_personal_data() {
+        let dir = tempfile::tempdir().unwrap();
+        let q = Queue::open_with(&dir.path().join("q.db"), specimen_options()).unwrap();
+        q.seal(&specimen_upload(1)).unwrap();
+        q.seal(&specimen_upload(2)).unwrap();
+        let c = q.claim_next(chrono::Utc::now()).unwrap().unwrap();
+        q.mark_failed(
+            c.id,
+            "registry rejected the request (400): bad_request: category",
+        )
+        .unwrap();
+        let text = report(&q, 5).unwrap();
+        assert!(
+            text.contains("queue depth 1 (pending 1, uploading 0)"),
+            "{text}"
+        );
+        assert!(text.contains("failed 1"), "{text}");
+        assert!(text.contains("oldest unsent"), "{text}");
+        assert!(
+            text.contains("L-SPECIMEN-0001") && text.contains("reason: registry rejected"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("11010519491231002X") && !text.contains("样本人"),
+            "{text}"
+        );
+        assert!(q.resend("L-SPECIMEN-0001").unwrap());
+        assert!(report(&q, 5).unwrap().contains("queue depth 2"));
+    }
+
+    #[test]
+    fn refusals_have_clear_texts() {
+        let low = QueueError::LowDiskSpace {
+            available_mb: 10,
+            floor_mb: 200,
+        };
+        assert!(seal_failure_message(&low).contains("存储空间不足"));
+        assert_eq!(human(Duration::from_secs(190_000)), "2 d 4 h");
+        assert_eq!(human(Duration::from_secs(42)), "42 s");
+    }
+}

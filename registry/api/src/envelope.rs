@@ -1,0 +1,262 @@
+//! Sealing a registration to the registry's key, and the keyed ID lookup.
+//!
+//! A terminal holds only the registry's X25519 *public* sealing key. It seals
+//! each registration (the JSON of a [`RegistrationUpload`]) in an anonymous
+//! sealed box (`crypto_box`: ephemeral X25519, XSalsa20-Poly1305, the
+//! libsodium `crypto_box_seal` construction), so once sealed not even the
+//! terminal can read it back; only the registry, holding the secret key, opens
+//! it. History lookups send [`id_lookup_key`], an HMAC-SHA256 of the ID number
+//! under a lookup key shared by the registry and its terminals, never the
+//! number itself.
+//!
+//! Keys are provisioned as one-line text files (see [`SealPublicKey::from_text`]
+//! and friends); `#` comment lines and blank lines are ignored.
+
+use base64::Engine as _;
+use crypto_box::aead::OsRng;
+use hmac::{Hmac, Mac};
+use kiosk_privacy::IdNumber;
+use sha2::Sha256;
+
+use crate::RegistrationUpload;
+
+const PUBLIC_PREFIX: &str = "kiosk-seal-public-v1:";
+const SECRET_PREFIX: &str = "kiosk-seal-secret-v1:";
+const LOOKUP_PREFIX: &str = "kiosk-lookup-key-v1:";
+/// DER prefix of an X25519 SubjectPublicKeyInfo (RFC 8410), before the 32 key bytes.
+const X25519_SPKI_PREFIX: [u8; 12] = [0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x6e, 0x03, 0x21, 0x00];
+
+/// Why a key could not be read or a sealed registration not opened.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EnvelopeError {
+    /// The key text is not a key of the expected kind.
+    #[error("not a {0} (expected a line starting with {1})")]
+    BadKey(&'static str, &'static str),
+    /// Sealing failed (the system random source).
+    #[error("cannot seal the registration")]
+    Seal,
+    /// The bytes are not a box sealed to this key, or were altered.
+    #[error("sealed registration does not open with this key")]
+    Open,
+    /// The box opened but does not hold a registration.
+    #[error("sealed content is not a registration")]
+    Content,
+}
+
+/// The registry's public sealing key, as provisioned on every terminal.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SealPublicKey(crypto_box::PublicKey);
+
+/// The registry's secret sealing key; it never leaves the registry.
+#[derive(Clone)]
+pub struct SealSecretKey(crypto_box::SecretKey);
+
+/// The key of the ID lookup hash, shared by the registry and its terminals.
+#[derive(Clone, PartialEq, Eq)]
+pub struct LookupKey([u8; 32]);
+
+impl std::fmt::Debug for SealPublicKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SealPublicKey({})", self.to_text())
+    }
+}
+
+impl std::fmt::Debug for SealSecretKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SealSecretKey(<hidden>)")
+    }
+}
+
+impl std::fmt::Debug for LookupKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LookupKey(<hidden>)")
+    }
+}
+
+/// The first line of `text` that is neither blank nor a `#` comment.
+fn key_line(text: &str) -> &str {
+    text.lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with('#'))
+        .unwrap_or("")
+}
+
+fn decode32(text: &str, prefix: &'static str, what: &'static str) -> Result<[u8; 32], EnvelopeError> {
+    let bad = || EnvelopeError::BadKey(what, prefix);
+    let b64 = key_line(text).strip_prefix(prefix).ok_or_else(bad)?;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(b64.trim())
+        .map_err(|_| bad())?;
+    bytes.try_into().map_err(|_| bad())
+}
+
+fn encode32(prefix: &str, bytes: &[u8]) -> String {
+    format!("{prefix}{}", base64::engine::general_purpose::STANDARD.encode(bytes))
+}
+
+impl SealPublicKey {
+    /// Reads `kiosk-seal-public-v1:<base64 of 32 bytes>`, or a PEM `PUBLIC KEY`
+    /// block holding an X25519 SubjectPublicKeyInfo (RFC 8410), as provisioning files carry it.
+    pub fn from_text(text: &str) -> Result<Self, EnvelopeError> {
+        if text.contains("-----BEGIN PUBLIC KEY-----") {
+            return Self::from_pem(text);
+        }
+        decode32(text, PUBLIC_PREFIX, "public sealing key")
+            .map(|b| SealPublicKey(crypto_box::PublicKey::from(b)))
+    }
+
+    fn from_pem(text: &str) -> Result<Self, EnvelopeError> {
+        let bad = || EnvelopeError::BadKey("X25519 public key PEM", "-----BEGIN PUBLIC KEY-----");
+        let body: String = text
+            .lines()
+            .map(str::trim)
+            .skip_while(|l| *l != "-----BEGIN PUBLIC KEY-----")
+            .skip(1)
+            .take_while(|l| *l != "-----END PUBLIC KEY-----")
+            .collect();
+        let der = base64::engine::general_purpose::STANDARD.decode(body).map_err(|_| bad())?;
+        let key = der.strip_prefix(&X25519_SPKI_PREFIX[..]).ok_or_else(bad)?;
+        let key: [u8; 32] = key.try_into().map_err(|_| bad())?;
+        Ok(SealPublicKey(crypto_box::PublicKey::from(key)))
+    }
+
+    /// The key as a PEM X25519 SubjectPublicKeyInfo (RFC 8410).
+    pub fn to_pem(&self) -> String {
+        let mut der = X25519_SPKI_PREFIX.to_vec();
+        der.extend_from_slice(self.0.as_bytes());
+        format!(
+            "-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n",
+            base64::engine::general_purpose::STANDARD.encode(der)
+        )
+    }
+
+    /// The one-line text form of the key.
+    pub fn to_text(&self) -> String {
+        encode32(PUBLIC_PREFIX, self.0.as_bytes())
+    }
+
+    /// Seals `upload`: only the holder of the matching secret key can open the result.
+    pub fn seal(&self, upload: &RegistrationUpload) -> Result<Vec<u8>, EnvelopeError> {
+        let json = serde_json::to_vec(upload).map_err(|_| EnvelopeError::Seal)?;
+        self.seal_bytes(&json)
+    }
+
+    /// Seals arbitrary bytes.
+    pub fn seal_bytes(&self, plain: &[u8]) -> Result<Vec<u8>, EnvelopeError> {
+        self.0.seal(&mut OsRng, plain).map_err(|_| EnvelopeError::Seal)
+    }
+}
+
+impl SealSecretKey {
+    /// A fresh random key pair (for provisioning, the demo and tests).
+    pub fn generate() -> Self {
+        SealSecretKey(crypto_box::SecretKey::generate(&mut OsRng))
+    }
+
+    /// Reads `kiosk-seal-secret-v1:<base64 of 32 bytes>`.
+    pub fn from_text(text: &str) -> Result<Self, EnvelopeError> {
+        decode32(text, SECRET_PREFIX, "secret sealing key")
+            .map(|b| SealSecretKey(crypto_box::SecretKey::from(b)))
+    }
+
+    /// The one-line text form of the key (a secret: store it root-only).
+    pub fn to_text(&self) -> String {
+        encode32(SECRET_PREFIX, &self.0.to_bytes())
+    }
+
+    /// The public half, to provision on terminals.
+    pub fn public_key(&self) -> SealPublicKey {
+        SealPublicKey(self.0.public_key())
+    }
+
+    /// Opens a sealed box and returns its bytes.
+    pub fn open_bytes(&self, sealed: &[u8]) -> Result<Vec<u8>, EnvelopeError> {
+        self.0.unseal(sealed).map_err(|_| EnvelopeError::Open)
+    }
+
+    /// Opens a sealed registration.
+    pub fn open(&self, sealed: &[u8]) -> Result<RegistrationUpload, EnvelopeError> {
+        let plain = self.open_bytes(sealed)?;
+        serde_json::from_slice(&plain).map_err(|_| EnvelopeError::Content)
+    }
+}
+
+impl LookupKey {
+    /// A fresh random lookup key (for provisioning, the demo and tests).
+    pub fn generate() -> Self {
+        let secret = crypto_box::SecretKey::generate(&mut OsRng);
+        LookupKey(secret.to_bytes())
+    }
+
+    /// Reads `kiosk-lookup-key-v1:<base64 of 32 bytes>`.
+    pub fn from_text(text: &str) -> Result<Self, EnvelopeError> {
+        decode32(text, LOOKUP_PREFIX, "lookup key").map(LookupKey)
+    }
+
+    /// The one-line text form of the key (a secret).
+    pub fn to_text(&self) -> String {
+        encode32(LOOKUP_PREFIX, &self.0)
+    }
+}
+
+/// The key under which a petitioner's history is filed and looked up:
+/// lower-case hex HMAC-SHA256 of the ID number (trimmed, check letter
+/// upper-cased) under `key`. Without the key, the hash cannot be recomputed
+/// from a guessed ID number.
+pub fn id_lookup_key(key: &LookupKey, id: &IdNumber) -> String {
+    // HMAC accepts keys of any length, so this cannot fail.
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&key.0)
+        .unwrap_or_else(|_| unreachable!("hmac takes any key length"));
+    mac.update(id.expose().trim().to_ascii_uppercase().as_bytes());
+    hex::encode(mac.finalize().into_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_round_trip_through_text_and_refuse_the_wrong_kind() {
+        let secret = SealSecretKey::generate();
+        let public = secret.public_key();
+        let text = format!("# registry key\n\n{}\n", public.to_text());
+        assert_eq!(SealPublicKey::from_text(&text).unwrap(), public);
+        let again = SealSecretKey::from_text(&secret.to_text()).unwrap();
+        assert_eq!(again.public_key(), public);
+        // A secret key file where a public one belongs is refused, and vice versa.
+        assert!(SealPublicKey::from_text(&secret.to_text()).is_err());
+        assert!(SealSecretKey::from_text(&public.to_text()).is_err());
+        assert!(LookupKey::from_text("kiosk-lookup-key-v1:AAAA").is_err());
+        // The PEM form provisioning files carry.
+        assert_eq!(SealPublicKey::from_text(&public.to_pem()).unwrap(), public);
+        assert!(public.to_pem().starts_with("-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VuAyEA"));
+        let ed25519 = "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE=\n-----END PUBLIC KEY-----\n";
+        assert!(SealPublicKey::from_text(ed25519).is_err(), "an Ed25519 key is not a sealing key");
+        assert!(!format!("{secret:?}").contains(&secret.to_text()[SECRET_PREFIX.len()..]));
+    }
+
+    #[test]
+    fn only_the_secret_key_opens_a_sealed_box() {
+        let secret = SealSecretKey::generate();
+        let sealed = secret.public_key().seal_bytes(b"SPECIMEN 11010519491231002X").unwrap();
+        assert!(!sealed.windows(6).any(|w| w == b"110105"));
+        assert_eq!(secret.open_bytes(&sealed).unwrap(), b"SPECIMEN 11010519491231002X");
+        let other = SealSecretKey::generate();
+        assert_eq!(other.open_bytes(&sealed), Err(EnvelopeError::Open));
+        let mut damaged = sealed.clone();
+        damaged[40] ^= 1;
+        assert_eq!(secret.open_bytes(&damaged), Err(EnvelopeError::Open));
+        assert_eq!(secret.open(&secret.public_key().seal_bytes(b"{}").unwrap()), Err(EnvelopeError::Content));
+    }
+
+    #[test]
+    fn lookup_key_is_keyed_and_normalised() {
+        let k1 = LookupKey::generate();
+        let k2 = LookupKey::generate();
+        let a = id_lookup_key(&k1, &IdNumber::new("11010519491231002x "));
+        assert_eq!(a, id_lookup_key(&k1, &IdNumber::new("11010519491231002X")));
+        assert_ne!(a, id_lookup_key(&k2, &IdNumber::new("11010519491231002X")));
+        assert_eq!(a.len(), 64);
+        assert!(!a.contains("110105"));
+    }
+}

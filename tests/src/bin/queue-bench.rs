@@ -1,0 +1,142 @@
+//! `queue-bench`: 1,000 queued registrations of 3 pages drain to the real
+//! registry on loopback; prints the time per registration along the drain
+//! (it should stay flat as the queue empties) and the drain throughput next
+//! to plain HTTP uploads of the same bytes in the same run:
+//!
+//! - *raw*: the same sealed bodies POSTed one after another to a sink that
+//!   only reads them (the transport's ceiling);
+//! - *registry json*: the same registrations POSTed unsealed, as JSON, to the
+//!   registry's plain endpoint, which stores them too (the cost without the
+//!   queue, the sealing and the uplink).
+//!
+//! `cargo run --release -p kiosk-e2e --bin queue-bench [N] [page KB]`
+#![allow(clippy::print_stdout)] // A benchmark: its output is the figures.
+
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use kiosk_e2e::rig::Rig;
+use kiosk_privacy::PersonalText;
+use kiosk_queue::test_utils::specimen_upload;
+use kiosk_uplink::{Uplink, UplinkEvent};
+use registry_api::{PageUpload, RegistrationUpload, IDEMPOTENCY_HEADER, REGISTRATIONS_PATH};
+
+fn registration(n: u32, page_bytes: usize, tag: &str) -> RegistrationUpload {
+    let mut up = specimen_upload(n);
+    up.idempotency_key = format!("{tag}-{n:08}");
+    up.local_ref = format!("L-{tag}-{n:05}");
+    // Incompressible "JPEG" bytes, different on every page.
+    let mut state = u64::from(n).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    up.pages = (1..=3)
+        .map(|i| {
+            let bytes: Vec<u8> = (0..page_bytes)
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    state as u8
+                })
+                .collect();
+            PageUpload::new(i, &bytes, PersonalText::new("SPECIMEN 第一页 拖欠工资"), 90.0)
+        })
+        .collect();
+    up
+}
+
+fn main() -> anyhow::Result<()> {
+    let mut args = std::env::args().skip(1);
+    let n: u32 = args.next().map(|a| a.parse()).transpose()?.unwrap_or(1000);
+    let page_kb: usize = args.next().map(|a| a.parse()).transpose()?.unwrap_or(40);
+    let rig = Rig::start()?;
+    let queue = rig.queue()?;
+    let url = rig.registry.as_ref().map(|r| r.base_url()).context("registry")?;
+
+    let t = Instant::now();
+    for i in 1..=n {
+        queue.seal(&registration(i, page_kb * 1024, "Q"))?;
+    }
+    let seal_s = t.elapsed().as_secs_f64();
+    let sealed_bytes: u64 = {
+        let db = rusqlite::Connection::open(&rig.queue_path)?;
+        db.query_row("SELECT SUM(LENGTH(payload)) FROM registrations", [], |r| r.get::<_, i64>(0))? as u64
+    };
+    println!("sealed {n} registrations of 3 x {page_kb} KB pages in {seal_s:.2} s ({:.1} ms each, fsync per seal)", seal_s * 1000.0 / f64::from(n));
+
+    // Drain.
+    let (tx, rx) = mpsc::channel();
+    let mut cfg = rig.uplink_config(&url)?;
+    cfg.heartbeat_interval = Duration::ZERO;
+    cfg.request_timeout = Duration::from_secs(30);
+    let t = Instant::now();
+    let uplink = Uplink::spawn(rig.queue_path.clone(), cfg, tx)?;
+    let mut ack_times = Vec::with_capacity(n as usize);
+    while ack_times.len() < n as usize {
+        match rx.recv_timeout(Duration::from_secs(60))? {
+            UplinkEvent::Acknowledged { .. } => ack_times.push(t.elapsed()),
+            other => anyhow::bail!("unexpected uplink event {other:?}"),
+        }
+    }
+    let drain_s = t.elapsed().as_secs_f64();
+    drop(uplink);
+    let deciles = 10.min(n as usize);
+    let per = ack_times.len() / deciles;
+    let mut line = String::new();
+    let mut prev = Duration::ZERO;
+    for d in 0..deciles {
+        let end = ack_times[(d + 1) * per - 1];
+        line.push_str(&format!(" {:.1}", (end - prev).as_secs_f64() * 1000.0 / per as f64));
+        prev = end;
+    }
+    println!("drain: {n} registrations in {drain_s:.2} s = {:.1} ms each; ms per registration by tenth of the queue:{line}", drain_s * 1000.0 / f64::from(n));
+    let drain_mbs = sealed_bytes as f64 / drain_s / 1e6;
+
+    // The same bytes, plain HTTP, same run.
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let bodies: Vec<Vec<u8>> = {
+        // Payloads are purged after the ack, so seal the same registrations again for the raw run.
+        let key = rig.queue_options()?.seal_key.context("key")?;
+        (1..=n).map(|i| key.seal(&registration(i, page_kb * 1024, "Q"))).collect::<Result<_, _>>()?
+    };
+    let raw_s = rt.block_on(async {
+        let app = axum::Router::new().route(
+            "/sink",
+            axum::routing::post(|body: axum::body::Bytes| async move {
+                (axum::http::StatusCode::CREATED, format!("{{\"n\":{}}}", body.len()))
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let http = reqwest::Client::new();
+        let t = Instant::now();
+        for b in &bodies {
+            let res = http.post(format!("http://{addr}/sink")).body(b.clone()).send().await?;
+            res.bytes().await?;
+        }
+        anyhow::Ok(t.elapsed().as_secs_f64())
+    })?;
+    let raw_mbs = sealed_bytes as f64 / raw_s / 1e6;
+    let json_s = rt.block_on(async {
+        let http = reqwest::Client::new();
+        let t = Instant::now();
+        for i in 1..=n {
+            let up = registration(i, page_kb * 1024, "J");
+            let res = http
+                .post(format!("{url}{REGISTRATIONS_PATH}"))
+                .bearer_auth(kiosk_e2e::TOKEN)
+                .header(IDEMPOTENCY_HEADER, &up.idempotency_key)
+                .json(&up)
+                .send()
+                .await?;
+            anyhow::ensure!(res.status().as_u16() == 201, "plain upload answered {}", res.status());
+        }
+        anyhow::Ok(t.elapsed().as_secs_f64())
+    })?;
+    let json_mbs = sealed_bytes as f64 / json_s / 1e6;
+    println!("bytes: {:.1} MB sealed", sealed_bytes as f64 / 1e6);
+    println!("drain throughput        {drain_mbs:7.1} MB/s ({:.1} registrations/s)", f64::from(n) / drain_s);
+    println!("plain HTTP, raw sink    {raw_mbs:7.1} MB/s ({:.1} registrations/s) -> drain is {:.0} % of it", f64::from(n) / raw_s, 100.0 * drain_mbs / raw_mbs);
+    println!("plain HTTP, registry    {json_mbs:7.1} MB/s ({:.1} registrations/s) -> drain is {:.0} % of it", f64::from(n) / json_s, 100.0 * drain_mbs / json_mbs);
+    Ok(())
+}

@@ -1,0 +1,220 @@
+//! A fault-injecting HTTP proxy for the uplink's fault tests.
+//!
+//! It listens on loopback in front of the real registry and answers each
+//! request (one per connection, `Connection: close`) according to the
+//! current [`Fault`]: pass it through, or fail the way real networks fail —
+//! a 500, bytes that are not HTTP, a captive portal's 200 page, a connection
+//! closed halfway through the registry's answer (after the registry stored
+//! the upload), an answer held back past the client's timeout, or a refused
+//! connection. Plain threads and blocking sockets keep it obvious.
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+
+/// How the proxy treats the next requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Fault {
+    /// Forward to the registry and return its answer.
+    Pass,
+    /// Answer 500 without asking the registry.
+    Status500,
+    /// Answer bytes that are not HTTP at all.
+    Garbage,
+    /// Answer 201 with a body that is not JSON.
+    GarbageBody,
+    /// Answer 200 with a captive portal's HTML login page.
+    Portal,
+    /// Forward, then close the connection halfway through the registry's answer.
+    CloseMidBody,
+    /// Forward, then hold the answer back for this long before sending it.
+    Slow(Duration),
+    /// Close every connection at once, without reading it.
+    Refuse,
+}
+
+struct Shared {
+    fault: Mutex<Fault>,
+    served: Mutex<HashMap<Fault, u64>>,
+    stop: AtomicBool,
+    upstream: SocketAddr,
+}
+
+/// A running proxy; dropping it stops accepting connections.
+pub struct FaultProxy {
+    pub addr: SocketAddr,
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for FaultProxy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "FaultProxy({} -> {})", self.addr, self.shared.upstream)
+    }
+}
+
+impl FaultProxy {
+    /// Starts a proxy on a free loopback port in front of `upstream`.
+    pub fn start(upstream: SocketAddr) -> anyhow::Result<FaultProxy> {
+        let listener = TcpListener::bind("127.0.0.1:0")?;
+        let addr = listener.local_addr()?;
+        let shared = Arc::new(Shared {
+            fault: Mutex::new(Fault::Pass),
+            served: Mutex::new(HashMap::new()),
+            stop: AtomicBool::new(false),
+            upstream,
+        });
+        let s = shared.clone();
+        std::thread::Builder::new().name("fault-proxy".into()).spawn(move || {
+            for conn in listener.incoming() {
+                if s.stop.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(conn) = conn else { continue };
+                let s = s.clone();
+                let _ = std::thread::Builder::new().name("fault-conn".into()).spawn(move || {
+                    let _ = serve(&s, conn);
+                });
+            }
+        })?;
+        Ok(FaultProxy { addr, shared })
+    }
+
+    /// `http://<addr>`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Switches the fault for the next requests.
+    pub fn set(&self, fault: Fault) {
+        if let Ok(mut f) = self.shared.fault.lock() {
+            *f = fault;
+        }
+    }
+
+    /// How many requests were answered under `fault`.
+    pub fn served(&self, fault: Fault) -> u64 {
+        self.shared.served.lock().map(|m| m.get(&fault).copied().unwrap_or(0)).unwrap_or(0)
+    }
+}
+
+impl Drop for FaultProxy {
+    fn drop(&mut self) {
+        self.shared.stop.store(true, Ordering::SeqCst);
+        // Wake the accept loop so it sees the flag.
+        let _ = TcpStream::connect(self.addr);
+    }
+}
+
+fn serve(s: &Shared, mut client: TcpStream) -> anyhow::Result<()> {
+    let fault = s.fault.lock().map(|f| *f).unwrap_or(Fault::Pass);
+    if fault == Fault::Refuse {
+        count(s, fault);
+        let _ = client.shutdown(Shutdown::Both);
+        return Ok(());
+    }
+    client.set_read_timeout(Some(Duration::from_secs(10)))?;
+    let request = read_message(&mut client).context("reading the request")?;
+    count(s, fault);
+    match fault {
+        Fault::Status500 => {
+            let body = br#"{"code":"internal","message":"injected"}"#;
+            write_response(&mut client, "500 Internal Server Error", "application/json", body)?;
+        }
+        Fault::Garbage => client.write_all(b"\x00\x13\x37 this is not http \xff\xfe\r\n\r\n")?,
+        Fault::GarbageBody => write_response(&mut client, "201 Created", "application/json", b"{\"case_number\": tru")?,
+        Fault::Portal => write_response(
+            &mut client,
+            "200 OK",
+            "text/html; charset=utf-8",
+            b"<html><body>Welcome to FreeWiFi, please log in</body></html>",
+        )?,
+        Fault::Pass | Fault::CloseMidBody | Fault::Slow(_) => {
+            let mut up = TcpStream::connect(s.upstream)?;
+            up.set_read_timeout(Some(Duration::from_secs(30)))?;
+            up.write_all(&request)?;
+            let answer = close_after(read_message(&mut up).context("reading the answer")?);
+            match fault {
+                Fault::CloseMidBody => {
+                    // The registry has stored it; the terminal never hears so.
+                    let cut = answer.len() - (answer.len() - head_len(&answer)) / 2 - 1;
+                    client.write_all(&answer[..cut])?;
+                }
+                Fault::Slow(delay) => {
+                    std::thread::sleep(delay);
+                    client.write_all(&answer)?;
+                }
+                _ => client.write_all(&answer)?,
+            }
+        }
+        Fault::Refuse => {}
+    }
+    let _ = client.flush();
+    let _ = client.shutdown(Shutdown::Both);
+    Ok(())
+}
+
+fn count(s: &Shared, fault: Fault) {
+    if let Ok(mut m) = s.served.lock() {
+        *m.entry(fault).or_default() += 1;
+    }
+}
+
+fn write_response(w: &mut TcpStream, status: &str, content_type: &str, body: &[u8]) -> std::io::Result<()> {
+    let head = format!(
+        "HTTP/1.1 {status}\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+        body.len()
+    );
+    w.write_all(head.as_bytes())?;
+    w.write_all(body)
+}
+
+/// The length of the head, blank line included.
+fn head_len(msg: &[u8]) -> usize {
+    msg.windows(4).position(|w| w == b"\r\n\r\n").map_or(msg.len(), |p| p + 4)
+}
+
+/// Adds `connection: close` to an answer's head.
+fn close_after(msg: Vec<u8>) -> Vec<u8> {
+    let Some(eol) = msg.windows(2).position(|w| w == b"\r\n") else { return msg };
+    let mut out = msg[..eol + 2].to_vec();
+    out.extend_from_slice(b"connection: close\r\n");
+    out.extend_from_slice(&msg[eol + 2..]);
+    out
+}
+
+/// Reads one HTTP/1.1 message whose body length is given by `content-length` (or absent).
+fn read_message(r: &mut TcpStream) -> anyhow::Result<Vec<u8>> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 64 * 1024];
+    let head_end = loop {
+        if let Some(p) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break p + 4;
+        }
+        let n = r.read(&mut chunk)?;
+        if n == 0 {
+            bail!("connection closed before the head ended");
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).to_ascii_lowercase();
+    let len: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .map(|v| v.trim().parse())
+        .transpose()?
+        .unwrap_or(0);
+    while buf.len() < head_end + len {
+        let n = r.read(&mut chunk)?;
+        if n == 0 {
+            bail!("connection closed in the body");
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    buf.truncate(head_end + len);
+    Ok(buf)
+}

@@ -1,0 +1,116 @@
+//! The uplink against the real registry behind a fault-injecting proxy: 500s,
+//! bytes that are not HTTP, a body that is not JSON, a captive portal's page,
+//! connections closed halfway through the answer (after the registry stored
+//! the upload), answers slower than the client's timeout, refused connections
+//! and the registry stopped for a while. Nothing is lost, nothing is doubled,
+//! and the queue drains once the network is good again.
+
+use std::sync::mpsc;
+use std::time::Duration;
+
+use kiosk_e2e::fault_proxy::{Fault, FaultProxy};
+use kiosk_e2e::rig::Rig;
+use kiosk_queue::test_utils::specimen_upload;
+use kiosk_uplink::{Uplink, UplinkEvent};
+
+const N: u32 = 40;
+
+#[test]
+fn every_fault_ends_with_each_registration_stored_exactly_once() -> anyhow::Result<()> {
+    let mut rig = Rig::start()?;
+    let proxy = FaultProxy::start(rig.registry_addr)?;
+    let queue = rig.queue()?;
+    let (tx, rx) = mpsc::channel();
+    let uplink = Uplink::spawn(rig.queue_path.clone(), rig.uplink_config(&proxy.url())?, tx)?;
+
+    let faults = [
+        Fault::Status500,
+        Fault::Garbage,
+        Fault::GarbageBody,
+        Fault::Portal,
+        Fault::Refuse,
+        Fault::CloseMidBody,
+        Fault::Slow(Duration::from_millis(2500)),
+    ];
+    let per_fault = N / (faults.len() as u32 + 1);
+    let mut n = 0;
+    for fault in faults {
+        proxy.set(fault);
+        // Seal a few while the fault holds, so each one meets it.
+        for _ in 0..per_fault {
+            n += 1;
+            queue.seal(&specimen_upload(n))?;
+            uplink.wake();
+        }
+        std::thread::sleep(Duration::from_millis(700));
+        assert!(proxy.served(fault) > 0, "{fault:?} was never exercised");
+        let c = queue.counts()?;
+        assert_eq!(c.failed, 0, "a transient fault failed a registration: {c:?}");
+    }
+    // The registry itself goes away for a while.
+    proxy.set(Fault::Pass);
+    rig.stop_registry();
+    while n < N {
+        n += 1;
+        queue.seal(&specimen_upload(n))?;
+        uplink.wake();
+    }
+    std::thread::sleep(Duration::from_millis(800));
+    rig.start_registry()?;
+    uplink.wake();
+
+    rig.wait_drained(u64::from(N), Duration::from_secs(60))?;
+    drop(uplink);
+    rig.assert_exactly_once(N)?;
+
+    // Answers lost after the registry stored them came back as replays, not new cases.
+    let events: Vec<UplinkEvent> = rx.try_iter().collect();
+    let replays = events
+        .iter()
+        .filter(|e| matches!(e, UplinkEvent::Acknowledged { replayed: true, .. }))
+        .count();
+    assert!(replays > 0, "no replayed acknowledgement after answers were cut");
+    assert!(!events.iter().any(|e| matches!(e, UplinkEvent::Failed { .. })));
+    // Heartbeats reached the registry.
+    let hb = registry_heartbeats(&rig)?;
+    assert!(hb.contains("rig-01"), "{hb}");
+    Ok(())
+}
+
+fn registry_heartbeats(rig: &Rig) -> anyhow::Result<String> {
+    let db = rusqlite::Connection::open(rig.dir.path().join("registry.db"))?;
+    let ids: Vec<String> = db
+        .prepare("SELECT terminal_id FROM heartbeats")?
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    Ok(ids.join(","))
+}
+
+#[test]
+fn a_poison_registration_fails_with_its_reason_and_does_not_block_the_others() -> anyhow::Result<()> {
+    let rig = Rig::start()?;
+    let queue = rig.queue()?;
+    // The registry refuses this one for good (a category it cannot accept).
+    let mut poison = specimen_upload(1);
+    poison.category = " ".into();
+    queue.seal(&poison)?;
+    for n in 2..=5 {
+        queue.seal(&specimen_upload(n))?;
+    }
+    let (tx, _rx) = mpsc::channel();
+    let url = rig.registry.as_ref().map(|r| r.base_url()).unwrap_or_default();
+    let uplink = Uplink::spawn(rig.queue_path.clone(), rig.uplink_config(&url)?, tx)?;
+    let q = kiosk_queue::Queue::open(&rig.queue_path)?;
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while q.counts()?.acknowledged < 4 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    drop(uplink);
+    let c = q.counts()?;
+    assert_eq!((c.acknowledged, c.failed, c.pending), (4, 1, 0), "{c:?}");
+    let failed = q.failed_receipts()?;
+    assert_eq!(failed[0].local_ref, poison.local_ref);
+    let reason = failed[0].last_error.clone().unwrap_or_default();
+    assert!(reason.contains("400") && reason.contains("category"), "{reason}");
+    Ok(())
+}
