@@ -34,6 +34,11 @@ pub enum PrinterCmd {
         #[arg(long, value_name = "PNG")]
         sim: Option<PathBuf>,
     },
+    /// For the clerk: list the latest receipts, or reprint one by its local reference.
+    Reprint {
+        /// The local reference on the receipt; without it, the latest receipts are listed.
+        local_ref: Option<String>,
+    },
 }
 
 /// Where the printer is.
@@ -68,6 +73,7 @@ impl DeviceArgs {
 /// Runs one printer subcommand.
 pub fn run(cmd: PrinterCmd) -> anyhow::Result<()> {
     match cmd {
+        PrinterCmd::Reprint { .. } => anyhow::bail!("reprint needs the configuration: run it as `kiosk printer reprint`"),
         PrinterCmd::Status(device) => status(&device),
         PrinterCmd::Test {
             device,
@@ -149,5 +155,55 @@ fn test_print(printer: &mut EscPosPrinter, ticket: bool, acknowledged: bool) -> 
         printer.encode(&job).len()
     );
     println!("screen: {}", outcome.message_zh());
+    Ok(())
+}
+
+/// Lists the receipts the queue knows (masked), or reprints one on the configured printer.
+pub fn reprint(cfg: &kiosk::Config, local_ref: Option<&str>) -> anyhow::Result<()> {
+    let queue = kiosk_queue::Queue::open(&cfg.queue.path)
+        .with_context(|| format!("cannot open queue {}", cfg.queue.path.display()))?;
+    let Some(local_ref) = local_ref else {
+        for r in queue.recent_receipts(20)? {
+            println!(
+                "{}  {}  {}  {} pages  {}",
+                r.local_ref,
+                r.sealed_at,
+                kiosk::view::category_label(&r.category),
+                r.page_count,
+                r.case_number.as_deref().unwrap_or("(number follows)")
+            );
+        }
+        return Ok(());
+    };
+    let r = queue
+        .receipt(local_ref)?
+        .with_context(|| format!("no receipt {local_ref} in the queue"))?;
+    let registered_at = chrono::DateTime::parse_from_rfc3339(&r.sealed_at)
+        .map(|t| t.with_timezone(&chrono::Local).naive_local())
+        .unwrap_or_else(|_| chrono::Local::now().naive_local());
+    let receipt = kiosk_printer::Receipt {
+        terminal_id: cfg.terminal.id.clone(),
+        hall_name: cfg.terminal.hall_name.clone(),
+        registered_at,
+        case_number: r.case_number.clone(),
+        local_reference: r.local_ref.clone(),
+        category: kiosk::view::category_label(&r.category),
+        page_count: r.page_count,
+        id_number_masked: r.masked_id.clone(),
+        query_code: r.local_ref.clone(),
+        next_step: kiosk_printer::NEXT_STEP.into(),
+    };
+    let job = receipt.to_job()?;
+    let mut printer = EscPosPrinter::open(PrinterConfig {
+        path: cfg.printer.device.clone(),
+        baud: cfg.printer.baud,
+        qr: if cfg.printer.native_qr { QrMode::Native } else { QrMode::Raster },
+        ..PrinterConfig::default()
+    })
+    .map_err(|e| anyhow::anyhow!("{}: {e}", kiosk_printer::error_message_zh(&e)))?;
+    match kiosk_printer::ReceiptPrinter::print(&mut printer, &job) {
+        Ok(outcome) => println!("{outcome:?}"),
+        Err(e) => anyhow::bail!("{}: {e}", kiosk_printer::error_message_zh(&e)),
+    }
     Ok(())
 }

@@ -274,7 +274,10 @@ impl Queue {
     pub fn free_bytes(&self) -> Result<u64, QueueError> {
         let st = nix::sys::statvfs::statvfs(&self.dir)
             .map_err(|e| QueueError::DiskSpace(std::io::Error::from(e)))?;
-        Ok(u64::from(st.blocks_available()).saturating_mul(u64::from(st.fragment_size())))
+        // The field types differ between targets (u32 on some 32-bit ones).
+        #[allow(clippy::useless_conversion)]
+        let free = u64::from(st.blocks_available()).saturating_mul(u64::from(st.fragment_size()));
+        Ok(free)
     }
 
     /// Refuses with [`QueueError::LowDiskSpace`] when free space is below the
