@@ -89,3 +89,25 @@ fn printer_out_of_paper_shows_the_receipt_on_screen() -> anyhow::Result<()> {
     h.finish()?;
     Ok(())
 }
+
+#[test]
+fn reader_unplugged_is_reported_and_a_bad_frame_never_wedges_the_flow() -> anyhow::Result<()> {
+    use kiosk_idcard::sim::SimFault;
+    let h = Harness::start(Options::default())?;
+    let long = Duration::from_secs(20);
+    h.reader.control.unplug();
+    h.press(Event::Start);
+    let v = h.wait_for("reader disconnected", long, |v| v.message.contains("读卡器未连接"))?;
+    assert!(v.message_is_error);
+    assert_eq!(v.screen, Some(Screen::Card));
+
+    h.reader.control.replug();
+    h.wait_for("message cleared", long, |v| v.message.is_empty())?;
+    h.reader.control.inject_fault(SimFault::BadChecksum);
+    h.reader.control.insert(SimCard::specimen());
+    let v = h.wait_for("identity", long, |v| v.screen == Some(Screen::Identity))?;
+    assert_eq!(v.person_name, SimCard::specimen().text.name.expose());
+    h.press(Event::Cancel);
+    h.wait_for("welcome", long, |v| v.screen == Some(Screen::Welcome))?;
+    Ok(())
+}

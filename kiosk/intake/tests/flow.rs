@@ -166,8 +166,9 @@ fn card_errors_and_rejected_pages_are_shown_and_the_next_try_works() {
     assert!(s.m.message().unwrap().is_error, "advice does not hide an error");
     s.send(Event::AutoCaptureReady);
     assert!(matches!(s.take().as_slice(), [Effect::CapturePage { page_id: 2 }]));
+    assert!(s.m.message().is_none(), "a new capture clears the last error");
     s.send(Event::CaptureAdvice("请保持材料不动".into()));
-    assert!(s.m.message().unwrap().is_error, "no advice while a capture is under way");
+    assert!(s.m.message().is_none(), "no advice while a capture is under way");
     s.send(Event::PageCaptured { page_id: 2, jpeg: vec![9], thumb: thumb() });
     s.send(Event::CaptureAdvice("已拍摄，请放下一页".into()));
     assert_eq!(s.m.message().unwrap().text, "已拍摄，请放下一页");
