@@ -36,11 +36,17 @@ pub enum Fault {
     Slow(Duration),
     /// Close every connection at once, without reading it.
     Refuse,
+    /// A slow, lossy link in user space: forward at `bytes_per_s` in both
+    /// directions, and cut every `cut_every`-th connection, alternately before
+    /// the request reaches the registry and halfway through its answer.
+    SlowLink { bytes_per_s: u32, cut_every: u32 },
 }
 
 struct Shared {
     fault: Mutex<Fault>,
     served: Mutex<HashMap<Fault, u64>>,
+    connections: std::sync::atomic::AtomicU64,
+    cuts: std::sync::atomic::AtomicU64,
     stop: AtomicBool,
     upstream: SocketAddr,
 }
@@ -65,6 +71,8 @@ impl FaultProxy {
         let shared = Arc::new(Shared {
             fault: Mutex::new(Fault::Pass),
             served: Mutex::new(HashMap::new()),
+            connections: std::sync::atomic::AtomicU64::new(0),
+            cuts: std::sync::atomic::AtomicU64::new(0),
             stop: AtomicBool::new(false),
             upstream,
         });
@@ -96,6 +104,11 @@ impl FaultProxy {
         }
     }
 
+    /// How many connections [`Fault::SlowLink`] cut.
+    pub fn cuts(&self) -> u64 {
+        self.shared.cuts.load(Ordering::SeqCst)
+    }
+
     /// How many requests were answered under `fault`.
     pub fn served(&self, fault: Fault) -> u64 {
         self.shared.served.lock().map(|m| m.get(&fault).copied().unwrap_or(0)).unwrap_or(0)
@@ -120,7 +133,25 @@ fn serve(s: &Shared, mut client: TcpStream) -> anyhow::Result<()> {
     client.set_read_timeout(Some(Duration::from_secs(10)))?;
     let request = read_message(&mut client).context("reading the request")?;
     count(s, fault);
+    let nth = s.connections.fetch_add(1, Ordering::SeqCst) + 1;
     match fault {
+        Fault::SlowLink { bytes_per_s, cut_every } => {
+            let cut = cut_every > 0 && nth % u64::from(cut_every) == 0;
+            if cut {
+                s.cuts.fetch_add(1, Ordering::SeqCst);
+            }
+            if cut && nth % u64::from(2 * cut_every) == 0 {
+                // Lost on the way: the registry never sees it.
+                let _ = client.shutdown(Shutdown::Both);
+                return Ok(());
+            }
+            let mut up = TcpStream::connect(s.upstream)?;
+            up.set_read_timeout(Some(Duration::from_secs(30)))?;
+            trickle(&mut up, &request, bytes_per_s)?;
+            let answer = close_after(read_message(&mut up).context("reading the answer")?);
+            let end = if cut { answer.len() / 2 } else { answer.len() };
+            trickle(&mut client, &answer[..end], bytes_per_s)?;
+        }
         Fault::Status500 => {
             let body = br#"{"code":"internal","message":"injected"}"#;
             write_response(&mut client, "500 Internal Server Error", "application/json", body)?;
@@ -155,6 +186,17 @@ fn serve(s: &Shared, mut client: TcpStream) -> anyhow::Result<()> {
     }
     let _ = client.flush();
     let _ = client.shutdown(Shutdown::Both);
+    Ok(())
+}
+
+/// Writes `data` at about `bytes_per_s`, in small pieces.
+fn trickle(w: &mut TcpStream, data: &[u8], bytes_per_s: u32) -> std::io::Result<()> {
+    let piece = (bytes_per_s / 50).max(1) as usize;
+    for chunk in data.chunks(piece) {
+        w.write_all(chunk)?;
+        w.flush()?;
+        std::thread::sleep(Duration::from_millis(20));
+    }
     Ok(())
 }
 

@@ -2,8 +2,8 @@
 //! bytes that are not HTTP, a body that is not JSON, a captive portal's page,
 //! connections closed halfway through the answer (after the registry stored
 //! the upload), answers slower than the client's timeout, refused connections
-//! and the registry stopped for a while. Nothing is lost, nothing is doubled,
-//! and the queue drains once the network is good again.
+//! and the registry stopped for a while; and a slow, lossy link. Nothing is
+//! lost, nothing is doubled, and the queue drains.
 
 use std::sync::mpsc;
 use std::time::Duration;
@@ -112,5 +112,27 @@ fn a_poison_registration_fails_with_its_reason_and_does_not_block_the_others() -
     assert_eq!(failed[0].local_ref, poison.local_ref);
     let reason = failed[0].last_error.clone().unwrap_or_default();
     assert!(reason.contains("400") && reason.contains("category"), "{reason}");
+    Ok(())
+}
+
+#[test]
+fn a_slow_lossy_link_still_drains_the_queue_exactly_once() -> anyhow::Result<()> {
+    let rig = Rig::start()?;
+    let proxy = FaultProxy::start(rig.registry_addr)?;
+    // About 16 KB/s each way; every 3rd connection cut, before or after the registry stored it.
+    proxy.set(Fault::SlowLink { bytes_per_s: 16 * 1024, cut_every: 3 });
+    let queue = rig.queue()?;
+    const M: u32 = 12;
+    for n in 1..=M {
+        queue.seal(&specimen_upload(n))?;
+    }
+    let (tx, _rx) = mpsc::channel();
+    let mut cfg = rig.uplink_config(&proxy.url())?;
+    cfg.request_timeout = Duration::from_secs(5);
+    let uplink = Uplink::spawn(rig.queue_path.clone(), cfg, tx)?;
+    rig.wait_drained(u64::from(M), Duration::from_secs(60))?;
+    drop(uplink);
+    rig.assert_exactly_once(M)?;
+    assert!(proxy.cuts() >= 3, "only {} connections were cut", proxy.cuts());
     Ok(())
 }
