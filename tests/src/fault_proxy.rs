@@ -77,18 +77,23 @@ impl FaultProxy {
             upstream,
         });
         let s = shared.clone();
-        std::thread::Builder::new().name("fault-proxy".into()).spawn(move || {
-            for conn in listener.incoming() {
-                if s.stop.load(Ordering::SeqCst) {
-                    break;
+        std::thread::Builder::new()
+            .name("fault-proxy".into())
+            .spawn(move || {
+                for conn in listener.incoming() {
+                    if s.stop.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    let Ok(conn) = conn else { continue };
+                    let s = s.clone();
+                    let _ =
+                        std::thread::Builder::new()
+                            .name("fault-conn".into())
+                            .spawn(move || {
+                                let _ = serve(&s, conn);
+                            });
                 }
-                let Ok(conn) = conn else { continue };
-                let s = s.clone();
-                let _ = std::thread::Builder::new().name("fault-conn".into()).spawn(move || {
-                    let _ = serve(&s, conn);
-                });
-            }
-        })?;
+            })?;
         Ok(FaultProxy { addr, shared })
     }
 
@@ -111,7 +116,11 @@ impl FaultProxy {
 
     /// How many requests were answered under `fault`.
     pub fn served(&self, fault: Fault) -> u64 {
-        self.shared.served.lock().map(|m| m.get(&fault).copied().unwrap_or(0)).unwrap_or(0)
+        self.shared
+            .served
+            .lock()
+            .map(|m| m.get(&fault).copied().unwrap_or(0))
+            .unwrap_or(0)
     }
 }
 
@@ -135,7 +144,10 @@ fn serve(s: &Shared, mut client: TcpStream) -> anyhow::Result<()> {
     count(s, fault);
     let nth = s.connections.fetch_add(1, Ordering::SeqCst) + 1;
     match fault {
-        Fault::SlowLink { bytes_per_s, cut_every } => {
+        Fault::SlowLink {
+            bytes_per_s,
+            cut_every,
+        } => {
             let cut = cut_every > 0 && nth % u64::from(cut_every) == 0;
             if cut {
                 s.cuts.fetch_add(1, Ordering::SeqCst);
@@ -154,10 +166,20 @@ fn serve(s: &Shared, mut client: TcpStream) -> anyhow::Result<()> {
         }
         Fault::Status500 => {
             let body = br#"{"code":"internal","message":"injected"}"#;
-            write_response(&mut client, "500 Internal Server Error", "application/json", body)?;
+            write_response(
+                &mut client,
+                "500 Internal Server Error",
+                "application/json",
+                body,
+            )?;
         }
         Fault::Garbage => client.write_all(b"\x00\x13\x37 this is not http \xff\xfe\r\n\r\n")?,
-        Fault::GarbageBody => write_response(&mut client, "201 Created", "application/json", b"{\"case_number\": tru")?,
+        Fault::GarbageBody => write_response(
+            &mut client,
+            "201 Created",
+            "application/json",
+            b"{\"case_number\": tru",
+        )?,
         Fault::Portal => write_response(
             &mut client,
             "200 OK",
@@ -206,7 +228,12 @@ fn count(s: &Shared, fault: Fault) {
     }
 }
 
-fn write_response(w: &mut TcpStream, status: &str, content_type: &str, body: &[u8]) -> std::io::Result<()> {
+fn write_response(
+    w: &mut TcpStream,
+    status: &str,
+    content_type: &str,
+    body: &[u8],
+) -> std::io::Result<()> {
     let head = format!(
         "HTTP/1.1 {status}\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
         body.len()
@@ -217,12 +244,16 @@ fn write_response(w: &mut TcpStream, status: &str, content_type: &str, body: &[u
 
 /// The length of the head, blank line included.
 fn head_len(msg: &[u8]) -> usize {
-    msg.windows(4).position(|w| w == b"\r\n\r\n").map_or(msg.len(), |p| p + 4)
+    msg.windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map_or(msg.len(), |p| p + 4)
 }
 
 /// Adds `connection: close` to an answer's head.
 fn close_after(msg: Vec<u8>) -> Vec<u8> {
-    let Some(eol) = msg.windows(2).position(|w| w == b"\r\n") else { return msg };
+    let Some(eol) = msg.windows(2).position(|w| w == b"\r\n") else {
+        return msg;
+    };
     let mut out = msg[..eol + 2].to_vec();
     out.extend_from_slice(b"connection: close\r\n");
     out.extend_from_slice(&msg[eol + 2..]);

@@ -38,7 +38,11 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options { registry_up: true, camera_sequence: None, min_free_mb: 0 }
+        Options {
+            registry_up: true,
+            camera_sequence: None,
+            min_free_mb: 0,
+        }
     }
 }
 
@@ -92,7 +96,11 @@ impl Harness {
         cfg.registry.max_backoff_s = 2;
         cfg.registry.history_timeout_s = 3;
         cfg.registry.request_timeout_s = 10;
-        cfg.camera.image_sequence = Some(opts.camera_sequence.clone().unwrap_or_else(devices::sample_pages));
+        cfg.camera.image_sequence = Some(
+            opts.camera_sequence
+                .clone()
+                .unwrap_or_else(devices::sample_pages),
+        );
         cfg.camera.preview_interval_ms = 0;
         cfg.idcard.poll_interval_ms = 50;
         // The test disk may be nearly full; the floor has its own test.
@@ -197,9 +205,9 @@ impl Harness {
                     *l = *v;
                 }
             }
-            Update::ReceiptPicture { .. } => {
-                self.receipt_picture_shown.store(true, std::sync::atomic::Ordering::SeqCst)
-            }
+            Update::ReceiptPicture { .. } => self
+                .receipt_picture_shown
+                .store(true, std::sync::atomic::Ordering::SeqCst),
             Update::Preview { .. } => {}
         }
     }
@@ -218,7 +226,10 @@ impl Harness {
                 return Ok(v);
             }
             if Instant::now() > deadline {
-                bail!("timed out waiting for {what}; screen shows {v:?} message {:?}", v.message);
+                bail!(
+                    "timed out waiting for {what}; screen shows {v:?} message {:?}",
+                    v.message
+                );
             }
             if let Ok(u) = self.updates.recv_timeout(Duration::from_millis(50)) {
                 self.take(u);
@@ -230,6 +241,17 @@ impl Harness {
     /// `n_pages` pages, review, submit. Returns the identity screen and the
     /// receipt screen as they were shown.
     pub fn visit(&self, card: SimCard, category: &str, n_pages: usize) -> anyhow::Result<Visit> {
+        self.visit_with(card, category, n_pages, |_, _| Ok(()))
+    }
+
+    /// [`Harness::visit`], with `on_review` run on the review screen before "提交登记".
+    pub fn visit_with(
+        &self,
+        card: SimCard,
+        category: &str,
+        n_pages: usize,
+        on_review: impl Fn(&Harness, &ViewModel) -> anyhow::Result<()>,
+    ) -> anyhow::Result<Visit> {
         let long = Duration::from_secs(60);
         self.wait_for("welcome", long, |v| v.screen == Some(Screen::Welcome))?;
         self.reader.control.insert(card);
@@ -243,11 +265,16 @@ impl Harness {
         self.wait_for("capture", long, |v| v.screen == Some(Screen::Capture))?;
         for n in 1..=n_pages {
             self.press(Event::CaptureRequested);
-            self.wait_for("page captured", long, |v| v.pages.len() == n && !v.capture_busy)
-                .with_context(|| format!("page {n}"))?;
+            self.wait_for("page captured", long, |v| {
+                v.pages.len() == n && !v.capture_busy
+            })
+            .with_context(|| format!("page {n}"))?;
         }
         self.press(Event::FinishCapture);
-        self.wait_for("review", long, |v| v.screen == Some(Screen::Review))?;
+        let review = self.wait_for("review", long, |v| {
+            v.screen == Some(Screen::Review) && v.pages.iter().all(|p| p.status != "识别中…")
+        })?;
+        on_review(self, &review)?;
         self.press(Event::Submit);
         let receipt = self.wait_for("receipt", long, |v| v.screen == Some(Screen::Receipt))?;
         Ok(Visit { identity, receipt })
@@ -278,7 +305,9 @@ impl Harness {
     /// The petitioner presses "done" and the terminal returns to welcome.
     pub fn finish(&self) -> anyhow::Result<()> {
         self.press(Event::Done);
-        self.wait_for("welcome", Duration::from_secs(10), |v| v.screen == Some(Screen::Welcome))?;
+        self.wait_for("welcome", Duration::from_secs(10), |v| {
+            v.screen == Some(Screen::Welcome)
+        })?;
         Ok(())
     }
 }
@@ -292,8 +321,13 @@ impl Drop for Harness {
 }
 
 /// The configuration of a test registry using the key set `keys`.
-pub fn registry_config(keys: &kiosk::config::LocalKeys, db_path: std::path::PathBuf) -> anyhow::Result<RegistryConfig> {
-    let read = |p: &std::path::Path| std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()));
+pub fn registry_config(
+    keys: &kiosk::config::LocalKeys,
+    db_path: std::path::PathBuf,
+) -> anyhow::Result<RegistryConfig> {
+    let read = |p: &std::path::Path| {
+        std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))
+    };
     Ok(RegistryConfig {
         db_path,
         tokens: vec![TOKEN.into()],
@@ -338,7 +372,12 @@ impl log::Log for CapturedLog {
     }
     fn log(&self, record: &log::Record<'_>) {
         if let Ok(mut l) = self.lines.lock() {
-            l.push(format!("{} {} {}", record.level(), record.target(), record.args()));
+            l.push(format!(
+                "{} {} {}",
+                record.level(),
+                record.target(),
+                record.args()
+            ));
         }
     }
     fn flush(&self) {}
@@ -354,13 +393,24 @@ pub struct RegistryReader {
 
 impl RegistryReader {
     pub fn new(addr: SocketAddr) -> anyhow::Result<Self> {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-        Ok(RegistryReader { rt, http: reqwest::Client::new(), base: format!("http://{addr}") })
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        Ok(RegistryReader {
+            rt,
+            http: reqwest::Client::new(),
+            base: format!("http://{addr}"),
+        })
     }
 
     fn get(&self, path: &str) -> anyhow::Result<serde_json::Value> {
         self.rt.block_on(async {
-            let r = self.http.get(format!("{}{path}", self.base)).bearer_auth(TOKEN).send().await?;
+            let r = self
+                .http
+                .get(format!("{}{path}", self.base))
+                .bearer_auth(TOKEN)
+                .send()
+                .await?;
             let status = r.status();
             if !status.is_success() {
                 bail!("GET {path} answered {status}");
@@ -371,11 +421,18 @@ impl RegistryReader {
 
     /// How many registrations the registry holds.
     pub fn registration_count(&self) -> anyhow::Result<u64> {
-        self.get("/v1/stats")?["registrations"].as_u64().context("stats without a count")
+        self.get("/v1/stats")?["registrations"]
+            .as_u64()
+            .context("stats without a count")
     }
 
     /// One stored registration.
-    pub fn registration(&self, case_number: &str) -> anyhow::Result<registry_api::RegistrationRecord> {
-        Ok(serde_json::from_value(self.get(&format!("/v1/registrations/{case_number}"))?)?)
+    pub fn registration(
+        &self,
+        case_number: &str,
+    ) -> anyhow::Result<registry_api::RegistrationRecord> {
+        Ok(serde_json::from_value(
+            self.get(&format!("/v1/registrations/{case_number}"))?,
+        )?)
     }
 }

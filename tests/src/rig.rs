@@ -35,7 +35,13 @@ impl Rig {
         let dir = tempfile::tempdir()?;
         let keys = kiosk::Config::default().provision_local_keys(dir.path())?;
         let registry_addr = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
-        let mut rig = Rig { queue_path: dir.path().join("queue.db"), dir, keys, registry_addr, registry: None };
+        let mut rig = Rig {
+            queue_path: dir.path().join("queue.db"),
+            dir,
+            keys,
+            registry_addr,
+            registry: None,
+        };
         rig.start_registry()?;
         Ok(rig)
     }
@@ -86,7 +92,8 @@ impl Rig {
     /// `(local_ref, case_number)` of every registration the registry holds, by local reference.
     pub fn registry_rows(&self) -> anyhow::Result<Vec<(String, String)>> {
         let db = rusqlite::Connection::open(self.dir.path().join("registry.db"))?;
-        let mut stmt = db.prepare("SELECT local_ref, case_number FROM registrations ORDER BY local_ref")?;
+        let mut stmt =
+            db.prepare("SELECT local_ref, case_number FROM registrations ORDER BY local_ref")?;
         let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
@@ -111,16 +118,27 @@ impl Rig {
     /// `specimen_upload`, each once, under the case numbers the queue recorded.
     pub fn assert_exactly_once(&self, n: u32) -> anyhow::Result<()> {
         let rows = self.registry_rows()?;
-        let want: Vec<String> = (1..=n).map(|i| kiosk_queue::test_utils::specimen_upload(i).local_ref).collect();
+        let want: Vec<String> = (1..=n)
+            .map(|i| kiosk_queue::test_utils::specimen_upload(i).local_ref)
+            .collect();
         let got: Vec<&str> = rows.iter().map(|(l, _)| l.as_str()).collect();
         if got != want.iter().map(String::as_str).collect::<Vec<_>>() {
-            bail!("registry holds {} rows, expected each of {} once", rows.len(), n);
+            bail!(
+                "registry holds {} rows, expected each of {} once",
+                rows.len(),
+                n
+            );
         }
         let q = Queue::open(&self.queue_path)?;
         for (local_ref, case) in &rows {
-            let r = q.receipt(local_ref)?.context("registration missing from the queue")?;
+            let r = q
+                .receipt(local_ref)?
+                .context("registration missing from the queue")?;
             if r.case_number.as_deref() != Some(case.as_str()) {
-                bail!("{local_ref}: queue has case {:?}, registry {case}", r.case_number);
+                bail!(
+                    "{local_ref}: queue has case {:?}, registry {case}",
+                    r.case_number
+                );
             }
         }
         Ok(())

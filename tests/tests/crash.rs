@@ -20,7 +20,11 @@ fn random_ms(lo: u64, hi: u64) -> u64 {
 #[test]
 fn sigkill_at_random_points_loses_nothing_and_doubles_nothing() -> anyhow::Result<()> {
     let rig = Rig::start()?;
-    let url = rig.registry.as_ref().map(|r| r.base_url()).unwrap_or_default();
+    let url = rig
+        .registry
+        .as_ref()
+        .map(|r| r.base_url())
+        .unwrap_or_default();
     let child = || {
         Command::new(env!("CARGO_BIN_EXE_crash-kiosk"))
             .arg(&rig.queue_path)
@@ -71,9 +75,16 @@ fn sigkill_at_random_points_loses_nothing_and_doubles_nothing() -> anyhow::Resul
         std::thread::sleep(Duration::from_millis(20));
     };
     assert!(status.success(), "last run: {status}");
-    assert!(killed_mid_run >= 3, "only {killed_mid_run} kills landed mid-run");
+    assert!(
+        killed_mid_run >= 3,
+        "only {killed_mid_run} kills landed mid-run"
+    );
     rig.wait_drained(u64::from(N), Duration::from_secs(5))?;
     rig.assert_exactly_once(N)?;
-    assert!(started.elapsed() < Duration::from_secs(90), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(90),
+        "{:?}",
+        started.elapsed()
+    );
     Ok(())
 }

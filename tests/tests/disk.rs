@@ -13,7 +13,10 @@ use kiosk_idcard::sim::SimCard;
 #[test]
 fn below_the_floor_intake_is_refused_clearly_and_the_queue_stays_intact() -> anyhow::Result<()> {
     // A normal visit, queued while the registry is down.
-    let mut h = Harness::start(Options { registry_up: false, ..Options::default() })?;
+    let mut h = Harness::start(Options {
+        registry_up: false,
+        ..Options::default()
+    })?;
     let first = h.visit(SimCard::specimen(), "land", 1)?;
     h.finish()?;
 
@@ -26,11 +29,18 @@ fn below_the_floor_intake_is_refused_clearly_and_the_queue_stays_intact() -> any
     h.press(Event::Start);
     let v = h.wait_for("refusal", long, |v| v.screen == Some(Screen::Fault))?;
     assert!(v.message.contains("存储空间不足"), "{}", v.message);
-    assert!(v.person_name.is_empty(), "no personal data is shown after the refusal");
+    assert!(
+        v.person_name.is_empty(),
+        "no personal data is shown after the refusal"
+    );
 
     let q = kiosk_queue::Queue::open(&h.cfg.queue.path)?;
     let c = q.counts()?;
-    assert_eq!(c.pending + c.uploading, 1, "only the first registration is queued: {c:?}");
+    assert_eq!(
+        c.pending + c.uploading,
+        1,
+        "only the first registration is queued: {c:?}"
+    );
     // The registry comes back: the earlier registration is still delivered, once.
     h.start_registry()?;
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -38,8 +48,14 @@ fn below_the_floor_intake_is_refused_clearly_and_the_queue_stays_intact() -> any
         std::thread::sleep(Duration::from_millis(50));
     }
     let r = q.receipt(&first.receipt.local_ref)?;
-    assert!(r.and_then(|r| r.case_number).is_some(), "the queued registration was not delivered");
-    assert_eq!(RegistryReader::new(h.registry_addr)?.registration_count()?, 1);
+    assert!(
+        r.and_then(|r| r.case_number).is_some(),
+        "the queued registration was not delivered"
+    );
+    assert_eq!(
+        RegistryReader::new(h.registry_addr)?.registration_count()?,
+        1
+    );
     h.press(Event::Done);
     Ok(())
 }

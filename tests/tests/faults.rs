@@ -45,7 +45,10 @@ fn every_fault_ends_with_each_registration_stored_exactly_once() -> anyhow::Resu
         std::thread::sleep(Duration::from_millis(700));
         assert!(proxy.served(fault) > 0, "{fault:?} was never exercised");
         let c = queue.counts()?;
-        assert_eq!(c.failed, 0, "a transient fault failed a registration: {c:?}");
+        assert_eq!(
+            c.failed, 0,
+            "a transient fault failed a registration: {c:?}"
+        );
     }
     // The registry itself goes away for a while.
     proxy.set(Fault::Pass);
@@ -69,8 +72,13 @@ fn every_fault_ends_with_each_registration_stored_exactly_once() -> anyhow::Resu
         .iter()
         .filter(|e| matches!(e, UplinkEvent::Acknowledged { replayed: true, .. }))
         .count();
-    assert!(replays > 0, "no replayed acknowledgement after answers were cut");
-    assert!(!events.iter().any(|e| matches!(e, UplinkEvent::Failed { .. })));
+    assert!(
+        replays > 0,
+        "no replayed acknowledgement after answers were cut"
+    );
+    assert!(!events
+        .iter()
+        .any(|e| matches!(e, UplinkEvent::Failed { .. })));
     // Heartbeats reached the registry.
     let hb = registry_heartbeats(&rig)?;
     assert!(hb.contains("rig-01"), "{hb}");
@@ -87,7 +95,8 @@ fn registry_heartbeats(rig: &Rig) -> anyhow::Result<String> {
 }
 
 #[test]
-fn a_poison_registration_fails_with_its_reason_and_does_not_block_the_others() -> anyhow::Result<()> {
+fn a_poison_registration_fails_with_its_reason_and_does_not_block_the_others() -> anyhow::Result<()>
+{
     let rig = Rig::start()?;
     let queue = rig.queue()?;
     // The registry refuses this one for good (a category it cannot accept).
@@ -98,7 +107,11 @@ fn a_poison_registration_fails_with_its_reason_and_does_not_block_the_others() -
         queue.seal(&specimen_upload(n))?;
     }
     let (tx, _rx) = mpsc::channel();
-    let url = rig.registry.as_ref().map(|r| r.base_url()).unwrap_or_default();
+    let url = rig
+        .registry
+        .as_ref()
+        .map(|r| r.base_url())
+        .unwrap_or_default();
     let uplink = Uplink::spawn(rig.queue_path.clone(), rig.uplink_config(&url)?, tx)?;
     let q = kiosk_queue::Queue::open(&rig.queue_path)?;
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
@@ -111,7 +124,10 @@ fn a_poison_registration_fails_with_its_reason_and_does_not_block_the_others() -
     let failed = q.failed_receipts()?;
     assert_eq!(failed[0].local_ref, poison.local_ref);
     let reason = failed[0].last_error.clone().unwrap_or_default();
-    assert!(reason.contains("400") && reason.contains("category"), "{reason}");
+    assert!(
+        reason.contains("400") && reason.contains("category"),
+        "{reason}"
+    );
     Ok(())
 }
 
@@ -120,7 +136,10 @@ fn a_slow_lossy_link_still_drains_the_queue_exactly_once() -> anyhow::Result<()>
     let rig = Rig::start()?;
     let proxy = FaultProxy::start(rig.registry_addr)?;
     // About 16 KB/s each way; every 3rd connection cut, before or after the registry stored it.
-    proxy.set(Fault::SlowLink { bytes_per_s: 16 * 1024, cut_every: 3 });
+    proxy.set(Fault::SlowLink {
+        bytes_per_s: 16 * 1024,
+        cut_every: 3,
+    });
     let queue = rig.queue()?;
     const M: u32 = 12;
     for n in 1..=M {
@@ -133,6 +152,10 @@ fn a_slow_lossy_link_still_drains_the_queue_exactly_once() -> anyhow::Result<()>
     rig.wait_drained(u64::from(M), Duration::from_secs(60))?;
     drop(uplink);
     rig.assert_exactly_once(M)?;
-    assert!(proxy.cuts() >= 3, "only {} connections were cut", proxy.cuts());
+    assert!(
+        proxy.cuts() >= 3,
+        "only {} connections were cut",
+        proxy.cuts()
+    );
     Ok(())
 }

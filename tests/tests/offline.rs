@@ -11,13 +11,20 @@ use kiosk_idcard::sim::SimCard;
 #[test]
 fn registry_down_queues_then_sends_exactly_once() -> anyhow::Result<()> {
     let log = CapturedLog::install();
-    let mut h = Harness::start(Options { registry_up: false, ..Options::default() })?;
+    let mut h = Harness::start(Options {
+        registry_up: false,
+        ..Options::default()
+    })?;
     let card = SimCard::specimen();
     let id_number = card.text.id_number.expose().to_string();
 
     let visit = h.visit(card, "land", 1)?;
     assert!(visit.identity.history.is_empty());
-    assert!(visit.identity.history_note.contains("无法连接"), "{:?}", visit.identity.history_note);
+    assert!(
+        visit.identity.history_note.contains("无法连接"),
+        "{:?}",
+        visit.identity.history_note
+    );
     assert!(visit.receipt.queued_offline);
     assert!(visit.receipt.case_number.is_empty());
     let local_ref = visit.receipt.local_ref.clone();
@@ -35,18 +42,31 @@ fn registry_down_queues_then_sends_exactly_once() -> anyhow::Result<()> {
     std::thread::sleep(Duration::from_secs(3));
     assert_eq!(reg.registration_count()?, 1, "uploaded exactly once");
     let stored = queue.receipt(&local_ref)?.expect("receipt kept");
-    assert_eq!(stored.case_number.as_deref(), Some(receipt.case_number.as_str()));
+    assert_eq!(
+        stored.case_number.as_deref(),
+        Some(receipt.case_number.as_str())
+    );
     h.finish()?;
-    assert!(!log.text().contains(&id_number), "a log line holds the ID number");
+    assert!(
+        !log.text().contains(&id_number),
+        "a log line holds the ID number"
+    );
     Ok(())
 }
 
 #[test]
 fn a_photo_without_a_page_is_reported_and_the_visit_goes_on() -> anyhow::Result<()> {
-    let samples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../drivers/camera/samples");
+    let samples =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../drivers/camera/samples");
     let dir = tempfile::tempdir()?;
-    std::fs::copy(samples.join("empty-desk.jpg"), dir.path().join("frame-001.jpg"))?;
-    std::fs::copy(samples.join("pages/page-001.jpg"), dir.path().join("frame-002.jpg"))?;
+    std::fs::copy(
+        samples.join("empty-desk.jpg"),
+        dir.path().join("frame-001.jpg"),
+    )?;
+    std::fs::copy(
+        samples.join("pages/page-001.jpg"),
+        dir.path().join("frame-002.jpg"),
+    )?;
     let h = Harness::start(Options {
         camera_sequence: Some(format!("{}/frame-%03d.jpg", dir.path().display())),
         ..Options::default()
@@ -67,7 +87,10 @@ fn a_photo_without_a_page_is_reported_and_the_visit_goes_on() -> anyhow::Result<
     assert!(!v.message_is_error);
     h.press(Event::Cancel);
     let v = h.wait_for("welcome", long, |v| v.screen == Some(Screen::Welcome))?;
-    assert!(v.person_name.is_empty() && v.pages.is_empty(), "cancel wipes the screen");
+    assert!(
+        v.person_name.is_empty() && v.pages.is_empty(),
+        "cancel wipes the screen"
+    );
     Ok(())
 }
 
@@ -81,11 +104,18 @@ fn printer_out_of_paper_shows_the_receipt_on_screen() -> anyhow::Result<()> {
     });
     let visit = h.visit(SimCard::specimen(), "housing", 1)?;
     assert!(!visit.receipt.local_ref.is_empty());
-    let v = h.wait_for("printer message", Duration::from_secs(15), |v| !v.message.is_empty())?;
+    let v = h.wait_for("printer message", Duration::from_secs(15), |v| {
+        !v.message.is_empty()
+    })?;
     assert!(v.message.contains("缺纸"), "{}", v.message);
     assert!(v.message_is_error);
-    assert!(h.receipt_picture_shown.load(std::sync::atomic::Ordering::SeqCst));
-    assert!(!v.case_number.is_empty(), "the registration went through anyway");
+    assert!(h
+        .receipt_picture_shown
+        .load(std::sync::atomic::Ordering::SeqCst));
+    assert!(
+        !v.case_number.is_empty(),
+        "the registration went through anyway"
+    );
     h.finish()?;
     Ok(())
 }
@@ -97,7 +127,9 @@ fn reader_unplugged_is_reported_and_a_bad_frame_never_wedges_the_flow() -> anyho
     let long = Duration::from_secs(20);
     h.reader.control.unplug();
     h.press(Event::Start);
-    let v = h.wait_for("reader disconnected", long, |v| v.message.contains("读卡器未连接"))?;
+    let v = h.wait_for("reader disconnected", long, |v| {
+        v.message.contains("读卡器未连接")
+    })?;
     assert!(v.message_is_error);
     assert_eq!(v.screen, Some(Screen::Card));
 

@@ -21,16 +21,21 @@ struct Ca {
 impl Ca {
     fn new(name: &str) -> anyhow::Result<Ca> {
         let mut params = CertificateParams::new(Vec::<String>::new())?;
-        params.distinguished_name.push(rcgen::DnType::CommonName, name);
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, name);
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-        Ok(Ca { issuer: CertifiedIssuer::self_signed(params, KeyPair::generate()?)? })
+        Ok(Ca {
+            issuer: CertifiedIssuer::self_signed(params, KeyPair::generate()?)?,
+        })
     }
 
     /// A leaf for `names` (DNS names or IP addresses); returns (certificate PEM, key PEM).
     fn leaf(&self, names: &[&str]) -> anyhow::Result<(String, String)> {
         let key = KeyPair::generate()?;
-        let params = CertificateParams::new(names.iter().map(|s| s.to_string()).collect::<Vec<_>>())?;
+        let params =
+            CertificateParams::new(names.iter().map(|s| s.to_string()).collect::<Vec<_>>())?;
         let cert = params.signed_by(&key, &self.issuer)?;
         Ok((cert.pem(), key.serialize_pem()))
     }
@@ -69,19 +74,27 @@ fn mutual_tls_uploads_and_refuses_strangers() -> anyhow::Result<()> {
 
     let terminal = |ca: &Ca, pinned: &Ca| -> anyhow::Result<ClientTls> {
         let (cert, key) = ca.leaf(&["terminal-01"])?;
-        Ok(ClientTls { registry_ca_pem: pinned.pem().into_bytes(), identity_pem: format!("{cert}\n{key}").into_bytes() })
+        Ok(ClientTls {
+            registry_ca_pem: pinned.pem().into_bytes(),
+            identity_pem: format!("{cert}\n{key}").into_bytes(),
+        })
     };
     let queue = rig.queue()?;
     queue.seal(&specimen_upload(1))?;
 
     // Strangers: a certificate from another CA, and a terminal pinning another CA.
-    for bad in [terminal(&stranger_ca, &registry_ca)?, terminal(&terminal_ca, &stranger_ca)?] {
+    for bad in [
+        terminal(&stranger_ca, &registry_ca)?,
+        terminal(&terminal_ca, &stranger_ca)?,
+    ] {
         let mut ucfg = rig.uplink_config(&url)?;
         ucfg.tls = Some(bad);
         let (tx, rx) = mpsc::channel();
         let uplink = Uplink::spawn(rig.queue_path.clone(), ucfg, tx)?;
         match rx.recv_timeout(Duration::from_secs(10))? {
-            UplinkEvent::RetryScheduled { reason, .. } => assert!(reason.starts_with("network error"), "{reason}"),
+            UplinkEvent::RetryScheduled { reason, .. } => {
+                assert!(reason.starts_with("network error"), "{reason}")
+            }
             other => panic!("a stranger got {other:?}"),
         }
         drop(uplink);
@@ -90,7 +103,10 @@ fn mutual_tls_uploads_and_refuses_strangers() -> anyhow::Result<()> {
     let mut ucfg = rig.uplink_config(&url)?;
     ucfg.tls = None;
     assert!(Uplink::spawn(rig.queue_path.clone(), ucfg, mpsc::channel().0).is_err());
-    assert!(rig.registry_rows()?.is_empty(), "a stranger's upload was stored");
+    assert!(
+        rig.registry_rows()?.is_empty(),
+        "a stranger's upload was stored"
+    );
 
     // The provisioned terminal.
     let mut ucfg = rig.uplink_config(&url)?;

@@ -20,14 +20,20 @@ fn first_visit_registers_and_repeat_visit_shows_history() -> anyhow::Result<()> 
     assert_eq!(first.identity.person_name, name);
     assert!(first.identity.history.is_empty());
     assert_eq!(first.identity.history_note, "首次登记");
-    assert!(!first.identity.id_masked.contains(&id_number[4..16]), "screen masks the middle of the ID");
+    assert!(
+        !first.identity.id_masked.contains(&id_number[4..16]),
+        "screen masks the middle of the ID"
+    );
     assert!(!first.receipt.local_ref.is_empty());
 
     let receipt = h.wait_case_number(Duration::from_secs(30))?;
     let case = receipt.case_number.clone();
     assert!(case.starts_with("XF-"), "case number {case}");
     assert!(!receipt.queued_offline);
-    assert!(receipt.person_name.is_empty(), "the receipt screen holds no personal data");
+    assert!(
+        receipt.person_name.is_empty(),
+        "the receipt screen holds no personal data"
+    );
 
     let reg = RegistryReader::new(h.registry_addr)?;
     assert_eq!(reg.registration_count()?, 1);
@@ -36,39 +42,106 @@ fn first_visit_registers_and_repeat_visit_shows_history() -> anyhow::Result<()> 
     assert_eq!(rec.petitioner.name.expose(), name);
     assert_eq!(rec.category, "labour");
     assert_eq!(rec.pages.len(), 2);
-    let text: String = rec.pages.iter().map(|p| p.ocr_text.expose().to_string()).collect();
-    assert!(text.contains("拖欠工资"), "page 1 phrase missing from OCR text of {} chars", text.chars().count());
-    assert!(text.contains("征地补偿"), "page 2 phrase missing from OCR text of {} chars", text.chars().count());
+    let text: String = rec
+        .pages
+        .iter()
+        .map(|p| p.ocr_text.expose().to_string())
+        .collect();
+    assert!(
+        text.contains("拖欠工资"),
+        "page 1 phrase missing from OCR text of {} chars",
+        text.chars().count()
+    );
+    assert!(
+        text.contains("征地补偿"),
+        "page 2 phrase missing from OCR text of {} chars",
+        text.chars().count()
+    );
 
     let printed = h.wait_printed_text(Duration::from_secs(10))?;
-    assert!(printed.contains(&case), "the receipt carries the case number: {printed}");
+    assert!(
+        printed.contains(&case),
+        "the receipt carries the case number: {printed}"
+    );
     assert!(printed.contains("劳动工资"));
-    assert!(!printed.contains(&id_number), "the receipt never carries the full ID number");
-    let shown = h.wait_for("printer message", Duration::from_secs(10), |v| !v.message.is_empty())?;
+    assert!(
+        !printed.contains(&id_number),
+        "the receipt never carries the full ID number"
+    );
+    let shown = h.wait_for("printer message", Duration::from_secs(10), |v| {
+        !v.message.is_empty()
+    })?;
     assert_eq!(shown.message, "回执已打印，请取走");
-    assert!(!h.receipt_picture_shown.load(std::sync::atomic::Ordering::SeqCst));
+    assert!(!h
+        .receipt_picture_shown
+        .load(std::sync::atomic::Ordering::SeqCst));
 
     h.finish()?;
-    let second = h.visit(card, "labour", 1)?;
-    assert_eq!(second.identity.history.len(), 1, "the first registration comes straight up");
+    let second = h.visit_with(card, "labour", 1, |h, review| {
+        assert!(
+            !review.suggestion.is_empty(),
+            "a routing suggestion is shown"
+        );
+        let asked = h.wait_for("repeat question", Duration::from_secs(10), |v| {
+            !v.repeat_question.is_empty()
+        })?;
+        assert!(
+            asked.repeat_question.contains(&case),
+            "{}",
+            asked.repeat_question
+        );
+        h.press(intake::Event::RepeatAnswered(true));
+        h.wait_for("answer shown", Duration::from_secs(10), |v| {
+            v.repeat_answer == 1
+        })?;
+        Ok(())
+    })?;
+    assert_eq!(
+        second.identity.history.len(),
+        1,
+        "the first registration comes straight up"
+    );
     assert_eq!(second.identity.history[0].case_number, case);
     assert_eq!(second.identity.history[0].category, "劳动工资");
     let second_case = h.wait_case_number(Duration::from_secs(30))?.case_number;
     assert_ne!(second_case, case);
     assert_eq!(reg.registration_count()?, 2);
+    let repeat = reg
+        .registration(&second_case)?
+        .repeat
+        .expect("the repeat answer is recorded");
+    assert_eq!(repeat.earlier_case, case);
+    assert!(repeat.same_matter);
+    assert!(
+        reg.registration(&case)?.repeat.is_none(),
+        "a first visit asks nothing"
+    );
     h.finish()?;
 
     let queue = kiosk_queue::Queue::open(&h.cfg.queue.path)?;
     let counts = queue.counts()?;
     assert_eq!(counts.acknowledged, 2, "{counts:?}");
-    assert_eq!(counts.pending + counts.uploading + counts.failed, 0, "{counts:?}");
+    assert_eq!(
+        counts.pending + counts.uploading + counts.failed,
+        0,
+        "{counts:?}"
+    );
 
     let logs = log.text();
     assert!(logs.contains("stage card_read"), "stage timings are logged");
-    assert!(logs.contains("stage card_to_case_number"), "total is logged");
+    assert!(
+        logs.contains("stage card_to_case_number"),
+        "total is logged"
+    );
     for secret in [&id_number, &name, &address] {
-        assert!(!logs.contains(secret.as_str()), "a log line holds personal data");
+        assert!(
+            !logs.contains(secret.as_str()),
+            "a log line holds personal data"
+        );
     }
-    assert!(!logs.contains(&id_number[..14]), "a log line holds most of an ID number");
+    assert!(
+        !logs.contains(&id_number[..14]),
+        "a log line holds most of an ID number"
+    );
     Ok(())
 }

@@ -73,7 +73,9 @@ impl DeviceArgs {
 /// Runs one printer subcommand.
 pub fn run(cmd: PrinterCmd) -> anyhow::Result<()> {
     match cmd {
-        PrinterCmd::Reprint { .. } => anyhow::bail!("reprint needs the configuration: run it as `kiosk printer reprint`"),
+        PrinterCmd::Reprint { .. } => {
+            anyhow::bail!("reprint needs the configuration: run it as `kiosk printer reprint`")
+        }
         PrinterCmd::Status(device) => status(&device),
         PrinterCmd::Test {
             device,
@@ -197,7 +199,11 @@ pub fn reprint(cfg: &kiosk::Config, local_ref: Option<&str>) -> anyhow::Result<(
     let mut printer = EscPosPrinter::open(PrinterConfig {
         path: cfg.printer.device.clone(),
         baud: cfg.printer.baud,
-        qr: if cfg.printer.native_qr { QrMode::Native } else { QrMode::Raster },
+        qr: if cfg.printer.native_qr {
+            QrMode::Native
+        } else {
+            QrMode::Raster
+        },
         ..PrinterConfig::default()
     })
     .map_err(|e| anyhow::anyhow!("{}: {e}", kiosk_printer::error_message_zh(&e)))?;

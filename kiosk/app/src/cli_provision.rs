@@ -1,16 +1,19 @@
 //! `kiosk provision`: tell a terminal which hall it serves, where its registry
 //! is and what its keys are, without typing on its console.
 //!
-//! A provisioning file (`provision.toml`, made by `kiosk provision make`) holds
-//! the terminal ID, the hall name, the registry URL and bearer token, the
-//! registry's CA certificate and public key, and the terminal's client
-//! certificate and key, all as text. `kiosk provision install` validates it
-//! and installs it under `/etc/kiosk` (on the appliance a link into the data
-//! partition): the secrets as root-only files (0600 root:root; systemd hands
-//! them to the service with `LoadCredential=`), and `kiosk.toml` with the
-//! terminal's settings (0640 root:kiosk, no secrets in it). Every file is
-//! written to a temporary name and renamed, `kiosk.toml` last, so a power cut
-//! leaves the old or the new provisioning, never a mix.
+//! A provisioning file (`provision.toml`, format 2, made by `kiosk provision
+//! make`) holds the terminal ID, the hall name, the registry URL and bearer
+//! token, the registry's CA certificate, its public sealing key (X25519) and
+//! the history lookup key (both from `registry --init-keys`), and the
+//! terminal's client certificate and key, all as text. `kiosk provision
+//! install` validates it and installs it under `/etc/kiosk` (on the appliance
+//! a link into the data partition): the keys and certificates as root-only
+//! files (0600 root:root; systemd hands the token to the service with
+//! `LoadCredential=`), and `kiosk.toml` with the terminal's settings and the
+//! absolute paths of those files (0640 root:kiosk, no secrets in it). Every
+//! file is written to a temporary name and renamed, `kiosk.toml` last, so a
+//! power cut leaves the old or the new provisioning, never a mix. Format 1
+//! files (before the lookup key) are refused with a request to remake them.
 //!
 //! Sources: a file path; `--auto`, the file a technician left on the data
 //! partition (`/var/lib/kiosk-provision/provision.toml`, renamed once
@@ -22,12 +25,14 @@ use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
+use registry_api::envelope::{LookupKey, SealPublicKey};
 use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, PrivateKeyDer, SubjectPublicKeyInfoDer};
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use serde::{Deserialize, Serialize};
 
-/// The format version this build writes and accepts.
-pub const FORMAT: u32 = 1;
+/// The format version this build writes and accepts (2: `lookup_key` added,
+/// `registry_public_key` must be the registry's X25519 sealing key).
+pub const FORMAT: u32 = 2;
 /// Where the kiosk service finds the token (`LoadCredential=` in kiosk.service).
 pub const CREDENTIAL_TOKEN: &str = "/run/credentials/kiosk.service/registry-token";
 /// The provisioning file on the data partition (`--auto`).
@@ -50,7 +55,10 @@ pub enum ProvisionError {
     },
     #[error("not a provisioning file: {0}")]
     Syntax(String),
-    #[error("unsupported provisioning format {0} (this kiosk reads {FORMAT})")]
+    #[error(
+        "provisioning format {0} is not supported (this kiosk reads format {FORMAT}); \
+         make the file again with this version's `kiosk provision make`"
+    )]
     Format(u32),
     #[error("bad terminal id: use 1-64 letters, digits, '-' or '_'")]
     TerminalId,
@@ -62,6 +70,8 @@ pub enum ProvisionError {
     Token,
     #[error("bad {field}: {reason}")]
     Pem { field: &'static str, reason: String },
+    #[error("bad {field}: {reason}")]
+    Key { field: &'static str, reason: String },
     #[error("existing configuration {path} is not valid toml: {reason}")]
     ExistingConfig { path: PathBuf, reason: String },
     #[error("the installed configuration does not load: {0}")]
@@ -70,7 +80,7 @@ pub enum ProvisionError {
     Mount { device: PathBuf, reason: String },
 }
 
-/// The provisioning file. `Debug` masks the token and the private key.
+/// The provisioning file. `Debug` masks the token and the keys.
 #[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct Provisioning {
@@ -81,8 +91,12 @@ pub struct Provisioning {
     pub registry_token: String,
     /// PEM: the CA that signs the registry's TLS certificate.
     pub registry_ca: String,
-    /// PEM (SubjectPublicKeyInfo): the registry's key that registrations are sealed to.
+    /// The registry's X25519 key that registrations are sealed to: the one-line
+    /// `kiosk-seal-public-v1:` form (`seal.public`) or a `PUBLIC KEY` PEM (`seal.public.pem`).
     pub registry_public_key: String,
+    /// The history lookup key shared with the registry, one-line
+    /// `kiosk-lookup-key-v1:` form (`lookup.key`).
+    pub lookup_key: String,
     /// PEM: this terminal's client certificate.
     pub client_cert: String,
     /// PEM (PKCS#8, PKCS#1 or SEC1): this terminal's client key.
@@ -96,6 +110,7 @@ impl std::fmt::Debug for Provisioning {
             .field("hall_name", &self.hall_name)
             .field("registry_url", &self.registry_url)
             .field("registry_token", &"***")
+            .field("lookup_key", &"***")
             .field("client_key", &"***")
             .finish_non_exhaustive()
     }
@@ -130,8 +145,20 @@ fn short_pem_error(e: &rustls_pki_types::pem::Error) -> String {
 impl Provisioning {
     /// Parses and validates a provisioning file's text.
     pub fn parse(text: &str) -> Result<Self, ProvisionError> {
-        let p: Provisioning =
-            toml::from_str(text).map_err(|e| ProvisionError::Syntax(e.message().to_string()))?;
+        let syntax = |e: toml::de::Error| ProvisionError::Syntax(e.message().to_string());
+        // The version first: an older file lacks fields, and "missing field"
+        // would hide that it only needs to be made again.
+        let table: toml::Table = text.parse().map_err(syntax)?;
+        match table.get("format") {
+            Some(toml::Value::Integer(n)) if *n == i64::from(FORMAT) => {}
+            Some(toml::Value::Integer(n)) => {
+                return Err(ProvisionError::Format(
+                    u32::try_from(*n).unwrap_or(u32::MAX),
+                ))
+            }
+            _ => return Err(ProvisionError::Syntax("no integer `format`".into())),
+        }
+        let p: Provisioning = toml::from_str(text).map_err(syntax)?;
         p.validate()?;
         Ok(p)
     }
@@ -169,11 +196,14 @@ impl Provisioning {
             return Err(ProvisionError::Token);
         }
         pem_check::<CertificateDer<'static>>("registry_ca", &self.registry_ca, |c| c.as_ref())?;
-        pem_check::<SubjectPublicKeyInfoDer<'static>>(
-            "registry_public_key",
-            &self.registry_public_key,
-            |k| k.as_ref(),
-        )?;
+        SealPublicKey::from_text(&self.registry_public_key).map_err(|e| ProvisionError::Key {
+            field: "registry_public_key",
+            reason: e.to_string(),
+        })?;
+        LookupKey::from_text(&self.lookup_key).map_err(|e| ProvisionError::Key {
+            field: "lookup_key",
+            reason: e.to_string(),
+        })?;
         pem_check::<CertificateDer<'static>>("client_cert", &self.client_cert, |c| c.as_ref())?;
         pem_check::<PrivateKeyDer<'static>>("client_key", &self.client_key, |k| k.secret_der())?;
         Ok(())
@@ -199,7 +229,9 @@ pub mod files {
     pub const CONFIG: &str = "kiosk.toml";
     pub const TOKEN: &str = "registry-token";
     pub const CA: &str = "registry-ca.pem";
+    /// The registry's public sealing key (one-line form or PEM, as provisioned).
     pub const REGISTRY_KEY: &str = "registry-public-key.pem";
+    pub const LOOKUP_KEY: &str = "registry-lookup.key";
     pub const CLIENT_CERT: &str = "client.pem";
     pub const CLIENT_KEY: &str = "client.key";
 }
@@ -263,6 +295,60 @@ fn write_atomic(
     Ok(())
 }
 
+/// The `kiosk.toml` that `install` writes into `dir`: the existing file's
+/// settings with the terminal, the registry and the key file paths replaced.
+/// Checked to load and validate as the kiosk will.
+fn config_text(p: &Provisioning, dir: &Path, cfg_path: &Path) -> Result<String, ProvisionError> {
+    let mut table: toml::Table = match std::fs::read_to_string(cfg_path) {
+        Ok(text) => text
+            .parse()
+            .map_err(|e: toml::de::Error| ProvisionError::ExistingConfig {
+                path: cfg_path.into(),
+                reason: e.message().to_string(),
+            })?,
+        Err(_) => toml::Table::new(),
+    };
+    let section = |t: &mut toml::Table, name: &str| -> toml::Table {
+        match t.remove(name) {
+            Some(toml::Value::Table(s)) => s,
+            _ => toml::Table::new(),
+        }
+    };
+    if dir.to_str().is_none() {
+        return Err(ProvisionError::Config(
+            "the target directory's path is not utf-8".into(),
+        ));
+    }
+    let path = |name: &str| toml::Value::from(dir.join(name).to_string_lossy().into_owned());
+    let mut terminal = section(&mut table, "terminal");
+    terminal.insert("id".into(), p.terminal_id.clone().into());
+    terminal.insert("hall_name".into(), p.hall_name.trim().to_string().into());
+    table.insert("terminal".into(), terminal.into());
+    let mut queue = section(&mut table, "queue");
+    queue.insert("seal_key_file".into(), path(files::REGISTRY_KEY));
+    table.insert("queue".into(), queue.into());
+    let mut registry = section(&mut table, "registry");
+    registry.insert("url".into(), p.registry_url.clone().into());
+    registry.insert("token_file".into(), CREDENTIAL_TOKEN.into());
+    registry.insert("lookup_key_file".into(), path(files::LOOKUP_KEY));
+    registry.insert("ca_file".into(), path(files::CA));
+    registry.insert("client_cert_file".into(), path(files::CLIENT_CERT));
+    registry.insert("client_key_file".into(), path(files::CLIENT_KEY));
+    table.insert("registry".into(), registry.into());
+    let text = format!(
+        "# Written by `kiosk provision` for terminal {}; re-provision instead of editing.\n{}",
+        p.terminal_id,
+        toml::to_string(&table).map_err(|e| ProvisionError::Config(e.to_string()))?
+    );
+    // The kiosk must be able to load what we are about to install.
+    let check: kiosk::Config =
+        toml::from_str(&text).map_err(|e| ProvisionError::Config(e.message().to_string()))?;
+    check
+        .validate()
+        .map_err(|e| ProvisionError::Config(format!("{e:#}")))?;
+    Ok(text)
+}
+
 /// Installs `p` into `dir` (normally `/etc/kiosk`); keeps the other settings of
 /// an existing `kiosk.toml`. Returns the path of the configuration written.
 pub fn install(p: &Provisioning, dir: &Path, owners: Owners) -> Result<PathBuf, ProvisionError> {
@@ -280,48 +366,27 @@ pub fn install(p: &Provisioning, dir: &Path, owners: Owners) -> Result<PathBuf, 
         0o700
     };
     std::fs::set_permissions(dir, std::fs::Permissions::from_mode(dir_mode)).map_err(derr)?;
+    // kiosk.toml names the installed files by absolute path.
+    let dir = std::path::absolute(dir).map_err(derr)?;
+    let dir = dir.as_path();
 
-    let secret =
-        |name: &str, data: &str| write_atomic(dir, name, data.as_bytes(), 0o600, owners.uid, None);
-    secret(files::TOKEN, &format!("{}\n", p.registry_token))?;
+    let cfg_path = dir.join(files::CONFIG);
+    let text = config_text(p, dir, &cfg_path)?;
+
+    let secret = |name: &str, data: &str| {
+        let mut data = data.to_string();
+        if !data.ends_with('\n') {
+            data.push('\n');
+        }
+        write_atomic(dir, name, data.as_bytes(), 0o600, owners.uid, None)
+    };
+    secret(files::TOKEN, &p.registry_token)?;
     secret(files::CA, &p.registry_ca)?;
-    secret(files::REGISTRY_KEY, &p.registry_public_key)?;
+    secret(files::REGISTRY_KEY, p.registry_public_key.trim())?;
+    secret(files::LOOKUP_KEY, p.lookup_key.trim())?;
     secret(files::CLIENT_CERT, &p.client_cert)?;
     secret(files::CLIENT_KEY, &p.client_key)?;
 
-    let cfg_path = dir.join(files::CONFIG);
-    let mut table: toml::Table = match std::fs::read_to_string(&cfg_path) {
-        Ok(text) => text
-            .parse()
-            .map_err(|e: toml::de::Error| ProvisionError::ExistingConfig {
-                path: cfg_path.clone(),
-                reason: e.message().to_string(),
-            })?,
-        Err(_) => toml::Table::new(),
-    };
-    let section = |t: &mut toml::Table, name: &str| -> toml::Table {
-        match t.remove(name) {
-            Some(toml::Value::Table(s)) => s,
-            _ => toml::Table::new(),
-        }
-    };
-    let mut terminal = section(&mut table, "terminal");
-    terminal.insert("id".into(), p.terminal_id.clone().into());
-    terminal.insert("hall_name".into(), p.hall_name.trim().to_string().into());
-    table.insert("terminal".into(), terminal.into());
-    let mut registry = section(&mut table, "registry");
-    registry.insert("url".into(), p.registry_url.clone().into());
-    registry.insert("token_file".into(), CREDENTIAL_TOKEN.into());
-    table.insert("registry".into(), registry.into());
-    let text = format!(
-        "# Written by `kiosk provision` for terminal {}; re-provision instead of editing.\n{}",
-        p.terminal_id,
-        toml::to_string(&table).map_err(|e| ProvisionError::Config(e.to_string()))?
-    );
-    // The kiosk must be able to load what we are about to install.
-    let check: kiosk::Config =
-        toml::from_str(&text).map_err(|e| ProvisionError::Config(e.message().to_string()))?;
-    drop(check);
     let cfg_mode = if owners.kiosk_gid.is_some() {
         0o640
     } else {
@@ -420,9 +485,13 @@ pub enum ProvisionCmd {
         /// PEM file: the CA of the registry's TLS certificate.
         #[arg(long)]
         registry_ca: PathBuf,
-        /// PEM file: the registry's public key.
+        /// The registry's public sealing key: `seal.public` (or `seal.public.pem`)
+        /// from `registry --init-keys`.
         #[arg(long)]
         registry_public_key: PathBuf,
+        /// The history lookup key: `lookup.key` from `registry --init-keys`.
+        #[arg(long)]
+        lookup_key: PathBuf,
         /// PEM file: the terminal's client certificate.
         #[arg(long)]
         client_cert: PathBuf,
@@ -452,6 +521,7 @@ pub fn run(cmd: ProvisionCmd) -> anyhow::Result<()> {
             token_file,
             registry_ca,
             registry_public_key,
+            lookup_key,
             client_cert,
             client_key,
             out,
@@ -463,7 +533,8 @@ pub fn run(cmd: ProvisionCmd) -> anyhow::Result<()> {
                 registry_url,
                 registry_token: read_text(&token_file)?.trim().to_string(),
                 registry_ca: read_text(&registry_ca)?,
-                registry_public_key: read_text(&registry_public_key)?,
+                registry_public_key: read_text(&registry_public_key)?.trim().to_string(),
+                lookup_key: read_text(&lookup_key)?.trim().to_string(),
                 client_cert: read_text(&client_cert)?,
                 client_key: read_text(&client_key)?,
             };
@@ -539,6 +610,7 @@ fn current_uid() -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use registry_api::envelope::SealSecretKey;
     use std::os::unix::fs::MetadataExt;
 
     fn pem(label: &str, der: &[u8]) -> String {
@@ -547,8 +619,8 @@ mod tests {
         format!("-----BEGIN {label}-----\n{b64}\n-----END {label}-----\n")
     }
 
-    // DER-shaped placeholders: validation checks the PEM kind and the DER
-    // SEQUENCE tag, not the certificate contents.
+    // Real registry keys; DER-shaped placeholders for the certificates:
+    // validation checks the PEM kind and the DER SEQUENCE tag, not their contents.
     fn sample() -> Provisioning {
         Provisioning {
             format: FORMAT,
@@ -557,7 +629,8 @@ mod tests {
             registry_url: "https://registry.example.gov.cn:8443".into(),
             registry_token: "tok-0123456789abcdef".into(),
             registry_ca: pem("CERTIFICATE", &[0x30, 0x03, 0x02, 0x01, 0x01]),
-            registry_public_key: pem("PUBLIC KEY", &[0x30, 0x03, 0x02, 0x01, 0x02]),
+            registry_public_key: SealSecretKey::generate().public_key().to_text(),
+            lookup_key: LookupKey::generate().to_text(),
             client_cert: pem("CERTIFICATE", &[0x30, 0x03, 0x02, 0x01, 0x03]),
             client_key: pem("PRIVATE KEY", &[0x30, 0x03, 0x02, 0x01, 0x04]),
         }
@@ -568,6 +641,30 @@ mod tests {
         let p = sample();
         let text = p.to_toml().expect("toml");
         assert_eq!(Provisioning::parse(&text).expect("valid"), p);
+        // The PEM form of the sealing key (`seal.public.pem`) is accepted too.
+        let mut p = sample();
+        p.registry_public_key = SealSecretKey::generate().public_key().to_pem();
+        let text = p.to_toml().expect("toml");
+        assert_eq!(Provisioning::parse(&text).expect("valid"), p);
+    }
+
+    #[test]
+    fn a_format_1_file_is_refused_with_a_clear_reason() {
+        // What `kiosk provision make` wrote before the lookup key.
+        let mut old: toml::Table = sample().to_toml().expect("toml").parse().expect("table");
+        old.remove("lookup_key");
+        old.insert("format".into(), 1.into());
+        let err = Provisioning::parse(&toml::to_string(&old).expect("toml")).expect_err("old");
+        assert!(matches!(err, ProvisionError::Format(1)), "{err}");
+        let msg = err.to_string();
+        assert!(
+            msg.contains("format 1") && msg.contains("kiosk provision make"),
+            "{msg}"
+        );
+        assert!(matches!(
+            Provisioning::parse("terminal_id = \"x\"\n"),
+            Err(ProvisionError::Syntax(_))
+        ));
     }
 
     #[test]
@@ -606,11 +703,30 @@ mod tests {
             })
         ));
         let mut p = sample();
-        p.format = 2;
-        assert!(matches!(p.validate(), Err(ProvisionError::Format(2))));
+        p.format = 3;
+        assert!(matches!(p.validate(), Err(ProvisionError::Format(3))));
         assert!(matches!(
-            Provisioning::parse("format = 1\nsurprise = 2\n"),
+            Provisioning::parse("format = 2\nsurprise = 2\n"),
             Err(ProvisionError::Syntax(_))
+        ));
+        // The registry's key is X25519: any other public key is refused.
+        let mut p = sample();
+        p.registry_public_key = pem("PUBLIC KEY", &[0x30, 0x03, 0x02, 0x01, 0x02]);
+        assert!(matches!(
+            p.validate(),
+            Err(ProvisionError::Key {
+                field: "registry_public_key",
+                ..
+            })
+        ));
+        let mut p = sample();
+        p.lookup_key = p.registry_public_key.clone();
+        assert!(matches!(
+            p.validate(),
+            Err(ProvisionError::Key {
+                field: "lookup_key",
+                ..
+            })
         ));
     }
 
@@ -619,6 +735,15 @@ mod tests {
         let p = sample();
         let dbg = format!("{p:?}");
         assert!(!dbg.contains("tok-0123456789abcdef"), "{dbg}");
+        let lookup_b64 = p.lookup_key.split(':').nth(1).expect("b64");
+        assert!(!dbg.contains(lookup_b64), "{dbg}");
+        let mut bad = sample();
+        bad.lookup_key.push('x');
+        let msg = bad.validate().expect_err("bad").to_string();
+        assert!(
+            msg.contains("lookup_key") && !msg.contains(lookup_b64),
+            "{msg}"
+        );
         let mut bad = sample();
         bad.registry_token = "has space in the token value".into();
         assert!(!bad
@@ -636,7 +761,9 @@ mod tests {
         // An existing configuration keeps its other settings.
         std::fs::write(
             target.join(files::CONFIG),
-            "[camera]\npreview_interval_ms = 100\n[terminal]\nid = \"old\"\n",
+            "[camera]\npreview_interval_ms = 100\n[terminal]\nid = \"old\"\n\
+             [queue]\nseal_key_file = \"/old/seal\"\nmin_free_mb = 300\n\
+             [registry]\nheartbeat_s = 60\nca_file = \"/old/ca.pem\"\n",
         )
         .expect("seed");
         let uid = current_uid();
@@ -644,11 +771,13 @@ mod tests {
             uid,
             kiosk_gid: None,
         };
-        let cfg_path = install(&sample(), &target, owners).expect("install");
+        let p = sample();
+        let cfg_path = install(&p, &target, owners).expect("install");
         for name in [
             files::TOKEN,
             files::CA,
             files::REGISTRY_KEY,
+            files::LOOKUP_KEY,
             files::CLIENT_CERT,
             files::CLIENT_KEY,
             files::CONFIG,
@@ -667,6 +796,29 @@ mod tests {
         assert_eq!(cfg.registry.url, "https://registry.example.gov.cn:8443");
         assert_eq!(cfg.registry.token_file, PathBuf::from(CREDENTIAL_TOKEN));
         assert_eq!(cfg.camera.preview_interval_ms, 100);
+        assert_eq!(cfg.queue.min_free_mb, 300);
+        assert_eq!(cfg.registry.heartbeat_s, 60);
+        // The key and TLS files are named by absolute path, and load.
+        assert!(target.is_absolute());
+        assert_eq!(cfg.queue.seal_key_file, target.join(files::REGISTRY_KEY));
+        assert_eq!(cfg.registry.lookup_key_file, target.join(files::LOOKUP_KEY));
+        assert_eq!(cfg.registry.ca_file, target.join(files::CA));
+        assert_eq!(
+            cfg.registry.client_cert_file,
+            target.join(files::CLIENT_CERT)
+        );
+        assert_eq!(cfg.registry.client_key_file, target.join(files::CLIENT_KEY));
+        let queue = cfg.queue_options().expect("the sealing key loads");
+        assert_eq!(
+            queue.seal_key,
+            Some(SealPublicKey::from_text(&p.registry_public_key).expect("key"))
+        );
+        assert_eq!(
+            cfg.read_lookup_key().expect("the lookup key loads"),
+            LookupKey::from_text(&p.lookup_key).expect("key")
+        );
+        let tls = cfg.client_tls().expect("tls files").expect("https");
+        assert_eq!(tls.registry_ca_pem, p.registry_ca.as_bytes());
         assert_eq!(
             std::fs::read_to_string(target.join(files::TOKEN)).expect("token"),
             "tok-0123456789abcdef\n"

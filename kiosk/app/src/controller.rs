@@ -16,7 +16,9 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use intake::{Effect, Event, Intake, Millis, PastRegistration, SealRequest, Thumb, Timeouts};
+use intake::{
+    Effect, Event, History, Intake, Millis, PastRegistration, SealRequest, Thumb, Timeouts,
+};
 use kiosk_camera::{
     check_page, Advice, AutoCapture, AutoCaptureConfig, DocumentCamera, PageError, PageFingerprint,
 };
@@ -275,6 +277,12 @@ impl Controller {
             next_print_tag: 1,
             classifier: kiosk_classify::Classifier::builtin(),
             suggestion: None,
+            repeat_checked: false,
+            suggestion_category: None,
+            // Keys the petitioner hashes of the repeat check; lives only in memory.
+            terminal_secret: kiosk_classify::TerminalSecret::new(
+                uuid::Uuid::new_v4().as_bytes().to_vec(),
+            ),
         };
         threads.push(spawn_named("controller", {
             let quit = quit.clone();
@@ -363,6 +371,11 @@ struct Shell {
     classifier: kiosk_classify::Classifier,
     /// The review screen's routing suggestion and what it was computed from.
     suggestion: Option<(String, String)>,
+    /// The repeat check ran for this visit.
+    repeat_checked: bool,
+    /// The top suggestion's category code.
+    suggestion_category: Option<String>,
+    terminal_secret: kiosk_classify::TerminalSecret,
 }
 
 impl Shell {
@@ -537,6 +550,7 @@ impl Shell {
             override_category: None,
             override_unit: None,
         });
+        self.suggestion_category = suggestions.first().map(|top| top.category.clone());
         let line = suggestions
             .first()
             .map(|top| {
@@ -551,13 +565,81 @@ impl Shell {
         line
     }
 
+    /// Asks the petitioner once per visit whether this is the same matter as
+    /// an earlier case of theirs, when the history suggests it.
+    fn check_repeat(&mut self, category: Option<String>) {
+        if self.repeat_checked {
+            return;
+        }
+        let Some(s) = self.machine.session() else {
+            return;
+        };
+        let History::Loaded(rows) = &s.history else {
+            return;
+        };
+        self.repeat_checked = true;
+        if s.repeat.is_some() || rows.is_empty() {
+            return;
+        }
+        let texts: Vec<&str> = s
+            .pages
+            .iter()
+            .filter_map(|p| match &p.ocr {
+                intake::Ocr::Done { text, .. } => Some(text.expose()),
+                _ => None,
+            })
+            .collect();
+        let fingerprint = kiosk_classify::TextFingerprint::of(&texts);
+        let petitioner =
+            kiosk_classify::PetitionerKey::derive(&self.terminal_secret, &s.identity.id_number);
+        let history: Vec<kiosk_classify::EarlierCase> = rows
+            .iter()
+            .map(|r| kiosk_classify::EarlierCase {
+                reference: r.case_number.clone(),
+                registered_at: r.registered_at.clone(),
+                state: r.status.clone(),
+                category: r.category.clone(),
+                text: None,
+            })
+            .collect();
+        let tile = s.category.map(|c| c.code).filter(|c| *c != intake::UNSURE);
+        let Some(category) = tile.map(str::to_string).or(category) else {
+            return;
+        };
+        let matches = kiosk_classify::check_repeats(
+            &kiosk_classify::RepeatPolicy::default(),
+            &kiosk_classify::Probe {
+                petitioner: &petitioner,
+                category: &category,
+                text: &fingerprint,
+            },
+            &history,
+            &kiosk_classify::RecentRegistrations::default(),
+        );
+        if let Some(first) = matches.first() {
+            let event = Event::RepeatSuspected {
+                earlier_case: first.reference.clone(),
+                question: first.question(),
+            };
+            let now = self.now();
+            for effect in self.machine.handle(event, now) {
+                self.perform(effect);
+            }
+        }
+    }
+
     fn publish(&mut self) {
-        let mut v = view::build(&self.machine, self.now());
-        if v.screen == Some(intake::Screen::Review) {
-            v.suggestion = self.suggestion();
+        let mut suggestion = String::new();
+        if self.machine.screen() == intake::Screen::Review {
+            suggestion = self.suggestion();
+            let category = self.suggestion_category.clone();
+            self.check_repeat(category);
         } else if self.machine.session().is_none() {
             self.suggestion = None;
+            self.repeat_checked = false;
         }
+        let mut v = view::build(&self.machine, self.now());
+        v.suggestion = suggestion;
         if self.last_view.as_ref() != Some(&v) {
             (self.sink)(Update::View(Box::new(v.clone())));
             self.last_view = Some(v);
@@ -569,9 +651,13 @@ impl Shell {
             Effect::PollCard(on) => {
                 if on {
                     // Below the disk-space floor no new visit starts (the queue stays intact).
-                    if let Err(e @ kiosk_queue::QueueError::LowDiskSpace { .. }) = self.queue.check_space() {
+                    if let Err(e @ kiosk_queue::QueueError::LowDiskSpace { .. }) =
+                        self.queue.check_space()
+                    {
                         log::error!("intake refused: {e}");
-                        let _ = self.events.send(Event::DeviceFault(crate::cli_queue::seal_failure_message(&e).into()));
+                        let _ = self.events.send(Event::DeviceFault(
+                            crate::cli_queue::seal_failure_message(&e).into(),
+                        ));
                     }
                     // A new visit: a card still lying on the reader is read again.
                     self.watcher.rearm();
@@ -696,6 +782,13 @@ pub fn build_upload(terminal_id: &str, req: SealRequest) -> RegistrationUpload {
         })
         .collect();
     RegistrationUpload {
+        repeat: req
+            .repeat
+            .as_ref()
+            .map(|(earlier_case, same_matter)| registry_api::RepeatAnswer {
+                earlier_case: earlier_case.clone(),
+                same_matter: *same_matter,
+            }),
         idempotency_key: uuid::Uuid::new_v4().to_string(),
         terminal_id: terminal_id.to_string(),
         local_ref: local_ref(terminal_id, now),

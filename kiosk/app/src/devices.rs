@@ -77,7 +77,9 @@ pub fn sample_pages() -> String {
 /// a few frames in between while the page is swapped. Returns its pattern.
 pub fn demo_sequence(dir: &Path, hold: usize) -> anyhow::Result<String> {
     let pages_pattern = sample_pages();
-    let pages_dir = Path::new(&pages_pattern).parent().context("sample pages have no directory")?;
+    let pages_dir = Path::new(&pages_pattern)
+        .parent()
+        .context("sample pages have no directory")?;
     let empty = pages_dir.parent().map(|d| d.join("empty-desk.jpg"));
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     for old in std::fs::read_dir(dir)?.flatten() {
@@ -93,7 +95,8 @@ pub fn demo_sequence(dir: &Path, hold: usize) -> anyhow::Result<String> {
     pages.sort();
     let mut n = 0;
     for page in &pages {
-        let frames = std::iter::repeat_n(page, hold).chain(empty.iter().flat_map(|e| std::iter::repeat_n(e, 3)));
+        let frames = std::iter::repeat_n(page, hold)
+            .chain(empty.iter().flat_map(|e| std::iter::repeat_n(e, 3)));
         for src in frames {
             n += 1;
             std::os::unix::fs::symlink(src, dir.join(format!("frame-{n:03}.jpg")))?;

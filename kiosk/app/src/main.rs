@@ -102,9 +102,9 @@ fn main() -> ExitCode {
         Cmd::Ocr(args) => cli_ocr::run(&cli.config, &args),
         Cmd::Queue(args) => load(&cli.config).and_then(|cfg| kiosk::cli_queue::run(&cfg, &args)),
         Cmd::Classify { cmd } => cli_classify::run(cmd),
-        Cmd::Printer { cmd: cli_printer::PrinterCmd::Reprint { local_ref } } => {
-            load(&cli.config).and_then(|cfg| cli_printer::reprint(&cfg, local_ref.as_deref()))
-        }
+        Cmd::Printer {
+            cmd: cli_printer::PrinterCmd::Reprint { local_ref },
+        } => load(&cli.config).and_then(|cfg| cli_printer::reprint(&cfg, local_ref.as_deref())),
         Cmd::Printer { cmd } => cli_printer::run(cmd),
         Cmd::Provision { cmd } => cli_provision::run(cmd),
     };

@@ -86,6 +86,8 @@ pub fn apply(app: &AppWindow, v: &ViewModel) {
     g.set_local_ref(v.local_ref.as_str().into());
     g.set_queued_offline(v.queued_offline);
     g.set_suggestion(v.suggestion.as_str().into());
+    g.set_repeat_question(v.repeat_question.as_str().into());
+    g.set_repeat_answer(v.repeat_answer);
     g.set_seconds_left(v.seconds_left.min(i32::MAX as u64) as i32);
     if v.screen != Some(Screen::Capture) {
         g.set_preview(Image::default());
@@ -129,6 +131,10 @@ pub fn attach(app: &AppWindow, hall_name: &str, events: Sender<Event>, demo: Opt
     {
         let tx = events.clone();
         g.on_choose_category(move |code| send(&tx, Event::ChooseCategory(code.to_string())));
+    }
+    {
+        let tx = events.clone();
+        g.on_answer_repeat(move |same| send(&tx, Event::RepeatAnswered(same)));
     }
     {
         let tx = events.clone();

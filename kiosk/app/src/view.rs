@@ -46,6 +46,10 @@ pub struct ViewModel {
     pub seconds_left: u64,
     /// Routing suggestion on the review screen (set by the controller).
     pub suggestion: String,
+    /// "Same matter as …?" on the review screen; "" when not asked.
+    pub repeat_question: String,
+    /// 0 not answered, 1 same matter, 2 not the same.
+    pub repeat_answer: i32,
 }
 
 impl std::fmt::Debug for ViewModel {
@@ -134,6 +138,14 @@ pub fn build(m: &Intake, now: Millis) -> ViewModel {
                     })
                     .collect()
             }
+        }
+        if let Some(q) = &s.repeat {
+            v.repeat_question = q.question.clone();
+            v.repeat_answer = match q.answer {
+                None => 0,
+                Some(true) => 1,
+                Some(false) => 2,
+            };
         }
         v.category_label = s.category.map(|c| c.label.to_string()).unwrap_or_default();
         v.capture_busy = s.capture_busy;

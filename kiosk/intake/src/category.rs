@@ -19,15 +19,51 @@ pub const UNSURE: &str = "unsure";
 
 /// Every tile, in screen order.
 pub const CATEGORIES: &[Category] = &[
-    Category { code: "land", label: "征地拆迁", glyph: "地" },
-    Category { code: "labour", label: "劳动工资", glyph: "薪" },
-    Category { code: "social_security", label: "社保养老", glyph: "保" },
-    Category { code: "housing", label: "住房物业", glyph: "房" },
-    Category { code: "rural", label: "农村农业", glyph: "农" },
-    Category { code: "law", label: "涉法涉诉", glyph: "法" },
-    Category { code: "conduct", label: "干部作风", glyph: "风" },
-    Category { code: "other", label: "其他问题", glyph: "他" },
-    Category { code: UNSURE, label: "不确定", glyph: "?" },
+    Category {
+        code: "land",
+        label: "征地拆迁",
+        glyph: "地",
+    },
+    Category {
+        code: "labour",
+        label: "劳动工资",
+        glyph: "薪",
+    },
+    Category {
+        code: "social_security",
+        label: "社保养老",
+        glyph: "保",
+    },
+    Category {
+        code: "housing",
+        label: "住房物业",
+        glyph: "房",
+    },
+    Category {
+        code: "rural",
+        label: "农村农业",
+        glyph: "农",
+    },
+    Category {
+        code: "law",
+        label: "涉法涉诉",
+        glyph: "法",
+    },
+    Category {
+        code: "conduct",
+        label: "干部作风",
+        glyph: "风",
+    },
+    Category {
+        code: "other",
+        label: "其他问题",
+        glyph: "他",
+    },
+    Category {
+        code: UNSURE,
+        label: "不确定",
+        glyph: "?",
+    },
 ];
 
 /// Looks a category up by its code.

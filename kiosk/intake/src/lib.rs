@@ -13,6 +13,6 @@ pub mod machine;
 
 pub use category::{Category, CATEGORIES, UNSURE};
 pub use machine::{
-    Effect, Event, History, Intake, Message, Millis, Ocr, Page, PastRegistration, Screen,
-    SealRequest, Session, Thumb, Timeouts,
+    Effect, Event, History, Intake, Message, Millis, Ocr, Page, PastRegistration, RepeatQuestion,
+    Screen, SealRequest, Session, Thumb, Timeouts,
 };

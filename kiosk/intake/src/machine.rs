@@ -98,7 +98,10 @@ impl std::fmt::Debug for Thumb {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Ocr {
     Pending,
-    Done { text: PersonalText, confidence: f32 },
+    Done {
+        text: PersonalText,
+        confidence: f32,
+    },
     /// Recognition failed; the page image is still registered.
     Failed,
 }
@@ -133,7 +136,19 @@ pub struct Session {
     pub pages: Vec<Page>,
     /// A capture was requested and its page has not come back yet.
     pub capture_busy: bool,
+    /// "Same matter as your earlier case …?", when the terminal suspects a repeat.
+    pub repeat: Option<RepeatQuestion>,
     next_page_id: u32,
+}
+
+/// The repeat question asked on the review screen and its answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepeatQuestion {
+    pub earlier_case: String,
+    /// The question as shown, e.g. "与2026-11-01登记的XF-2026-000001（已登记）是同一件事吗？".
+    pub question: String,
+    /// `None` until the petitioner answers.
+    pub answer: Option<bool>,
 }
 
 /// Everything the shell must seal and upload.
@@ -142,6 +157,8 @@ pub struct SealRequest {
     pub identity: CardText,
     pub category: &'static Category,
     pub pages: Vec<Page>,
+    /// The earlier case asked about and the answer, when the petitioner answered.
+    pub repeat: Option<(String, bool)>,
 }
 
 /// A message shown on the current screen.
@@ -169,18 +186,44 @@ pub enum Event {
     AutoCaptureReady,
     /// What the camera advises the petitioner ("请保持材料不动"); shown unless an error is.
     CaptureAdvice(String),
-    PageCaptured { page_id: u32, jpeg: Vec<u8>, thumb: Thumb },
+    PageCaptured {
+        page_id: u32,
+        jpeg: Vec<u8>,
+        thumb: Thumb,
+    },
     /// No page was found in the photo, or the camera failed; the text is shown.
-    PageRejected { page_id: u32, reason: String },
-    OcrFinished { page_id: u32, result: Option<(PersonalText, f32)> },
+    PageRejected {
+        page_id: u32,
+        reason: String,
+    },
+    OcrFinished {
+        page_id: u32,
+        result: Option<(PersonalText, f32)>,
+    },
     DeletePage(u32),
+    /// The shell found an earlier case this may repeat; asked once per visit.
+    RepeatSuspected {
+        earlier_case: String,
+        question: String,
+    },
+    /// The petitioner's answer: true for "the same matter".
+    RepeatAnswered(bool),
     FinishCapture,
     Submit,
-    Sealed { local_ref: String },
+    Sealed {
+        local_ref: String,
+    },
     SealFailed(String),
-    Acknowledged { local_ref: String, case_number: String },
+    Acknowledged {
+        local_ref: String,
+        case_number: String,
+    },
     /// The receipt printer finished (or could not print); the text is shown on the receipt screen.
-    ReceiptPrinted { local_ref: String, message: String, ok: bool },
+    ReceiptPrinted {
+        local_ref: String,
+        message: String,
+        ok: bool,
+    },
     Back,
     Cancel,
     Done,
@@ -197,7 +240,9 @@ pub enum Effect {
     PollCard(bool),
     FetchHistory(IdNumber),
     /// Photograph, straighten and recognise a page under this id.
-    CapturePage { page_id: u32 },
+    CapturePage {
+        page_id: u32,
+    },
     /// Show or stop the live camera preview.
     Preview(bool),
     Seal(Box<SealRequest>),
@@ -213,8 +258,14 @@ enum State {
     Capture,
     Review,
     /// Waiting for recognition to finish, then for the seal.
-    Submitting { seal_sent: bool },
-    Receipt { local_ref: String, case_number: Option<String>, since: Millis },
+    Submitting {
+        seal_sent: bool,
+    },
+    Receipt {
+        local_ref: String,
+        case_number: Option<String>,
+        since: Millis,
+    },
     Fault,
 }
 
@@ -265,9 +316,11 @@ impl Intake {
     /// On the receipt screen: the local reference and, once issued, the case number.
     pub fn receipt(&self) -> Option<(&str, Option<&str>)> {
         match &self.state {
-            State::Receipt { local_ref, case_number, .. } => {
-                Some((local_ref.as_str(), case_number.as_deref()))
-            }
+            State::Receipt {
+                local_ref,
+                case_number,
+                ..
+            } => Some((local_ref.as_str(), case_number.as_deref())),
             _ => None,
         }
     }
@@ -328,16 +381,32 @@ impl Intake {
                 self.state = State::Fault;
                 self.say_error(reason);
             }
-            Event::Acknowledged { local_ref, case_number } => {
-                if let State::Receipt { local_ref: shown, case_number: slot, .. } = &mut self.state {
+            Event::Acknowledged {
+                local_ref,
+                case_number,
+            } => {
+                if let State::Receipt {
+                    local_ref: shown,
+                    case_number: slot,
+                    ..
+                } = &mut self.state
+                {
                     if *shown == local_ref {
                         *slot = Some(case_number);
                     }
                 }
             }
-            Event::ReceiptPrinted { local_ref, message, ok } => {
-                if matches!(&self.state, State::Receipt { local_ref: shown, .. } if *shown == local_ref) {
-                    self.message = Some(Message { text: message, is_error: !ok });
+            Event::ReceiptPrinted {
+                local_ref,
+                message,
+                ok,
+            } => {
+                if matches!(&self.state, State::Receipt { local_ref: shown, .. } if *shown == local_ref)
+                {
+                    self.message = Some(Message {
+                        text: message,
+                        is_error: !ok,
+                    });
                 }
             }
             event => self.step_screen(event, now, fx),
@@ -360,6 +429,7 @@ impl Intake {
                     category: None,
                     pages: Vec::new(),
                     capture_busy: false,
+                    repeat: None,
                     next_page_id: 1,
                 });
                 self.message = None;
@@ -398,7 +468,10 @@ impl Intake {
             (State::Capture, Event::CaptureAdvice(text)) => {
                 let busy = self.session.as_ref().is_some_and(|s| s.capture_busy);
                 if !busy && !self.message.as_ref().is_some_and(|m| m.is_error) {
-                    self.message = Some(Message { text, is_error: false });
+                    self.message = Some(Message {
+                        text,
+                        is_error: false,
+                    });
                 }
             }
             (State::Capture, Event::CaptureRequested | Event::AutoCaptureReady) => {
@@ -412,10 +485,22 @@ impl Intake {
                     }
                 }
             }
-            (_, Event::PageCaptured { page_id, jpeg, thumb }) => {
+            (
+                _,
+                Event::PageCaptured {
+                    page_id,
+                    jpeg,
+                    thumb,
+                },
+            ) => {
                 if let Some(s) = &mut self.session {
                     s.capture_busy = false;
-                    s.pages.push(Page { id: page_id, jpeg, thumb, ocr: Ocr::Pending });
+                    s.pages.push(Page {
+                        id: page_id,
+                        jpeg,
+                        thumb,
+                        ocr: Ocr::Pending,
+                    });
                     self.message = Some(Message {
                         text: format!("已拍第{}页", s.pages.len()),
                         is_error: false,
@@ -438,6 +523,28 @@ impl Intake {
                     }
                 }
                 self.seal_when_ready(fx);
+            }
+            (
+                _,
+                Event::RepeatSuspected {
+                    earlier_case,
+                    question,
+                },
+            ) => {
+                if let Some(s) = &mut self.session {
+                    if s.repeat.is_none() {
+                        s.repeat = Some(RepeatQuestion {
+                            earlier_case,
+                            question,
+                            answer: None,
+                        });
+                    }
+                }
+            }
+            (State::Review, Event::RepeatAnswered(same)) => {
+                if let Some(q) = self.session.as_mut().and_then(|s| s.repeat.as_mut()) {
+                    q.answer = Some(same);
+                }
             }
             (State::Capture | State::Review, Event::DeletePage(page_id)) => {
                 if let Some(s) = &mut self.session {
@@ -462,7 +569,11 @@ impl Intake {
                 // The registration is durable: the personal data leaves memory now.
                 self.session = None;
                 self.message = None;
-                self.state = State::Receipt { local_ref, case_number: None, since: now };
+                self.state = State::Receipt {
+                    local_ref,
+                    case_number: None,
+                    since: now,
+                };
             }
             (State::Submitting { .. }, Event::SealFailed(reason)) => {
                 // Nothing was stored: keep the session so the visitor can try again.
@@ -481,7 +592,9 @@ impl Intake {
     }
 
     fn seal_when_ready(&mut self, fx: &mut Vec<Effect>) {
-        let State::Submitting { seal_sent: false } = self.state else { return };
+        let State::Submitting { seal_sent: false } = self.state else {
+            return;
+        };
         let Some(s) = &self.session else { return };
         if s.pages.iter().any(|p| p.ocr == Ocr::Pending) {
             return;
@@ -491,6 +604,10 @@ impl Intake {
             identity: s.identity.clone(),
             category,
             pages: s.pages.clone(),
+            repeat: s
+                .repeat
+                .as_ref()
+                .and_then(|q| q.answer.map(|a| (q.earlier_case.clone(), a))),
         })));
         self.state = State::Submitting { seal_sent: true };
     }
@@ -504,7 +621,10 @@ impl Intake {
     }
 
     fn say_error(&mut self, text: String) {
-        self.message = Some(Message { text, is_error: true });
+        self.message = Some(Message {
+            text,
+            is_error: true,
+        });
     }
 
     fn end_session(&mut self) {
@@ -526,6 +646,7 @@ fn is_touch(event: &Event) -> bool {
             | Event::ChooseCategory(_)
             | Event::CaptureRequested
             | Event::DeletePage(_)
+            | Event::RepeatAnswered(_)
             | Event::FinishCapture
             | Event::Submit
             | Event::Back

@@ -13,17 +13,29 @@ fn specimen(id: &str) -> Box<CardText> {
         sex: Sex::Male,
         ethnicity: Some("汉"),
         nationality: None,
-        birth: Some(Date { year: 1949, month: 12, day: 31 }),
+        birth: Some(Date {
+            year: 1949,
+            month: 12,
+            day: 31,
+        }),
         address: Address::new("北京市东城区样本路1号"),
         id_number: IdNumber::new(id),
         authority: "样本公安局".into(),
-        valid_from: Some(Date { year: 2020, month: 1, day: 1 }),
+        valid_from: Some(Date {
+            year: 2020,
+            month: 1,
+            day: 1,
+        }),
         valid_to: Some(Validity::LongTerm),
     })
 }
 
 fn thumb() -> Thumb {
-    Thumb { width: 2, height: 2, rgba: vec![0; 16] }
+    Thumb {
+        width: 2,
+        height: 2,
+        rgba: vec![0; 16],
+    }
 }
 
 /// Drives a machine and records every effect.
@@ -35,7 +47,11 @@ struct Script {
 
 impl Script {
     fn new() -> Self {
-        Script { m: Intake::new(Timeouts::default()), now: 1_000, effects: Vec::new() }
+        Script {
+            m: Intake::new(Timeouts::default()),
+            now: 1_000,
+            effects: Vec::new(),
+        }
     }
     fn send(&mut self, e: Event) -> &mut Self {
         self.now += 100;
@@ -55,10 +71,17 @@ impl Script {
 }
 
 fn to_review(s: &mut Script) {
-    s.send(Event::Start).send(Event::CardRead(specimen("11010519491231002X")));
-    s.send(Event::HistoryLoaded(vec![])).send(Event::ConfirmIdentity);
-    s.send(Event::ChooseCategory("labour".into())).send(Event::CaptureRequested);
-    s.send(Event::PageCaptured { page_id: 1, jpeg: vec![1, 2, 3], thumb: thumb() });
+    s.send(Event::Start)
+        .send(Event::CardRead(specimen("11010519491231002X")));
+    s.send(Event::HistoryLoaded(vec![]))
+        .send(Event::ConfirmIdentity);
+    s.send(Event::ChooseCategory("labour".into()))
+        .send(Event::CaptureRequested);
+    s.send(Event::PageCaptured {
+        page_id: 1,
+        jpeg: vec![1, 2, 3],
+        thumb: thumb(),
+    });
     s.send(Event::FinishCapture);
     assert_eq!(s.m.screen(), Screen::Review);
 }
@@ -73,50 +96,96 @@ fn a_whole_visit_seals_once_and_wipes_the_session() {
     s.send(Event::CardRead(specimen("11010519491231002X")));
     assert_eq!(s.m.screen(), Screen::Identity);
     let fx = s.take();
-    assert!(matches!(fx.as_slice(), [Effect::FetchHistory(id), Effect::PollCard(false)] if id.expose() == "11010519491231002X"));
+    assert!(
+        matches!(fx.as_slice(), [Effect::FetchHistory(id), Effect::PollCard(false)] if id.expose() == "11010519491231002X")
+    );
     assert!(s.m.session().unwrap().id_number_ok);
     assert_eq!(s.m.session().unwrap().history, History::Loading);
 
     s.send(Event::HistoryLoaded(vec![]));
-    s.send(Event::ConfirmIdentity).send(Event::ChooseCategory("labour".into()));
+    s.send(Event::ConfirmIdentity)
+        .send(Event::ChooseCategory("labour".into()));
     assert_eq!(s.m.screen(), Screen::Capture);
     s.take();
 
-    s.send(Event::CaptureRequested).send(Event::CaptureRequested);
+    s.send(Event::CaptureRequested)
+        .send(Event::CaptureRequested);
     let fx = s.take();
     assert_eq!(fx.len(), 1, "a double tap captures once: {fx:?}");
     assert!(matches!(fx[0], Effect::CapturePage { page_id: 1 }));
-    s.send(Event::PageCaptured { page_id: 1, jpeg: vec![1, 2, 3], thumb: thumb() });
+    s.send(Event::PageCaptured {
+        page_id: 1,
+        jpeg: vec![1, 2, 3],
+        thumb: thumb(),
+    });
     s.send(Event::CaptureRequested);
-    s.send(Event::PageCaptured { page_id: 2, jpeg: vec![4], thumb: thumb() });
+    s.send(Event::PageCaptured {
+        page_id: 2,
+        jpeg: vec![4],
+        thumb: thumb(),
+    });
     s.send(Event::DeletePage(2));
     s.send(Event::FinishCapture).send(Event::Submit);
     assert_eq!(s.m.screen(), Screen::Submitting);
-    assert!(!s.take().iter().any(|e| matches!(e, Effect::Seal(_))), "waits for OCR");
+    assert!(
+        !s.take().iter().any(|e| matches!(e, Effect::Seal(_))),
+        "waits for OCR"
+    );
 
-    s.send(Event::OcrFinished { page_id: 1, result: Some((PersonalText::new("拖欠工资"), 90.0)) });
-    let seals: Vec<_> = s.take().into_iter().filter(|e| matches!(e, Effect::Seal(_))).collect();
+    s.send(Event::OcrFinished {
+        page_id: 1,
+        result: Some((PersonalText::new("拖欠工资"), 90.0)),
+    });
+    let seals: Vec<_> = s
+        .take()
+        .into_iter()
+        .filter(|e| matches!(e, Effect::Seal(_)))
+        .collect();
     assert_eq!(seals.len(), 1);
-    let Effect::Seal(req) = &seals[0] else { unreachable!() };
+    let Effect::Seal(req) = &seals[0] else {
+        unreachable!()
+    };
     assert_eq!(req.pages.len(), 1);
     assert_eq!(req.category.code, "labour");
     assert!(matches!(&req.pages[0].ocr, Ocr::Done { text, .. } if text.expose() == "拖欠工资"));
 
-    s.send(Event::OcrFinished { page_id: 1, result: None });
+    s.send(Event::OcrFinished {
+        page_id: 1,
+        result: None,
+    });
     assert!(s.take().is_empty(), "a late result never seals twice");
 
-    s.send(Event::Sealed { local_ref: "L-1".into() });
+    s.send(Event::Sealed {
+        local_ref: "L-1".into(),
+    });
     assert_eq!(s.m.screen(), Screen::Receipt);
     assert!(s.m.session().is_none(), "personal data dropped once sealed");
     assert_eq!(s.m.receipt(), Some(("L-1", None)));
-    s.send(Event::Acknowledged { local_ref: "other".into(), case_number: "XF-1".into() });
+    s.send(Event::Acknowledged {
+        local_ref: "other".into(),
+        case_number: "XF-1".into(),
+    });
     assert_eq!(s.m.receipt(), Some(("L-1", None)));
-    s.send(Event::Acknowledged { local_ref: "L-1".into(), case_number: "XF-2".into() });
+    s.send(Event::Acknowledged {
+        local_ref: "L-1".into(),
+        case_number: "XF-2".into(),
+    });
     assert_eq!(s.m.receipt(), Some(("L-1", Some("XF-2"))));
 
-    s.send(Event::ReceiptPrinted { local_ref: "other".into(), message: "x".into(), ok: true });
-    assert!(s.m.message().is_none(), "another registration's printout is not shown");
-    s.send(Event::ReceiptPrinted { local_ref: "L-1".into(), message: "打印机缺纸".into(), ok: false });
+    s.send(Event::ReceiptPrinted {
+        local_ref: "other".into(),
+        message: "x".into(),
+        ok: true,
+    });
+    assert!(
+        s.m.message().is_none(),
+        "another registration's printout is not shown"
+    );
+    s.send(Event::ReceiptPrinted {
+        local_ref: "L-1".into(),
+        message: "打印机缺纸".into(),
+        ok: false,
+    });
     assert!(s.m.message().unwrap().is_error);
 
     s.wait(Duration::from_secs(31));
@@ -127,7 +196,8 @@ fn a_whole_visit_seals_once_and_wipes_the_session() {
 #[test]
 fn inactivity_wipes_and_returns_to_welcome() {
     let mut s = Script::new();
-    s.send(Event::Start).send(Event::CardRead(specimen("11010519491231002X")));
+    s.send(Event::Start)
+        .send(Event::CardRead(specimen("11010519491231002X")));
     s.wait(Duration::from_secs(100));
     assert_eq!(s.m.seconds_left(Millis(s.now)), Some(20));
     assert!(s.m.session().is_some());
@@ -139,7 +209,8 @@ fn inactivity_wipes_and_returns_to_welcome() {
 #[test]
 fn invalid_id_number_is_flagged_not_rejected() {
     let mut s = Script::new();
-    s.send(Event::Start).send(Event::CardRead(specimen("110105194912310021")));
+    s.send(Event::Start)
+        .send(Event::CardRead(specimen("110105194912310021")));
     assert_eq!(s.m.screen(), Screen::Identity);
     assert!(!s.m.session().unwrap().id_number_ok);
 }
@@ -147,29 +218,50 @@ fn invalid_id_number_is_flagged_not_rejected() {
 #[test]
 fn card_errors_and_rejected_pages_are_shown_and_the_next_try_works() {
     let mut s = Script::new();
-    s.send(Event::Start).send(Event::CardFailed("未能读取证件，请重新放置".into()));
+    s.send(Event::Start)
+        .send(Event::CardFailed("未能读取证件，请重新放置".into()));
     assert_eq!(s.m.screen(), Screen::Card);
     assert!(s.m.message().unwrap().is_error);
     s.send(Event::CardRead(specimen("11010519491231002X")));
     assert_eq!(s.m.screen(), Screen::Identity);
     assert!(s.m.message().is_none());
 
-    s.send(Event::ConfirmIdentity).send(Event::ChooseCategory("unsure".into()));
+    s.send(Event::ConfirmIdentity)
+        .send(Event::ChooseCategory("unsure".into()));
     s.send(Event::FinishCapture);
     assert_eq!(s.m.screen(), Screen::Capture, "no pages yet");
     s.send(Event::CaptureRequested);
-    s.send(Event::PageRejected { page_id: 1, reason: "没有找到材料".into() });
+    s.send(Event::PageRejected {
+        page_id: 1,
+        reason: "没有找到材料".into(),
+    });
     assert_eq!(s.m.message().unwrap().text, "没有找到材料");
     assert!(!s.m.session().unwrap().capture_busy);
     s.take();
     s.send(Event::CaptureAdvice("请保持材料不动".into()));
-    assert!(s.m.message().unwrap().is_error, "advice does not hide an error");
+    assert!(
+        s.m.message().unwrap().is_error,
+        "advice does not hide an error"
+    );
     s.send(Event::AutoCaptureReady);
-    assert!(matches!(s.take().as_slice(), [Effect::CapturePage { page_id: 2 }]));
-    assert!(s.m.message().is_none(), "a new capture clears the last error");
+    assert!(matches!(
+        s.take().as_slice(),
+        [Effect::CapturePage { page_id: 2 }]
+    ));
+    assert!(
+        s.m.message().is_none(),
+        "a new capture clears the last error"
+    );
     s.send(Event::CaptureAdvice("请保持材料不动".into()));
-    assert!(s.m.message().is_none(), "no advice while a capture is under way");
-    s.send(Event::PageCaptured { page_id: 2, jpeg: vec![9], thumb: thumb() });
+    assert!(
+        s.m.message().is_none(),
+        "no advice while a capture is under way"
+    );
+    s.send(Event::PageCaptured {
+        page_id: 2,
+        jpeg: vec![9],
+        thumb: thumb(),
+    });
     s.send(Event::CaptureAdvice("已拍摄，请放下一页".into()));
     assert_eq!(s.m.message().unwrap().text, "已拍摄，请放下一页");
 }
@@ -178,7 +270,10 @@ fn card_errors_and_rejected_pages_are_shown_and_the_next_try_works() {
 fn seal_failure_keeps_the_registration_for_another_try() {
     let mut s = Script::new();
     to_review(&mut s);
-    s.send(Event::OcrFinished { page_id: 1, result: None });
+    s.send(Event::OcrFinished {
+        page_id: 1,
+        result: None,
+    });
     s.send(Event::Submit);
     assert!(s.take().iter().any(|e| matches!(e, Effect::Seal(_))));
     s.send(Event::SealFailed("存储空间不足，请联系工作人员".into()));
@@ -202,4 +297,32 @@ fn cancel_and_faults_wipe_everything() {
     assert!(s.m.session().is_none());
     s.send(Event::Done);
     assert_eq!(s.m.screen(), Screen::Welcome);
+}
+
+#[test]
+fn the_repeat_answer_travels_with_the_registration() {
+    let mut s = Script::new();
+    to_review(&mut s);
+    s.send(Event::RepeatSuspected {
+        earlier_case: "XF-1".into(),
+        question: "同一件事吗？".into(),
+    });
+    s.send(Event::RepeatSuspected {
+        earlier_case: "XF-2".into(),
+        question: "另一件？".into(),
+    });
+    let q = s.m.session().unwrap().repeat.clone().unwrap();
+    assert_eq!(q.earlier_case, "XF-1", "asked once per visit");
+    assert_eq!(q.answer, None);
+    s.send(Event::RepeatAnswered(true));
+    s.send(Event::OcrFinished {
+        page_id: 1,
+        result: None,
+    });
+    s.send(Event::Submit);
+    let seal = s.take().into_iter().find_map(|e| match e {
+        Effect::Seal(req) => Some(req),
+        _ => None,
+    });
+    assert_eq!(seal.unwrap().repeat, Some(("XF-1".to_string(), true)));
 }

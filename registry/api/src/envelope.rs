@@ -24,7 +24,9 @@ const PUBLIC_PREFIX: &str = "kiosk-seal-public-v1:";
 const SECRET_PREFIX: &str = "kiosk-seal-secret-v1:";
 const LOOKUP_PREFIX: &str = "kiosk-lookup-key-v1:";
 /// DER prefix of an X25519 SubjectPublicKeyInfo (RFC 8410), before the 32 key bytes.
-const X25519_SPKI_PREFIX: [u8; 12] = [0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x6e, 0x03, 0x21, 0x00];
+const X25519_SPKI_PREFIX: [u8; 12] = [
+    0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x6e, 0x03, 0x21, 0x00,
+];
 
 /// Why a key could not be read or a sealed registration not opened.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -81,7 +83,11 @@ fn key_line(text: &str) -> &str {
         .unwrap_or("")
 }
 
-fn decode32(text: &str, prefix: &'static str, what: &'static str) -> Result<[u8; 32], EnvelopeError> {
+fn decode32(
+    text: &str,
+    prefix: &'static str,
+    what: &'static str,
+) -> Result<[u8; 32], EnvelopeError> {
     let bad = || EnvelopeError::BadKey(what, prefix);
     let b64 = key_line(text).strip_prefix(prefix).ok_or_else(bad)?;
     let bytes = base64::engine::general_purpose::STANDARD
@@ -91,7 +97,10 @@ fn decode32(text: &str, prefix: &'static str, what: &'static str) -> Result<[u8;
 }
 
 fn encode32(prefix: &str, bytes: &[u8]) -> String {
-    format!("{prefix}{}", base64::engine::general_purpose::STANDARD.encode(bytes))
+    format!(
+        "{prefix}{}",
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    )
 }
 
 impl SealPublicKey {
@@ -114,7 +123,9 @@ impl SealPublicKey {
             .skip(1)
             .take_while(|l| *l != "-----END PUBLIC KEY-----")
             .collect();
-        let der = base64::engine::general_purpose::STANDARD.decode(body).map_err(|_| bad())?;
+        let der = base64::engine::general_purpose::STANDARD
+            .decode(body)
+            .map_err(|_| bad())?;
         let key = der.strip_prefix(&X25519_SPKI_PREFIX[..]).ok_or_else(bad)?;
         let key: [u8; 32] = key.try_into().map_err(|_| bad())?;
         Ok(SealPublicKey(crypto_box::PublicKey::from(key)))
@@ -143,7 +154,9 @@ impl SealPublicKey {
 
     /// Seals arbitrary bytes.
     pub fn seal_bytes(&self, plain: &[u8]) -> Result<Vec<u8>, EnvelopeError> {
-        self.0.seal(&mut OsRng, plain).map_err(|_| EnvelopeError::Seal)
+        self.0
+            .seal(&mut OsRng, plain)
+            .map_err(|_| EnvelopeError::Seal)
     }
 }
 
@@ -229,24 +242,38 @@ mod tests {
         assert!(LookupKey::from_text("kiosk-lookup-key-v1:AAAA").is_err());
         // The PEM form provisioning files carry.
         assert_eq!(SealPublicKey::from_text(&public.to_pem()).unwrap(), public);
-        assert!(public.to_pem().starts_with("-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VuAyEA"));
+        assert!(public
+            .to_pem()
+            .starts_with("-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VuAyEA"));
         let ed25519 = "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE=\n-----END PUBLIC KEY-----\n";
-        assert!(SealPublicKey::from_text(ed25519).is_err(), "an Ed25519 key is not a sealing key");
+        assert!(
+            SealPublicKey::from_text(ed25519).is_err(),
+            "an Ed25519 key is not a sealing key"
+        );
         assert!(!format!("{secret:?}").contains(&secret.to_text()[SECRET_PREFIX.len()..]));
     }
 
     #[test]
     fn only_the_secret_key_opens_a_sealed_box() {
         let secret = SealSecretKey::generate();
-        let sealed = secret.public_key().seal_bytes(b"SPECIMEN 11010519491231002X").unwrap();
+        let sealed = secret
+            .public_key()
+            .seal_bytes(b"SPECIMEN 11010519491231002X")
+            .unwrap();
         assert!(!sealed.windows(6).any(|w| w == b"110105"));
-        assert_eq!(secret.open_bytes(&sealed).unwrap(), b"SPECIMEN 11010519491231002X");
+        assert_eq!(
+            secret.open_bytes(&sealed).unwrap(),
+            b"SPECIMEN 11010519491231002X"
+        );
         let other = SealSecretKey::generate();
         assert_eq!(other.open_bytes(&sealed), Err(EnvelopeError::Open));
         let mut damaged = sealed.clone();
         damaged[40] ^= 1;
         assert_eq!(secret.open_bytes(&damaged), Err(EnvelopeError::Open));
-        assert_eq!(secret.open(&secret.public_key().seal_bytes(b"{}").unwrap()), Err(EnvelopeError::Content));
+        assert_eq!(
+            secret.open(&secret.public_key().seal_bytes(b"{}").unwrap()),
+            Err(EnvelopeError::Content)
+        );
     }
 
     #[test]

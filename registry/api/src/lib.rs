@@ -128,6 +128,18 @@ pub struct RegistrationUpload {
     pub description: PersonalText,
     pub phone: Option<PhoneNumber>,
     pub pages: Vec<PageUpload>,
+    /// The petitioner's answer to "same matter as your earlier case …?", when it was asked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repeat: Option<RepeatAnswer>,
+}
+
+/// The petitioner's answer to the repeat question the terminal asked.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct RepeatAnswer {
+    /// The earlier case the terminal thought this might repeat.
+    pub earlier_case: String,
+    /// True when the petitioner said it is the same matter.
+    pub same_matter: bool,
 }
 
 /// The registry's answer to an upload.
@@ -204,6 +216,9 @@ pub struct RegistrationRecord {
     pub category: String,
     pub description: PersonalText,
     pub pages: Vec<StoredPage>,
+    /// The petitioner's answer to the terminal's repeat question, if asked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repeat: Option<RepeatAnswer>,
 }
 
 /// Body of every error answer.

@@ -361,8 +361,14 @@ async fn history(
     ApiJson(query): ApiJson<HistoryQuery>,
 ) -> Result<Response, Failure> {
     let key = query.id_key.trim().to_owned();
-    if key.len() != 64 || !key.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
-        return Err(Failure::bad_request("id_key must be 64 lower-case hex digits"));
+    if key.len() != 64
+        || !key
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    {
+        return Err(Failure::bad_request(
+            "id_key must be 64 lower-case hex digits",
+        ));
     }
     let reply = blocking(move || {
         state
@@ -403,7 +409,9 @@ async fn heartbeat(
     ApiJson(hb): ApiJson<Heartbeat>,
 ) -> Result<Response, Failure> {
     if hb.terminal_id.trim().is_empty() || hb.terminal_id.len() > 128 || hb.version.len() > 64 {
-        return Err(Failure::bad_request("terminal_id must be 1 to 128 characters, version at most 64"));
+        return Err(Failure::bad_request(
+            "terminal_id must be 1 to 128 characters, version at most 64",
+        ));
     }
     blocking(move || {
         state
@@ -416,7 +424,10 @@ async fn heartbeat(
 }
 
 /// `GET /v1/heartbeats`: the latest heartbeat of every terminal.
-async fn heartbeats(State(state): State<AppState>, _terminal: Terminal) -> Result<Response, Failure> {
+async fn heartbeats(
+    State(state): State<AppState>,
+    _terminal: Terminal,
+) -> Result<Response, Failure> {
     let all = blocking(move || {
         state
             .store
@@ -525,8 +536,8 @@ mod tests {
 
     #[test]
     fn json_errors_do_not_quote_values() {
-        let err = serde_json::from_str::<HistoryQuery>(r#"{"id_key": 11010519491231002}"#)
-            .unwrap_err();
+        let err =
+            serde_json::from_str::<HistoryQuery>(r#"{"id_key": 11010519491231002}"#).unwrap_err();
         let msg = describe_json_error(&err);
         assert!(!msg.contains("110105"), "{msg}");
         assert!(msg.contains("does not match the schema"), "{msg}");

@@ -68,7 +68,12 @@ fn server_tls(files: &TlsFiles) -> anyhow::Result<rustls::ServerConfig> {
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&files.cert_chain)
         .and_then(|it| it.collect())
-        .with_context(|| format!("cannot read the certificate chain {}", files.cert_chain.display()))?;
+        .with_context(|| {
+            format!(
+                "cannot read the certificate chain {}",
+                files.cert_chain.display()
+            )
+        })?;
     let key = PrivateKeyDer::from_pem_file(&files.key)
         .with_context(|| format!("cannot read the private key {}", files.key.display()))?;
     let mut roots = rustls::RootCertStore::empty();
@@ -78,9 +83,12 @@ fn server_tls(files: &TlsFiles) -> anyhow::Result<rustls::ServerConfig> {
     for ca in cas {
         roots.add(ca).context("bad client CA certificate")?;
     }
-    let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
-        .build()
-        .context("cannot build the client certificate verifier")?;
+    let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+        Arc::new(roots),
+        provider.clone(),
+    )
+    .build()
+    .context("cannot build the client certificate verifier")?;
     let mut cfg = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .context("tls protocol versions")?
@@ -203,7 +211,9 @@ pub async fn start(cfg: RegistryConfig, listen: SocketAddr) -> anyhow::Result<Ru
             }
         }),
         Some(tls) => {
-            let std_listener = listener.into_std().context("cannot hand the socket to the tls server")?;
+            let std_listener = listener
+                .into_std()
+                .context("cannot hand the socket to the tls server")?;
             let handle = axum_server::Handle::new();
             let server = axum_server::tls_rustls::from_tcp_rustls(
                 std_listener,

@@ -110,7 +110,11 @@ fn init_keys(dir: &std::path::Path) -> anyhow::Result<()> {
         ("seal.secret", secret.to_text(), 0o600),
         ("seal.public", secret.public_key().to_text(), 0o644),
         ("seal.public.pem", secret.public_key().to_pem(), 0o644),
-        ("lookup.key", registry::LookupKey::generate().to_text(), 0o600),
+        (
+            "lookup.key",
+            registry::LookupKey::generate().to_text(),
+            0o600,
+        ),
     ];
     for (name, text, mode) in files {
         let path = dir.join(name);
@@ -127,7 +131,10 @@ fn init_keys(dir: &std::path::Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn read_key<T>(path: &std::path::Path, parse: fn(&str) -> Result<T, registry_api::envelope::EnvelopeError>) -> anyhow::Result<T> {
+fn read_key<T>(
+    path: &std::path::Path,
+    parse: fn(&str) -> Result<T, registry_api::envelope::EnvelopeError>,
+) -> anyhow::Result<T> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read the key file {}", path.display()))?;
     parse(&text).with_context(|| format!("bad key file {}", path.display()))
@@ -140,7 +147,9 @@ async fn main() -> anyhow::Result<()> {
     if let Some(dir) = &args.init_keys {
         return init_keys(dir);
     }
-    let (Some(db), Some(seal_path), Some(lookup_path)) = (args.db, args.seal_key_file, args.lookup_key_file) else {
+    let (Some(db), Some(seal_path), Some(lookup_path)) =
+        (args.db, args.seal_key_file, args.lookup_key_file)
+    else {
         anyhow::bail!("--db, --seal-key-file and --lookup-key-file are required");
     };
     let mut tokens = args.tokens;
@@ -154,7 +163,11 @@ async fn main() -> anyhow::Result<()> {
         "no tokens: pass --token-file or --token"
     );
     let tls = match (args.tls_cert, args.tls_key, args.client_ca) {
-        (Some(cert_chain), Some(key), Some(client_ca)) => Some(registry::TlsFiles { cert_chain, key, client_ca }),
+        (Some(cert_chain), Some(key), Some(client_ca)) => Some(registry::TlsFiles {
+            cert_chain,
+            key,
+            client_ca,
+        }),
         (None, None, None) => None,
         _ => anyhow::bail!("--tls-cert, --tls-key and --client-ca go together"),
     };
@@ -189,13 +202,27 @@ mod tests {
         let secret = registry::SealSecretKey::from_text(&text("seal.secret")).unwrap();
         let public = registry::SealPublicKey::from_text(&text("seal.public")).unwrap();
         assert_eq!(secret.public_key(), public);
-        assert_eq!(registry::SealPublicKey::from_text(&text("seal.public.pem")).unwrap(), public);
+        assert_eq!(
+            registry::SealPublicKey::from_text(&text("seal.public.pem")).unwrap(),
+            public
+        );
         registry::LookupKey::from_text(&text("lookup.key")).unwrap();
         use std::os::unix::fs::PermissionsExt as _;
-        let mode = std::fs::metadata(dir.path().join("seal.secret")).unwrap().permissions().mode();
+        let mode = std::fs::metadata(dir.path().join("seal.secret"))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o077, 0, "the secret key is readable by others");
-        assert!(init_keys(dir.path()).is_err(), "an existing key set was overwritten");
-        assert_eq!(registry::SealSecretKey::from_text(&text("seal.secret")).unwrap().public_key(), public);
+        assert!(
+            init_keys(dir.path()).is_err(),
+            "an existing key set was overwritten"
+        );
+        assert_eq!(
+            registry::SealSecretKey::from_text(&text("seal.secret"))
+                .unwrap()
+                .public_key(),
+            public
+        );
     }
 
     #[test]

@@ -18,7 +18,7 @@ use kiosk_privacy::{Address, IdNumber, PersonName, PersonalText};
 use registry_api::envelope::LookupKey;
 use registry_api::{
     Heartbeat, HistoryEntry, HistoryReply, Petitioner, RegistrationAck, RegistrationRecord,
-    RegistrationUpload, StoredPage,
+    RegistrationUpload, RepeatAnswer, StoredPage,
 };
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use serde::{Deserialize, Serialize};
@@ -79,6 +79,9 @@ const MIGRATIONS: &[&str] = &[
         oldest_unsent_age_s INTEGER,
         version             TEXT    NOT NULL
     );",
+    // Version 3: the petitioner's answer to the terminal's repeat question.
+    "ALTER TABLE registrations ADD COLUMN repeat_of TEXT;
+    ALTER TABLE registrations ADD COLUMN repeat_same INTEGER;",
 ];
 
 /// How far back a registration of the same petitioner counts for the likely-duplicate flag.
@@ -159,7 +162,10 @@ impl Store {
     /// An in-memory database, for unit tests.
     #[cfg(test)]
     pub fn open_in_memory() -> Result<Store, StoreError> {
-        Store::init(Connection::open_in_memory().map_err(StoreError::Open)?, test_lookup_key())
+        Store::init(
+            Connection::open_in_memory().map_err(StoreError::Open)?,
+            test_lookup_key(),
+        )
     }
 
     /// The history key of `id_number` under this registry's lookup key.
@@ -244,9 +250,10 @@ impl Store {
             "INSERT INTO registrations (
                 case_number, case_year, case_seq, idempotency_key, body_sha256, received_at,
                 terminal_id, local_ref, sealed_at, doc_type, id_number, id_lookup, name, sex,
-                birth, address, category, description, phone, status, likely_duplicate)
+                birth, address, category, description, phone, status, likely_duplicate,
+                repeat_of, repeat_same)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
-                     ?17, ?18, ?19, ?20, ?21)",
+                     ?17, ?18, ?19, ?20, ?21, ?22, ?23)",
             params![
                 case_number,
                 year,
@@ -269,6 +276,8 @@ impl Store {
                 upload.phone.as_ref().map(|phone| phone.expose()),
                 STATUS_REGISTERED,
                 likely_duplicate,
+                upload.repeat.as_ref().map(|r| r.earlier_case.as_str()),
+                upload.repeat.as_ref().map(|r| r.same_matter),
             ],
         )?;
         let registration_id = tx.last_insert_rowid();
@@ -313,7 +322,8 @@ impl Store {
                 received_at,
                 i64::try_from(hb.queue_depth).unwrap_or(i64::MAX),
                 i64::try_from(hb.failed).unwrap_or(i64::MAX),
-                hb.oldest_unsent_age_s.map(|a| i64::try_from(a).unwrap_or(i64::MAX)),
+                hb.oldest_unsent_age_s
+                    .map(|a| i64::try_from(a).unwrap_or(i64::MAX)),
                 hb.version,
             ],
         )?;
@@ -371,7 +381,7 @@ impl Store {
         let head = conn
             .query_row(
                 "SELECT id, case_number, received_at, terminal_id, local_ref, doc_type, id_number,
-                        name, sex, birth, address, category, description
+                        name, sex, birth, address, category, description, repeat_of, repeat_same
                  FROM registrations WHERE case_number = ?1",
                 [case_number],
                 |row| {
@@ -392,6 +402,16 @@ impl Store {
                         category: row.get(11)?,
                         description: PersonalText::new(row.get::<_, String>(12)?),
                         pages: Vec::new(),
+                        repeat: match (
+                            row.get::<_, Option<String>>(13)?,
+                            row.get::<_, Option<bool>>(14)?,
+                        ) {
+                            (Some(earlier_case), Some(same_matter)) => Some(RepeatAnswer {
+                                earlier_case,
+                                same_matter,
+                            }),
+                            _ => None,
+                        },
                     };
                     Ok((id, record))
                 },
@@ -464,7 +484,10 @@ fn rehash_lookups(conn: &mut Connection, key: &LookupKey) -> Result<(), StoreErr
     };
     for (id, number) in rows {
         let lookup = registry_api::envelope::id_lookup_key(key, &IdNumber::new(number));
-        tx.execute("UPDATE registrations SET id_lookup = ?2 WHERE id = ?1", params![id, lookup])?;
+        tx.execute(
+            "UPDATE registrations SET id_lookup = ?2 WHERE id = ?1",
+            params![id, lookup],
+        )?;
     }
     tx.commit()?;
     Ok(())
@@ -473,7 +496,8 @@ fn rehash_lookups(conn: &mut Connection, key: &LookupKey) -> Result<(), StoreErr
 /// A lookup key fixed for unit tests.
 #[cfg(test)]
 pub(crate) fn test_lookup_key() -> LookupKey {
-    LookupKey::from_text("kiosk-lookup-key-v1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=").expect("valid test key")
+    LookupKey::from_text("kiosk-lookup-key-v1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=")
+        .expect("valid test key")
 }
 
 /// Brings the schema up to the newest version, one transaction per step;
@@ -503,6 +527,7 @@ mod tests {
     // SPECIMEN data: not a real person.
     fn upload(key: &str, id: &str) -> RegistrationUpload {
         RegistrationUpload {
+            repeat: None,
             idempotency_key: key.into(),
             terminal_id: "T-SPECIMEN".into(),
             local_ref: "L-1".into(),
@@ -599,7 +624,7 @@ mod tests {
                 err,
                 StoreError::SchemaTooNew {
                     found: 99,
-                    known: 2
+                    known: 3
                 }
             ),
             "{err}"
@@ -628,7 +653,9 @@ mod tests {
         assert!(!ack(store.register(&other_text, "h", &[], now).unwrap()).likely_duplicate);
         let mut later = first.clone();
         later.idempotency_key = "d".into();
-        assert!(!ack(store.register(&later, "h", &[], at(2026, 7, 1, 0)).unwrap()).likely_duplicate);
+        assert!(
+            !ack(store.register(&later, "h", &[], at(2026, 7, 1, 0)).unwrap()).likely_duplicate
+        );
 
         let hb = Heartbeat {
             terminal_id: "T-1".into(),
@@ -638,7 +665,15 @@ mod tests {
             version: "0.1.0".into(),
         };
         store.heartbeat(&hb, now).unwrap();
-        store.heartbeat(&Heartbeat { queue_depth: 0, ..hb.clone() }, now).unwrap();
+        store
+            .heartbeat(
+                &Heartbeat {
+                    queue_depth: 0,
+                    ..hb.clone()
+                },
+                now,
+            )
+            .unwrap();
         let all = store.heartbeats().unwrap();
         assert_eq!(all.len(), 1);
         assert_eq!(all[0].heartbeat.queue_depth, 0);

@@ -139,6 +139,7 @@ mod tests {
     // SPECIMEN data: not a real person.
     fn upload() -> RegistrationUpload {
         RegistrationUpload {
+            repeat: None,
             idempotency_key: "0b7f3a2e-specimen".into(),
             terminal_id: "T-SPECIMEN".into(),
             local_ref: "L-1".into(),

@@ -5,14 +5,14 @@ use std::net::SocketAddr;
 use std::path::Path;
 
 use kiosk_privacy::{Address, IdNumber, PersonName, PersonalText, PhoneNumber};
+use registry::{LookupKey, SealSecretKey};
 use registry::{RegistryConfig, RunningRegistry, Stats};
+use registry_api::envelope::id_lookup_key;
 use registry_api::{
     ApiError, HistoryQuery, HistoryReply, PageUpload, Petitioner, RegistrationAck,
     RegistrationRecord, RegistrationUpload, HEALTH_PATH, HISTORY_PATH, IDEMPOTENCY_HEADER,
     REGISTRATIONS_PATH,
 };
-use registry::{LookupKey, SealSecretKey};
-use registry_api::envelope::id_lookup_key;
 use registry_api::{Heartbeat, HEARTBEAT_PATH, SEALED_CONTENT_TYPE, SEALED_REGISTRATIONS_PATH};
 use reqwest::StatusCode;
 use std::sync::OnceLock;
@@ -48,6 +48,7 @@ async fn start_on(db: &Path) -> RunningRegistry {
 
 fn upload(key: &str, id_number: &str, category: &str) -> RegistrationUpload {
     RegistrationUpload {
+        repeat: None,
         idempotency_key: key.into(),
         terminal_id: "T-SPECIMEN-01".into(),
         local_ref: format!("L-{key}"),
@@ -695,7 +696,9 @@ async fn sealed_uploads_are_opened_stored_once_and_acknowledged_with_201() {
     let c = Client::new(&reg);
     let up = upload("s-1", ID_A, "wages");
     let sealed = keys().0.public_key().seal(&up).unwrap();
-    let res = c.post_sealed("s-1", sealed.clone(), SEALED_CONTENT_TYPE).await;
+    let res = c
+        .post_sealed("s-1", sealed.clone(), SEALED_CONTENT_TYPE)
+        .await;
     assert_eq!(res.status(), StatusCode::CREATED);
     let ack: RegistrationAck = res.json().await.unwrap();
     assert!(!ack.replayed && !ack.likely_duplicate);
@@ -710,7 +713,11 @@ async fn sealed_uploads_are_opened_stored_once_and_acknowledged_with_201() {
     let res = c.post_sealed("s-1", resealed, SEALED_CONTENT_TYPE).await;
     assert_eq!(res.status(), StatusCode::CREATED);
     // The same petitioner, category and text again: flagged as a likely duplicate.
-    let dup = keys().0.public_key().seal(&upload("s-2", ID_A, "wages")).unwrap();
+    let dup = keys()
+        .0
+        .public_key()
+        .seal(&upload("s-2", ID_A, "wages"))
+        .unwrap();
     let res = c.post_sealed("s-2", dup, SEALED_CONTENT_TYPE).await;
     assert_eq!(res.status(), StatusCode::CREATED);
     let ack2: RegistrationAck = res.json().await.unwrap();
@@ -736,7 +743,9 @@ async fn sealed_uploads_that_do_not_open_or_match_are_refused_precisely() {
     .await;
     assert!(err.message.contains("does not open"), "{err:?}");
     // Garbage, a plain JSON body, the wrong content type, a key that differs from the body's.
-    let res = c.post_sealed("s-9", b"garbage".to_vec(), SEALED_CONTENT_TYPE).await;
+    let res = c
+        .post_sealed("s-9", b"garbage".to_vec(), SEALED_CONTENT_TYPE)
+        .await;
     api_error(res, StatusCode::BAD_REQUEST, "bad_envelope").await;
     let json = serde_json::to_vec(&up).unwrap();
     let res = c.post_sealed("s-9", json, "application/json").await;
@@ -749,7 +758,11 @@ async fn sealed_uploads_that_do_not_open_or_match_are_refused_precisely() {
     let mut bad = upload("s-9", ID_A, " ");
     bad.category = " ".into();
     let res = c
-        .post_sealed("s-9", keys().0.public_key().seal(&bad).unwrap(), SEALED_CONTENT_TYPE)
+        .post_sealed(
+            "s-9",
+            keys().0.public_key().seal(&bad).unwrap(),
+            SEALED_CONTENT_TYPE,
+        )
         .await;
     let err = api_error(res, StatusCode::BAD_REQUEST, "bad_request").await;
     assert!(err.message.contains("category"), "{err:?}");

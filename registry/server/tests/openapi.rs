@@ -95,6 +95,10 @@ fn schemas_match_the_wire_types() {
             description: PersonalText::new(""),
             phone: Some(PhoneNumber::new("")),
             pages: vec![],
+            repeat: Some(registry_api::RepeatAnswer {
+                earlier_case: String::new(),
+                same_matter: true,
+            }),
         },
     );
     check(
@@ -136,6 +140,17 @@ fn schemas_match_the_wire_types() {
             category: String::new(),
             description: PersonalText::new(""),
             pages: vec![],
+            repeat: Some(registry_api::RepeatAnswer {
+                earlier_case: String::new(),
+                same_matter: false,
+            }),
+        },
+    );
+    check(
+        "RepeatAnswer",
+        &registry_api::RepeatAnswer {
+            earlier_case: String::new(),
+            same_matter: true,
         },
     );
     check("Stats", &registry::Stats::default());

@@ -17,7 +17,9 @@ use registry_api::envelope::{LookupKey, SealPublicKey};
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let [queue_path, seal, lookup, url, token, n] = args.as_slice() else {
-        bail!("usage: crash-kiosk <queue.db> <seal.public> <lookup.key> <registry url> <token> <N>");
+        bail!(
+            "usage: crash-kiosk <queue.db> <seal.public> <lookup.key> <registry url> <token> <N>"
+        );
     };
     let n: u32 = n.parse().context("N")?;
     let queue_path = PathBuf::from(queue_path);

@@ -27,11 +27,18 @@ fn main() -> anyhow::Result<()> {
         while let Ok((stage, d)) = h.timings.try_recv() {
             stages.entry(stage.name()).or_default().push(d);
         }
-        println!("run {}/{runs}: scripted visit {:.2} s", run + 1, visits[run].as_secs_f64());
+        println!(
+            "run {}/{runs}: scripted visit {:.2} s",
+            run + 1,
+            visits[run].as_secs_f64()
+        );
     }
     stages.insert("scripted_visit_wall", visits);
     println!();
-    println!("{:<22} {:>6} {:>10} {:>10} {:>10}", "stage", "n", "median_ms", "min_ms", "max_ms");
+    println!(
+        "{:<22} {:>6} {:>10} {:>10} {:>10}",
+        "stage", "n", "median_ms", "min_ms", "max_ms"
+    );
     for (name, mut v) in stages {
         v.sort();
         let ms = |d: Duration| d.as_secs_f64() * 1000.0;

@@ -38,7 +38,12 @@ fn registration(n: u32, page_bytes: usize, tag: &str) -> RegistrationUpload {
                     state as u8
                 })
                 .collect();
-            PageUpload::new(i, &bytes, PersonalText::new("SPECIMEN 第一页 拖欠工资"), 90.0)
+            PageUpload::new(
+                i,
+                &bytes,
+                PersonalText::new("SPECIMEN 第一页 拖欠工资"),
+                90.0,
+            )
         })
         .collect();
     up
@@ -50,7 +55,11 @@ fn main() -> anyhow::Result<()> {
     let page_kb: usize = args.next().map(|a| a.parse()).transpose()?.unwrap_or(40);
     let rig = Rig::start()?;
     let queue = rig.queue()?;
-    let url = rig.registry.as_ref().map(|r| r.base_url()).context("registry")?;
+    let url = rig
+        .registry
+        .as_ref()
+        .map(|r| r.base_url())
+        .context("registry")?;
 
     let t = Instant::now();
     for i in 1..=n {
@@ -59,7 +68,9 @@ fn main() -> anyhow::Result<()> {
     let seal_s = t.elapsed().as_secs_f64();
     let sealed_bytes: u64 = {
         let db = rusqlite::Connection::open(&rig.queue_path)?;
-        db.query_row("SELECT SUM(LENGTH(payload)) FROM registrations", [], |r| r.get::<_, i64>(0))? as u64
+        db.query_row("SELECT SUM(LENGTH(payload)) FROM registrations", [], |r| {
+            r.get::<_, i64>(0)
+        })? as u64
     };
     println!("sealed {n} registrations of 3 x {page_kb} KB pages in {seal_s:.2} s ({:.1} ms each, fsync per seal)", seal_s * 1000.0 / f64::from(n));
 
@@ -85,24 +96,35 @@ fn main() -> anyhow::Result<()> {
     let mut prev = Duration::ZERO;
     for d in 0..deciles {
         let end = ack_times[(d + 1) * per - 1];
-        line.push_str(&format!(" {:.1}", (end - prev).as_secs_f64() * 1000.0 / per as f64));
+        line.push_str(&format!(
+            " {:.1}",
+            (end - prev).as_secs_f64() * 1000.0 / per as f64
+        ));
         prev = end;
     }
     println!("drain: {n} registrations in {drain_s:.2} s = {:.1} ms each; ms per registration by tenth of the queue:{line}", drain_s * 1000.0 / f64::from(n));
     let drain_mbs = sealed_bytes as f64 / drain_s / 1e6;
 
     // The same bytes, plain HTTP, same run.
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
     let bodies: Vec<Vec<u8>> = {
         // Payloads are purged after the ack, so seal the same registrations again for the raw run.
         let key = rig.queue_options()?.seal_key.context("key")?;
-        (1..=n).map(|i| key.seal(&registration(i, page_kb * 1024, "Q"))).collect::<Result<_, _>>()?
+        (1..=n)
+            .map(|i| key.seal(&registration(i, page_kb * 1024, "Q")))
+            .collect::<Result<_, _>>()?
     };
     let raw_s = rt.block_on(async {
         let app = axum::Router::new().route(
             "/sink",
             axum::routing::post(|body: axum::body::Bytes| async move {
-                (axum::http::StatusCode::CREATED, format!("{{\"n\":{}}}", body.len()))
+                (
+                    axum::http::StatusCode::CREATED,
+                    format!("{{\"n\":{}}}", body.len()),
+                )
             }),
         );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -111,7 +133,11 @@ fn main() -> anyhow::Result<()> {
         let http = reqwest::Client::new();
         let t = Instant::now();
         for b in &bodies {
-            let res = http.post(format!("http://{addr}/sink")).body(b.clone()).send().await?;
+            let res = http
+                .post(format!("http://{addr}/sink"))
+                .body(b.clone())
+                .send()
+                .await?;
             res.bytes().await?;
         }
         anyhow::Ok(t.elapsed().as_secs_f64())
@@ -129,13 +155,20 @@ fn main() -> anyhow::Result<()> {
                 .json(&up)
                 .send()
                 .await?;
-            anyhow::ensure!(res.status().as_u16() == 201, "plain upload answered {}", res.status());
+            anyhow::ensure!(
+                res.status().as_u16() == 201,
+                "plain upload answered {}",
+                res.status()
+            );
         }
         anyhow::Ok(t.elapsed().as_secs_f64())
     })?;
     let json_mbs = sealed_bytes as f64 / json_s / 1e6;
     println!("bytes: {:.1} MB sealed", sealed_bytes as f64 / 1e6);
-    println!("drain throughput        {drain_mbs:7.1} MB/s ({:.1} registrations/s)", f64::from(n) / drain_s);
+    println!(
+        "drain throughput        {drain_mbs:7.1} MB/s ({:.1} registrations/s)",
+        f64::from(n) / drain_s
+    );
     println!("plain HTTP, raw sink    {raw_mbs:7.1} MB/s ({:.1} registrations/s) -> drain is {:.0} % of it", f64::from(n) / raw_s, 100.0 * drain_mbs / raw_mbs);
     println!("plain HTTP, registry    {json_mbs:7.1} MB/s ({:.1} registrations/s) -> drain is {:.0} % of it", f64::from(n) / json_s, 100.0 * drain_mbs / json_mbs);
     Ok(())

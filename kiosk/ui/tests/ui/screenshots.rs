@@ -138,6 +138,15 @@ const PORTRAIT_SHOTS: &[Shot] = &[
         tweak: |i| i.set_seconds_left(30),
     },
     Shot {
+        name: "review-repeat",
+        screen: Screen::Review,
+        tweak: |i| {
+            i.set_suggestion("建议转办：示范镇 区人力资源和社会保障局（依据：“拖欠工资”）".into());
+            i.set_repeat_question("与2026-11-02登记的XF-2026-000001（已登记）是同一件事吗？".into());
+            i.set_repeat_answer(1);
+        },
+    },
+    Shot {
         name: "receipt-unprinted",
         screen: Screen::Receipt,
         tweak: |i| {
