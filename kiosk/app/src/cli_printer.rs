@@ -196,17 +196,8 @@ pub fn reprint(cfg: &kiosk::Config, local_ref: Option<&str>) -> anyhow::Result<(
         next_step: kiosk_printer::NEXT_STEP.into(),
     };
     let job = receipt.to_job()?;
-    let mut printer = EscPosPrinter::open(PrinterConfig {
-        path: cfg.printer.device.clone(),
-        baud: cfg.printer.baud,
-        qr: if cfg.printer.native_qr {
-            QrMode::Native
-        } else {
-            QrMode::Raster
-        },
-        ..PrinterConfig::default()
-    })
-    .map_err(|e| anyhow::anyhow!("{}: {e}", kiosk_printer::error_message_zh(&e)))?;
+    let mut printer = EscPosPrinter::open(cfg.printer.printer_config())
+        .map_err(|e| anyhow::anyhow!("{}: {e}", kiosk_printer::error_message_zh(&e)))?;
     match kiosk_printer::ReceiptPrinter::print(&mut printer, &job) {
         Ok(outcome) => println!("{outcome:?}"),
         Err(e) => anyhow::bail!("{}: {e}", kiosk_printer::error_message_zh(&e)),

@@ -380,12 +380,23 @@ pub fn install(p: &Provisioning, dir: &Path, owners: Owners) -> Result<PathBuf, 
         }
         write_atomic(dir, name, data.as_bytes(), 0o600, owners.uid, None)
     };
+    // Key files the kiosk service (User=kiosk) opens itself: root-owned,
+    // readable by the kiosk group only. The token instead reaches the service
+    // as a systemd credential and stays root-only.
+    let key_file = |name: &str, data: &str| {
+        let mut data = data.to_string();
+        if !data.ends_with('\n') {
+            data.push('\n');
+        }
+        let mode = if owners.kiosk_gid.is_some() { 0o640 } else { 0o600 };
+        write_atomic(dir, name, data.as_bytes(), mode, owners.uid, owners.kiosk_gid)
+    };
     secret(files::TOKEN, &p.registry_token)?;
-    secret(files::CA, &p.registry_ca)?;
-    secret(files::REGISTRY_KEY, p.registry_public_key.trim())?;
-    secret(files::LOOKUP_KEY, p.lookup_key.trim())?;
-    secret(files::CLIENT_CERT, &p.client_cert)?;
-    secret(files::CLIENT_KEY, &p.client_key)?;
+    key_file(files::CA, &p.registry_ca)?;
+    key_file(files::REGISTRY_KEY, p.registry_public_key.trim())?;
+    key_file(files::LOOKUP_KEY, p.lookup_key.trim())?;
+    key_file(files::CLIENT_CERT, &p.client_cert)?;
+    key_file(files::CLIENT_KEY, &p.client_key)?;
 
     let cfg_mode = if owners.kiosk_gid.is_some() {
         0o640
@@ -836,7 +847,7 @@ mod tests {
     }
 
     #[test]
-    fn install_with_the_kiosk_group_lets_it_read_only_the_config() {
+    fn install_with_the_kiosk_group_lets_it_read_the_config_and_keys_but_not_the_token() {
         let dir = tempfile::tempdir().expect("tempdir");
         let group = dir.path().join("group");
         std::fs::write(&group, "root:x:0:\nkiosk:x:4242:\n").expect("group");
@@ -857,8 +868,14 @@ mod tests {
         .expect("install");
         let cfg = std::fs::metadata(target.join(files::CONFIG)).expect("cfg");
         assert_eq!((cfg.mode() & 0o777, cfg.gid()), (0o640, 4242));
-        let key = std::fs::metadata(target.join(files::CLIENT_KEY)).expect("key");
-        assert_eq!((key.mode() & 0o777, key.gid()), (0o600, 0));
+        // The service (User=kiosk) opens its key files itself; the token reaches
+        // it only as a systemd credential.
+        for name in [files::CLIENT_KEY, files::LOOKUP_KEY, files::CA, files::CLIENT_CERT, files::REGISTRY_KEY] {
+            let key = std::fs::metadata(target.join(name)).expect(name);
+            assert_eq!((key.mode() & 0o777, key.gid(), key.uid()), (0o640, 4242, 0), "{name}");
+        }
+        let token = std::fs::metadata(target.join(files::TOKEN)).expect("token");
+        assert_eq!((token.mode() & 0o777, token.gid()), (0o600, 0));
         assert_eq!(
             std::fs::metadata(&target).expect("dir").mode() & 0o777,
             0o750

@@ -244,6 +244,22 @@ pub struct PrinterSettings {
     pub wait_for_case_number_ms: u64,
 }
 
+impl PrinterSettings {
+    /// The driver's settings for this printer.
+    pub fn printer_config(&self) -> kiosk_printer::PrinterConfig {
+        kiosk_printer::PrinterConfig {
+            path: self.device.clone(),
+            baud: self.baud,
+            qr: if self.native_qr {
+                kiosk_printer::escpos::QrMode::Native
+            } else {
+                kiosk_printer::escpos::QrMode::Raster
+            },
+            ..kiosk_printer::PrinterConfig::default()
+        }
+    }
+}
+
 impl Default for PrinterSettings {
     fn default() -> Self {
         PrinterSettings {

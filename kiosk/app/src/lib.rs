@@ -15,6 +15,7 @@ pub mod devices;
 pub mod logging;
 pub mod ui;
 pub mod view;
+mod workers;
 
 pub use config::Config;
 pub use controller::{Controller, Devices, Sink, Stage, Timings, Update};

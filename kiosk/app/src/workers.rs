@@ -1,0 +1,220 @@
+//! The device threads of the controller: the card reader's event stream and
+//! the camera thread (preview, auto-capture, page capture and checks, OCR).
+//! They talk to the controller only through intake events and screen updates.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use intake::{Event, Thumb};
+use kiosk_camera::{
+    check_page, Advice, AutoCapture, AutoCaptureConfig, DocumentCamera, PageError, PageFingerprint,
+};
+use kiosk_idcard::watch::ReaderEvent;
+use kiosk_ocr::OcrPool;
+
+use crate::controller::{record, CamCmd, CameraOpener, Sink, Stage, Timings, Update};
+
+/// Turns the reader's event stream into intake events.
+pub(crate) fn card_events(rx: Receiver<ReaderEvent>, tx: Sender<Event>, timings: Option<Timings>) {
+    let mut placed_at: Option<Instant> = None;
+    for ev in rx {
+        let event = match ev {
+            ReaderEvent::CardPresent => {
+                placed_at = Some(Instant::now());
+                continue;
+            }
+            ReaderEvent::IdentityRead(identity) => {
+                if let Some(at) = placed_at.take() {
+                    record(&timings, Stage::CardRead, at.elapsed());
+                }
+                let identity = identity.without_fingerprint();
+                let mut text = identity.text.clone();
+                // The appended block holds the newer address (追加住址).
+                text.address = identity.current_address().clone();
+                Event::CardRead(Box::new(text))
+            }
+            ReaderEvent::ReadFailed(e) => {
+                log::warn!("card read failed: {e}");
+                Event::CardFailed("未能读取证件，请把证件放平，稍等片刻".into())
+            }
+            ReaderEvent::Disconnected(e) => {
+                log::warn!("card reader disconnected: {e}");
+                Event::CardFailed("读卡器未连接，请联系工作人员".into())
+            }
+            ReaderEvent::CardUid(_) => {
+                Event::CardFailed("这台读卡器只能识别卡号，请工作人员协助登记".into())
+            }
+            ReaderEvent::Connected => Event::CardReaderBack,
+            ReaderEvent::CardRemoved => continue,
+        };
+        if tx.send(event).is_err() {
+            break;
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn camera_loop(
+    mut open: CameraOpener,
+    ocr: OcrPool,
+    interval: Duration,
+    cmds: Receiver<CamCmd>,
+    quit: Arc<AtomicBool>,
+    tx: Sender<Event>,
+    sink: Sink,
+    timings: Option<Timings>,
+) {
+    let mut camera: Option<Box<dyn DocumentCamera>> = None;
+    let mut preview = false;
+    let mut last_preview = Instant::now()
+        .checked_sub(interval)
+        .unwrap_or_else(Instant::now);
+    // The frame the petitioner is looking at: a capture takes it, so the page
+    // registered is the page shown, not whatever the camera sees a moment later.
+    let mut shown: Option<(kiosk_camera::Frame, Instant)> = None;
+    let fresh_for = (interval * 2).max(Duration::from_millis(250));
+    // Auto-capture watches the preview; the page checks compare with this visit's pages.
+    let mut auto = AutoCapture::new(AutoCaptureConfig::default());
+    let mut last_advice: Option<Advice> = None;
+    let mut fingerprints: Vec<PageFingerprint> = Vec::new();
+    while !quit.load(Ordering::SeqCst) {
+        while let Some((page_id, result)) = ocr.try_recv() {
+            let result = match result {
+                Ok(text) => {
+                    record(&timings, Stage::Ocr, text.duration);
+                    Some((
+                        kiosk_privacy::PersonalText::new(text.text),
+                        text.mean_confidence,
+                    ))
+                }
+                Err(e) => {
+                    log::warn!("recognition of page {page_id} failed: {e}");
+                    None
+                }
+            };
+            let _ = tx.send(Event::OcrFinished {
+                page_id: page_id as u32,
+                result,
+            });
+        }
+        let wait = if preview && !interval.is_zero() {
+            interval
+                .saturating_sub(last_preview.elapsed())
+                .min(Duration::from_millis(100))
+        } else {
+            Duration::from_millis(100)
+        };
+        match cmds.recv_timeout(wait) {
+            Ok(CamCmd::Preview(on)) => {
+                preview = on;
+                shown = None;
+                last_advice = None;
+            }
+            Ok(CamCmd::Capture(page_id)) => {
+                let started = Instant::now();
+                if page_id == 1 {
+                    // Page ids start again with every visit.
+                    fingerprints.clear();
+                }
+                let frame = match shown.take() {
+                    Some((frame, at)) if preview && at.elapsed() < fresh_for => Ok(frame),
+                    _ => grab(&mut open, &mut camera),
+                };
+                let event = match frame {
+                    Err(reason) => Event::PageRejected { page_id, reason },
+                    Ok(frame) => match kiosk_camera::process_page(&frame) {
+                        Ok(page) => match check_page(&page, &fingerprints) {
+                            Some(problem) => Event::PageRejected {
+                                page_id,
+                                reason: problem.prompt_zh().into(),
+                            },
+                            None => {
+                                fingerprints.push(page.fingerprint.clone());
+                                record(&timings, Stage::Capture, started.elapsed());
+                                let (tw, th, rgba) = page.thumb_rgba;
+                                ocr.submit(page_id as u64, page.gray, page.width, page.height);
+                                Event::PageCaptured {
+                                    page_id,
+                                    jpeg: page.jpeg,
+                                    thumb: Thumb {
+                                        width: tw,
+                                        height: th,
+                                        rgba,
+                                    },
+                                }
+                            }
+                        },
+                        Err(PageError::NoDocument) => Event::PageRejected {
+                            page_id,
+                            reason: "没有找到材料，请把材料平放在拍摄区内再拍".into(),
+                        },
+                        Err(e) => {
+                            log::warn!("page processing failed: {e}");
+                            Event::PageRejected {
+                                page_id,
+                                reason: "这张没拍好，请再拍一次".into(),
+                            }
+                        }
+                    },
+                };
+                let _ = tx.send(event);
+                // Show the next page at once.
+                last_preview = Instant::now()
+                    .checked_sub(interval)
+                    .unwrap_or_else(Instant::now);
+            }
+            Err(RecvTimeoutError::Timeout) => {
+                if preview && !interval.is_zero() && last_preview.elapsed() >= interval {
+                    last_preview = Instant::now();
+                    if let Ok(frame) = grab(&mut open, &mut camera) {
+                        let (width, height, rgba) = frame.preview_rgba(960);
+                        sink(Update::Preview {
+                            width,
+                            height,
+                            rgba,
+                        });
+                        let advice = auto.feed(&frame, Instant::now());
+                        if last_advice != Some(advice) {
+                            last_advice = Some(advice);
+                            let _ = tx.send(Event::CaptureAdvice(advice.prompt_zh().into()));
+                            if advice == Advice::Ready {
+                                let _ = tx.send(Event::AutoCaptureReady);
+                            }
+                        }
+                        shown = Some((frame, Instant::now()));
+                    }
+                }
+            }
+            Err(RecvTimeoutError::Disconnected) => break,
+        }
+    }
+}
+
+/// Grabs one frame, (re)opening the camera when needed; the error is for the screen.
+fn grab(
+    open: &mut CameraOpener,
+    camera: &mut Option<Box<dyn DocumentCamera>>,
+) -> Result<kiosk_camera::Frame, String> {
+    if camera.is_none() {
+        match open() {
+            Ok(c) => *camera = Some(c),
+            Err(e) => {
+                log::warn!("camera unavailable: {e:#}");
+                return Err("摄像头暂时不可用，请联系工作人员".into());
+            }
+        }
+    }
+    let Some(cam) = camera.as_mut() else {
+        return Err("摄像头暂时不可用".into());
+    };
+    match cam.grab() {
+        Ok(frame) => Ok(frame),
+        Err(e) => {
+            log::warn!("camera grab failed: {e}");
+            *camera = None;
+            Err("摄像头暂时不可用，请稍后再拍".to_string())
+        }
+    }
+}
