@@ -388,8 +388,19 @@ pub fn install(p: &Provisioning, dir: &Path, owners: Owners) -> Result<PathBuf, 
         if !data.ends_with('\n') {
             data.push('\n');
         }
-        let mode = if owners.kiosk_gid.is_some() { 0o640 } else { 0o600 };
-        write_atomic(dir, name, data.as_bytes(), mode, owners.uid, owners.kiosk_gid)
+        let mode = if owners.kiosk_gid.is_some() {
+            0o640
+        } else {
+            0o600
+        };
+        write_atomic(
+            dir,
+            name,
+            data.as_bytes(),
+            mode,
+            owners.uid,
+            owners.kiosk_gid,
+        )
     };
     secret(files::TOKEN, &p.registry_token)?;
     key_file(files::CA, &p.registry_ca)?;
@@ -870,9 +881,19 @@ mod tests {
         assert_eq!((cfg.mode() & 0o777, cfg.gid()), (0o640, 4242));
         // The service (User=kiosk) opens its key files itself; the token reaches
         // it only as a systemd credential.
-        for name in [files::CLIENT_KEY, files::LOOKUP_KEY, files::CA, files::CLIENT_CERT, files::REGISTRY_KEY] {
+        for name in [
+            files::CLIENT_KEY,
+            files::LOOKUP_KEY,
+            files::CA,
+            files::CLIENT_CERT,
+            files::REGISTRY_KEY,
+        ] {
             let key = std::fs::metadata(target.join(name)).expect(name);
-            assert_eq!((key.mode() & 0o777, key.gid(), key.uid()), (0o640, 4242, 0), "{name}");
+            assert_eq!(
+                (key.mode() & 0o777, key.gid(), key.uid()),
+                (0o640, 4242, 0),
+                "{name}"
+            );
         }
         let token = std::fs::metadata(target.join(files::TOKEN)).expect("token");
         assert_eq!((token.mode() & 0o777, token.gid()), (0o600, 0));

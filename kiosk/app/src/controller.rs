@@ -178,8 +178,8 @@ impl Controller {
         )
         .context("cannot start the card reader thread")?;
         threads.push(spawn_named("card-events", {
-            let (tx, timings) = (events_tx.clone(), timings.clone());
-            move || workers::card_events(card_rx, tx, timings)
+            let tx = events_tx.clone();
+            move || workers::card_events(card_rx, tx)
         })?);
         threads.push(spawn_named("camera", {
             let (quit, tx, timings, sink) = (
@@ -252,6 +252,7 @@ impl Controller {
             history_timeout: Duration::from_secs(cfg.registry.history_timeout_s),
             epoch: Instant::now(),
             card_at: None,
+            polling_since: None,
             sealed: HashMap::new(),
             last_view: None,
             printer,
@@ -341,6 +342,8 @@ struct Shell {
     epoch: Instant,
     /// When the current visitor's card was read.
     card_at: Option<Instant>,
+    /// When the reader was asked to look for a card.
+    polling_since: Option<Instant>,
     /// Sealed registrations waiting for their case number: card-read and seal instants.
     sealed: HashMap<String, (Option<Instant>, Instant)>,
     last_view: Option<ViewModel>,
@@ -473,7 +476,15 @@ impl Shell {
 
     fn handle(&mut self, event: Event) {
         match &event {
-            Event::CardRead(_) => self.card_at = Some(Instant::now()),
+            Event::CardRead(_) => {
+                // From asking the reader for a card to the identity: the read as the
+                // visitor waits for it; the total runs from the same moment.
+                let since = self.polling_since.take();
+                if let Some(since) = since {
+                    record(&self.timings, Stage::CardRead, since.elapsed());
+                }
+                self.card_at = Some(since.unwrap_or_else(Instant::now));
+            }
             Event::Acknowledged {
                 local_ref,
                 case_number,
@@ -621,6 +632,7 @@ impl Shell {
     fn perform(&mut self, effect: Effect) {
         match effect {
             Effect::PollCard(on) => {
+                self.polling_since = on.then(Instant::now);
                 if on {
                     // Below the disk-space floor no new visit starts (the queue stays intact).
                     if let Err(e @ kiosk_queue::QueueError::LowDiskSpace { .. }) =

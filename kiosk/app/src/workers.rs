@@ -17,18 +17,11 @@ use kiosk_ocr::OcrPool;
 use crate::controller::{record, CamCmd, CameraOpener, Sink, Stage, Timings, Update};
 
 /// Turns the reader's event stream into intake events.
-pub(crate) fn card_events(rx: Receiver<ReaderEvent>, tx: Sender<Event>, timings: Option<Timings>) {
-    let mut placed_at: Option<Instant> = None;
+pub(crate) fn card_events(rx: Receiver<ReaderEvent>, tx: Sender<Event>) {
     for ev in rx {
         let event = match ev {
-            ReaderEvent::CardPresent => {
-                placed_at = Some(Instant::now());
-                continue;
-            }
+            ReaderEvent::CardPresent => continue,
             ReaderEvent::IdentityRead(identity) => {
-                if let Some(at) = placed_at.take() {
-                    record(&timings, Stage::CardRead, at.elapsed());
-                }
                 let identity = identity.without_fingerprint();
                 let mut text = identity.text.clone();
                 // The appended block holds the newer address (追加住址).
