@@ -57,6 +57,14 @@ fn first_visit_registers_and_repeat_visit_shows_history() -> anyhow::Result<()> 
         "page 2 phrase missing from OCR text of {} chars",
         text.chars().count()
     );
+    // The extracted fields travel with the registration (at least each page's kind).
+    let kinds: Vec<(u32, &str)> = rec.fields.iter().map(|f| (f.page, f.kind.as_str())).collect();
+    assert!(
+        kinds.contains(&(1, "document_kind")) && kinds.contains(&(2, "document_kind")),
+        "{kinds:?}"
+    );
+    let amount = rec.fields.iter().find(|f| f.kind == "amount").map(|f| f.value.expose().to_string());
+    assert_eq!(amount.as_deref(), Some("180000.00"), "page 1 says 共计约十八万元");
 
     let printed = h.wait_printed_text(Duration::from_secs(10))?;
     assert!(

@@ -23,6 +23,7 @@ use kiosk_ocr::{OcrConfig, OcrPool};
 use kiosk_printer::{
     EscPosPrinter, PrintJob, PrintOutcome, PrintReport, PrintWorker, Receipt, NEXT_STEP,
 };
+use kiosk_privacy::PersonalText;
 use kiosk_queue::Queue;
 use kiosk_uplink::{Uplink, UplinkConfig, UplinkEvent};
 use registry_api::{PageUpload, Petitioner, RegistrationUpload};
@@ -551,6 +552,12 @@ impl Shell {
                 }
             })
             .unwrap_or_default();
+        let notes = review_notes(&s.pages);
+        let line = if notes.is_empty() {
+            line
+        } else {
+            format!("{line}\n{notes}")
+        };
         self.suggestion = Some((key, line.clone()));
         line
     }
@@ -749,6 +756,92 @@ fn recognised_texts(s: &intake::Session) -> Vec<&str> {
         .collect()
 }
 
+/// What the review screen says about the recognised pages: the fields found
+/// (phone and ID numbers masked) and the words recognised with low confidence.
+fn review_notes(pages: &[intake::Page]) -> String {
+    let mut found = Vec::new();
+    for f in extracted_fields(pages) {
+        let value = f.value.expose();
+        let shown = match f.kind.as_str() {
+            "date" => format!("日期 {value}"),
+            "amount" => format!("金额 {value} 元"),
+            "phone" => format!("电话 {}", crate::view::screen_mask(value)),
+            "id_number" if f.doubtful => {
+                format!("证件号 {}（待核对）", crate::view::screen_mask(value))
+            }
+            "id_number" => format!("证件号 {}", crate::view::screen_mask(value)),
+            _ => continue,
+        };
+        if !found.contains(&shown) && found.len() < 4 {
+            found.push(shown);
+        }
+    }
+    let doubtful: Vec<&str> = pages
+        .iter()
+        .filter_map(|p| match &p.ocr {
+            intake::Ocr::Done { doubtful, .. } => Some(doubtful.iter().map(|w| w.expose())),
+            _ => None,
+        })
+        .flatten()
+        .take(6)
+        .collect();
+    let mut lines = Vec::new();
+    if !found.is_empty() {
+        lines.push(format!("识别到：{}", found.join("；")));
+    }
+    if !doubtful.is_empty() {
+        lines.push(format!("请核对识别不确定的字词：{}", doubtful.join("、")));
+    }
+    lines.join("\n")
+}
+
+/// The fields `kiosk-fields` finds in each page's recognised text.
+pub fn extracted_fields(pages: &[intake::Page]) -> Vec<registry_api::ExtractedField> {
+    let mut out = Vec::new();
+    for (i, page) in pages.iter().enumerate() {
+        let intake::Ocr::Done { text, .. } = &page.ocr else {
+            continue;
+        };
+        let f = kiosk_fields::extract(text.expose());
+        let page = i as u32 + 1;
+        let mut push = |kind: &str, value: &str, doubtful: bool| {
+            out.push(registry_api::ExtractedField {
+                page,
+                kind: kind.into(),
+                value: PersonalText::new(value),
+                doubtful,
+            })
+        };
+        push("document_kind", f.kind.as_str(), false);
+        if let Some(title) = &f.title {
+            push("title", title.value.expose(), false);
+        }
+        for c in &f.id_numbers {
+            push("id_number", c.number.expose(), !c.valid);
+        }
+        for p in &f.phones {
+            push("phone", p.value.expose(), false);
+        }
+        for d in &f.dates {
+            push("date", &d.value.to_string(), false);
+        }
+        for a in &f.amounts {
+            push(
+                "amount",
+                &format!("{}.{:02}", a.value.fen / 100, a.value.fen % 100),
+                false,
+            );
+        }
+        for n in &f.names {
+            push("name", n.value.expose(), false);
+        }
+        for a in &f.addresses {
+            push("address", a.value.expose(), false);
+        }
+    }
+    out
+}
+
 /// A local reference the petitioner can quote before the case number exists.
 fn local_ref(terminal_id: &str, now: chrono::DateTime<chrono::Local>) -> String {
     let short = uuid::Uuid::new_v4().simple().to_string();
@@ -770,13 +863,16 @@ pub fn build_upload(terminal_id: &str, req: SealRequest) -> RegistrationUpload {
         .enumerate()
         .map(|(i, p)| {
             let (text, conf) = match &p.ocr {
-                intake::Ocr::Done { text, confidence } => (text.clone(), *confidence),
+                intake::Ocr::Done {
+                    text, confidence, ..
+                } => (text.clone(), *confidence),
                 _ => (Default::default(), 0.0),
             };
             PageUpload::new(i as u32 + 1, &p.jpeg, text, conf)
         })
         .collect();
     RegistrationUpload {
+        fields: extracted_fields(&req.pages),
         repeat: req
             .repeat
             .as_ref()

@@ -74,9 +74,16 @@ pub(crate) fn camera_loop(
     let mut fingerprints: Vec<PageFingerprint> = Vec::new();
     while !quit.load(Ordering::SeqCst) {
         while let Some((page_id, result)) = ocr.try_recv() {
+            let mut doubtful = Vec::new();
             let result = match result {
                 Ok(text) => {
                     record(&timings, Stage::Ocr, text.duration);
+                    doubtful = text
+                        .words
+                        .iter()
+                        .filter(|w| w.is_doubtful() && w.text.chars().count() > 1)
+                        .map(|w| kiosk_privacy::PersonalText::new(w.text.as_str()))
+                        .collect();
                     Some((
                         kiosk_privacy::PersonalText::new(text.text),
                         text.mean_confidence,
@@ -90,6 +97,7 @@ pub(crate) fn camera_loop(
             let _ = tx.send(Event::OcrFinished {
                 page_id: page_id as u32,
                 result,
+                doubtful,
             });
         }
         let wait = if preview && !interval.is_zero() {

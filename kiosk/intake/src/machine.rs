@@ -101,6 +101,8 @@ pub enum Ocr {
     Done {
         text: PersonalText,
         confidence: f32,
+        /// Words recognised with low confidence, for someone to check.
+        doubtful: Vec<PersonalText>,
     },
     /// Recognition failed; the page image is still registered.
     Failed,
@@ -199,6 +201,8 @@ pub enum Event {
     OcrFinished {
         page_id: u32,
         result: Option<(PersonalText, f32)>,
+        /// Words recognised with low confidence.
+        doubtful: Vec<PersonalText>,
     },
     DeletePage(u32),
     /// The shell found an earlier case this may repeat; asked once per visit.
@@ -513,11 +517,22 @@ impl Intake {
                 }
                 self.say_error(reason);
             }
-            (_, Event::OcrFinished { page_id, result }) => {
+            (
+                _,
+                Event::OcrFinished {
+                    page_id,
+                    result,
+                    doubtful,
+                },
+            ) => {
                 if let Some(s) = &mut self.session {
                     if let Some(page) = s.pages.iter_mut().find(|p| p.id == page_id) {
                         page.ocr = match result {
-                            Some((text, confidence)) => Ocr::Done { text, confidence },
+                            Some((text, confidence)) => Ocr::Done {
+                                text,
+                                confidence,
+                                doubtful,
+                            },
                             None => Ocr::Failed,
                         };
                     }

@@ -135,6 +135,7 @@ fn a_whole_visit_seals_once_and_wipes_the_session() {
     s.send(Event::OcrFinished {
         page_id: 1,
         result: Some((PersonalText::new("拖欠工资"), 90.0)),
+        doubtful: vec![],
     });
     let seals: Vec<_> = s
         .take()
@@ -152,6 +153,7 @@ fn a_whole_visit_seals_once_and_wipes_the_session() {
     s.send(Event::OcrFinished {
         page_id: 1,
         result: None,
+        doubtful: vec![],
     });
     assert!(s.take().is_empty(), "a late result never seals twice");
 
@@ -273,6 +275,7 @@ fn seal_failure_keeps_the_registration_for_another_try() {
     s.send(Event::OcrFinished {
         page_id: 1,
         result: None,
+        doubtful: vec![],
     });
     s.send(Event::Submit);
     assert!(s.take().iter().any(|e| matches!(e, Effect::Seal(_))));
@@ -318,6 +321,7 @@ fn the_repeat_answer_travels_with_the_registration() {
     s.send(Event::OcrFinished {
         page_id: 1,
         result: None,
+        doubtful: vec![],
     });
     s.send(Event::Submit);
     let seal = s.take().into_iter().find_map(|e| match e {

@@ -131,6 +131,22 @@ pub struct RegistrationUpload {
     /// The petitioner's answer to "same matter as your earlier case …?", when it was asked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub repeat: Option<RepeatAnswer>,
+    /// Fields the terminal extracted from the recognised text, for the clerk to check.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<ExtractedField>,
+}
+
+/// One field extracted from a page's recognised text.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ExtractedField {
+    /// 1-based page the field was found on.
+    pub page: u32,
+    /// `document_kind`, `title`, `id_number`, `phone`, `date`, `amount` (yuan, two decimals),
+    /// `name` or `address`.
+    pub kind: String,
+    pub value: PersonalText,
+    /// True when the value failed its check (an ID number with a bad check digit).
+    pub doubtful: bool,
 }
 
 /// The petitioner's answer to the repeat question the terminal asked.
@@ -219,6 +235,9 @@ pub struct RegistrationRecord {
     /// The petitioner's answer to the terminal's repeat question, if asked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub repeat: Option<RepeatAnswer>,
+    /// The fields the terminal extracted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<ExtractedField>,
 }
 
 /// Body of every error answer.

@@ -82,6 +82,8 @@ const MIGRATIONS: &[&str] = &[
     // Version 3: the petitioner's answer to the terminal's repeat question.
     "ALTER TABLE registrations ADD COLUMN repeat_of TEXT;
     ALTER TABLE registrations ADD COLUMN repeat_same INTEGER;",
+    // Version 4: the fields the terminal extracted, as JSON.
+    "ALTER TABLE registrations ADD COLUMN fields TEXT;",
 ];
 
 /// How far back a registration of the same petitioner counts for the likely-duplicate flag.
@@ -251,9 +253,9 @@ impl Store {
                 case_number, case_year, case_seq, idempotency_key, body_sha256, received_at,
                 terminal_id, local_ref, sealed_at, doc_type, id_number, id_lookup, name, sex,
                 birth, address, category, description, phone, status, likely_duplicate,
-                repeat_of, repeat_same)
+                repeat_of, repeat_same, fields)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
-                     ?17, ?18, ?19, ?20, ?21, ?22, ?23)",
+                     ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)",
             params![
                 case_number,
                 year,
@@ -278,6 +280,7 @@ impl Store {
                 likely_duplicate,
                 upload.repeat.as_ref().map(|r| r.earlier_case.as_str()),
                 upload.repeat.as_ref().map(|r| r.same_matter),
+                serde_json::to_string(&upload.fields).ok(),
             ],
         )?;
         let registration_id = tx.last_insert_rowid();
@@ -381,7 +384,8 @@ impl Store {
         let head = conn
             .query_row(
                 "SELECT id, case_number, received_at, terminal_id, local_ref, doc_type, id_number,
-                        name, sex, birth, address, category, description, repeat_of, repeat_same
+                        name, sex, birth, address, category, description, repeat_of, repeat_same,
+                        fields
                  FROM registrations WHERE case_number = ?1",
                 [case_number],
                 |row| {
@@ -412,6 +416,10 @@ impl Store {
                             }),
                             _ => None,
                         },
+                        fields: row
+                            .get::<_, Option<String>>(15)?
+                            .and_then(|json| serde_json::from_str(&json).ok())
+                            .unwrap_or_default(),
                     };
                     Ok((id, record))
                 },
@@ -528,6 +536,7 @@ mod tests {
     fn upload(key: &str, id: &str) -> RegistrationUpload {
         RegistrationUpload {
             repeat: None,
+            fields: vec![],
             idempotency_key: key.into(),
             terminal_id: "T-SPECIMEN".into(),
             local_ref: "L-1".into(),
@@ -624,7 +633,7 @@ mod tests {
                 err,
                 StoreError::SchemaTooNew {
                     found: 99,
-                    known: 3
+                    known: 4
                 }
             ),
             "{err}"

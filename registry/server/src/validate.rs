@@ -140,6 +140,7 @@ mod tests {
     fn upload() -> RegistrationUpload {
         RegistrationUpload {
             repeat: None,
+            fields: vec![],
             idempotency_key: "0b7f3a2e-specimen".into(),
             terminal_id: "T-SPECIMEN".into(),
             local_ref: "L-1".into(),

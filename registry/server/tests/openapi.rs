@@ -99,6 +99,7 @@ fn schemas_match_the_wire_types() {
                 earlier_case: String::new(),
                 same_matter: true,
             }),
+            fields: vec![field()],
         },
     );
     check(
@@ -144,8 +145,10 @@ fn schemas_match_the_wire_types() {
                 earlier_case: String::new(),
                 same_matter: false,
             }),
+            fields: vec![field()],
         },
     );
+    check("ExtractedField", &field());
     check(
         "RepeatAnswer",
         &registry_api::RepeatAnswer {
@@ -182,4 +185,13 @@ fn every_endpoint_is_documented() {
     assert!(SPEC.contains(&format!("name: {}", registry_api::IDEMPOTENCY_HEADER)));
     assert!(SPEC.contains(&registry_api::MAX_BODY_BYTES.to_string()));
     assert!(SPEC.contains(registry_api::SEALED_CONTENT_TYPE));
+}
+
+fn field() -> registry_api::ExtractedField {
+    registry_api::ExtractedField {
+        page: 1,
+        kind: String::new(),
+        value: PersonalText::new(""),
+        doubtful: false,
+    }
 }

@@ -124,7 +124,10 @@ const PORTRAIT_SHOTS: &[Shot] = &[
         name: "review-suggestion",
         screen: Screen::Review,
         tweak: |i| {
-            i.set_suggestion("建议转办：示范镇 区人力资源和社会保障局（依据：“拖欠工资”、“工资”×2）".into())
+            i.set_suggestion(
+                "建议转办：示范镇 区人力资源和社会保障局（依据：“拖欠工资”、“工资”×2）\n识别到：金额 180000.00 元；日期 2023-12-31\n请核对识别不确定的字词：劳务、钢筋"
+                    .into(),
+            )
         },
     },
     Shot {
