@@ -19,7 +19,7 @@ use opencv::core::{self, Mat, Point, Point2f, Scalar, Size, Vector};
 use opencv::imgproc;
 use opencv::prelude::*;
 
-use crate::page::{find_page, MIN_AREA_FRACTION, WORK_WIDTH};
+use crate::outline::{find_page, MIN_AREA_FRACTION, WORK_WIDTH};
 use crate::{Frame, PageError};
 
 /// What the petitioner should do, or that the still can be taken.

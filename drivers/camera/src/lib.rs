@@ -10,6 +10,7 @@ mod auto;
 mod capture;
 mod error;
 mod frame;
+mod outline;
 mod page;
 pub mod test_utils;
 

@@ -1,10 +1,7 @@
 //! Page processing: find the sheet in a camera frame, straighten it and encode it.
 //!
-//! The outline search runs on a downscaled grey copy of the frame: an Otsu
-//! threshold separates the bright sheet from the darker desk, and the largest
-//! region that simplifies to a convex quadrilateral, fills that quadrilateral
-//! and is clearly brighter than its surroundings is taken as the page. The
-//! corners are then used at full resolution for the perspective warp.
+//! The sheet's corners come from the outline search in `outline`; they are
+//! used at full resolution for the perspective warp.
 //!
 //! The page is warped to its measured aspect ratio (mean of opposite edges,
 //! which is accurate for the mild keystone of a document camera) with its long
@@ -16,6 +13,7 @@ use opencv::prelude::*;
 use opencv::{imgcodecs, imgproc};
 
 use crate::frame::{packed_bytes, rgba_preview};
+use crate::outline::{find_page, output_size, warp};
 use crate::{Frame, PageError};
 
 /// A straightened page, ready for upload and OCR.
@@ -156,18 +154,8 @@ impl Default for PageOptions {
     }
 }
 
-/// Width of the copy the outline search runs on.
-pub(crate) const WORK_WIDTH: i32 = 800;
 /// Smallest frame side that can hold a page worth processing.
 const MIN_FRAME_SIDE: i32 = 64;
-/// The page must cover at least this share of the frame.
-pub(crate) const MIN_AREA_FRACTION: f64 = 0.12;
-/// The region must fill at least this share of its quadrilateral.
-const MIN_FILL: f64 = 0.90;
-/// Corner angles outside this range (degrees) are not a photographed sheet.
-const ANGLE_RANGE: (f64, f64) = (60.0, 120.0);
-/// Mean grey level difference between the page and the desk around it.
-const MIN_CONTRAST: f64 = 40.0;
 /// JPEG qualities tried in order until the page fits `max_jpeg_bytes`.
 const JPEG_QUALITIES: [i32; 6] = [85, 75, 65, 55, 45, 35];
 
@@ -487,249 +475,6 @@ fn fingerprint(gray: &Mat) -> Result<PageFingerprint, PageError> {
     Ok(PageFingerprint(bytes.into_iter().map(f32::from).collect()))
 }
 
-/// Returns the page corners (tl, tr, br, bl) in frame pixels, or `None`.
-pub(crate) fn find_page(src: &Mat) -> Result<Option<[Point2f; 4]>, PageError> {
-    let scale = if src.cols() > WORK_WIDTH {
-        WORK_WIDTH as f64 / src.cols() as f64
-    } else {
-        1.0
-    };
-    let mut small = Mat::default();
-    if scale < 1.0 {
-        let size = Size::new(
-            WORK_WIDTH,
-            ((src.rows() as f64) * scale).round().max(1.0) as i32,
-        );
-        imgproc::resize(src, &mut small, size, 0.0, 0.0, imgproc::INTER_AREA)?;
-    } else {
-        small = src.try_clone()?;
-    }
-    let mut gray = Mat::default();
-    imgproc::cvt_color(&small, &mut gray, imgproc::COLOR_BGR2GRAY, 0)?;
-    let mut blurred = Mat::default();
-    imgproc::gaussian_blur(
-        &gray,
-        &mut blurred,
-        Size::new(5, 5),
-        0.0,
-        0.0,
-        core::BORDER_DEFAULT,
-    )?;
-
-    let mut bin = Mat::default();
-    imgproc::threshold(
-        &blurred,
-        &mut bin,
-        0.0,
-        255.0,
-        imgproc::THRESH_BINARY | imgproc::THRESH_OTSU,
-    )?;
-    let kernel =
-        imgproc::get_structuring_element(imgproc::MORPH_RECT, Size::new(5, 5), Point::new(-1, -1))?;
-    let border = imgproc::morphology_default_border_value()?;
-    let mut closed = Mat::default();
-    imgproc::morphology_ex(
-        &bin,
-        &mut closed,
-        imgproc::MORPH_CLOSE,
-        &kernel,
-        Point::new(-1, -1),
-        1,
-        core::BORDER_CONSTANT,
-        border,
-    )?;
-    let mut opened = Mat::default();
-    imgproc::morphology_ex(
-        &closed,
-        &mut opened,
-        imgproc::MORPH_OPEN,
-        &kernel,
-        Point::new(-1, -1),
-        2,
-        core::BORDER_CONSTANT,
-        border,
-    )?;
-
-    let mut contours = Vector::<Vector<Point>>::new();
-    imgproc::find_contours(
-        &opened,
-        &mut contours,
-        imgproc::RETR_EXTERNAL,
-        imgproc::CHAIN_APPROX_SIMPLE,
-        Point::new(0, 0),
-    )?;
-    let frame_area = (gray.cols() as f64) * (gray.rows() as f64);
-    let mut best: Option<(f64, Vector<Point>)> = None;
-    for contour in contours.iter() {
-        let area = imgproc::contour_area(&contour, false)?;
-        if area < MIN_AREA_FRACTION * frame_area || best.as_ref().is_some_and(|(a, _)| *a >= area) {
-            continue;
-        }
-        let Some(quad) = quadrilateral(&contour)? else {
-            continue;
-        };
-        let quad_area = imgproc::contour_area(&quad, false)?;
-        if quad_area <= 0.0 || area / quad_area < MIN_FILL || !angles_plausible(&quad) {
-            continue;
-        }
-        if !brighter_than_surroundings(&blurred, &quad)? {
-            continue;
-        }
-        best = Some((area, quad));
-    }
-    let Some((area, quad)) = best else {
-        log::debug!("no page outline among {} regions", contours.len());
-        return Ok(None);
-    };
-    log::debug!("page covers {:.0}% of the frame", 100.0 * area / frame_area);
-    let pts: Vec<Point2f> = quad
-        .iter()
-        .map(|p| {
-            Point2f::new(
-                ((p.x as f64 + 0.5) / scale) as f32,
-                ((p.y as f64 + 0.5) / scale) as f32,
-            )
-        })
-        .collect();
-    Ok(Some(order_corners(&pts)))
-}
-
-/// Simplifies a contour to four corners, if it has that shape.
-fn quadrilateral(contour: &Vector<Point>) -> Result<Option<Vector<Point>>, PageError> {
-    let mut hull = Vector::<Point>::new();
-    imgproc::convex_hull(contour, &mut hull, false, true)?;
-    let perimeter = imgproc::arc_length(&hull, true)?;
-    for eps in [0.01, 0.02, 0.03, 0.04, 0.05] {
-        let mut approx = Vector::<Point>::new();
-        imgproc::approx_poly_dp(&hull, &mut approx, eps * perimeter, true)?;
-        if approx.len() == 4 && imgproc::is_contour_convex(&approx)? {
-            return Ok(Some(approx));
-        }
-        if approx.len() < 4 {
-            break;
-        }
-    }
-    Ok(None)
-}
-
-/// True when every interior angle of the quadrilateral is near a right angle.
-fn angles_plausible(quad: &Vector<Point>) -> bool {
-    let pts: Vec<Point> = quad.iter().collect();
-    (0..4).all(|i| {
-        let (prev, cur, next) = (pts[(i + 3) % 4], pts[i], pts[(i + 1) % 4]);
-        let (ax, ay) = ((prev.x - cur.x) as f64, (prev.y - cur.y) as f64);
-        let (bx, by) = ((next.x - cur.x) as f64, (next.y - cur.y) as f64);
-        let norm = (ax.hypot(ay)) * (bx.hypot(by));
-        if norm == 0.0 {
-            return false;
-        }
-        let angle = ((ax * bx + ay * by) / norm)
-            .clamp(-1.0, 1.0)
-            .acos()
-            .to_degrees();
-        angle > ANGLE_RANGE.0 && angle < ANGLE_RANGE.1
-    })
-}
-
-/// True when the quadrilateral is clearly brighter than a band around it.
-fn brighter_than_surroundings(gray: &Mat, quad: &Vector<Point>) -> Result<bool, PageError> {
-    let mut inside = Mat::zeros(gray.rows(), gray.cols(), core::CV_8UC1)?.to_mat()?;
-    imgproc::fill_convex_poly(&mut inside, quad, Scalar::all(255.0), imgproc::LINE_8, 0)?;
-    let band = (gray.cols().max(gray.rows()) / 40).max(3);
-    let kernel = imgproc::get_structuring_element(
-        imgproc::MORPH_RECT,
-        Size::new(2 * band + 1, 2 * band + 1),
-        Point::new(-1, -1),
-    )?;
-    let mut grown = Mat::default();
-    imgproc::dilate(
-        &inside,
-        &mut grown,
-        &kernel,
-        Point::new(-1, -1),
-        1,
-        core::BORDER_CONSTANT,
-        Scalar::all(0.0),
-    )?;
-    let mut ring = Mat::default();
-    core::subtract(&grown, &inside, &mut ring, &core::no_array(), -1)?;
-    if core::count_non_zero(&ring)? < 100 {
-        // The region fills the frame: a uniform view, or a sheet too close to
-        // tell apart from the desk. Neither is a page we can straighten.
-        return Ok(false);
-    }
-    let page_mean = core::mean(gray, &inside)?[0];
-    let desk_mean = core::mean(gray, &ring)?[0];
-    log::trace!("page mean {page_mean:.0}, surroundings {desk_mean:.0}");
-    Ok(page_mean - desk_mean >= MIN_CONTRAST)
-}
-
-/// Orders four points as top-left, top-right, bottom-right, bottom-left.
-///
-/// The points are sorted clockwise around their centroid and the sequence
-/// starts at the point nearest the frame's top-left (smallest x + y).
-fn order_corners(pts: &[Point2f]) -> [Point2f; 4] {
-    let cx = pts.iter().map(|p| p.x).sum::<f32>() / pts.len() as f32;
-    let cy = pts.iter().map(|p| p.y).sum::<f32>() / pts.len() as f32;
-    let mut sorted: Vec<Point2f> = pts.to_vec();
-    // With y pointing down, increasing atan2 runs clockwise on screen.
-    sorted.sort_by(|a, b| {
-        (a.y - cy)
-            .atan2(a.x - cx)
-            .total_cmp(&(b.y - cy).atan2(b.x - cx))
-    });
-    let start = (0..sorted.len())
-        .min_by(|&i, &j| (sorted[i].x + sorted[i].y).total_cmp(&(sorted[j].x + sorted[j].y)))
-        .unwrap_or(0);
-    let mut out = [Point2f::default(); 4];
-    for (k, slot) in out.iter_mut().enumerate() {
-        *slot = sorted[(start + k) % sorted.len()];
-    }
-    out
-}
-
-/// Output width and height from the mean lengths of opposite edges.
-fn output_size(c: &[Point2f; 4], long_side: f32) -> (i32, i32) {
-    let d = |a: Point2f, b: Point2f| (a.x - b.x).hypot(a.y - b.y);
-    let w = (d(c[0], c[1]) + d(c[3], c[2])) / 2.0;
-    let h = (d(c[0], c[3]) + d(c[1], c[2])) / 2.0;
-    let (w, h) = (w.max(1.0), h.max(1.0));
-    if h >= w {
-        (
-            (long_side * w / h).round().max(1.0) as i32,
-            long_side as i32,
-        )
-    } else {
-        (
-            long_side as i32,
-            (long_side * h / w).round().max(1.0) as i32,
-        )
-    }
-}
-
-fn warp(src: &Mat, corners: &[Point2f; 4], w: i32, h: i32) -> Result<Mat, PageError> {
-    let from = Vector::<Point2f>::from_slice(corners);
-    let (wf, hf) = (w as f32, h as f32);
-    let to = Vector::<Point2f>::from_slice(&[
-        Point2f::new(0.0, 0.0),
-        Point2f::new(wf, 0.0),
-        Point2f::new(wf, hf),
-        Point2f::new(0.0, hf),
-    ]);
-    let m = imgproc::get_perspective_transform(&from, &to, core::DECOMP_LU)?;
-    let mut out = Mat::default();
-    imgproc::warp_perspective(
-        src,
-        &mut out,
-        &m,
-        Size::new(w, h),
-        imgproc::INTER_CUBIC,
-        core::BORDER_REPLICATE,
-        Scalar::default(),
-    )?;
-    Ok(out)
-}
-
 /// Divides the grey page by a smooth estimate of its paper brightness.
 ///
 /// The estimate is a dilation (which removes the dark text) of a 1/8 scale copy,
@@ -797,6 +542,7 @@ fn encode_jpeg(img: &Mat, max_bytes: usize) -> Result<Vec<u8>, PageError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::outline::order_corners;
     use crate::test_utils;
 
     #[test]
