@@ -228,6 +228,14 @@ const LANDSCAPE_SHOTS: &[Shot] = &[
         tweak: nothing,
     },
     Shot {
+        name: "review-repeat-landscape",
+        screen: Screen::Review,
+        tweak: |i| {
+            i.set_suggestion("建议转办：示范镇 区人力资源和社会保障局（依据：“拖欠工资”）".into());
+            i.set_repeat_question("与2026-11-02登记的XF-2026-000001（已登记）是同一件事吗？".into());
+        },
+    },
+    Shot {
         name: "receipt-landscape",
         screen: Screen::Receipt,
         tweak: |i| i.set_seconds_left(30),
