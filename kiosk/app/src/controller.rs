@@ -546,7 +546,18 @@ impl Shell {
             .first()
             .map(|top| {
                 if top.confident {
-                    top.review_line()
+                    // The three strongest reasons are enough on a screen.
+                    let place = top
+                        .locality
+                        .as_deref()
+                        .map(|l| format!("{l} "))
+                        .unwrap_or_default();
+                    let why: Vec<&str> = top.evidence.iter().take(3).map(String::as_str).collect();
+                    if why.is_empty() {
+                        format!("建议转办：{place}{}", top.unit)
+                    } else {
+                        format!("建议转办：{place}{}（依据：{}）", top.unit, why.join("、"))
+                    }
                 } else {
                     format!("可能由{}办理，工作人员会再确认", top.unit)
                 }

@@ -190,7 +190,24 @@ fn start_registry(
             exe.display()
         );
     }
-    let child = Command::new(&exe)
+    let addr: std::net::SocketAddr = listen.parse().context("bad --registry-listen address")?;
+    // A registry left over from an earlier demo would answer in place of ours.
+    if let Err(e) = std::net::TcpListener::bind(addr) {
+        bail!(
+            "{listen} is taken ({e}): is an earlier demo still running? Stop it, or pass --registry-listen"
+        );
+    }
+    let mut command = Command::new(&exe);
+    // SAFETY: the closure runs in the forked child before exec and only calls
+    // prctl(2), which is async-signal-safe. It makes the registry end with the
+    // demo, however the demo ends (a signal, a crash).
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(&mut command, || {
+            nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGTERM)
+                .map_err(std::io::Error::from)
+        });
+    }
+    let child = command
         .arg("--listen")
         .arg(listen)
         .arg("--db")
@@ -203,10 +220,12 @@ fn start_registry(
         .arg(&keys.lookup)
         .spawn()
         .with_context(|| format!("cannot start {}", exe.display()))?;
-    let proc = RegistryProcess(child);
-    let addr: std::net::SocketAddr = listen.parse().context("bad --registry-listen address")?;
+    let mut proc = RegistryProcess(child);
     let started = Instant::now();
     while std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
+        if let Ok(Some(status)) = proc.0.try_wait() {
+            bail!("the demo registry stopped at start ({status}); see its messages above");
+        }
         if started.elapsed() > Duration::from_secs(10) {
             bail!("the demo registry did not come up on {listen} (is the port taken?)");
         }

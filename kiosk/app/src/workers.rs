@@ -81,8 +81,15 @@ pub(crate) fn camera_loop(
                     doubtful = text
                         .words
                         .iter()
-                        .filter(|w| w.is_doubtful() && w.text.chars().count() > 1)
-                        .map(|w| kiosk_privacy::PersonalText::new(w.text.as_str()))
+                        .filter(|w| {
+                            w.is_doubtful()
+                                && w.text.chars().filter(|c| c.is_alphanumeric()).count() > 1
+                        })
+                        .map(|w| {
+                            let word: String =
+                                w.text.chars().filter(|c| c.is_alphanumeric()).collect();
+                            kiosk_privacy::PersonalText::new(word)
+                        })
                         .collect();
                     Some((
                         kiosk_privacy::PersonalText::new(text.text),
