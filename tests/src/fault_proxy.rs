@@ -32,6 +32,9 @@ pub enum Fault {
     Portal,
     /// Forward, then close the connection halfway through the registry's answer.
     CloseMidBody,
+    /// Like [`Fault::CloseMidBody`] for requests whose request line contains
+    /// this text (e.g. `"/pages/2 "`); every other request passes.
+    CloseMidBodyOn(&'static str),
     /// Forward, then hold the answer back for this long before sending it.
     Slow(Duration),
     /// Close every connection at once, without reading it.
@@ -45,6 +48,8 @@ pub enum Fault {
 struct Shared {
     fault: Mutex<Fault>,
     served: Mutex<HashMap<Fault, u64>>,
+    /// The request line (`METHOD path HTTP/1.1`) of every request read, in order.
+    requests: Mutex<Vec<String>>,
     connections: std::sync::atomic::AtomicU64,
     cuts: std::sync::atomic::AtomicU64,
     stop: AtomicBool,
@@ -71,6 +76,7 @@ impl FaultProxy {
         let shared = Arc::new(Shared {
             fault: Mutex::new(Fault::Pass),
             served: Mutex::new(HashMap::new()),
+            requests: Mutex::new(Vec::new()),
             connections: std::sync::atomic::AtomicU64::new(0),
             cuts: std::sync::atomic::AtomicU64::new(0),
             stop: AtomicBool::new(false),
@@ -114,6 +120,11 @@ impl FaultProxy {
         self.shared.cuts.load(Ordering::SeqCst)
     }
 
+    /// The request lines (`METHOD path HTTP/1.1`) of the requests read so far, in order.
+    pub fn requests(&self) -> Vec<String> {
+        self.shared.requests.lock().map(|r| r.clone()).unwrap_or_default()
+    }
+
     /// How many requests were answered under `fault`.
     pub fn served(&self, fault: Fault) -> u64 {
         self.shared
@@ -141,7 +152,21 @@ fn serve(s: &Shared, mut client: TcpStream) -> anyhow::Result<()> {
     }
     client.set_read_timeout(Some(Duration::from_secs(10)))?;
     let request = read_message(&mut client).context("reading the request")?;
-    count(s, fault);
+    let line = request
+        .split(|b| *b == b'\r')
+        .next()
+        .map(|l| String::from_utf8_lossy(l).into_owned())
+        .unwrap_or_default();
+    // A targeted fault counts under its own name when it strikes, as Pass otherwise.
+    let (fault, counted) = match fault {
+        Fault::CloseMidBodyOn(pat) if !line.contains(pat) => (Fault::Pass, Fault::Pass),
+        on @ Fault::CloseMidBodyOn(_) => (Fault::CloseMidBody, on),
+        other => (other, other),
+    };
+    if let Ok(mut r) = s.requests.lock() {
+        r.push(line);
+    }
+    count(s, counted);
     let nth = s.connections.fetch_add(1, Ordering::SeqCst) + 1;
     match fault {
         Fault::SlowLink {
@@ -204,7 +229,7 @@ fn serve(s: &Shared, mut client: TcpStream) -> anyhow::Result<()> {
                 _ => client.write_all(&answer)?,
             }
         }
-        Fault::Refuse => {}
+        Fault::Refuse | Fault::CloseMidBodyOn(_) => {}
     }
     let _ = client.flush();
     let _ = client.shutdown(Shutdown::Both);

@@ -2,8 +2,9 @@
 //! bytes that are not HTTP, a body that is not JSON, a captive portal's page,
 //! connections closed halfway through the answer (after the registry stored
 //! the upload), answers slower than the client's timeout, refused connections
-//! and the registry stopped for a while; and a slow, lossy link. Nothing is
-//! lost, nothing is doubled, and the queue drains.
+//! and the registry stopped for a while; a slow, lossy link; and a connection
+//! cut after a page, from which the upload resumes without resending what the
+//! registry has. Nothing is lost, nothing is doubled, and the queue drains.
 
 use std::sync::mpsc;
 use std::time::Duration;
@@ -11,7 +12,9 @@ use std::time::Duration;
 use kiosk_e2e::fault_proxy::{Fault, FaultProxy};
 use kiosk_e2e::rig::Rig;
 use kiosk_queue::test_utils::specimen_upload;
+use kiosk_privacy::PersonalText;
 use kiosk_uplink::{Uplink, UplinkEvent};
+use registry_api::PageUpload;
 
 const N: u32 = 40;
 
@@ -30,6 +33,8 @@ fn every_fault_ends_with_each_registration_stored_exactly_once() -> anyhow::Resu
         Fault::Portal,
         Fault::Refuse,
         Fault::CloseMidBody,
+        // The answer to the last page, which completed the registration, is lost.
+        Fault::CloseMidBodyOn("/pages/2 "),
         Fault::Slow(Duration::from_millis(2500)),
     ];
     let per_fault = N / (faults.len() as u32 + 1);
@@ -92,6 +97,58 @@ fn registry_heartbeats(rig: &Rig) -> anyhow::Result<String> {
         .query_map([], |r| r.get(0))?
         .collect::<Result<_, _>>()?;
     Ok(ids.join(","))
+}
+
+#[test]
+fn a_connection_cut_after_page_2_of_3_resumes_with_page_3_only() -> anyhow::Result<()> {
+    let rig = Rig::start()?;
+    let proxy = FaultProxy::start(rig.registry_addr)?;
+    let queue = rig.queue()?;
+    let mut up = specimen_upload(1);
+    up.pages.push(PageUpload::new(
+        3,
+        b"\xff\xd8SPECIMEN page three",
+        PersonalText::new("第三页"),
+        75.0,
+    ));
+    // The registry stores page 2, then the connection drops before its answer.
+    proxy.set(Fault::CloseMidBodyOn("/pages/2 "));
+    queue.seal(&up)?;
+    let (tx, rx) = mpsc::channel();
+    let uplink = Uplink::spawn(rig.queue_path.clone(), rig.uplink_config(&proxy.url())?, tx)?;
+    rig.wait_drained(1, Duration::from_secs(30))?;
+    drop(uplink);
+    rig.assert_exactly_once(1)?;
+    assert_eq!(proxy.served(Fault::CloseMidBodyOn("/pages/2 ")), 1, "page 2 was never cut");
+
+    let requests = proxy.requests();
+    let count = |what: &str| requests.iter().filter(|r| r.starts_with(what)).count();
+    let pages = format!(
+        "PUT {}/{}/pages/",
+        registry_api::SEALED_REGISTRATIONS_PATH,
+        up.idempotency_key
+    );
+    let sent: Vec<usize> = (1..=3).map(|i| count(&format!("{pages}{i} "))).collect();
+    assert_eq!(sent, vec![1, 1, 1], "a page was sent again: {requests:?}");
+    assert_eq!(
+        count(&format!("POST {} ", registry_api::SEALED_REGISTRATIONS_PATH)),
+        2,
+        "metadata once per attempt: {requests:?}"
+    );
+    // The case was issued once, by the upload of page 3, and is not a replay.
+    let events: Vec<UplinkEvent> = rx.try_iter().collect();
+    let acks: Vec<bool> = events
+        .iter()
+        .filter_map(|e| match e {
+            UplinkEvent::Acknowledged { replayed, .. } => Some(*replayed),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(acks, vec![false], "{events:?}");
+    let db = rusqlite::Connection::open(rig.dir.path().join("registry.db"))?;
+    let pages: i64 = db.query_row("SELECT COUNT(*) FROM pages", [], |r| r.get(0))?;
+    assert_eq!(pages, 3);
+    Ok(())
 }
 
 #[test]

@@ -157,10 +157,31 @@ pub struct Claimed {
     pub id: i64,
     pub idempotency_key: String,
     pub local_ref: String,
-    /// The registration in a sealed box to the registry's key.
+    /// The registration in a sealed box to the registry's key: the metadata
+    /// (pages without their JPEG bytes) when `pages` is not empty, else the
+    /// whole registration (rows sealed before schema version 4).
     pub sealed: Vec<u8>,
+    /// Each page's JPEG in its own sealed box, in index order.
+    pub pages: Vec<ClaimedPage>,
     /// Attempts so far, including this one.
     pub attempts: u32,
+}
+
+/// One page's JPEG, sealed to the registry's key.
+#[derive(Clone, PartialEq)]
+pub struct ClaimedPage {
+    /// 1-based page index, as in the metadata.
+    pub index: u32,
+    pub sealed: Vec<u8>,
+}
+
+impl fmt::Debug for ClaimedPage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClaimedPage")
+            .field("index", &self.index)
+            .field("sealed_bytes", &self.sealed.len())
+            .finish()
+    }
 }
 
 impl fmt::Debug for Claimed {
@@ -169,6 +190,7 @@ impl fmt::Debug for Claimed {
             .field("id", &self.id)
             .field("local_ref", &self.local_ref)
             .field("sealed_bytes", &self.sealed.len())
+            .field("pages", &self.pages.len())
             .field("attempts", &self.attempts)
             .finish()
     }
@@ -308,8 +330,8 @@ impl Queue {
             payload::SealError::Encode => QueueError::Seal(EnvelopeError::Seal),
             payload::SealError::Envelope(e) => QueueError::Seal(e),
         })?;
-        if sealed.bytes.len() > self.opts.max_sealed_bytes {
-            return Err(QueueError::TooLarge { bytes: sealed.bytes.len(), limit: self.opts.max_sealed_bytes });
+        if sealed.total_len() > self.opts.max_sealed_bytes {
+            return Err(QueueError::TooLarge { bytes: sealed.total_len(), limit: self.opts.max_sealed_bytes });
         }
         let digest = sealed.content_sha256.clone();
         self.immediate(|conn| {
@@ -354,6 +376,14 @@ impl Queue {
                             sealed.sealed_sha256,
                         ],
                     )?;
+                    let id = conn.last_insert_rowid();
+                    let mut stmt = conn.prepare(
+                        "INSERT INTO sealed_pages (registration_id, page_index, sealed, sealed_sha256)
+                         VALUES (?1, ?2, ?3, ?4)",
+                    )?;
+                    for page in &sealed.pages {
+                        stmt.execute(params![id, page.index, page.bytes, page.sealed_sha256])?;
+                    }
                     log::info!("queue: sealed {}", upload.local_ref);
                 }
             }
@@ -392,15 +422,17 @@ impl Queue {
             let Some((id, local_ref, bytes, digest, attempts, idempotency_key)) = row else {
                 return Ok(Ok(None));
             };
-            match payload::check(bytes, &digest) {
-                Ok(sealed) => {
+            let pages = load_pages(conn, id)?;
+            let checked = payload::check(bytes, &digest).and_then(|sealed| Ok((sealed, pages?)));
+            match checked {
+                Ok((sealed, pages)) => {
                     conn.execute(
                         "UPDATE registrations SET status = 'uploading', attempts = attempts + 1,
                              last_status_change = ?2 WHERE id = ?1",
                         params![id, now_text()],
                     )?;
                     let attempts = u32::try_from(attempts + 1).unwrap_or(u32::MAX);
-                    Ok(Ok(Some(Claimed { id, idempotency_key, local_ref, sealed, attempts })))
+                    Ok(Ok(Some(Claimed { id, idempotency_key, local_ref, sealed, pages, attempts })))
                 }
                 Err(source) => {
                     log::error!("queue: {local_ref} is unreadable ({source}); marked failed");
@@ -434,6 +466,7 @@ impl Queue {
                      last_status_change = ?3 WHERE id = ?1",
                 params![id, ack.case_number, now_text()],
             )?;
+            conn.execute("DELETE FROM sealed_pages WHERE registration_id = ?1", [id])?;
             Ok(())
         })?;
         Ok(())
@@ -603,11 +636,21 @@ impl Queue {
                     None
                 };
                 match upload.map(|u| payload::seal(&u, key)) {
-                    Some(Ok(sealed)) => conn.execute(
-                        "UPDATE registrations SET payload = ?2, sealed_sha256 = ?3,
-                             payload_format = 'sealed' WHERE id = ?1",
-                        params![id, sealed.bytes, sealed.sealed_sha256],
-                    )?,
+                    Some(Ok(sealed)) => {
+                        for page in &sealed.pages {
+                            conn.execute(
+                                "INSERT OR REPLACE INTO sealed_pages
+                                     (registration_id, page_index, sealed, sealed_sha256)
+                                 VALUES (?1, ?2, ?3, ?4)",
+                                params![id, page.index, page.bytes, page.sealed_sha256],
+                            )?;
+                        }
+                        conn.execute(
+                            "UPDATE registrations SET payload = ?2, sealed_sha256 = ?3,
+                                 payload_format = 'sealed' WHERE id = ?1",
+                            params![id, sealed.bytes, sealed.sealed_sha256],
+                        )?
+                    }
                     _ => conn.execute(
                         "UPDATE registrations SET status = 'failed', payload_format = 'sealed',
                              last_error = 'stored payload damaged', last_status_change = ?2
@@ -668,6 +711,29 @@ impl Queue {
             }
         }
     }
+}
+
+/// The page boxes of row `id` in index order, each checked against its digest.
+fn load_pages(
+    conn: &Connection,
+    id: i64,
+) -> Result<Result<Vec<ClaimedPage>, PayloadError>, rusqlite::Error> {
+    let mut stmt = conn.prepare(
+        "SELECT page_index, sealed, sealed_sha256 FROM sealed_pages
+         WHERE registration_id = ?1 ORDER BY page_index",
+    )?;
+    let rows = stmt.query_map([id], |r| {
+        Ok((r.get::<_, u32>(0)?, r.get::<_, Option<Vec<u8>>>(1)?, r.get::<_, String>(2)?))
+    })?;
+    let mut pages = Vec::new();
+    for row in rows {
+        let (index, bytes, digest) = row?;
+        match payload::check(bytes, &digest) {
+            Ok(sealed) => pages.push(ClaimedPage { index, sealed }),
+            Err(e) => return Ok(Err(e)),
+        }
+    }
+    Ok(Ok(pages))
 }
 
 fn status_of(conn: &Connection, id: i64) -> Result<Status, QueueError> {

@@ -24,21 +24,49 @@ pub enum PayloadError {
     Missing,
 }
 
-/// A registration as sealed for storage.
+/// A registration as sealed for storage: the metadata box (the upload with
+/// every page's `jpeg_base64` left empty; index, sha256 and OCR text stay) and
+/// one box per page holding its JPEG bytes.
 #[derive(Debug)]
 pub(crate) struct Sealed {
     pub bytes: Vec<u8>,
     pub sealed_sha256: String,
     pub content_sha256: String,
+    pub pages: Vec<SealedPageBox>,
 }
 
-/// Seals `upload` to `key`.
+/// One page's JPEG in a sealed box.
+#[derive(Debug)]
+pub(crate) struct SealedPageBox {
+    pub index: u32,
+    pub bytes: Vec<u8>,
+    pub sealed_sha256: String,
+}
+
+impl Sealed {
+    /// The stored size of all boxes together.
+    pub fn total_len(&self) -> usize {
+        self.bytes.len() + self.pages.iter().map(|p| p.bytes.len()).sum::<usize>()
+    }
+}
+
+/// Seals `upload` to `key` as a metadata box and one box per page.
 pub(crate) fn seal(upload: &RegistrationUpload, key: &SealPublicKey) -> Result<Sealed, SealError> {
     let json = serde_json::to_vec(upload).map_err(|_| SealError::Encode)?;
     let content_sha256 = digest(&json);
+    drop(json);
+    let mut meta = upload.clone();
+    let mut pages = Vec::with_capacity(upload.pages.len());
+    for page in &mut meta.pages {
+        let jpeg = page.jpeg().map_err(|_| SealError::Encode)?;
+        let bytes = key.seal_bytes(&jpeg).map_err(SealError::Envelope)?;
+        pages.push(SealedPageBox { index: page.index, sealed_sha256: digest(&bytes), bytes });
+        page.jpeg_base64 = String::new();
+    }
+    let json = serde_json::to_vec(&meta).map_err(|_| SealError::Encode)?;
     let bytes = key.seal_bytes(&json).map_err(SealError::Envelope)?;
     drop(json);
-    Ok(Sealed { sealed_sha256: digest(&bytes), bytes, content_sha256 })
+    Ok(Sealed { sealed_sha256: digest(&bytes), bytes, content_sha256, pages })
 }
 
 /// Why sealing failed.
@@ -75,7 +103,19 @@ mod tests {
         let secret = SealSecretKey::generate();
         let upload = specimen_upload(1);
         let sealed = seal(&upload, &secret.public_key()).unwrap();
-        assert_eq!(secret.open(&sealed.bytes).unwrap(), upload);
+        let meta = secret.open(&sealed.bytes).unwrap();
+        assert_eq!(meta.pages.len(), upload.pages.len());
+        for ((m, p), b) in meta.pages.iter().zip(&upload.pages).zip(&sealed.pages) {
+            assert!(m.jpeg_base64.is_empty(), "page bytes left in the metadata box");
+            assert_eq!((m.index, &m.sha256), (p.index, &p.sha256));
+            assert_eq!(b.index, p.index);
+            assert_eq!(secret.open_bytes(&b.bytes).unwrap(), p.jpeg().unwrap());
+        }
+        let mut rebuilt = meta.clone();
+        for (m, p) in rebuilt.pages.iter_mut().zip(&upload.pages) {
+            m.jpeg_base64 = p.jpeg_base64.clone();
+        }
+        assert_eq!(rebuilt, upload);
         let again = seal(&upload, &secret.public_key()).unwrap();
         assert_eq!(again.content_sha256, sealed.content_sha256);
         assert_ne!(again.bytes, sealed.bytes, "every seal uses a fresh ephemeral key");

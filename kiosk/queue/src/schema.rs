@@ -47,6 +47,17 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     // payload BLOB, behind its overflow pages): claim time stays flat however
     // long the queue is.
     "CREATE INDEX registrations_claim ON registrations (status, payload_format, id, next_attempt_at_ms);",
+    // Version 4: staged uploads. `payload` of a new row holds the metadata box
+    // (pages without their JPEG bytes); each page's JPEG is its own sealed box
+    // here, sent only when the registry says it still misses it. Rows sealed
+    // before keep one whole box and no page rows.
+    "CREATE TABLE sealed_pages (
+        registration_id INTEGER NOT NULL REFERENCES registrations (id),
+        page_index      INTEGER NOT NULL,
+        sealed          BLOB    NOT NULL,
+        sealed_sha256   TEXT    NOT NULL,
+        PRIMARY KEY (registration_id, page_index)
+    );",
 ];
 
 /// Applies the pragmas every connection needs.

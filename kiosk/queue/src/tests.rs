@@ -10,9 +10,20 @@ fn fresh() -> (tempfile::TempDir, std::path::PathBuf, Queue) {
     (dir, path, q)
 }
 
-/// What the registry reads from a claimed row.
+/// What the registry reads from a claimed row: the metadata box with each
+/// page's JPEG put back from its own box.
 fn opened(c: &Claimed) -> RegistrationUpload {
-    specimen_registry_key().open(&c.sealed).unwrap()
+    use base64::Engine as _;
+    let key = specimen_registry_key();
+    let mut up = key.open(&c.sealed).unwrap();
+    assert_eq!(up.pages.len(), c.pages.len());
+    for (page, sealed) in up.pages.iter_mut().zip(&c.pages) {
+        assert_eq!(page.index, sealed.index);
+        assert!(page.jpeg_base64.is_empty(), "page bytes in the metadata box");
+        let jpeg = key.open_bytes(&sealed.sealed).unwrap();
+        page.jpeg_base64 = base64::engine::general_purpose::STANDARD.encode(jpeg);
+    }
+    up
 }
 
 fn ack(case: &str) -> RegistrationAck {
@@ -469,4 +480,33 @@ fn reset_backoff_makes_parked_rows_due_at_once() {
     assert!(q.claim_next(now).unwrap().is_none());
     assert_eq!(q.reset_backoff().unwrap(), 2);
     assert_eq!(q.claim_next(now).unwrap().unwrap().local_ref, "L-SPECIMEN-0001");
+}
+
+#[test]
+fn pages_are_sealed_one_box_each_and_purged_with_the_payload() {
+    let (_dir, path, q) = fresh();
+    q.seal(&specimen_upload(1)).unwrap();
+    let c = q.claim_next(Utc::now()).unwrap().unwrap();
+    assert_eq!(c.pages.iter().map(|p| p.index).collect::<Vec<_>>(), vec![1, 2]);
+    assert_eq!(opened(&c), specimen_upload(1));
+    q.mark_acknowledged(c.id, &ack("XF-2026-000001")).unwrap();
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let left: i64 = conn
+        .query_row("SELECT COUNT(*) FROM sealed_pages", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(left, 0, "page boxes survived the acknowledgement");
+}
+
+#[test]
+fn a_damaged_page_box_fails_the_row_at_claim() {
+    let (_dir, path, q) = fresh();
+    q.seal(&specimen_upload(1)).unwrap();
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute("UPDATE sealed_pages SET sealed = X'00' WHERE page_index = 2", [])
+        .unwrap();
+    assert!(matches!(
+        q.claim_next(Utc::now()),
+        Err(QueueError::CorruptPayload { .. })
+    ));
+    assert_eq!(q.counts().unwrap().failed, 1);
 }

@@ -14,8 +14,9 @@ use kiosk_privacy::IdNumber;
 use kiosk_queue::Claimed;
 use registry_api::envelope::LookupKey;
 use registry_api::{
-    ApiError, Heartbeat, HistoryQuery, HistoryReply, RegistrationAck, HEALTH_PATH, HEARTBEAT_PATH,
-    HISTORY_PATH, IDEMPOTENCY_HEADER, SEALED_CONTENT_TYPE, SEALED_REGISTRATIONS_PATH,
+    ApiError, Heartbeat, HistoryQuery, HistoryReply, MissingPages, RegistrationAck, HEALTH_PATH,
+    HEARTBEAT_PATH, HISTORY_PATH, IDEMPOTENCY_HEADER, SEALED_CONTENT_TYPE,
+    SEALED_PAGE_CONTENT_TYPE, SEALED_REGISTRATIONS_PATH,
 };
 use serde::de::DeserializeOwned;
 
@@ -115,7 +116,11 @@ impl RegistryClient {
         })
     }
 
-    /// Uploads a sealed registration and returns the registry's checked acknowledgement.
+    /// Uploads a sealed registration and returns the registry's checked
+    /// acknowledgement: the metadata box first; when the registry answers 202
+    /// with the pages it still misses, each of those page boxes, until one
+    /// answer is the 201 acknowledgement. A page the registry already has is
+    /// never sent again, so a retry after a cut connection resumes.
     pub async fn upload(&self, claimed: &Claimed) -> Result<RegistrationAck, UplinkError> {
         let req = self
             .http
@@ -124,18 +129,68 @@ impl RegistryClient {
             .header(IDEMPOTENCY_HEADER, &claimed.idempotency_key)
             .header(reqwest::header::CONTENT_TYPE, SEALED_CONTENT_TYPE)
             .body(claimed.sealed.clone());
-        let (status, ack): (u16, RegistrationAck) = self.call_with_status(req).await?;
-        if !matches!(status, 201 | 202) {
-            return Err(UplinkError::BadReply(format!(
-                "{status} is not an acknowledgement (201 or 202 expected)"
-            )));
+        let missing = match self.staged_reply(req).await? {
+            Step::Ack(ack) => return Ok(ack),
+            Step::Missing(missing) => missing,
+        };
+        for index in missing {
+            let page = claimed
+                .pages
+                .iter()
+                .find(|p| p.index == index)
+                .ok_or_else(|| {
+                    UplinkError::BadReply(format!("registry asks for page {index}, which is not queued"))
+                })?;
+            let req = self
+                .http
+                .put(self.url(&registry_api::sealed_page_path(&claimed.idempotency_key, index)))
+                .header(reqwest::header::AUTHORIZATION, &self.auth)
+                .header(reqwest::header::CONTENT_TYPE, SEALED_PAGE_CONTENT_TYPE)
+                .body(page.sealed.clone());
+            if let Step::Ack(ack) = self.staged_reply(req).await? {
+                return Ok(ack);
+            }
         }
-        if ack.case_number.trim().is_empty() {
-            return Err(UplinkError::BadReply(
-                "acknowledgement without a case number".into(),
-            ));
+        Err(UplinkError::BadReply(
+            "registry still misses pages after all were sent".into(),
+        ))
+    }
+
+    /// Sends one step of an upload: a 201 must carry a valid acknowledgement,
+    /// a 202 the list of missing pages; anything else is an error.
+    async fn staged_reply(&self, req: reqwest::RequestBuilder) -> Result<Step, UplinkError> {
+        let (status, body, kind) = self.call_raw_typed(req).await?;
+        match status {
+            201 => {
+                let ack: RegistrationAck = serde_json::from_slice(&body).map_err(|_| {
+                    UplinkError::BadReply(format!("201 reply is not the expected json ({kind})"))
+                })?;
+                if ack.case_number.trim().is_empty() {
+                    return Err(UplinkError::BadReply(
+                        "acknowledgement without a case number".into(),
+                    ));
+                }
+                Ok(Step::Ack(ack))
+            }
+            202 => {
+                // A 202 carrying a receipt is an acknowledgement too (as before staging).
+                if let Ok(ack) = serde_json::from_slice::<RegistrationAck>(&body) {
+                    if !ack.case_number.trim().is_empty() {
+                        return Ok(Step::Ack(ack));
+                    }
+                }
+                let missing: MissingPages = serde_json::from_slice(&body).map_err(|_| {
+                    UplinkError::BadReply(format!("202 reply is not a list of missing pages ({kind})"))
+                })?;
+                if missing.missing_pages.is_empty() {
+                    return Err(UplinkError::BadReply("202 reply misses no page".into()));
+                }
+                Ok(Step::Missing(missing.missing_pages))
+            }
+            _ => Err(UplinkError::BadReply(format!(
+                "{status} is not an acknowledgement (201 or 202 expected; {kind})"
+            ))),
         }
-        Ok(ack)
     }
 
     /// The registry's earlier registrations of the holder of `id`, newest first.
@@ -192,14 +247,23 @@ impl RegistryClient {
         &self,
         req: reqwest::RequestBuilder,
     ) -> Result<(u16, T), UplinkError> {
+        let (status, body, kind) = self.call_raw_typed(req).await?;
+        serde_json::from_slice(&body).map(|v| (status, v)).map_err(|_| {
+            UplinkError::BadReply(format!("{status} reply is not the expected json ({kind})"))
+        })
+    }
+
+    /// Sends `req` and returns a 2xx status, its body and content type,
+    /// mapping every other status to an error.
+    async fn call_raw_typed(
+        &self,
+        req: reqwest::RequestBuilder,
+    ) -> Result<(u16, Vec<u8>, String), UplinkError> {
         let mut res = req.send().await.map_err(transport_error)?;
         let status = res.status().as_u16();
         let body = read_capped(&mut res).await?;
         match status {
-            200..=299 => serde_json::from_slice(&body).map(|v| (status, v)).map_err(|_| {
-                let kind = content_type(&res);
-                UplinkError::BadReply(format!("{status} reply is not the expected json ({kind})"))
-            }),
+            200..=299 => Ok((status, body, content_type(&res))),
             300..=399 => Err(UplinkError::BadReply(format!(
                 "unexpected redirect ({status})"
             ))),
@@ -218,6 +282,12 @@ impl RegistryClient {
             }
         }
     }
+}
+
+/// One answer of a staged upload.
+enum Step {
+    Ack(RegistrationAck),
+    Missing(Vec<u32>),
 }
 
 /// Reads the reply body, refusing more than [`MAX_REPLY_BYTES`].

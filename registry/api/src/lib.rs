@@ -11,7 +11,11 @@
 //!
 //! Terminals upload *sealed* registrations ([`SEALED_REGISTRATIONS_PATH`]): the
 //! JSON of a [`RegistrationUpload`] in a sealed box to the registry's public
-//! key ([`envelope`]). History queries carry a keyed hash of the ID number.
+//! key ([`envelope`]). They send the metadata first (pages without their
+//! images); the registry answers 202 with [`MissingPages`], and each missing
+//! page follows in its own sealed box ([`sealed_page_path`]) until a 201
+//! carries the [`RegistrationAck`]. History queries carry a keyed hash of the
+//! ID number.
 
 pub mod envelope;
 
@@ -26,6 +30,12 @@ pub const REGISTRATIONS_PATH: &str = "/v1/registrations";
 pub const SEALED_REGISTRATIONS_PATH: &str = "/v1/sealed-registrations";
 /// Content type of a sealed registration: a sealed box holding the upload's JSON.
 pub const SEALED_CONTENT_TYPE: &str = "application/vnd.kiosk.sealed-registration";
+/// Content type of a sealed page: a sealed box holding one page's JPEG bytes.
+pub const SEALED_PAGE_CONTENT_TYPE: &str = "application/vnd.kiosk.sealed-page";
+/// Path of one page of a staged sealed registration (`PUT`, body [`SEALED_PAGE_CONTENT_TYPE`]).
+pub fn sealed_page_path(idempotency_key: &str, index: u32) -> String {
+    format!("{SEALED_REGISTRATIONS_PATH}/{idempotency_key}/pages/{index}")
+}
 /// Path of the terminal heartbeat (`POST`).
 pub const HEARTBEAT_PATH: &str = "/v1/heartbeats";
 /// Path of the history query (`POST`, so the ID number never sits in a URL or an access log).
@@ -171,6 +181,14 @@ pub struct RegistrationAck {
     /// category, same or empty description) in the last 30 days.
     #[serde(default)]
     pub likely_duplicate: bool,
+}
+
+/// The registry's answer (202) to a staged upload that still lacks pages: the
+/// metadata is stored, and these pages must follow, each as its own sealed box.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct MissingPages {
+    /// The 1-based indexes of the pages the registry does not have yet, ascending.
+    pub missing_pages: Vec<u32>,
 }
 
 /// `POST /v1/history/query`.

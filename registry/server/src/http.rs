@@ -14,18 +14,18 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use registry_api::envelope::SealSecretKey;
 use registry_api::{
-    ApiError, Heartbeat, HistoryQuery, RegistrationUpload, HEALTH_PATH, HEARTBEAT_PATH,
-    HISTORY_PATH, IDEMPOTENCY_HEADER, MAX_BODY_BYTES, REGISTRATIONS_PATH, SEALED_CONTENT_TYPE,
-    SEALED_REGISTRATIONS_PATH,
+    ApiError, Heartbeat, HistoryQuery, MissingPages, RegistrationUpload, HEALTH_PATH,
+    HEARTBEAT_PATH, HISTORY_PATH, IDEMPOTENCY_HEADER, MAX_BODY_BYTES, REGISTRATIONS_PATH,
+    SEALED_CONTENT_TYPE, SEALED_PAGE_CONTENT_TYPE, SEALED_REGISTRATIONS_PATH,
 };
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 
-use crate::store::{RegisterOutcome, Store};
+use crate::store::{RegisterOutcome, StageState, Store};
 use crate::validate;
 
 /// Path of the totals endpoint (`GET`); not part of `registry-api`.
@@ -52,10 +52,12 @@ impl std::fmt::Debug for AppState {
 /// Builds the router with all endpoints, the body limit and the access log.
 pub(crate) fn router(state: AppState) -> Router {
     let record_path = format!("{REGISTRATIONS_PATH}/{{case_number}}");
+    let page_path = format!("{SEALED_REGISTRATIONS_PATH}/{{key}}/pages/{{index}}");
     Router::new()
         .route(HEALTH_PATH, get(health))
         .route(REGISTRATIONS_PATH, post(register))
         .route(SEALED_REGISTRATIONS_PATH, post(register_sealed))
+        .route(&page_path, put(sealed_page))
         .route(HEARTBEAT_PATH, post(heartbeat).get(heartbeats))
         .route(&record_path, get(record))
         .route(HISTORY_PATH, post(history))
@@ -257,33 +259,17 @@ async fn register(
 
 /// `POST /v1/sealed-registrations`: a registration sealed to this registry's
 /// key. A repeated key is answered 201 too, with `replayed: true`, so that a
-/// 201 with a receipt body is the one and only acknowledgement.
+/// 201 with a receipt body is the one and only acknowledgement. When the box
+/// holds only the metadata (pages without their images), the registry stores
+/// it and answers 202 with the pages it still misses, or registers it at once
+/// when it has them all.
 async fn register_sealed(
     State(state): State<AppState>,
     _terminal: Terminal,
     headers: HeaderMap,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Response, Failure> {
-    let mime = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .map(|v| v.trim().to_ascii_lowercase())
-        .unwrap_or_default();
-    if mime != SEALED_CONTENT_TYPE {
-        return Err(Failure::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "bad_request",
-            format!("content type must be {SEALED_CONTENT_TYPE}"),
-        ));
-    }
-    let body = body.map_err(|rejection| {
-        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            too_large()
-        } else {
-            Failure::bad_request("cannot read the request body")
-        }
-    })?;
+    let body = sealed_body(&headers, SEALED_CONTENT_TYPE, body)?;
     if headers.get(IDEMPOTENCY_HEADER).is_none() {
         return Err(Failure::bad_request("missing Idempotency-Key header"));
     }
@@ -293,10 +279,152 @@ async fn register_sealed(
         })?;
         drop(body);
         check_key_header(&headers, &upload)?;
-        store_upload(&state, &upload)
+        if !validate::is_staged(&upload) {
+            return store_upload(&state, &upload).map(Staged::Done);
+        }
+        validate::check_metadata(&upload).map_err(|err| Failure::bad_request(err.to_string()))?;
+        let metadata = serde_json::to_vec(&upload)
+            .map_err(|err| Failure::internal("cannot encode the metadata", &err))?;
+        let digest = registry_api::sha256_hex(&metadata);
+        let pages = u32::try_from(upload.pages.len()).unwrap_or(u32::MAX);
+        let state_now = state
+            .store
+            .stage(&upload.idempotency_key, &metadata, &digest, pages, chrono::Utc::now())
+            .map_err(|err| Failure::internal("cannot stage the registration", &err))?;
+        after_stage(&state, &upload.idempotency_key, state_now)
     })
     .await?;
-    answer(outcome, StatusCode::CREATED)
+    staged_answer(outcome)
+}
+
+/// `PUT /v1/sealed-registrations/{key}/pages/{index}`: one page's JPEG in a
+/// sealed box, checked against the sha256 in the staged metadata. Answers 202
+/// with the pages still missing, or 201 with the acknowledgement once the last
+/// one is in (the case number is issued then).
+async fn sealed_page(
+    State(state): State<AppState>,
+    _terminal: Terminal,
+    Path((key, index)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<Response, Failure> {
+    let body = sealed_body(&headers, SEALED_PAGE_CONTENT_TYPE, body)?;
+    let index: u32 = index
+        .parse()
+        .ok()
+        .filter(|i| *i >= 1)
+        .ok_or_else(|| Failure::bad_request("page index must be a number from 1"))?;
+    if !validate::idempotency_key_ok(&key) {
+        return Err(Failure::bad_request("malformed idempotency key in the path"));
+    }
+    let outcome = blocking(move || {
+        let jpeg = state.seal_key.open_bytes(&body).map_err(|err| {
+            Failure::new(StatusCode::BAD_REQUEST, "bad_envelope", err.to_string())
+        })?;
+        drop(body);
+        let store_err = |err: crate::store::StoreError| Failure::internal("cannot stage the page", &err);
+        let Some(metadata) = state.store.staged_metadata(&key).map_err(store_err)? else {
+            // Registered already (a retry after the last page), or never staged.
+            let state_now = match state.store.registered(&key).map_err(store_err)? {
+                Some(ack) => StageState::Registered(ack),
+                None => StageState::Unknown,
+            };
+            return after_stage(&state, &key, state_now);
+        };
+        let upload: RegistrationUpload = serde_json::from_slice(&metadata)
+            .map_err(|err| Failure::internal("staged metadata unreadable", &err))?;
+        let page = upload.pages.iter().find(|p| p.index == index).ok_or_else(|| {
+            Failure::new(
+                StatusCode::NOT_FOUND,
+                "no_such_page",
+                format!("page {index} is not part of this registration"),
+            )
+        })?;
+        if registry_api::sha256_hex(&jpeg) != page.sha256 {
+            return Err(Failure::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "page_hash_mismatch",
+                format!("page {index} does not match the sha256 in the metadata"),
+            ));
+        }
+        let state_now = state.store.stage_page(&key, index, &jpeg).map_err(store_err)?;
+        after_stage(&state, &key, state_now)
+    })
+    .await?;
+    staged_answer(outcome)
+}
+
+/// The outcome of a staged step: registered (or refused), or pages still missing.
+enum Staged {
+    Done(RegisterOutcome),
+    Missing(Vec<u32>),
+}
+
+/// Acts on where a staged upload stands: completes it when nothing is missing (blocking).
+fn after_stage(state: &AppState, key: &str, stage: StageState) -> Result<Staged, Failure> {
+    match stage {
+        StageState::Registered(ack) => Ok(Staged::Done(RegisterOutcome::Replayed(ack))),
+        StageState::Conflict => Ok(Staged::Done(RegisterOutcome::Conflict)),
+        StageState::Unknown => Err(Failure::new(
+            StatusCode::NOT_FOUND,
+            "not_staged",
+            "no staged registration with this key; post its metadata first",
+        )),
+        StageState::Missing(missing) if !missing.is_empty() => Ok(Staged::Missing(missing)),
+        StageState::Missing(_) => {
+            let store_err = |err: crate::store::StoreError| Failure::internal("cannot read the staged pages", &err);
+            let Some(metadata) = state.store.staged_metadata(key).map_err(store_err)? else {
+                return Err(Failure::internal("staged metadata vanished", &std::fmt::Error));
+            };
+            use base64::Engine as _;
+            let mut upload: RegistrationUpload = serde_json::from_slice(&metadata)
+                .map_err(|err| Failure::internal("staged metadata unreadable", &err))?;
+            let pages = state.store.staged_pages(key).map_err(store_err)?;
+            for page in &mut upload.pages {
+                if let Some((_, jpeg)) = pages.iter().find(|(i, _)| *i == page.index) {
+                    page.jpeg_base64 = base64::engine::general_purpose::STANDARD.encode(jpeg);
+                }
+            }
+            store_upload(state, &upload).map(Staged::Done)
+        }
+    }
+}
+
+fn staged_answer(outcome: Staged) -> Result<Response, Failure> {
+    match outcome {
+        Staged::Done(outcome) => answer(outcome, StatusCode::CREATED),
+        Staged::Missing(missing_pages) => {
+            Ok((StatusCode::ACCEPTED, Json(MissingPages { missing_pages })).into_response())
+        }
+    }
+}
+
+/// The body of a sealed request, after checking its content type.
+fn sealed_body(
+    headers: &HeaderMap,
+    content_type: &str,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<Bytes, Failure> {
+    let mime = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    if mime != content_type {
+        return Err(Failure::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "bad_request",
+            format!("content type must be {content_type}"),
+        ));
+    }
+    body.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            too_large()
+        } else {
+            Failure::bad_request("cannot read the request body")
+        }
+    })
 }
 
 fn too_large() -> Failure {

@@ -84,6 +84,23 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE registrations ADD COLUMN repeat_same INTEGER;",
     // Version 4: the fields the terminal extracted, as JSON.
     "ALTER TABLE registrations ADD COLUMN fields TEXT;",
+    // Version 5: staged uploads. The metadata (the upload's JSON with empty
+    // page images) waits here for its pages; the transaction that registers
+    // the completed upload deletes both.
+    "CREATE TABLE staged_uploads (
+        idempotency_key TEXT    PRIMARY KEY,
+        metadata        BLOB    NOT NULL,
+        metadata_sha256 TEXT    NOT NULL,
+        page_count      INTEGER NOT NULL,
+        received_at     TEXT    NOT NULL
+    );
+    CREATE TABLE staged_pages (
+        idempotency_key TEXT    NOT NULL
+            REFERENCES staged_uploads (idempotency_key) ON DELETE CASCADE,
+        page_index      INTEGER NOT NULL,
+        jpeg            BLOB    NOT NULL,
+        PRIMARY KEY (idempotency_key, page_index)
+    );",
 ];
 
 /// How far back a registration of the same petitioner counts for the likely-duplicate flag.
@@ -119,6 +136,19 @@ pub enum RegisterOutcome {
     Replayed(RegistrationAck),
     /// The key was stored before with a different body.
     Conflict,
+}
+
+/// Where a staged upload stands, after [`Store::stage`] or [`Store::stage_page`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StageState {
+    /// The key is registered already: the earlier answer, as a replay.
+    Registered(RegistrationAck),
+    /// The metadata is stored; these pages are still missing (none: complete it).
+    Missing(Vec<u32>),
+    /// The key was staged before with different metadata.
+    Conflict,
+    /// No metadata was staged under this key.
+    Unknown,
 }
 
 /// Totals for `GET /v1/stats`.
@@ -302,6 +332,10 @@ impl Store {
                 ])?;
             }
         }
+        tx.execute(
+            "DELETE FROM staged_uploads WHERE idempotency_key = ?1",
+            [&upload.idempotency_key],
+        )?;
         tx.commit()?;
         Ok(RegisterOutcome::Created(RegistrationAck {
             case_number,
@@ -309,6 +343,106 @@ impl Store {
             replayed: false,
             likely_duplicate,
         }))
+    }
+
+    /// Stores the metadata of a staged upload (the upload's JSON without page
+    /// images, already validated) unless it is there already, and says which
+    /// of its `page_count` pages are still missing.
+    pub fn stage(
+        &self,
+        key: &str,
+        metadata: &[u8],
+        metadata_sha256: &str,
+        page_count: u32,
+        now: DateTime<Utc>,
+    ) -> Result<StageState, StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        if let Some(ack) = registered_ack(&tx, key)? {
+            return Ok(StageState::Registered(ack));
+        }
+        let earlier: Option<String> = tx
+            .query_row(
+                "SELECT metadata_sha256 FROM staged_uploads WHERE idempotency_key = ?1",
+                [key],
+                |row| row.get(0),
+            )
+            .optional()?;
+        match earlier {
+            Some(hash) if hash != metadata_sha256 => return Ok(StageState::Conflict),
+            Some(_) => {}
+            None => {
+                tx.execute(
+                    "INSERT INTO staged_uploads
+                         (idempotency_key, metadata, metadata_sha256, page_count, received_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![
+                        key,
+                        metadata,
+                        metadata_sha256,
+                        page_count,
+                        now.to_rfc3339_opts(SecondsFormat::Millis, true)
+                    ],
+                )?;
+            }
+        }
+        let missing = missing_pages(&tx, key)?;
+        tx.commit()?;
+        Ok(missing)
+    }
+
+    /// The answer stored for `key`, as a replay, when it is registered.
+    pub fn registered(&self, key: &str) -> Result<Option<RegistrationAck>, StoreError> {
+        registered_ack(&self.conn(), key)
+    }
+
+    /// The staged metadata of `key`, if any.
+    pub fn staged_metadata(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT metadata FROM staged_uploads WHERE idempotency_key = ?1",
+                [key],
+                |row| row.get(0),
+            )
+            .optional()?)
+    }
+
+    /// Stores one page of a staged upload (already checked against the
+    /// metadata) and says which pages are still missing.
+    pub fn stage_page(&self, key: &str, index: u32, jpeg: &[u8]) -> Result<StageState, StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        if let Some(ack) = registered_ack(&tx, key)? {
+            return Ok(StageState::Registered(ack));
+        }
+        let staged: bool = tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM staged_uploads WHERE idempotency_key = ?1)",
+            [key],
+            |row| row.get(0),
+        )?;
+        if !staged {
+            return Ok(StageState::Unknown);
+        }
+        tx.execute(
+            "INSERT OR REPLACE INTO staged_pages (idempotency_key, page_index, jpeg)
+             VALUES (?1, ?2, ?3)",
+            params![key, index, jpeg],
+        )?;
+        let missing = missing_pages(&tx, key)?;
+        tx.commit()?;
+        Ok(missing)
+    }
+
+    /// The staged pages of `key`, in index order.
+    pub fn staged_pages(&self, key: &str) -> Result<Vec<(u32, Vec<u8>)>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT page_index, jpeg FROM staged_pages WHERE idempotency_key = ?1
+             ORDER BY page_index",
+        )?;
+        let rows = stmt.query_map([key], |row| Ok((row.get(0)?, row.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// Records a terminal's heartbeat, replacing its previous one.
@@ -462,6 +596,40 @@ impl Store {
 /// Whether an earlier registration of the same petitioner (same history key)
 /// in the same category, received in the last [`DUPLICATE_WINDOW_DAYS`] days,
 /// has the same description, or either description is empty.
+/// The answer stored for `key`, as a replay, when it is registered.
+fn registered_ack(conn: &Connection, key: &str) -> Result<Option<RegistrationAck>, StoreError> {
+    Ok(conn
+        .query_row(
+            "SELECT case_number, received_at, likely_duplicate FROM registrations
+             WHERE idempotency_key = ?1",
+            [key],
+            |row| {
+                Ok(RegistrationAck {
+                    case_number: row.get(0)?,
+                    received_at: row.get(1)?,
+                    replayed: true,
+                    likely_duplicate: row.get(2)?,
+                })
+            },
+        )
+        .optional()?)
+}
+
+/// The pages of the staged upload `key` not stored yet.
+fn missing_pages(conn: &Connection, key: &str) -> Result<StageState, StoreError> {
+    let page_count: u32 = conn.query_row(
+        "SELECT page_count FROM staged_uploads WHERE idempotency_key = ?1",
+        [key],
+        |row| row.get(0),
+    )?;
+    let mut stmt = conn.prepare("SELECT page_index FROM staged_pages WHERE idempotency_key = ?1")?;
+    let have: std::collections::BTreeSet<u32> =
+        stmt.query_map([key], |row| row.get(0))?.collect::<Result<_, _>>()?;
+    Ok(StageState::Missing(
+        (1..=page_count).filter(|i| !have.contains(i)).collect(),
+    ))
+}
+
 fn is_likely_duplicate(
     conn: &Connection,
     id_lookup: &str,
@@ -633,7 +801,7 @@ mod tests {
                 err,
                 StoreError::SchemaTooNew {
                     found: 99,
-                    known: 4
+                    known: 5
                 }
             ),
             "{err}"

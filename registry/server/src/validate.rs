@@ -113,6 +113,43 @@ pub fn check_upload(upload: &RegistrationUpload) -> Result<Vec<PageRow>, Validat
     Ok(pages)
 }
 
+/// Whether `upload` is the metadata of a staged upload: it has pages, and
+/// none of them carries its image (each follows in its own request).
+pub fn is_staged(upload: &RegistrationUpload) -> bool {
+    !upload.pages.is_empty() && upload.pages.iter().all(|p| p.jpeg_base64.is_empty())
+}
+
+/// Checks the metadata of a staged upload: every field as [`check_upload`]
+/// does, page indexes 1, 2, 3, ..., confidences, and a well-formed sha256 per page.
+pub fn check_metadata(upload: &RegistrationUpload) -> Result<(), ValidationError> {
+    let mut bare = upload.clone();
+    bare.pages.clear();
+    check_upload(&bare)?;
+    if upload.pages.len() > MAX_PAGES {
+        return Err(ValidationError::TooManyPages(upload.pages.len()));
+    }
+    let mut indexes = Vec::with_capacity(upload.pages.len());
+    for page in &upload.pages {
+        if !(0.0..=100.0).contains(&page.ocr_confidence) {
+            return Err(ValidationError::BadConfidence(page.index));
+        }
+        let hex_ok = page.sha256.len() == 64
+            && page.sha256.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        if !hex_ok {
+            return Err(ValidationError::BadPage {
+                index: page.index,
+                cause: PageDecodeError::HashMismatch,
+            });
+        }
+        indexes.push(page.index);
+    }
+    indexes.sort_unstable();
+    if !indexes.iter().enumerate().all(|(pos, i)| *i as usize == pos + 1) {
+        return Err(ValidationError::BadPageIndexes);
+    }
+    Ok(())
+}
+
 fn short_field(name: &'static str, value: &str, required: bool) -> Result<(), ValidationError> {
     if required && value.trim().is_empty() {
         return Err(ValidationError::Empty(name));

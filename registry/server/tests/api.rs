@@ -833,3 +833,116 @@ async fn history_takes_only_a_keyed_hash_and_heartbeats_are_recorded() {
     assert_eq!(all[0].heartbeat, hb);
     reg.shutdown().await;
 }
+
+/// `upload` with a third page, and its metadata: the pages without their images.
+fn staged(key: &str) -> (RegistrationUpload, RegistrationUpload) {
+    let mut full = upload(key, ID_B, "land");
+    full.pages.push(PageUpload::new(
+        3,
+        b"\xff\xd8\xffSPECIMEN page three",
+        PersonalText::new("第三页"),
+        70.0,
+    ));
+    let mut meta = full.clone();
+    for p in &mut meta.pages {
+        p.jpeg_base64.clear();
+    }
+    (full, meta)
+}
+
+impl Client {
+    async fn put_page(&self, key: &str, index: u32, jpeg: &[u8]) -> reqwest::Response {
+        self.http
+            .put(format!("{}{}", self.base, registry_api::sealed_page_path(key, index)))
+            .bearer_auth(TOKEN)
+            .header("content-type", registry_api::SEALED_PAGE_CONTENT_TYPE)
+            .body(keys().0.public_key().seal_bytes(jpeg).unwrap())
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+#[tokio::test]
+async fn staged_uploads_report_missing_pages_and_issue_the_case_with_the_last() {
+    let dir = tempfile::tempdir().unwrap();
+    let reg = start_on(&dir.path().join("r.db")).await;
+    let c = Client::new(&reg);
+    let (full, meta) = staged("st-1");
+    let jpeg = |i: usize| full.pages[i].jpeg().unwrap();
+    let sealed_meta = keys().0.public_key().seal(&meta).unwrap();
+    let res = c.post_sealed("st-1", sealed_meta.clone(), SEALED_CONTENT_TYPE).await;
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    let missing: registry_api::MissingPages = res.json().await.unwrap();
+    assert_eq!(missing.missing_pages, vec![1, 2, 3]);
+    assert_eq!(c.stats().await.registrations, 0, "no case before the pages");
+
+    // A page whose bytes do not match the metadata's sha256: a precise 422.
+    let res = c.put_page("st-1", 1, b"\xff\xd8\xffnot the page").await;
+    let err = api_error(res, StatusCode::UNPROCESSABLE_ENTITY, "page_hash_mismatch").await;
+    assert!(err.message.contains("page 1"), "{err:?}");
+    // A page the metadata does not have, a malformed index, a key never staged.
+    let res = c.put_page("st-1", 4, &jpeg(0)).await;
+    api_error(res, StatusCode::NOT_FOUND, "no_such_page").await;
+    let res = c.put_page("st-1", 0, &jpeg(0)).await;
+    api_error(res, StatusCode::BAD_REQUEST, "bad_request").await;
+    let res = c.put_page("never-staged", 1, &jpeg(0)).await;
+    api_error(res, StatusCode::NOT_FOUND, "not_staged").await;
+
+    let res = c.put_page("st-1", 2, &jpeg(1)).await;
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    let missing: registry_api::MissingPages = res.json().await.unwrap();
+    assert_eq!(missing.missing_pages, vec![1, 3]);
+    // Re-posting the metadata (a resumed attempt) lists only what is still missing.
+    let res = c.post_sealed("st-1", sealed_meta.clone(), SEALED_CONTENT_TYPE).await;
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    let missing: registry_api::MissingPages = res.json().await.unwrap();
+    assert_eq!(missing.missing_pages, vec![1, 3]);
+    // Different metadata under the same key is a conflict.
+    let (_, mut other) = staged("st-1");
+    other.category = "wages".into();
+    let res = c
+        .post_sealed("st-1", keys().0.public_key().seal(&other).unwrap(), SEALED_CONTENT_TYPE)
+        .await;
+    api_error(res, StatusCode::CONFLICT, "conflict").await;
+
+    let res = c.put_page("st-1", 1, &jpeg(0)).await;
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    let res = c.put_page("st-1", 3, &jpeg(2)).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let ack: RegistrationAck = res.json().await.unwrap();
+    assert!(!ack.replayed);
+
+    // Replays of a complete registration: the same case number, as a 201.
+    let res = c.post_sealed("st-1", sealed_meta, SEALED_CONTENT_TYPE).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let again: RegistrationAck = res.json().await.unwrap();
+    assert_eq!((again.case_number.as_str(), again.replayed), (ack.case_number.as_str(), true));
+    let res = c.put_page("st-1", 3, &jpeg(2)).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let again: RegistrationAck = res.json().await.unwrap();
+    assert_eq!(again.case_number, ack.case_number);
+    // The single-box upload of the same registration is the same content.
+    let whole = keys().0.public_key().seal(&full).unwrap();
+    let res = c.post_sealed("st-1", whole, SEALED_CONTENT_TYPE).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let again: RegistrationAck = res.json().await.unwrap();
+    assert_eq!(again.case_number, ack.case_number);
+
+    // The registry stored the whole registration once, every page intact.
+    assert_eq!(c.stats().await, Stats { registrations: 1, pages: 3 });
+    let db = rusqlite::Connection::open(dir.path().join("r.db")).unwrap();
+    let staged_left: i64 = db
+        .query_row("SELECT COUNT(*) FROM staged_uploads", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(staged_left, 0, "staged rows outlived the registration");
+    let stored: Vec<Vec<u8>> = db
+        .prepare("SELECT jpeg FROM pages ORDER BY page_index")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(stored, vec![jpeg(0), jpeg(1), jpeg(2)]);
+    reg.shutdown().await;
+}

@@ -158,6 +158,12 @@ fn schemas_match_the_wire_types() {
     );
     check("Stats", &registry::Stats::default());
     check(
+        "MissingPages",
+        &registry_api::MissingPages {
+            missing_pages: vec![1],
+        },
+    );
+    check(
         "ApiError",
         &ApiError {
             code: String::new(),
@@ -176,6 +182,7 @@ fn every_endpoint_is_documented() {
         registry_api::HEARTBEAT_PATH,
         registry::STATS_PATH,
         "/v1/registrations/{case_number}",
+        &registry_api::sealed_page_path("{idempotency_key}", 0).replace("/0", "/{index}"),
     ] {
         assert!(
             SPEC.lines().any(|l| l == format!("  {path}:")),
@@ -185,6 +192,7 @@ fn every_endpoint_is_documented() {
     assert!(SPEC.contains(&format!("name: {}", registry_api::IDEMPOTENCY_HEADER)));
     assert!(SPEC.contains(&registry_api::MAX_BODY_BYTES.to_string()));
     assert!(SPEC.contains(registry_api::SEALED_CONTENT_TYPE));
+    assert!(SPEC.contains(registry_api::SEALED_PAGE_CONTENT_TYPE));
 }
 
 fn field() -> registry_api::ExtractedField {

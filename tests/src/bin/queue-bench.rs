@@ -68,9 +68,13 @@ fn main() -> anyhow::Result<()> {
     let seal_s = t.elapsed().as_secs_f64();
     let sealed_bytes: u64 = {
         let db = rusqlite::Connection::open(&rig.queue_path)?;
-        db.query_row("SELECT SUM(LENGTH(payload)) FROM registrations", [], |r| {
-            r.get::<_, i64>(0)
-        })? as u64
+        // The metadata boxes and the page boxes: every byte the uplink sends.
+        db.query_row(
+            "SELECT (SELECT SUM(LENGTH(payload)) FROM registrations)
+                  + (SELECT COALESCE(SUM(LENGTH(sealed)), 0) FROM sealed_pages)",
+            [],
+            |r| r.get::<_, i64>(0),
+        )? as u64
     };
     println!("sealed {n} registrations of 3 x {page_kb} KB pages in {seal_s:.2} s ({:.1} ms each, fsync per seal)", seal_s * 1000.0 / f64::from(n));
 
