@@ -289,7 +289,13 @@ async fn register_sealed(
         let pages = u32::try_from(upload.pages.len()).unwrap_or(u32::MAX);
         let state_now = state
             .store
-            .stage(&upload.idempotency_key, &metadata, &digest, pages, chrono::Utc::now())
+            .stage(
+                &upload.idempotency_key,
+                &metadata,
+                &digest,
+                pages,
+                chrono::Utc::now(),
+            )
             .map_err(|err| Failure::internal("cannot stage the registration", &err))?;
         after_stage(&state, &upload.idempotency_key, state_now)
     })
@@ -315,14 +321,17 @@ async fn sealed_page(
         .filter(|i| *i >= 1)
         .ok_or_else(|| Failure::bad_request("page index must be a number from 1"))?;
     if !validate::idempotency_key_ok(&key) {
-        return Err(Failure::bad_request("malformed idempotency key in the path"));
+        return Err(Failure::bad_request(
+            "malformed idempotency key in the path",
+        ));
     }
     let outcome = blocking(move || {
         let jpeg = state.seal_key.open_bytes(&body).map_err(|err| {
             Failure::new(StatusCode::BAD_REQUEST, "bad_envelope", err.to_string())
         })?;
         drop(body);
-        let store_err = |err: crate::store::StoreError| Failure::internal("cannot stage the page", &err);
+        let store_err =
+            |err: crate::store::StoreError| Failure::internal("cannot stage the page", &err);
         let Some(metadata) = state.store.staged_metadata(&key).map_err(store_err)? else {
             // Registered already (a retry after the last page), or never staged.
             let state_now = match state.store.registered(&key).map_err(store_err)? {
@@ -333,13 +342,17 @@ async fn sealed_page(
         };
         let upload: RegistrationUpload = serde_json::from_slice(&metadata)
             .map_err(|err| Failure::internal("staged metadata unreadable", &err))?;
-        let page = upload.pages.iter().find(|p| p.index == index).ok_or_else(|| {
-            Failure::new(
-                StatusCode::NOT_FOUND,
-                "no_such_page",
-                format!("page {index} is not part of this registration"),
-            )
-        })?;
+        let page = upload
+            .pages
+            .iter()
+            .find(|p| p.index == index)
+            .ok_or_else(|| {
+                Failure::new(
+                    StatusCode::NOT_FOUND,
+                    "no_such_page",
+                    format!("page {index} is not part of this registration"),
+                )
+            })?;
         if registry_api::sha256_hex(&jpeg) != page.sha256 {
             return Err(Failure::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -347,7 +360,10 @@ async fn sealed_page(
                 format!("page {index} does not match the sha256 in the metadata"),
             ));
         }
-        let state_now = state.store.stage_page(&key, index, &jpeg).map_err(store_err)?;
+        let state_now = state
+            .store
+            .stage_page(&key, index, &jpeg)
+            .map_err(store_err)?;
         after_stage(&state, &key, state_now)
     })
     .await?;
@@ -372,9 +388,14 @@ fn after_stage(state: &AppState, key: &str, stage: StageState) -> Result<Staged,
         )),
         StageState::Missing(missing) if !missing.is_empty() => Ok(Staged::Missing(missing)),
         StageState::Missing(_) => {
-            let store_err = |err: crate::store::StoreError| Failure::internal("cannot read the staged pages", &err);
+            let store_err = |err: crate::store::StoreError| {
+                Failure::internal("cannot read the staged pages", &err)
+            };
             let Some(metadata) = state.store.staged_metadata(key).map_err(store_err)? else {
-                return Err(Failure::internal("staged metadata vanished", &std::fmt::Error));
+                return Err(Failure::internal(
+                    "staged metadata vanished",
+                    &std::fmt::Error,
+                ));
             };
             use base64::Engine as _;
             let mut upload: RegistrationUpload = serde_json::from_slice(&metadata)
@@ -628,6 +649,21 @@ fn loggable_path(path: &str) -> String {
         }
         return format!("{REGISTRATIONS_PATH}/<{} bytes>", case.len());
     }
+    // A page of a staged upload: the key is the client's UUID, the index a number.
+    if let Some((key, index)) = path
+        .strip_prefix(SEALED_REGISTRATIONS_PATH)
+        .and_then(|rest| rest.strip_prefix('/'))
+        .and_then(|rest| rest.split_once("/pages/"))
+    {
+        let uuid_like = key.len() == 36 && key.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-');
+        if uuid_like
+            && !index.is_empty()
+            && index.len() <= 3
+            && index.bytes().all(|b| b.is_ascii_digit())
+        {
+            return path.to_owned();
+        }
+    }
     format!("<other path, {} bytes>", path.len())
 }
 
@@ -659,6 +695,12 @@ mod tests {
         assert_eq!(
             loggable_path("/v1/history/11010519491231002X"),
             "<other path, 30 bytes>"
+        );
+        let page = "/v1/sealed-registrations/0f8fad5b-d9cb-469f-a165-70867728950e/pages/2";
+        assert_eq!(loggable_path(page), page);
+        assert_eq!(
+            loggable_path("/v1/sealed-registrations/11010519491231002X/pages/2"),
+            "<other path, 51 bytes>"
         );
     }
 

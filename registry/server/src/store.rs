@@ -622,9 +622,11 @@ fn missing_pages(conn: &Connection, key: &str) -> Result<StageState, StoreError>
         [key],
         |row| row.get(0),
     )?;
-    let mut stmt = conn.prepare("SELECT page_index FROM staged_pages WHERE idempotency_key = ?1")?;
-    let have: std::collections::BTreeSet<u32> =
-        stmt.query_map([key], |row| row.get(0))?.collect::<Result<_, _>>()?;
+    let mut stmt =
+        conn.prepare("SELECT page_index FROM staged_pages WHERE idempotency_key = ?1")?;
+    let have: std::collections::BTreeSet<u32> = stmt
+        .query_map([key], |row| row.get(0))?
+        .collect::<Result<_, _>>()?;
     Ok(StageState::Missing(
         (1..=page_count).filter(|i| !have.contains(i)).collect(),
     ))

@@ -134,7 +134,10 @@ pub fn check_metadata(upload: &RegistrationUpload) -> Result<(), ValidationError
             return Err(ValidationError::BadConfidence(page.index));
         }
         let hex_ok = page.sha256.len() == 64
-            && page.sha256.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+            && page
+                .sha256
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
         if !hex_ok {
             return Err(ValidationError::BadPage {
                 index: page.index,
@@ -144,7 +147,11 @@ pub fn check_metadata(upload: &RegistrationUpload) -> Result<(), ValidationError
         indexes.push(page.index);
     }
     indexes.sort_unstable();
-    if !indexes.iter().enumerate().all(|(pos, i)| *i as usize == pos + 1) {
+    if !indexes
+        .iter()
+        .enumerate()
+        .all(|(pos, i)| *i as usize == pos + 1)
+    {
         return Err(ValidationError::BadPageIndexes);
     }
     Ok(())

@@ -853,7 +853,11 @@ fn staged(key: &str) -> (RegistrationUpload, RegistrationUpload) {
 impl Client {
     async fn put_page(&self, key: &str, index: u32, jpeg: &[u8]) -> reqwest::Response {
         self.http
-            .put(format!("{}{}", self.base, registry_api::sealed_page_path(key, index)))
+            .put(format!(
+                "{}{}",
+                self.base,
+                registry_api::sealed_page_path(key, index)
+            ))
             .bearer_auth(TOKEN)
             .header("content-type", registry_api::SEALED_PAGE_CONTENT_TYPE)
             .body(keys().0.public_key().seal_bytes(jpeg).unwrap())
@@ -871,7 +875,9 @@ async fn staged_uploads_report_missing_pages_and_issue_the_case_with_the_last() 
     let (full, meta) = staged("st-1");
     let jpeg = |i: usize| full.pages[i].jpeg().unwrap();
     let sealed_meta = keys().0.public_key().seal(&meta).unwrap();
-    let res = c.post_sealed("st-1", sealed_meta.clone(), SEALED_CONTENT_TYPE).await;
+    let res = c
+        .post_sealed("st-1", sealed_meta.clone(), SEALED_CONTENT_TYPE)
+        .await;
     assert_eq!(res.status(), StatusCode::ACCEPTED);
     let missing: registry_api::MissingPages = res.json().await.unwrap();
     assert_eq!(missing.missing_pages, vec![1, 2, 3]);
@@ -894,7 +900,9 @@ async fn staged_uploads_report_missing_pages_and_issue_the_case_with_the_last() 
     let missing: registry_api::MissingPages = res.json().await.unwrap();
     assert_eq!(missing.missing_pages, vec![1, 3]);
     // Re-posting the metadata (a resumed attempt) lists only what is still missing.
-    let res = c.post_sealed("st-1", sealed_meta.clone(), SEALED_CONTENT_TYPE).await;
+    let res = c
+        .post_sealed("st-1", sealed_meta.clone(), SEALED_CONTENT_TYPE)
+        .await;
     assert_eq!(res.status(), StatusCode::ACCEPTED);
     let missing: registry_api::MissingPages = res.json().await.unwrap();
     assert_eq!(missing.missing_pages, vec![1, 3]);
@@ -902,7 +910,11 @@ async fn staged_uploads_report_missing_pages_and_issue_the_case_with_the_last() 
     let (_, mut other) = staged("st-1");
     other.category = "wages".into();
     let res = c
-        .post_sealed("st-1", keys().0.public_key().seal(&other).unwrap(), SEALED_CONTENT_TYPE)
+        .post_sealed(
+            "st-1",
+            keys().0.public_key().seal(&other).unwrap(),
+            SEALED_CONTENT_TYPE,
+        )
         .await;
     api_error(res, StatusCode::CONFLICT, "conflict").await;
 
@@ -914,10 +926,15 @@ async fn staged_uploads_report_missing_pages_and_issue_the_case_with_the_last() 
     assert!(!ack.replayed);
 
     // Replays of a complete registration: the same case number, as a 201.
-    let res = c.post_sealed("st-1", sealed_meta, SEALED_CONTENT_TYPE).await;
+    let res = c
+        .post_sealed("st-1", sealed_meta, SEALED_CONTENT_TYPE)
+        .await;
     assert_eq!(res.status(), StatusCode::CREATED);
     let again: RegistrationAck = res.json().await.unwrap();
-    assert_eq!((again.case_number.as_str(), again.replayed), (ack.case_number.as_str(), true));
+    assert_eq!(
+        (again.case_number.as_str(), again.replayed),
+        (ack.case_number.as_str(), true)
+    );
     let res = c.put_page("st-1", 3, &jpeg(2)).await;
     assert_eq!(res.status(), StatusCode::CREATED);
     let again: RegistrationAck = res.json().await.unwrap();
@@ -930,7 +947,13 @@ async fn staged_uploads_report_missing_pages_and_issue_the_case_with_the_last() 
     assert_eq!(again.case_number, ack.case_number);
 
     // The registry stored the whole registration once, every page intact.
-    assert_eq!(c.stats().await, Stats { registrations: 1, pages: 3 });
+    assert_eq!(
+        c.stats().await,
+        Stats {
+            registrations: 1,
+            pages: 3
+        }
+    );
     let db = rusqlite::Connection::open(dir.path().join("r.db")).unwrap();
     let staged_left: i64 = db
         .query_row("SELECT COUNT(*) FROM staged_uploads", [], |r| r.get(0))
