@@ -16,7 +16,9 @@
 
 use std::time::{Duration, Instant};
 
-use idcard_proto::{decode_text, encode_read_reply, encode_reply, encode_text, split_read_reply, Decoder, Status};
+use idcard_proto::{
+    decode_text, encode_read_reply, encode_reply, encode_text, split_read_reply, Decoder, Status,
+};
 use kiosk_idcard::sim::{self, wire_time, SimCard};
 use kiosk_idcard::{CardPoll, IdCardReader, SerialReader};
 
@@ -54,16 +56,31 @@ fn main() {
     let worst = totals[totals.len() - 1];
     let overhead = |t: Duration| t.saturating_sub(wire + sam);
     println!("card read over a pty at {BAUD} baud, {reads} reads, SAM delay {sam_ms} ms");
-    println!("  wire time   {:>7.1} ms  ({wire_bytes} reply bytes; the read reply alone {:.1} ms)",
-        ms(wire), ms(wire_time(1295, BAUD)));
+    println!(
+        "  wire time   {:>7.1} ms  ({wire_bytes} reply bytes; the read reply alone {:.1} ms)",
+        ms(wire),
+        ms(wire_time(1295, BAUD))
+    );
     println!("  SAM delay   {:>7.1} ms", ms(sam));
-    println!("  overhead    {:>7.1} ms median, {:.1} ms worst  (budget 20 ms)", ms(overhead(median)), ms(overhead(worst)));
-    println!("  total       {:>7.1} ms median, {:.1} ms worst", ms(median), ms(worst));
+    println!(
+        "  overhead    {:>7.1} ms median, {:.1} ms worst  (budget 20 ms)",
+        ms(overhead(median)),
+        ms(overhead(worst))
+    );
+    println!(
+        "  total       {:>7.1} ms median, {:.1} ms worst",
+        ms(median),
+        ms(worst)
+    );
 
     // The codec alone: decode a 1295-byte reply fed in 64-byte pieces.
     let mut frame = Vec::new();
     let card = SimCard::specimen();
-    encode_reply(Status::Ok, &encode_read_reply(&encode_text(&card.text), &card.photo_wlt, None), &mut frame);
+    encode_reply(
+        Status::Ok,
+        &encode_read_reply(&encode_text(&card.text), &card.photo_wlt, None),
+        &mut frame,
+    );
     let n = 10_000;
     let started = Instant::now();
     for _ in 0..n {
@@ -75,7 +92,10 @@ fn main() {
         let parts = split_read_reply(&f.data, false).expect("split");
         std::hint::black_box(decode_text(&parts.text).expect("text"));
     }
-    println!("  codec       {:>7.1} µs per read reply (decode, split, text)", started.elapsed().as_secs_f64() * 1e6 / n as f64);
+    println!(
+        "  codec       {:>7.1} µs per read reply (decode, split, text)",
+        started.elapsed().as_secs_f64() * 1e6 / n as f64
+    );
 }
 
 fn ms(d: Duration) -> f64 {

@@ -78,7 +78,11 @@ pub struct DumpProblem {
 
 impl std::fmt::Display for DumpProblem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "frame {} at byte {}: {}", self.entry, self.offset, self.message)
+        write!(
+            f,
+            "frame {} at byte {}: {}",
+            self.entry, self.offset, self.message
+        )
     }
 }
 
@@ -112,14 +116,23 @@ pub fn decode_capture(bytes: &[u8], reveal: bool) -> Dump {
                 value["frame"] = json!(entry);
                 if let Some(message) = problem {
                     value["error"] = json!(message);
-                    dump.problems.push(DumpProblem { entry, offset, message });
+                    dump.problems.push(DumpProblem {
+                        entry,
+                        offset,
+                        message,
+                    });
                 }
                 dump.entries.push(value);
             }
             Err(e) => {
                 let message = e.to_string();
-                dump.entries.push(json!({ "frame": entry, "error": message }));
-                dump.problems.push(DumpProblem { entry, offset, message });
+                dump.entries
+                    .push(json!({ "frame": entry, "error": message }));
+                dump.problems.push(DumpProblem {
+                    entry,
+                    offset,
+                    message,
+                });
             }
         }
     }
@@ -140,8 +153,13 @@ pub fn decode_capture(bytes: &[u8], reveal: bool) -> Dump {
         } else {
             format!("{pending} trailing bytes are not a frame")
         };
-        dump.entries.push(json!({ "frame": entry, "error": message }));
-        dump.problems.push(DumpProblem { entry, offset: start, message });
+        dump.entries
+            .push(json!({ "frame": entry, "error": message }));
+        dump.problems.push(DumpProblem {
+            entry,
+            offset: start,
+            message,
+        });
     }
     dump
 }
@@ -235,15 +253,27 @@ pub fn doc_type_name(t: DocType) -> &'static str {
 }
 
 fn show_name(n: &PersonName, reveal: bool) -> String {
-    if reveal { n.expose().to_string() } else { n.masked() }
+    if reveal {
+        n.expose().to_string()
+    } else {
+        n.masked()
+    }
 }
 
 fn show_number(n: &IdNumber, reveal: bool) -> String {
-    if reveal { n.expose().to_string() } else { n.masked() }
+    if reveal {
+        n.expose().to_string()
+    } else {
+        n.masked()
+    }
 }
 
 fn show_address(a: &Address, reveal: bool) -> String {
-    if reveal { a.expose().to_string() } else { a.masked() }
+    if reveal {
+        a.expose().to_string()
+    } else {
+        a.masked()
+    }
 }
 
 fn date(d: Option<Date>) -> Value {
@@ -281,7 +311,10 @@ pub fn identity_json(id: &Identity, reveal: bool, today: Option<Date>) -> Value 
             json!(show_address(id.current_address(), reveal)),
         );
     }
-    m.insert("document_number".into(), json!(show_number(&t.id_number, reveal)));
+    m.insert(
+        "document_number".into(),
+        json!(show_number(&t.id_number, reveal)),
+    );
     m.insert("document_number_valid".into(), json!(t.id_number_ok()));
     m.insert("authority".into(), json!(t.authority));
     m.insert("valid_from".into(), date(t.valid_from));
@@ -318,7 +351,7 @@ pub fn identity_json(id: &Identity, reveal: bool, today: Option<Date>) -> Value 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use idcard_proto::{encode_read_reply, encode_reply, encode_text, encode_appended_address};
+    use idcard_proto::{encode_appended_address, encode_read_reply, encode_reply, encode_text};
 
     fn read_frame(text: &CardText) -> Vec<u8> {
         let mut out = Vec::new();
@@ -328,7 +361,11 @@ mod tests {
     }
 
     fn hex(bytes: &[u8]) -> String {
-        bytes.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(" ")
+        bytes
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 
     fn specimen() -> CardText {
@@ -337,13 +374,22 @@ mod tests {
 
     #[test]
     fn hex_and_raw_captures() {
-        assert_eq!(parse_capture(b"aa AA\n96 # comment\n 69\n0x01").unwrap(), [0xAA, 0xAA, 0x96, 0x69, 0x01]);
+        assert_eq!(
+            parse_capture(b"aa AA\n96 # comment\n 69\n0x01").unwrap(),
+            [0xAA, 0xAA, 0x96, 0x69, 0x01]
+        );
         assert_eq!(parse_capture(b"aabb").unwrap(), [0xAA, 0xBB]);
         assert_eq!(
             parse_capture(b"aa\nzz").unwrap_err(),
-            CaptureError::BadHex { line: 2, token: "zz".into() }
+            CaptureError::BadHex {
+                line: 2,
+                token: "zz".into()
+            }
         );
-        assert_eq!(parse_capture(&[0xAA, 0x00, 0x96]).unwrap(), [0xAA, 0x00, 0x96]);
+        assert_eq!(
+            parse_capture(&[0xAA, 0x00, 0x96]).unwrap(),
+            [0xAA, 0x00, 0x96]
+        );
     }
 
     #[test]
@@ -376,11 +422,20 @@ mod tests {
         bytes[last] ^= 0xFF;
         let dump = decode_capture(&bytes, false);
         assert_eq!(dump.problems.len(), 1);
-        assert!(dump.problems[0].message.starts_with("bad checksum: expected"), "{}", dump.problems[0]);
+        assert!(
+            dump.problems[0]
+                .message
+                .starts_with("bad checksum: expected"),
+            "{}",
+            dump.problems[0]
+        );
 
         let good = read_frame(&specimen());
         let dump = decode_capture(&good[..700], false);
-        assert_eq!(dump.problems[0].message, "truncated frame: 700 of 1295 bytes");
+        assert_eq!(
+            dump.problems[0].message,
+            "truncated frame: 700 of 1295 bytes"
+        );
         assert_eq!(dump.problems[0].offset, 0);
 
         let mut bytes = Vec::new();
@@ -389,14 +444,21 @@ mod tests {
         let dump = decode_capture(&bytes, false);
         assert_eq!(dump.entries.len(), 2);
         assert_eq!(dump.problems.len(), 1);
-        assert_eq!(dump.problems[0].to_string(), "frame 1 at byte 0: reader status read failed (41)");
+        assert_eq!(
+            dump.problems[0].to_string(),
+            "frame 1 at byte 0: reader status read failed (41)"
+        );
         assert_eq!(dump.entries[1]["kind"], "no_card");
     }
 
     #[test]
     fn appended_address_and_hex_text_round_trip() {
         let mut bytes = Vec::new();
-        encode_reply(Status::Ok, &encode_appended_address("北京市海淀区样例路9号"), &mut bytes);
+        encode_reply(
+            Status::Ok,
+            &encode_appended_address("北京市海淀区样例路9号"),
+            &mut bytes,
+        );
         let parsed = parse_capture(hex(&bytes).as_bytes()).unwrap();
         let dump = decode_capture(&parsed, true);
         assert_eq!(dump.entries[0]["kind"], "appended_address");

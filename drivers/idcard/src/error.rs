@@ -54,7 +54,10 @@ impl ReaderError {
 pub(crate) fn io_is_disconnect(e: &std::io::Error) -> bool {
     use std::io::ErrorKind::*;
     matches!(e.raw_os_error(), Some(5 | 6 | 19))
-        || matches!(e.kind(), BrokenPipe | UnexpectedEof | NotFound | NotConnected)
+        || matches!(
+            e.kind(),
+            BrokenPipe | UnexpectedEof | NotFound | NotConnected
+        )
 }
 
 impl From<std::io::Error> for ReaderError {

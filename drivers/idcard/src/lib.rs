@@ -84,10 +84,7 @@ impl fmt::Debug for Identity {
             .field("photo_wlt_len", &self.photo_wlt.len())
             .field("appended_address", &self.appended_address)
             .field("extras", &self.extras)
-            .field(
-                "fingerprint_len",
-                &self.fingerprint.as_ref().map(Vec::len),
-            )
+            .field("fingerprint_len", &self.fingerprint.as_ref().map(Vec::len))
             .finish()
     }
 }

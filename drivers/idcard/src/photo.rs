@@ -76,7 +76,9 @@ pub struct PhotoDecoder {
 
 impl std::fmt::Debug for PhotoDecoder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PhotoDecoder").field("flag", &self.flag).finish_non_exhaustive()
+        f.debug_struct("PhotoDecoder")
+            .field("flag", &self.flag)
+            .finish_non_exhaustive()
     }
 }
 
@@ -152,7 +154,13 @@ pub struct DecodedPhoto {
 
 impl std::fmt::Debug for DecodedPhoto {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "DecodedPhoto({}x{}, {} bytes)", self.width, self.height, self.bmp.len())
+        write!(
+            f,
+            "DecodedPhoto({}x{}, {} bytes)",
+            self.width,
+            self.height,
+            self.bmp.len()
+        )
     }
 }
 
@@ -180,9 +188,8 @@ fn bmp_size(b: &[u8]) -> Option<(usize, u32, u32)> {
     if b.get(..2)? != b"BM" {
         return None;
     }
-    let u32_at = |o: usize| -> Option<u32> {
-        Some(u32::from_le_bytes(b.get(o..o + 4)?.try_into().ok()?))
-    };
+    let u32_at =
+        |o: usize| -> Option<u32> { Some(u32::from_le_bytes(b.get(o..o + 4)?.try_into().ok()?)) };
     let size = usize::try_from(u32_at(2)?).ok()?;
     let width = u32_at(18)?;
     let height = i32::from_le_bytes(b.get(22..26)?.try_into().ok()?).unsigned_abs();
@@ -198,7 +205,10 @@ mod tests {
 
     #[test]
     fn without_a_decoder_the_photo_is_not_decodable() {
-        assert_eq!(decode_photo(None, &[0; 1024]), Photo::NotDecodable(NOT_DECODABLE));
+        assert_eq!(
+            decode_photo(None, &[0; 1024]),
+            Photo::NotDecodable(NOT_DECODABLE)
+        );
         assert_eq!(NOT_DECODABLE, "photo not decodable on this terminal");
     }
 

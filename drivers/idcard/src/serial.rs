@@ -96,7 +96,11 @@ impl SerialReader {
     /// of `options.baud_rates` with a `SAM status` request until one gets a
     /// well-formed reply.
     pub fn open_with(path: &Path, options: &SerialOptions) -> Result<Self, ReaderError> {
-        let first = options.baud_rates.first().copied().unwrap_or(AUTO_BAUD_RATES[0]);
+        let first = options
+            .baud_rates
+            .first()
+            .copied()
+            .unwrap_or(AUTO_BAUD_RATES[0]);
         let port = serialport::new(path.to_string_lossy(), first)
             .data_bits(serialport::DataBits::Eight)
             .parity(serialport::Parity::None)

@@ -202,8 +202,14 @@ impl SimCard {
         vec![
             ("resident-long-term", SimCard::specimen()),
             ("resident-expired", SimCard::expired()),
-            ("resident-fingerprint-1024", SimCard::specimen().with_fingerprint(1024)),
-            ("resident-fingerprint-512", SimCard::specimen().with_fingerprint(512)),
+            (
+                "resident-fingerprint-1024",
+                SimCard::specimen().with_fingerprint(1024),
+            ),
+            (
+                "resident-fingerprint-512",
+                SimCard::specimen().with_fingerprint(512),
+            ),
             ("hmt-permit", SimCard::hmt_permit()),
             ("foreign-2017", SimCard::foreign_2017()),
             ("foreign-2023", SimCard::foreign_2023()),
@@ -505,8 +511,19 @@ fn run(mut pty: Option<Pty>, link: &Path, state: &Mutex<SimState>, stop: &Atomic
                 let fault = answer(&mut s, request, &mut reply);
                 let line = p.master.baud_rate().ok();
                 let mismatch = matches!((s.baud, line), (Some(sim), Some(line)) if sim != line);
-                let delay = if is_read(&reply) { s.sam_delay } else { Duration::ZERO };
-                (if mismatch { Some(SimFault::Garbage) } else { fault }, (s.baud, delay))
+                let delay = if is_read(&reply) {
+                    s.sam_delay
+                } else {
+                    Duration::ZERO
+                };
+                (
+                    if mismatch {
+                        Some(SimFault::Garbage)
+                    } else {
+                        fault
+                    },
+                    (s.baud, delay),
+                )
             };
             if fault == Some(SimFault::Unplug) {
                 lock(state).unplug_requested = true;

@@ -216,7 +216,10 @@ impl Watch {
     }
 
     fn lost(&mut self, e: ReaderError, emit: &mut dyn FnMut(ReaderEvent)) {
-        warn!("card reader unavailable: {e}; retrying in {:?}", self.backoff);
+        warn!(
+            "card reader unavailable: {e}; retrying in {:?}",
+            self.backoff
+        );
         self.next_open = Instant::now() + self.backoff;
         self.backoff = (self.backoff * 2).min(self.cfg.backoff_max);
         if !self.disconnected_reported {

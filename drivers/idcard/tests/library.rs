@@ -3,27 +3,22 @@
 
 #![cfg(unix)]
 
+mod common;
+
 use std::time::{Duration, Instant};
 
 use kiosk_idcard::sim::{self, wire_time, ReaderSim, SimCard, SimControl, SimFault};
 use kiosk_idcard::{
-    CardPoll, Date, DocType, IdCardReader, Identity, ReaderError, SerialOptions, SerialReader,
-    Sex, Status, Validity,
+    CardPoll, Date, DocType, IdCardReader, ReaderError, SerialOptions, SerialReader, Sex, Status,
+    Validity,
 };
+
+use common::card;
 
 const TIMEOUT: Duration = Duration::from_millis(400);
 
 fn setup() -> (ReaderSim, SimControl, SerialReader) {
-    let (sim, control, path) = sim::spawn().expect("pty pair");
-    let reader = SerialReader::open(&path, 115_200, TIMEOUT).expect("open slave");
-    (sim, control, reader)
-}
-
-fn card(poll: Result<CardPoll, ReaderError>) -> Identity {
-    match poll {
-        Ok(CardPoll::Card(identity)) => identity,
-        other => panic!("expected a card, got {other:?}"),
-    }
+    common::setup(TIMEOUT)
 }
 
 #[test]
@@ -46,7 +41,11 @@ fn every_card_type_of_the_library_reads_back_exactly() {
             "{name}"
         );
         let expired = id.is_expired(today);
-        assert_eq!(expired, name == "resident-expired" || name == "hmt-permit", "{name}");
+        assert_eq!(
+            expired,
+            name == "resident-expired" || name == "hmt-permit",
+            "{name}"
+        );
     }
 }
 
@@ -59,7 +58,10 @@ fn card_types_in_detail() {
     let id = card(reader.poll());
     assert_eq!(id.text.doc_type, DocType::HmtPermit);
     assert!(id.text.id_number.expose().starts_with("810000"));
-    assert_eq!(id.extras.pass_number.as_ref().map(|p| p.expose()), Some("H00000001"));
+    assert_eq!(
+        id.extras.pass_number.as_ref().map(|p| p.expose()),
+        Some("H00000001")
+    );
     assert_eq!(id.extras.issue_count, Some(1));
     assert_eq!(id.text.ethnicity, None);
 
@@ -75,7 +77,11 @@ fn card_types_in_detail() {
     assert_eq!(id.text.doc_type, DocType::ForeignPermanent2023);
     assert_eq!(id.text.sex, Sex::Female);
     assert_eq!(id.extras.renewal_count, Some(0));
-    assert!(id.text.name.expose().starts_with("SPECIMENSPECIMEN, SAMPLE SAMPLE SAMPLE TEST"));
+    assert!(id
+        .text
+        .name
+        .expose()
+        .starts_with("SPECIMENSPECIMEN, SAMPLE SAMPLE SAMPLE TEST"));
 
     control.insert(SimCard::expired());
     let id = card(reader.poll());
@@ -94,7 +100,10 @@ fn fingerprint_is_read_only_when_configured() {
     control.set_baud(None);
     control.insert(SimCard::specimen().with_fingerprint(1024));
     let id = card(reader.poll());
-    assert_eq!(id.fingerprint, None, "not configured: 30 01, no fingerprint");
+    assert_eq!(
+        id.fingerprint, None,
+        "not configured: 30 01, no fingerprint"
+    );
     reader.set_read_fingerprint(true);
     let id = card(reader.poll());
     assert_eq!(id.fingerprint.as_ref().map(Vec::len), Some(1024));
@@ -138,7 +147,9 @@ fn every_fault_of_the_library_is_typed_and_the_next_card_reads() {
         control.inject_fault_after(2, fault);
         let res = reader.poll();
         let ok = match fault {
-            SimFault::Garbage | SimFault::BadChecksum => matches!(res, Err(ReaderError::BadFrame(_))),
+            SimFault::Garbage | SimFault::BadChecksum => {
+                matches!(res, Err(ReaderError::BadFrame(_)))
+            }
             SimFault::Truncated | SimFault::Silence | SimFault::SlowSam(_) => {
                 matches!(res, Err(ReaderError::Timeout))
             }
@@ -222,7 +233,9 @@ fn unplug_gives_a_disconnect_error_and_reopening_the_same_path_works() {
     let err = reader.poll().unwrap_err();
     assert!(err.is_disconnect(), "{err:?}");
     assert!(started.elapsed() < Duration::from_secs(2));
-    assert!(SerialReader::open(&path, 115_200, TIMEOUT).unwrap_err().is_disconnect());
+    assert!(SerialReader::open(&path, 115_200, TIMEOUT)
+        .unwrap_err()
+        .is_disconnect());
     control.replug();
     assert!(control.wait_plugged(true, Duration::from_secs(1)));
     let mut reader = SerialReader::open(&path, 115_200, TIMEOUT).expect("reopen");
@@ -231,7 +244,10 @@ fn unplug_gives_a_disconnect_error_and_reopening_the_same_path_works() {
     // Unplugged in the middle of a read.
     control.inject_fault_after(2, SimFault::Unplug);
     let err = reader.poll().unwrap_err();
-    assert!(err.is_disconnect() || matches!(err, ReaderError::Timeout), "{err:?}");
+    assert!(
+        err.is_disconnect() || matches!(err, ReaderError::Timeout),
+        "{err:?}"
+    );
     assert!(reader.poll().unwrap_err().is_disconnect());
 }
 
@@ -244,7 +260,13 @@ fn random_line_noise_never_wedges_the_reader() {
     let started = Instant::now();
     for seed in 1..=40u64 {
         // Noise on find, select, read or appended address in turn.
-        control.inject_fault_after(seed % 4, SimFault::Noise { seed, max_len: 1400 });
+        control.inject_fault_after(
+            seed % 4,
+            SimFault::Noise {
+                seed,
+                max_len: 1400,
+            },
+        );
         // Whatever the noise did, the poll ends (typed error or a card).
         let _ = reader.poll();
         let id = card(reader.poll());
@@ -252,5 +274,9 @@ fn random_line_noise_never_wedges_the_reader() {
         assert_eq!(id.current_address().expose(), "北京市海淀区样例路9号");
     }
     // Bounded: each noisy poll costs at most a reply timeout or two.
-    assert!(started.elapsed() < Duration::from_secs(40), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(40),
+        "{:?}",
+        started.elapsed()
+    );
 }

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use kiosk_idcard::photo::{
-    decode_photo, Photo, PhotoDecoder, PhotoDecoderConfig, PhotoError, NOT_DECODABLE,
-    PHOTO_HEIGHT, PHOTO_WIDTH,
+    decode_photo, Photo, PhotoDecoder, PhotoDecoderConfig, PhotoError, NOT_DECODABLE, PHOTO_HEIGHT,
+    PHOTO_WIDTH,
 };
 
 /// A stand-in for the vendor's `libwlt2bmp`: `unpack` writes a 102x126
@@ -65,12 +65,18 @@ fn a_configured_library_decodes_the_photo() {
     // The decoder failing on a blob is an outcome, not an error.
     let mut bad = wlt.clone();
     bad[0] = 0xFF;
-    assert_eq!(decoder.decode(&bad), Photo::NotDecodable("photo decoder failed"));
+    assert_eq!(
+        decoder.decode(&bad),
+        Photo::NotDecodable("photo decoder failed")
+    );
     assert_eq!(
         decoder.decode(&wlt[..10]),
         Photo::NotDecodable("photo blob has an unexpected size")
     );
-    assert!(matches!(decode_photo(Some(&decoder), &wlt), Photo::Decoded(_)));
+    assert!(matches!(
+        decode_photo(Some(&decoder), &wlt),
+        Photo::Decoded(_)
+    ));
 }
 
 #[test]
@@ -79,13 +85,20 @@ fn wrong_symbol_or_flag_or_no_library() {
     let lib = build_fake_decoder(dir.path());
     let mut cfg = PhotoDecoderConfig::new(&lib);
     cfg.symbol = "GetBmp".into();
-    assert!(matches!(PhotoDecoder::load(&cfg), Err(PhotoError::Symbol(..))));
+    assert!(matches!(
+        PhotoDecoder::load(&cfg),
+        Err(PhotoError::Symbol(..))
+    ));
     cfg.symbol = "unpack".into();
     cfg.flag = 1;
     let d = PhotoDecoder::load(&cfg).unwrap();
-    assert_eq!(d.decode(&[1; 1024]), Photo::NotDecodable("photo decoder failed"));
+    assert_eq!(
+        d.decode(&[1; 1024]),
+        Photo::NotDecodable("photo decoder failed")
+    );
 
-    let absent = PhotoDecoder::load_optional(Some(&PhotoDecoderConfig::new(dir.path().join("none.so"))));
+    let absent =
+        PhotoDecoder::load_optional(Some(&PhotoDecoderConfig::new(dir.path().join("none.so"))));
     assert!(absent.is_none());
     assert_eq!(
         decode_photo(absent.as_ref(), &[1; 1024]),

@@ -4,27 +4,22 @@
 
 #![cfg(unix)]
 
+mod common;
+
 use std::time::{Duration, Instant};
 
-use kiosk_idcard::sim::{self, ReaderSim, SimCard, SimControl, SimFault};
+use kiosk_idcard::sim::{ReaderSim, SimCard, SimControl, SimFault};
 use kiosk_idcard::{
-    CardPoll, Date, DocType, FrameError, IdCardReader, Identity, ReaderError, SerialReader, Sex,
-    Status, Validity,
+    CardPoll, Date, DocType, FrameError, IdCardReader, ReaderError, SerialReader, Sex, Status,
+    Validity,
 };
+
+use common::card;
 
 const TIMEOUT: Duration = Duration::from_millis(250);
 
 fn setup() -> (ReaderSim, SimControl, SerialReader) {
-    let (sim, control, path) = sim::spawn().expect("pty pair");
-    let reader = SerialReader::open(&path, 115_200, TIMEOUT).expect("open slave");
-    (sim, control, reader)
-}
-
-fn card(poll: Result<CardPoll, ReaderError>) -> Identity {
-    match poll {
-        Ok(CardPoll::Card(identity)) => identity,
-        other => panic!("expected a card, got {other:?}"),
-    }
+    common::setup(TIMEOUT)
 }
 
 #[test]

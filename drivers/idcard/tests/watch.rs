@@ -53,7 +53,10 @@ fn one_read_per_placement_then_removed() {
     control.set_baud(None);
     let (tx, rx) = channel();
     let _w = watch(opener(path), cfg(), tx).unwrap();
-    assert!(matches!(next(&rx, Duration::from_secs(2)), ReaderEvent::Connected));
+    assert!(matches!(
+        next(&rx, Duration::from_secs(2)),
+        ReaderEvent::Connected
+    ));
     control.insert(SimCard::specimen());
     match next(&rx, Duration::from_secs(2)) {
         ReaderEvent::IdentityRead(id) => assert_eq!(id.text.name.expose(), "测试样例"),
@@ -63,9 +66,15 @@ fn one_read_per_placement_then_removed() {
     quiet(&rx, Duration::from_millis(400));
     assert_eq!(control.reads_served(), 1);
     control.remove();
-    assert!(matches!(next(&rx, Duration::from_secs(1)), ReaderEvent::CardRemoved));
+    assert!(matches!(
+        next(&rx, Duration::from_secs(1)),
+        ReaderEvent::CardRemoved
+    ));
     control.insert(SimCard::hmt_permit());
-    assert!(matches!(next(&rx, Duration::from_secs(2)), ReaderEvent::IdentityRead(_)));
+    assert!(matches!(
+        next(&rx, Duration::from_secs(2)),
+        ReaderEvent::IdentityRead(_)
+    ));
     assert_eq!(control.reads_served(), 2);
 }
 
@@ -75,19 +84,28 @@ fn a_failed_read_is_reported_once_and_the_next_read_works() {
     control.set_baud(None);
     let (tx, rx) = channel();
     let w = watch(opener(path), cfg(), tx).unwrap();
-    assert!(matches!(next(&rx, Duration::from_secs(2)), ReaderEvent::Connected));
+    assert!(matches!(
+        next(&rx, Duration::from_secs(2)),
+        ReaderEvent::Connected
+    ));
     w.set_active(false);
     control.insert(SimCard::specimen());
     control.inject_fault_after(2, SimFault::BadChecksum);
     w.set_active(true);
-    assert!(matches!(next(&rx, Duration::from_secs(2)), ReaderEvent::ReadFailed(_)));
+    assert!(matches!(
+        next(&rx, Duration::from_secs(2)),
+        ReaderEvent::ReadFailed(_)
+    ));
     match next(&rx, Duration::from_secs(2)) {
         ReaderEvent::IdentityRead(id) => assert_eq!(id.text.name.expose(), "测试样例"),
         other => panic!("{other:?}"),
     }
     // Rearmed: the same card is read again for a new session.
     w.rearm();
-    assert!(matches!(next(&rx, Duration::from_secs(2)), ReaderEvent::IdentityRead(_)));
+    assert!(matches!(
+        next(&rx, Duration::from_secs(2)),
+        ReaderEvent::IdentityRead(_)
+    ));
 }
 
 #[test]
@@ -96,9 +114,15 @@ fn unplug_is_reported_within_two_seconds_and_replug_recovers() {
     control.set_baud(None);
     let (tx, rx) = channel();
     let _w = watch(opener(path), cfg(), tx).unwrap();
-    assert!(matches!(next(&rx, Duration::from_secs(2)), ReaderEvent::Connected));
+    assert!(matches!(
+        next(&rx, Duration::from_secs(2)),
+        ReaderEvent::Connected
+    ));
     control.insert(SimCard::specimen());
-    assert!(matches!(next(&rx, Duration::from_secs(2)), ReaderEvent::IdentityRead(_)));
+    assert!(matches!(
+        next(&rx, Duration::from_secs(2)),
+        ReaderEvent::IdentityRead(_)
+    ));
 
     let unplugged = Instant::now();
     control.unplug();
@@ -111,7 +135,10 @@ fn unplug_is_reported_within_two_seconds_and_replug_recovers() {
     quiet(&rx, Duration::from_millis(600));
 
     control.replug();
-    assert!(matches!(next(&rx, Duration::from_secs(2)), ReaderEvent::Connected));
+    assert!(matches!(
+        next(&rx, Duration::from_secs(2)),
+        ReaderEvent::Connected
+    ));
     // The card still lies there: it is read again after the reconnect.
     match next(&rx, Duration::from_secs(2)) {
         ReaderEvent::IdentityRead(id) => assert_eq!(id.text.name.expose(), "测试样例"),
