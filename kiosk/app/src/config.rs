@@ -276,8 +276,10 @@ impl Default for PrinterSettings {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct UiConfig {
-    /// Seconds without a touch before a registration in progress is wiped.
+    /// Seconds without a touch before "您还在吗？" is asked on a screen with personal data.
     pub inactivity_timeout_s: u64,
+    /// Seconds the "still there?" prompt waits before everything personal is wiped.
+    pub still_there_s: u64,
     /// Seconds the receipt stays on screen.
     pub receipt_timeout_s: u64,
 }
@@ -285,7 +287,8 @@ pub struct UiConfig {
 impl Default for UiConfig {
     fn default() -> Self {
         UiConfig {
-            inactivity_timeout_s: 120,
+            inactivity_timeout_s: 90,
+            still_there_s: 30,
             receipt_timeout_s: 30,
         }
     }
@@ -314,8 +317,11 @@ impl Config {
         if self.ocr.workers == 0 || self.ocr.workers > 8 {
             bail!("ocr.workers must be between 1 and 8");
         }
-        if self.ui.inactivity_timeout_s < 30 {
-            bail!("ui.inactivity_timeout_s must be at least 30");
+        if self.ui.inactivity_timeout_s < 60 {
+            bail!("ui.inactivity_timeout_s must be at least 60");
+        }
+        if self.ui.still_there_s < 10 {
+            bail!("ui.still_there_s must be at least 10");
         }
         if self.registry.min_backoff_s == 0
             || self.registry.min_backoff_s > self.registry.max_backoff_s

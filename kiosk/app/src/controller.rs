@@ -239,8 +239,8 @@ impl Controller {
         let shell = Shell {
             machine: Intake::new(Timeouts {
                 inactivity: cfg.inactivity(),
+                still_there: Duration::from_secs(cfg.ui.still_there_s),
                 receipt: Duration::from_secs(cfg.ui.receipt_timeout_s),
-                ..Timeouts::default()
             }),
             queue,
             uplink: uplink.clone(),

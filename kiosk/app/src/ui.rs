@@ -89,6 +89,7 @@ pub fn apply(app: &AppWindow, v: &ViewModel) {
     g.set_repeat_question(v.repeat_question.as_str().into());
     g.set_repeat_answer(v.repeat_answer);
     g.set_seconds_left(v.seconds_left.min(i32::MAX as u64) as i32);
+    g.set_still_there(v.still_there);
     if v.screen != Some(Screen::Capture) {
         g.set_preview(Image::default());
     }
@@ -121,6 +122,7 @@ pub fn attach(app: &AppWindow, hall_name: &str, events: Sender<Event>, demo: Opt
         }};
     }
     on!(on_start, Event::Start);
+    on!(on_still_here, Event::StillHere);
     on!(on_confirm_identity, Event::ConfirmIdentity);
     on!(on_capture, Event::CaptureRequested);
     on!(on_finish_capture, Event::FinishCapture);

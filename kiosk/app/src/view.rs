@@ -44,6 +44,8 @@ pub struct ViewModel {
     pub local_ref: String,
     pub queued_offline: bool,
     pub seconds_left: u64,
+    /// The "您还在吗？" prompt is up.
+    pub still_there: bool,
     /// Routing suggestion on the review screen (set by the controller).
     pub suggestion: String,
     /// "Same matter as …?" on the review screen; "" when not asked.
@@ -114,6 +116,7 @@ pub fn build(m: &Intake, now: Millis) -> ViewModel {
         v.message_is_error = msg.is_error;
     }
     v.seconds_left = m.seconds_left(now).unwrap_or(0);
+    v.still_there = m.asking_still_there(now);
     if let Some(s) = m.session() {
         v.person_name = s.identity.name.expose().to_string();
         v.id_masked = screen_mask(s.identity.id_number.expose());

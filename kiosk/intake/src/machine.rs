@@ -30,20 +30,21 @@ impl Millis {
 /// Timers of the flow.
 #[derive(Debug, Clone, Copy)]
 pub struct Timeouts {
-    /// No touch for this long in the middle of a registration: wipe and go back to welcome.
+    /// No touch for this long in the middle of a registration: ask "您还在吗？".
     pub inactivity: Duration,
+    /// The "still there?" prompt waits this long for a touch, then everything
+    /// personal is wiped and the flow returns to welcome.
+    pub still_there: Duration,
     /// How long the receipt stays on screen.
     pub receipt: Duration,
-    /// The countdown is shown for this last stretch of a timeout.
-    pub warn_before: Duration,
 }
 
 impl Default for Timeouts {
     fn default() -> Self {
         Timeouts {
-            inactivity: Duration::from_secs(120),
+            inactivity: Duration::from_secs(90),
+            still_there: Duration::from_secs(30),
             receipt: Duration::from_secs(30),
-            warn_before: Duration::from_secs(20),
         }
     }
 }
@@ -233,6 +234,8 @@ pub enum Event {
     Done,
     /// A device the flow needs is unusable.
     DeviceFault(String),
+    /// "我还在": the answer to the "still there?" prompt (any other touch does as well).
+    StillHere,
     /// Time passed; checks the timers.
     Tick,
 }
@@ -329,19 +332,31 @@ impl Intake {
         }
     }
 
-    /// Seconds until the screen returns to welcome by itself, once the warning stretch is reached.
+    /// Seconds until the screen returns to welcome by itself: on the receipt
+    /// screen always, elsewhere while the "still there?" prompt is up.
     pub fn seconds_left(&self, now: Millis) -> Option<u64> {
         let (since, limit) = self.timer()?;
         let elapsed = now.since(since);
         let left = limit.saturating_sub(elapsed);
-        (left <= self.timeouts.warn_before || matches!(self.state, State::Receipt { .. }))
+        (left <= self.timeouts.still_there || matches!(self.state, State::Receipt { .. }))
             .then(|| left.as_secs_f64().ceil() as u64)
     }
 
+    /// True while the "您还在吗？" prompt is up: no touch for
+    /// [`Timeouts::inactivity`] on a screen holding personal data. Any touch
+    /// (or [`Event::StillHere`]) dismisses it.
+    pub fn asking_still_there(&self, now: Millis) -> bool {
+        !matches!(self.state, State::Receipt { .. })
+            && self
+                .timer()
+                .is_some_and(|(since, _)| now.since(since) >= self.timeouts.inactivity)
+    }
+
     fn timer(&self) -> Option<(Millis, Duration)> {
+        let form = self.timeouts.inactivity + self.timeouts.still_there;
         match &self.state {
             State::Card | State::Identity | State::Category | State::Capture | State::Review => {
-                Some((self.last_activity, self.timeouts.inactivity))
+                Some((self.last_activity, form))
             }
             State::Receipt { since, .. } => Some((*since, self.timeouts.receipt)),
             State::Welcome | State::Submitting { .. } | State::Fault => None,
@@ -379,6 +394,8 @@ impl Intake {
     fn step(&mut self, event: Event, now: Millis, fx: &mut Vec<Effect>) {
         match event {
             Event::Tick => self.check_timers(now),
+            // Its only work, resetting the inactivity timer, is done by `handle`.
+            Event::StillHere => {}
             Event::Cancel => self.end_session(),
             Event::DeviceFault(reason) => {
                 self.end_session();
@@ -657,6 +674,7 @@ fn is_touch(event: &Event) -> bool {
     matches!(
         event,
         Event::Start
+            | Event::StillHere
             | Event::ConfirmIdentity
             | Event::ChooseCategory(_)
             | Event::CaptureRequested

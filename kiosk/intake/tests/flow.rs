@@ -196,16 +196,36 @@ fn a_whole_visit_seals_once_and_wipes_the_session() {
 }
 
 #[test]
-fn inactivity_wipes_and_returns_to_welcome() {
+fn inactivity_asks_still_there_then_wipes_and_returns_to_welcome() {
+    let mut s = Script::new();
+    s.send(Event::Start)
+        .send(Event::CardRead(specimen("11010519491231002X")));
+    s.wait(Duration::from_secs(89));
+    assert!(!s.m.asking_still_there(Millis(s.now)));
+    assert_eq!(s.m.seconds_left(Millis(s.now)), None);
+    s.wait(Duration::from_secs(1));
+    assert!(s.m.asking_still_there(Millis(s.now)));
+    assert_eq!(s.m.seconds_left(Millis(s.now)), Some(30));
+    assert!(s.m.session().is_some());
+    s.wait(Duration::from_secs(30));
+    assert_eq!(s.m.screen(), Screen::Welcome);
+    assert!(s.m.session().is_none());
+    assert!(!s.m.asking_still_there(Millis(s.now)));
+}
+
+#[test]
+fn answering_still_there_keeps_the_session_for_another_full_stretch() {
     let mut s = Script::new();
     s.send(Event::Start)
         .send(Event::CardRead(specimen("11010519491231002X")));
     s.wait(Duration::from_secs(100));
-    assert_eq!(s.m.seconds_left(Millis(s.now)), Some(20));
+    assert!(s.m.asking_still_there(Millis(s.now)));
+    s.send(Event::StillHere);
+    assert!(!s.m.asking_still_there(Millis(s.now)));
+    s.wait(Duration::from_secs(89));
+    assert_eq!(s.m.screen(), Screen::Identity);
     assert!(s.m.session().is_some());
-    s.wait(Duration::from_secs(21));
-    assert_eq!(s.m.screen(), Screen::Welcome);
-    assert!(s.m.session().is_none());
+    assert!(!s.m.asking_still_there(Millis(s.now)));
 }
 
 #[test]

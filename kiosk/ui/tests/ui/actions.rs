@@ -287,14 +287,22 @@ fn demo_panel_only_in_demo_mode() {
 }
 
 #[test]
-fn inactivity_countdown_is_shown_on_other_screens() {
+fn still_there_prompt_counts_down_and_answers() {
     let ui = new_window(PORTRAIT);
+    let log = record_callbacks(&ui);
     let intake = ui.global::<Intake>();
     intake.set_screen(Screen::Category);
-    assert!(find(&ui, "seconds-left").is_empty());
     intake.set_seconds_left(15);
+    assert!(find(&ui, "still-there").is_empty());
+    assert!(find(&ui, "seconds-left").is_empty());
+    intake.set_still_there(true);
+    find_one(&ui, "still-there");
     assert_eq!(
         find_one(&ui, "seconds-left").accessible_value().as_deref(),
         Some("15")
     );
+    assert_eq!(press(&ui, &log, "我还在，继续"), ["still-here"]);
+    assert_eq!(press(&ui, &log, "结束，清除我的信息"), ["cancel"]);
+    intake.set_still_there(false);
+    assert!(find(&ui, "still-there").is_empty());
 }

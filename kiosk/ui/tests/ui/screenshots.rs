@@ -174,9 +174,12 @@ const PORTRAIT_SHOTS: &[Shot] = &[
         tweak: |i| i.set_message("读卡器没有响应（设备代码 E-READER-TIMEOUT）".into()),
     },
     Shot {
-        name: "category-timeout",
+        name: "category-still-there",
         screen: Screen::Category,
-        tweak: |i| i.set_seconds_left(20),
+        tweak: |i| {
+            i.set_seconds_left(20);
+            i.set_still_there(true);
+        },
     },
 ];
 
@@ -270,9 +273,19 @@ fn save_png(path: &Path, snapshot: &SharedPixelBuffer<Rgba8Pixel>) {
 /// window above the footer, and overlaps no other button.
 fn check_targets(ui: &AppWindow, size: PhysicalSize, shot: &str) {
     let footer_top = find_one(ui, "footer").absolute_position().y;
+    // A dialog covering the screen: only its own buttons can be touched.
+    let dialog = ElementHandle::find_by_accessible_label(ui, "still-there")
+        .next()
+        .map(|d| {
+            let (p, s) = (d.absolute_position(), d.size());
+            [p.x, p.y, p.x + s.width, p.y + s.height]
+        });
     let buttons: Vec<(String, ElementHandle)> = all_buttons(ui)
         .into_iter()
         .map(|b| (b.accessible_label().unwrap_or_default().to_string(), b))
+        .filter(|(label, _)| {
+            dialog.is_none() || matches!(label.as_str(), "我还在，继续" | "结束，清除我的信息")
+        })
         .collect();
     assert!(
         !buttons.is_empty() || shot.starts_with("submitting") || shot.starts_with("fault"),

@@ -162,6 +162,7 @@ pub fn fill_specimen(ui: &AppWindow) {
     intake.set_local_ref(LOCAL_REF.into());
     intake.set_queued_offline(false);
     intake.set_seconds_left(0);
+    intake.set_still_there(false);
     intake.set_message("".into());
     intake.set_message_is_error(false);
     intake.set_demo(false);
@@ -180,6 +181,7 @@ pub fn record_callbacks(ui: &AppWindow) -> Rc<RefCell<Vec<String>>> {
     }
     record!(
         on_start => "start",
+        on_still_here => "still-here",
         on_confirm_identity => "confirm-identity",
         on_capture => "capture",
         on_finish_capture => "finish-capture",
