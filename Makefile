@@ -8,7 +8,7 @@ export CARGO_TARGET_DIR
 export OMP_THREAD_LIMIT = 1
 CARGO ?= cargo
 
-.PHONY: deps build demo test bench invariants
+.PHONY: deps build demo test bench invariants screenshots
 
 deps:
 	./scripts/install-deps.sh
@@ -23,6 +23,11 @@ test: deps
 	$(CARGO) build --workspace --all-targets
 	./scripts/check-invariants.sh
 	./scripts/test-all.sh
+
+# Rewrites the reference screenshots of kiosk/ui/screenshots/ after a deliberate
+# change of the UI: look at every changed PNG before committing it.
+screenshots:
+	UPDATE_SCREENSHOTS=1 $(CARGO) test -p kiosk-ui --test ui screenshots
 
 bench: build
 	$(CARGO_TARGET_DIR)/debug/intake-bench $(or $(RUNS),5) $(or $(PAGES),2)

@@ -23,6 +23,40 @@ pub struct Config {
     pub registry: RegistryConfig,
     pub printer: PrinterSettings,
     pub ui: UiConfig,
+    pub staff: StaffConfig,
+    pub counter: CounterConfig,
+}
+
+/// The hall's counter queue (叫号).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CounterConfig {
+    /// Issue and print a queue ticket after each registration.
+    pub enabled: bool,
+    /// The letter in front of the number: "A" gives A001, A002, …
+    pub prefix: String,
+    /// Where the ticket sends the petitioner, printed and shown.
+    pub window: String,
+}
+
+impl Default for CounterConfig {
+    fn default() -> Self {
+        CounterConfig {
+            enabled: false,
+            prefix: "A".into(),
+            window: "信访接待窗口".into(),
+        }
+    }
+}
+
+/// Staff logins on the terminal's own screen.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct StaffConfig {
+    /// Argon2id PHC string of the clerk PIN (`kiosk staff hash-pin`); "" = no clerk login.
+    pub clerk_pin_hash: String,
+    /// Argon2id PHC string of the technician PIN; "" = no technician login.
+    pub technician_pin_hash: String,
 }
 
 /// Who this terminal is.
@@ -320,6 +354,7 @@ impl Config {
         if self.ui.inactivity_timeout_s < 60 {
             bail!("ui.inactivity_timeout_s must be at least 60");
         }
+        crate::staff::validate(&self.staff)?;
         if self.ui.still_there_s < 10 {
             bail!("ui.still_there_s must be at least 10");
         }

@@ -260,6 +260,14 @@ impl Controller {
             print_rx,
             print_wait: Duration::from_millis(cfg.printer.wait_for_case_number_ms),
             hall_name: cfg.terminal.hall_name.clone(),
+            staff: Arc::new(cfg.staff.clone()),
+            tickets: cfg.counter.enabled.then(|| {
+                let path = cfg.queue.path.with_file_name("tickets");
+                (
+                    crate::ticket::TicketCounter::new(&path, &cfg.counter.prefix),
+                    cfg.counter.window.clone(),
+                )
+            }),
             to_print: None,
             printing: HashMap::new(),
             next_print_tag: 1,
@@ -366,6 +374,10 @@ struct Shell {
     /// The top suggestion's category code.
     suggestion_category: Option<String>,
     terminal_secret: kiosk_classify::TerminalSecret,
+    /// The provisioned staff PIN hashes.
+    staff: Arc<crate::config::StaffConfig>,
+    /// The counter queue's ticket numbers and window, when the hall runs one.
+    tickets: Option<(crate::ticket::TicketCounter, String)>,
 }
 
 impl Shell {
@@ -449,6 +461,45 @@ impl Shell {
                 });
             }
         }
+    }
+
+    /// Issues and prints the counter queue's ticket, when the hall runs one.
+    /// A ticket that cannot be issued or printed never holds up the receipt.
+    fn issue_ticket(&mut self, local_ref: &str) {
+        let Some((counter, window)) = &self.tickets else {
+            return;
+        };
+        let now = chrono::Local::now();
+        let number = match counter.issue(now.date_naive()) {
+            Ok(n) => n,
+            Err(e) => {
+                log::error!("no queue ticket: {e}");
+                return;
+            }
+        };
+        log::info!("queue ticket {number} for {local_ref}");
+        let ticket = kiosk_printer::QueueTicket {
+            terminal_id: self.terminal_id.clone(),
+            hall_name: self.hall_name.clone(),
+            number: number.clone(),
+            window: window.clone(),
+            ahead: None,
+            issued_at: now.naive_local(),
+        };
+        match (ticket.to_job(), &self.printer) {
+            (Ok(job), Some(printer)) => {
+                // Not tracked in `printing`: its report changes nothing on screen.
+                let tag = self.next_print_tag;
+                self.next_print_tag += 1;
+                printer.print(tag, job);
+            }
+            (Err(e), _) => log::error!("queue ticket {number} could not be laid out: {e}"),
+            (Ok(_), None) => {}
+        }
+        let _ = self.events.send(Event::TicketIssued {
+            local_ref: local_ref.to_string(),
+            number,
+        });
     }
 
     fn show_receipt_picture(&self, job: &PrintJob) {
@@ -741,8 +792,9 @@ impl Shell {
                             Instant::now(),
                         ));
                         let _ = self.events.send(Event::Sealed {
-                            local_ref: receipt.local_ref,
+                            local_ref: receipt.local_ref.clone(),
                         });
+                        self.issue_ticket(&receipt.local_ref);
                     }
                     Err(e) => {
                         log::error!("sealing failed: {e}");
@@ -752,6 +804,41 @@ impl Shell {
                     }
                 }
             }
+            Effect::CheckPin(pin) => {
+                // Argon2 takes a moment: off the controller thread.
+                let (staff, tx) = (self.staff.clone(), self.events.clone());
+                let spawned = spawn_named("pin", move || {
+                    let role = crate::staff::check_pin(&staff, &pin);
+                    log::info!("staff login: {}", if role.is_some() { "accepted" } else { "refused" });
+                    let _ = tx.send(Event::PinChecked(role));
+                });
+                if spawned.is_err() {
+                    let _ = self.events.send(Event::PinChecked(None));
+                }
+            }
+            Effect::LoadQueue => match crate::staff::queue_rows(&self.queue) {
+                Ok(rows) => {
+                    let _ = self.events.send(Event::QueueLoaded(rows));
+                }
+                Err(e) => log::error!("queue view: {e}"),
+            },
+            Effect::Resend(local_ref) => match self.queue.resend(&local_ref) {
+                Ok(true) => {
+                    log::info!("clerk put {local_ref} back in line");
+                    self.uplink.wake();
+                }
+                Ok(false) => log::warn!("resend {local_ref}: not a failed registration"),
+                Err(e) => log::error!("resend {local_ref}: {e}"),
+            },
+            Effect::Reprint(local_ref) => match self.queue.receipt(&local_ref) {
+                Ok(Some(r)) => {
+                    log::info!("clerk reprints the receipt of {local_ref}");
+                    let receipt = crate::staff::receipt_for(&r, &self.terminal_id, &self.hall_name);
+                    self.print_receipt(receipt);
+                }
+                Ok(None) => log::warn!("reprint {local_ref}: not in the queue"),
+                Err(e) => log::error!("reprint {local_ref}: {e}"),
+            },
         }
     }
 }
@@ -910,6 +997,8 @@ pub fn build_upload(terminal_id: &str, req: SealRequest) -> RegistrationUpload {
             address: t.address.clone(),
         },
         category: req.category.code.to_string(),
+        assisted: req.assisted,
+        identity_typed: req.identity_typed,
         description: Default::default(),
         phone: None,
         pages,

@@ -7,12 +7,16 @@
 //! - [`ui`]: the Slint adapter (the only module that knows Slint).
 //! - [`cli_queue`]: the `kiosk queue` technician view and the queue's refusal texts.
 //! - [`devices`]: opening the real devices, or the simulators for demo and tests.
+//! - [`staff`]: staff PINs (Argon2id), the clerk's queue rows, reprints.
+//! - [`ticket`]: the day's queue ticket numbers (叫号).
 
 pub mod cli_queue;
 pub mod config;
 pub mod controller;
 pub mod devices;
 pub mod logging;
+pub mod staff;
+pub mod ticket;
 pub mod ui;
 pub mod view;
 mod workers;

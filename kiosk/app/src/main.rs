@@ -17,6 +17,7 @@ mod cli_ocr;
 mod cli_printer;
 
 mod cli_provision;
+mod cli_staff;
 mod sd_notify;
 
 #[derive(Parser)]
@@ -73,6 +74,11 @@ enum Cmd {
         #[command(subcommand)]
         cmd: cli_provision::ProvisionCmd,
     },
+    /// Staff PINs: make the hash for the configuration.
+    Staff {
+        #[command(subcommand)]
+        cmd: cli_staff::StaffCmd,
+    },
 }
 
 fn main() -> ExitCode {
@@ -107,6 +113,7 @@ fn main() -> ExitCode {
         } => load(&cli.config).and_then(|cfg| cli_printer::reprint(&cfg, local_ref.as_deref())),
         Cmd::Printer { cmd } => cli_printer::run(cmd),
         Cmd::Provision { cmd } => cli_provision::run(cmd),
+        Cmd::Staff { cmd } => cli_staff::run(cmd),
     };
     match res {
         Ok(()) => ExitCode::SUCCESS,
@@ -234,6 +241,10 @@ fn start_registry(
     Ok(proc)
 }
 
+/// The demo's staff PINs (a real terminal's come from its configuration).
+const DEMO_CLERK_PIN: &str = "246810";
+const DEMO_TECHNICIAN_PIN: &str = "135790";
+
 fn demo(state_dir: &Path, registry_listen: &str) -> anyhow::Result<()> {
     if !has_display() {
         return Err(no_display());
@@ -249,6 +260,12 @@ fn demo(state_dir: &Path, registry_listen: &str) -> anyhow::Result<()> {
 
     cfg.terminal.id = "demo-01".into();
     cfg.terminal.hall_name = "示范镇便民服务中心（演示）".into();
+    // Demo staff PINs, printed below: the clerk and technician screens can be tried.
+    cfg.staff.clerk_pin_hash = kiosk::staff::hash_pin(&DEMO_CLERK_PIN.into())?;
+    cfg.staff.technician_pin_hash = kiosk::staff::hash_pin(&DEMO_TECHNICIAN_PIN.into())?;
+    log::info!(
+        "demo: staff PINs clerk {DEMO_CLERK_PIN}, technician {DEMO_TECHNICIAN_PIN} (\"工作人员\" on the welcome screen)"
+    );
     cfg.queue.path = state_dir.join("queue.db");
     cfg.registry.url = format!("http://{registry_listen}");
     cfg.registry.token_file = token_file;

@@ -5,8 +5,11 @@ use std::sync::mpsc::Sender;
 use std::sync::Arc;
 
 use intake::{Event, Screen};
-use kiosk_ui::{AppWindow, CategoryTile, HistoryRow, Intake as IntakeGlobal, PageThumb};
-use slint::{ComponentHandle, Image, ModelRc, Rgba8Pixel, SharedPixelBuffer, VecModel};
+use kiosk_privacy::{IdNumber, PersonName, PersonalText, StaffPin};
+use kiosk_ui::{
+    AppWindow, CategoryTile, HistoryRow, Intake as IntakeGlobal, PageText, PageThumb, QueueRowView,
+};
+use slint::{ComponentHandle, Image, Model, ModelRc, Rgba8Pixel, SharedPixelBuffer, VecModel};
 
 use crate::controller::{Sink, Update};
 use crate::view::ViewModel;
@@ -44,6 +47,10 @@ fn screen(s: Option<Screen>) -> kiosk_ui::Screen {
         Some(Screen::Submitting) => S::Submitting,
         Some(Screen::Receipt) => S::Receipt,
         Some(Screen::Fault) => S::Fault,
+        Some(Screen::StaffLogin) => S::StaffLogin,
+        Some(Screen::ClerkMenu) => S::ClerkMenu,
+        Some(Screen::ManualId) => S::ManualId,
+        Some(Screen::QueueView) => S::QueueView,
     }
 }
 
@@ -90,6 +97,52 @@ pub fn apply(app: &AppWindow, v: &ViewModel) {
     g.set_repeat_answer(v.repeat_answer);
     g.set_seconds_left(v.seconds_left.min(i32::MAX as u64) as i32);
     g.set_still_there(v.still_there);
+    g.set_staff_mode(v.staff_mode);
+    g.set_ticket(v.ticket.as_str().into());
+    g.set_assisted(v.assisted);
+    let rows: Vec<QueueRowView> = v
+        .queue_rows
+        .iter()
+        .map(|r| QueueRowView {
+            local_ref: r.local_ref.as_str().into(),
+            when: r.when.as_str().into(),
+            category: r.category.as_str().into(),
+            masked_id: r.masked_id.as_str().into(),
+            status: r.status.as_str().into(),
+            case_number: r.case_number.as_str().into(),
+            reason: r.reason.as_str().into(),
+            failed: r.failed,
+        })
+        .collect();
+    g.set_queue_rows(ModelRc::new(VecModel::from(rows)));
+    let texts: Vec<PageText> = v
+        .page_texts
+        .iter()
+        .map(|p| PageText {
+            id: p.id as i32,
+            number: p.number as i32,
+            text: p.text.as_str().into(),
+            doubtful: ModelRc::new(VecModel::from(
+                p.doubtful
+                    .iter()
+                    .map(|w| w.as_str().into())
+                    .collect::<Vec<slint::SharedString>>(),
+            )),
+        })
+        .collect();
+    // Rewriting the texts while the clerk types would recreate the editors:
+    // only when pages come or go or their recognition finishes. The clerk's
+    // edits reach the machine through `edit-page-text`.
+    let shape = |id: i32, text: &str| (id, text.is_empty());
+    let old: Vec<_> = g
+        .get_page_texts()
+        .iter()
+        .map(|p| shape(p.id, p.text.as_str()))
+        .collect();
+    let new: Vec<_> = texts.iter().map(|p| shape(p.id, p.text.as_str())).collect();
+    if old != new {
+        g.set_page_texts(ModelRc::new(VecModel::from(texts)));
+    }
     if v.screen != Some(Screen::Capture) {
         g.set_preview(Image::default());
     }
@@ -123,6 +176,47 @@ pub fn attach(app: &AppWindow, hall_name: &str, events: Sender<Event>, demo: Opt
     }
     on!(on_start, Event::Start);
     on!(on_still_here, Event::StillHere);
+    on!(on_staff_entry, Event::StaffEntry);
+    on!(on_clerk_register, Event::ClerkRegister);
+    on!(on_clerk_manual, Event::ClerkManualEntry);
+    on!(on_clerk_queue, Event::ClerkQueue);
+    on!(on_leave_staff, Event::LeaveStaff);
+    {
+        let tx = events.clone();
+        g.on_staff_pin(move |pin| send(&tx, Event::StaffPin(StaffPin::new(pin.as_str()))));
+    }
+    {
+        let tx = events.clone();
+        g.on_manual_identity(move |id, name| {
+            send(
+                &tx,
+                Event::ManualIdentity {
+                    id_number: IdNumber::new(id.as_str()),
+                    name: PersonName::new(name.as_str()),
+                },
+            )
+        });
+    }
+    {
+        let tx = events.clone();
+        g.on_resend(move |r| send(&tx, Event::Resend(r.to_string())));
+    }
+    {
+        let tx = events.clone();
+        g.on_reprint(move |r| send(&tx, Event::Reprint(r.to_string())));
+    }
+    {
+        let tx = events.clone();
+        g.on_edit_page_text(move |id, text| {
+            send(
+                &tx,
+                Event::EditPageText {
+                    page_id: id.max(0) as u32,
+                    text: PersonalText::new(text.as_str()),
+                },
+            )
+        });
+    }
     on!(on_confirm_identity, Event::ConfirmIdentity);
     on!(on_capture, Event::CaptureRequested);
     on!(on_finish_capture, Event::FinishCapture);

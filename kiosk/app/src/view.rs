@@ -5,7 +5,7 @@
 //! (the screen must show it to them); its `Debug` leaves personal data out.
 
 use idcard_proto::DocType;
-use intake::{History, Intake, Millis, Ocr, Screen, Thumb};
+use intake::{History, Intake, Millis, Ocr, Screen, StaffRole, Thumb};
 
 /// One row of the history list.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,6 +22,38 @@ pub struct PageView {
     pub id: u32,
     pub thumb: Thumb,
     pub status: String,
+}
+
+/// One registration in the clerk's queue view.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueRowView {
+    pub local_ref: String,
+    pub when: String,
+    pub category: String,
+    pub masked_id: String,
+    pub status: String,
+    pub case_number: String,
+    pub reason: String,
+    pub failed: bool,
+}
+
+/// One page's recognised text for the clerk to correct.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PageTextView {
+    pub id: u32,
+    pub number: u32,
+    pub text: String,
+    pub doubtful: Vec<String>,
+}
+
+impl std::fmt::Debug for PageTextView {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PageTextView")
+            .field("id", &self.id)
+            .field("chars", &self.text.chars().count())
+            .field("doubtful", &self.doubtful.len())
+            .finish()
+    }
 }
 
 /// Everything a screen shows.
@@ -52,6 +84,15 @@ pub struct ViewModel {
     pub repeat_question: String,
     /// 0 not answered, 1 same matter, 2 not the same.
     pub repeat_answer: i32,
+    /// 0 nobody, 1 a clerk, 2 a technician is logged in.
+    pub staff_mode: i32,
+    /// A clerk registers on the person's behalf (the ID number is then shown in full).
+    pub assisted: bool,
+    pub queue_rows: Vec<QueueRowView>,
+    /// The counter queue's ticket number on the receipt screen ("" = none).
+    pub ticket: String,
+    /// Clerk on the review screen: each page's recognised text.
+    pub page_texts: Vec<PageTextView>,
 }
 
 impl std::fmt::Debug for ViewModel {
@@ -105,6 +146,16 @@ fn status_label(status: &str) -> &str {
     }
 }
 
+fn queue_status_label(status: &str) -> &str {
+    match status {
+        "pending" => "等待发送",
+        "uploading" => "正在发送",
+        "acknowledged" => "已送达",
+        "failed" => "发送失败",
+        other => other,
+    }
+}
+
 /// Builds the view of the machine's current state.
 pub fn build(m: &Intake, now: Millis) -> ViewModel {
     let mut v = ViewModel {
@@ -117,9 +168,57 @@ pub fn build(m: &Intake, now: Millis) -> ViewModel {
     }
     v.seconds_left = m.seconds_left(now).unwrap_or(0);
     v.still_there = m.asking_still_there(now);
+    v.staff_mode = match m.staff() {
+        None => 0,
+        Some(StaffRole::Clerk) => 1,
+        Some(StaffRole::Technician) => 2,
+    };
+    let clerk = m.staff() == Some(StaffRole::Clerk);
+    v.queue_rows = m
+        .queue_rows()
+        .iter()
+        .map(|r| QueueRowView {
+            local_ref: r.local_ref.clone(),
+            when: r.sealed_at.chars().take(16).collect::<String>().replace('T', " "),
+            category: category_label(&r.category),
+            masked_id: r.masked_id.clone(),
+            status: queue_status_label(&r.status).into(),
+            case_number: r.case_number.clone().unwrap_or_default(),
+            reason: r.reason.clone().unwrap_or_default(),
+            failed: r.status == "failed",
+        })
+        .collect();
     if let Some(s) = m.session() {
         v.person_name = s.identity.name.expose().to_string();
-        v.id_masked = screen_mask(s.identity.id_number.expose());
+        v.assisted = s.assisted;
+        // The clerk sees the whole number to check it against the document.
+        v.id_masked = if clerk {
+            s.identity.id_number.expose().to_string()
+        } else {
+            screen_mask(s.identity.id_number.expose())
+        };
+        if clerk && m.screen() == Screen::Review {
+            v.page_texts = s
+                .pages
+                .iter()
+                .enumerate()
+                .map(|(i, p)| {
+                    let (text, doubtful) = match &p.ocr {
+                        Ocr::Done { text, doubtful, .. } => (
+                            text.expose().to_string(),
+                            doubtful.iter().map(|w| w.expose().to_string()).collect(),
+                        ),
+                        _ => (String::new(), Vec::new()),
+                    };
+                    PageTextView {
+                        id: p.id,
+                        number: i as u32 + 1,
+                        text,
+                        doubtful,
+                    }
+                })
+                .collect();
+        }
         if !s.id_number_ok {
             v.id_warning = "证件号码校验未通过，请工作人员核对".into();
         }
@@ -171,6 +270,7 @@ pub fn build(m: &Intake, now: Millis) -> ViewModel {
         v.local_ref = local_ref.to_string();
         v.case_number = case.unwrap_or_default().to_string();
         v.queued_offline = case.is_none();
+        v.ticket = m.ticket().unwrap_or_default().to_string();
     }
     v
 }

@@ -10,9 +10,11 @@
 
 pub mod category;
 pub mod machine;
+pub mod staff;
 
 pub use category::{Category, CATEGORIES, UNSURE};
 pub use machine::{
     Effect, Event, History, Intake, Message, Millis, Ocr, Page, PastRegistration, RepeatQuestion,
     Screen, SealRequest, Session, Thumb, Timeouts,
 };
+pub use staff::{Lockout, QueueRow, StaffRole};

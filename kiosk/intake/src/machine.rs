@@ -12,10 +12,11 @@
 
 use std::time::Duration;
 
-use idcard_proto::CardText;
-use kiosk_privacy::{IdNumber, PersonalText};
+use idcard_proto::{CardText, DocType, Sex};
+use kiosk_privacy::{Address, IdNumber, PersonName, PersonalText, StaffPin};
 
 use crate::category::{self, Category};
+use crate::staff::{Lockout, QueueRow, StaffRole};
 
 /// Milliseconds on a monotonic clock chosen by the caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
@@ -61,6 +62,14 @@ pub enum Screen {
     Submitting,
     Receipt,
     Fault,
+    /// The staff PIN pad.
+    StaffLogin,
+    /// The clerk's menu: register for someone, type an ID in, the queue, log out.
+    ClerkMenu,
+    /// The clerk types the ID number and name of someone without a card.
+    ManualId,
+    /// The clerk's view of the local queue: sent, waiting, failed with the reason.
+    QueueView,
 }
 
 /// An earlier registration of the same petitioner, as the registry reported it.
@@ -141,6 +150,10 @@ pub struct Session {
     pub capture_busy: bool,
     /// "Same matter as your earlier case …?", when the terminal suspects a repeat.
     pub repeat: Option<RepeatQuestion>,
+    /// A clerk registers on the person's behalf (代办).
+    pub assisted: bool,
+    /// The identity was typed by the clerk, not read from a card.
+    pub identity_typed: bool,
     next_page_id: u32,
 }
 
@@ -162,6 +175,10 @@ pub struct SealRequest {
     pub pages: Vec<Page>,
     /// The earlier case asked about and the answer, when the petitioner answered.
     pub repeat: Option<(String, bool)>,
+    /// Registered by a clerk on the person's behalf (代办).
+    pub assisted: bool,
+    /// The identity was typed by the clerk, not read from a card.
+    pub identity_typed: bool,
 }
 
 /// A message shown on the current screen.
@@ -223,6 +240,11 @@ pub enum Event {
         local_ref: String,
         case_number: String,
     },
+    /// The hall's counter queue gave this registration a ticket number ("A023").
+    TicketIssued {
+        local_ref: String,
+        number: String,
+    },
     /// The receipt printer finished (or could not print); the text is shown on the receipt screen.
     ReceiptPrinted {
         local_ref: String,
@@ -234,6 +256,35 @@ pub enum Event {
     Done,
     /// A device the flow needs is unusable.
     DeviceFault(String),
+    /// "工作人员": open the staff PIN pad.
+    StaffEntry,
+    /// A PIN typed on the staff PIN pad.
+    StaffPin(StaffPin),
+    /// The shell's verdict on the PIN: the role it belongs to, or none.
+    PinChecked(Option<StaffRole>),
+    /// Clerk menu: register on someone's behalf with their card.
+    ClerkRegister,
+    /// Clerk menu: type the identity of someone without a card.
+    ClerkManualEntry,
+    /// The identity the clerk typed.
+    ManualIdentity {
+        id_number: IdNumber,
+        name: PersonName,
+    },
+    /// Clerk menu: the local queue.
+    ClerkQueue,
+    QueueLoaded(Vec<QueueRow>),
+    /// Clerk: put a failed registration back in line.
+    Resend(String),
+    /// Clerk: print a registration's receipt again.
+    Reprint(String),
+    /// The clerk corrected a page's recognised text.
+    EditPageText {
+        page_id: u32,
+        text: PersonalText,
+    },
+    /// Staff log out; back to the welcome screen.
+    LeaveStaff,
     /// "我还在": the answer to the "still there?" prompt (any other touch does as well).
     StillHere,
     /// Time passed; checks the timers.
@@ -253,6 +304,14 @@ pub enum Effect {
     /// Show or stop the live camera preview.
     Preview(bool),
     Seal(Box<SealRequest>),
+    /// Check a staff PIN against the provisioned hashes; answer with `PinChecked`.
+    CheckPin(StaffPin),
+    /// Read the queue's summaries; answer with `QueueLoaded`.
+    LoadQueue,
+    /// Put a failed registration back in line, then `LoadQueue`.
+    Resend(String),
+    /// Print the receipt of a sealed registration again.
+    Reprint(String),
 }
 
 /// Where the flow is.
@@ -272,8 +331,17 @@ enum State {
         local_ref: String,
         case_number: Option<String>,
         since: Millis,
+        /// The counter queue's ticket number, when the hall runs one.
+        ticket: Option<String>,
     },
     Fault,
+    StaffLogin {
+        /// A PIN is being checked: further PINs wait.
+        checking: bool,
+    },
+    ClerkMenu,
+    ManualId,
+    QueueView,
 }
 
 /// The intake state machine.
@@ -284,6 +352,11 @@ pub struct Intake {
     message: Option<Message>,
     last_activity: Millis,
     timeouts: Timeouts,
+    /// Who is logged in on this terminal; kept across registrations until
+    /// logout or inactivity.
+    staff: Option<StaffRole>,
+    lockout: Lockout,
+    queue_rows: Vec<QueueRow>,
 }
 
 impl Intake {
@@ -294,6 +367,9 @@ impl Intake {
             message: None,
             last_activity: Millis(0),
             timeouts,
+            staff: None,
+            lockout: Lockout::default(),
+            queue_rows: Vec::new(),
         }
     }
 
@@ -308,7 +384,21 @@ impl Intake {
             State::Submitting { .. } => Screen::Submitting,
             State::Receipt { .. } => Screen::Receipt,
             State::Fault => Screen::Fault,
+            State::StaffLogin { .. } => Screen::StaffLogin,
+            State::ClerkMenu => Screen::ClerkMenu,
+            State::ManualId => Screen::ManualId,
+            State::QueueView => Screen::QueueView,
         }
+    }
+
+    /// Who is logged in, if anyone.
+    pub fn staff(&self) -> Option<StaffRole> {
+        self.staff
+    }
+
+    /// The rows of the clerk's queue view, as last loaded.
+    pub fn queue_rows(&self) -> &[QueueRow] {
+        &self.queue_rows
     }
 
     /// The visitor's data, while a session is open.
@@ -328,6 +418,14 @@ impl Intake {
                 case_number,
                 ..
             } => Some((local_ref.as_str(), case_number.as_deref())),
+            _ => None,
+        }
+    }
+
+    /// On the receipt screen: the counter queue's ticket number, once issued.
+    pub fn ticket(&self) -> Option<&str> {
+        match &self.state {
+            State::Receipt { ticket, .. } => ticket.as_deref(),
             _ => None,
         }
     }
@@ -355,9 +453,15 @@ impl Intake {
     fn timer(&self) -> Option<(Millis, Duration)> {
         let form = self.timeouts.inactivity + self.timeouts.still_there;
         match &self.state {
-            State::Card | State::Identity | State::Category | State::Capture | State::Review => {
-                Some((self.last_activity, form))
-            }
+            State::Card
+            | State::Identity
+            | State::Category
+            | State::Capture
+            | State::Review
+            | State::StaffLogin { .. }
+            | State::ClerkMenu
+            | State::ManualId
+            | State::QueueView => Some((self.last_activity, form)),
             State::Receipt { since, .. } => Some((*since, self.timeouts.receipt)),
             State::Welcome | State::Submitting { .. } | State::Fault => None,
         }
@@ -417,6 +521,18 @@ impl Intake {
                     }
                 }
             }
+            Event::TicketIssued { local_ref, number } => {
+                if let State::Receipt {
+                    local_ref: shown,
+                    ticket,
+                    ..
+                } = &mut self.state
+                {
+                    if *shown == local_ref {
+                        *ticket = Some(number);
+                    }
+                }
+            }
             Event::ReceiptPrinted {
                 local_ref,
                 message,
@@ -451,6 +567,8 @@ impl Intake {
                     pages: Vec::new(),
                     capture_busy: false,
                     repeat: None,
+                    assisted: self.staff == Some(StaffRole::Clerk),
+                    identity_typed: false,
                     next_page_id: 1,
                 });
                 self.message = None;
@@ -605,6 +723,7 @@ impl Intake {
                     local_ref,
                     case_number: None,
                     since: now,
+                    ticket: None,
                 };
             }
             (State::Submitting { .. }, Event::SealFailed(reason)) => {
@@ -614,10 +733,133 @@ impl Intake {
             }
             (State::Receipt { .. }, Event::Done) => self.end_session(),
             (State::Fault, Event::Done) => self.end_session(),
-            (State::Identity, Event::Back) => self.end_session_to(State::Card),
+            (State::Identity, Event::Back) => {
+                let typed = self.session.as_ref().is_some_and(|s| s.identity_typed);
+                self.end_session_to(if typed { State::ManualId } else { State::Card });
+            }
             (State::Category, Event::Back) => self.state = State::Identity,
             (State::Capture, Event::Back) => self.state = State::Category,
             (State::Review, Event::Back) => self.state = State::Capture,
+            (state, event) => self.step_staff(state.clone(), event, now, fx),
+        }
+    }
+
+    /// The staff screens: PIN, clerk menu, typed identity, queue view.
+    fn step_staff(&mut self, state: State, event: Event, now: Millis, fx: &mut Vec<Effect>) {
+        match (state, event) {
+            (State::Welcome, Event::StaffEntry) => {
+                self.message = None;
+                self.state = State::StaffLogin { checking: false };
+            }
+            (State::StaffLogin { checking: false }, Event::StaffPin(pin)) => {
+                match self.lockout.check(now) {
+                    Err(secs) => self.say_error(locked_text(secs)),
+                    Ok(()) if pin.is_empty() => self.say_error("请输入密码".into()),
+                    Ok(()) => {
+                        self.message = None;
+                        self.state = State::StaffLogin { checking: true };
+                        fx.push(Effect::CheckPin(pin));
+                    }
+                }
+            }
+            (State::StaffLogin { checking: true }, Event::PinChecked(role)) => match role {
+                Some(role) => {
+                    self.lockout.succeeded();
+                    self.staff = Some(role);
+                    self.message = None;
+                    self.state = match role {
+                        StaffRole::Clerk => State::ClerkMenu,
+                        // The technician screen is added with the health model.
+                        StaffRole::Technician => State::ClerkMenu,
+                    };
+                }
+                None => {
+                    self.state = State::StaffLogin { checking: false };
+                    match self.lockout.failed(now) {
+                        Some(lock) => self.say_error(locked_text(lock.as_secs())),
+                        None => self.say_error(format!(
+                            "密码不正确，还可以再试 {} 次",
+                            self.lockout.attempts_left()
+                        )),
+                    }
+                }
+            },
+            (State::StaffLogin { .. }, Event::Back) => self.leave_staff(),
+            (State::ClerkMenu, Event::ClerkRegister) => {
+                self.message = None;
+                self.state = State::Card;
+            }
+            (State::ClerkMenu, Event::ClerkManualEntry) => {
+                self.message = None;
+                self.state = State::ManualId;
+            }
+            (State::ClerkMenu, Event::ClerkQueue) => {
+                self.message = None;
+                self.state = State::QueueView;
+                fx.push(Effect::LoadQueue);
+            }
+            (State::QueueView, Event::QueueLoaded(rows)) => self.queue_rows = rows,
+            (State::QueueView, Event::Resend(local_ref)) => {
+                self.message = Some(Message {
+                    text: "已重新排队，联网后自动发送".into(),
+                    is_error: false,
+                });
+                fx.push(Effect::Resend(local_ref));
+                fx.push(Effect::LoadQueue);
+            }
+            (State::QueueView, Event::Reprint(local_ref)) => {
+                self.message = Some(Message {
+                    text: "正在补打回执".into(),
+                    is_error: false,
+                });
+                fx.push(Effect::Reprint(local_ref));
+            }
+            (State::QueueView | State::ManualId, Event::Back) => {
+                self.message = None;
+                self.state = State::ClerkMenu;
+            }
+            (State::ManualId, Event::ManualIdentity { id_number, name }) => {
+                match typed_identity(id_number, name) {
+                    Ok(identity) => {
+                        fx.push(Effect::FetchHistory(identity.id_number.clone()));
+                        self.session = Some(Session {
+                            identity,
+                            id_number_ok: true,
+                            history: History::Loading,
+                            category: None,
+                            pages: Vec::new(),
+                            capture_busy: false,
+                            repeat: None,
+                            assisted: true,
+                            identity_typed: true,
+                            next_page_id: 1,
+                        });
+                        self.message = None;
+                        self.state = State::Identity;
+                    }
+                    Err(text) => self.say_error(text.into()),
+                }
+            }
+            (State::Review, Event::EditPageText { page_id, text }) => {
+                if self.staff != Some(StaffRole::Clerk) {
+                    return;
+                }
+                let page = self
+                    .session
+                    .as_mut()
+                    .and_then(|s| s.pages.iter_mut().find(|p| p.id == page_id));
+                if let Some(page) = page {
+                    page.ocr = Ocr::Done {
+                        text,
+                        // Checked by a person: certain, and nothing left in doubt.
+                        confidence: 1.0,
+                        doubtful: Vec::new(),
+                    };
+                }
+            }
+            (_, Event::LeaveStaff) if self.staff.is_some() || self.state != State::Welcome => {
+                self.leave_staff()
+            }
             // Anything else does not apply to this screen (a late device result, a double tap).
             _ => {}
         }
@@ -640,6 +882,8 @@ impl Intake {
                 .repeat
                 .as_ref()
                 .and_then(|q| q.answer.map(|a| (q.earlier_case.clone(), a))),
+            assisted: s.assisted,
+            identity_typed: s.identity_typed,
         })));
         self.state = State::Submitting { seal_sent: true };
     }
@@ -647,7 +891,15 @@ impl Intake {
     fn check_timers(&mut self, now: Millis) {
         if let Some((since, limit)) = self.timer() {
             if now.since(since) >= limit {
-                self.end_session();
+                let staff_screen = matches!(
+                    self.state,
+                    State::StaffLogin { .. } | State::ClerkMenu | State::ManualId | State::QueueView
+                );
+                if staff_screen {
+                    self.leave_staff();
+                } else {
+                    self.end_session();
+                }
             }
         }
     }
@@ -659,7 +911,21 @@ impl Intake {
         });
     }
 
+    /// Ends the visitor's session: back to the clerk's menu while a clerk is
+    /// logged in, otherwise to welcome.
     fn end_session(&mut self) {
+        let next = if self.staff == Some(StaffRole::Clerk) {
+            State::ClerkMenu
+        } else {
+            State::Welcome
+        };
+        self.end_session_to(next);
+    }
+
+    /// Logs staff out and returns to welcome.
+    fn leave_staff(&mut self) {
+        self.staff = None;
+        self.queue_rows.clear();
         self.end_session_to(State::Welcome);
     }
 
@@ -670,11 +936,55 @@ impl Intake {
     }
 }
 
+fn locked_text(secs: u64) -> String {
+    format!("密码错误次数过多，请 {} 分钟后再试", secs.div_ceil(60))
+}
+
+/// The identity a clerk typed for someone without a card: a resident ID
+/// number that passes GB 11643, and a name. Sex and birth date come from the
+/// number; the address is not known.
+fn typed_identity(id_number: IdNumber, name: PersonName) -> Result<CardText, &'static str> {
+    let id = id_number.expose().trim().to_ascii_uppercase();
+    if idcard_proto::check_id_number(&id).is_err() {
+        return Err("证件号码校验未通过，请核对后重新输入");
+    }
+    let name = name.expose().trim().to_string();
+    if name.is_empty() {
+        return Err("请输入姓名");
+    }
+    let sex = match id.as_bytes()[16] - b'0' {
+        d if d % 2 == 1 => Sex::Male,
+        _ => Sex::Female,
+    };
+    Ok(CardText {
+        doc_type: DocType::Resident,
+        birth: idcard_proto::birth_date_of(&id),
+        name: PersonName::new(name),
+        sex,
+        ethnicity: None,
+        nationality: None,
+        address: Address::default(),
+        id_number: IdNumber::new(id),
+        authority: String::new(),
+        valid_from: None,
+        valid_to: None,
+    })
+}
+
 fn is_touch(event: &Event) -> bool {
     matches!(
         event,
         Event::Start
             | Event::StillHere
+            | Event::StaffEntry
+            | Event::StaffPin(_)
+            | Event::ClerkRegister
+            | Event::ClerkManualEntry
+            | Event::ManualIdentity { .. }
+            | Event::ClerkQueue
+            | Event::Resend(_)
+            | Event::Reprint(_)
+            | Event::EditPageText { .. }
             | Event::ConfirmIdentity
             | Event::ChooseCategory(_)
             | Event::CaptureRequested

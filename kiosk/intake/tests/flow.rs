@@ -3,8 +3,10 @@
 use std::time::Duration;
 
 use idcard_proto::{CardText, Date, DocType, Sex, Validity};
-use intake::{Effect, Event, History, Intake, Millis, Ocr, Screen, Thumb, Timeouts};
-use kiosk_privacy::{Address, IdNumber, PersonName, PersonalText};
+use intake::{
+    Effect, Event, History, Intake, Millis, Ocr, QueueRow, Screen, StaffRole, Thumb, Timeouts,
+};
+use kiosk_privacy::{Address, IdNumber, PersonName, PersonalText, StaffPin};
 
 fn specimen(id: &str) -> Box<CardText> {
     Box::new(CardText {
@@ -349,4 +351,195 @@ fn the_repeat_answer_travels_with_the_registration() {
         _ => None,
     });
     assert_eq!(seal.unwrap().repeat, Some(("XF-1".to_string(), true)));
+}
+
+fn clerk_login(s: &mut Script) {
+    s.send(Event::StaffEntry);
+    assert_eq!(s.m.screen(), Screen::StaffLogin);
+    s.send(Event::StaffPin(StaffPin::new("246810")));
+    assert!(matches!(s.take().as_slice(), [Effect::CheckPin(pin)] if pin.expose() == "246810"));
+    s.send(Event::PinChecked(Some(StaffRole::Clerk)));
+    assert_eq!(s.m.screen(), Screen::ClerkMenu);
+    assert_eq!(s.m.staff(), Some(StaffRole::Clerk));
+}
+
+#[test]
+fn wrong_pins_lock_the_login_and_the_pin_never_shows() {
+    let mut s = Script::new();
+    s.send(Event::StaffEntry);
+    for left in (1..=4).rev() {
+        s.send(Event::StaffPin(StaffPin::new("0000")));
+        s.send(Event::PinChecked(None));
+        assert_eq!(s.m.screen(), Screen::StaffLogin);
+        let msg = s.m.message().unwrap();
+        assert!(msg.is_error && msg.text.contains(&left.to_string()), "{}", msg.text);
+    }
+    s.send(Event::StaffPin(StaffPin::new("0000")));
+    s.send(Event::PinChecked(None));
+    assert!(s.m.message().unwrap().text.contains("5 分钟后再试"));
+    s.take();
+    // Locked: even the right PIN is not checked.
+    s.send(Event::StaffPin(StaffPin::new("246810")));
+    assert!(s.take().is_empty());
+    assert!(s.m.message().unwrap().is_error);
+    assert!(!format!("{:?}", Event::StaffPin(StaffPin::new("246810"))).contains("246810"));
+}
+
+#[test]
+fn a_clerk_registers_for_someone_and_comes_back_to_the_menu() {
+    let mut s = Script::new();
+    clerk_login(&mut s);
+    s.send(Event::ClerkRegister);
+    assert_eq!(s.m.screen(), Screen::Card);
+    s.send(Event::CardRead(specimen("11010519491231002X")));
+    assert!(s.m.session().unwrap().assisted);
+    s.send(Event::HistoryLoaded(vec![]))
+        .send(Event::ConfirmIdentity)
+        .send(Event::ChooseCategory("labour".into()))
+        .send(Event::CaptureRequested)
+        .send(Event::PageCaptured {
+            page_id: 1,
+            jpeg: vec![1, 2, 3],
+            thumb: thumb(),
+        })
+        .send(Event::OcrFinished {
+            page_id: 1,
+            result: Some((PersonalText::new("拖欠工资十八万元"), 0.5)),
+            doubtful: vec![PersonalText::new("十八")],
+        })
+        .send(Event::FinishCapture);
+    // The clerk corrects the recognised text.
+    s.send(Event::EditPageText {
+        page_id: 1,
+        text: PersonalText::new("拖欠工资十九万元"),
+    });
+    s.take();
+    s.send(Event::Submit);
+    let fx = s.take();
+    let Some(Effect::Seal(req)) = fx.first() else {
+        panic!("no seal: {fx:?}")
+    };
+    assert!(req.assisted && !req.identity_typed);
+    assert!(
+        matches!(&req.pages[0].ocr, Ocr::Done { text, doubtful, .. } if text.expose() == "拖欠工资十九万元" && doubtful.is_empty())
+    );
+    s.send(Event::Sealed {
+        local_ref: "T1-1".into(),
+    })
+    .send(Event::Done);
+    assert_eq!(s.m.screen(), Screen::ClerkMenu);
+    s.send(Event::LeaveStaff);
+    assert_eq!(s.m.screen(), Screen::Welcome);
+    assert_eq!(s.m.staff(), None);
+}
+
+#[test]
+fn a_petitioner_cannot_edit_recognised_text() {
+    let mut s = Script::new();
+    to_review(&mut s);
+    s.send(Event::OcrFinished {
+        page_id: 1,
+        result: Some((PersonalText::new("原文"), 0.9)),
+        doubtful: vec![],
+    });
+    s.send(Event::EditPageText {
+        page_id: 1,
+        text: PersonalText::new("改过"),
+    });
+    let page = &s.m.session().unwrap().pages[0];
+    assert!(matches!(&page.ocr, Ocr::Done { text, .. } if text.expose() == "原文"));
+}
+
+#[test]
+fn a_typed_identity_is_checked_and_gives_sex_and_birth() {
+    let mut s = Script::new();
+    clerk_login(&mut s);
+    s.send(Event::ClerkManualEntry);
+    assert_eq!(s.m.screen(), Screen::ManualId);
+    s.send(Event::ManualIdentity {
+        id_number: IdNumber::new("110105194912310021"),
+        name: PersonName::new("张三"),
+    });
+    assert_eq!(s.m.screen(), Screen::ManualId);
+    assert!(s.m.message().unwrap().text.contains("校验未通过"));
+    s.send(Event::ManualIdentity {
+        id_number: IdNumber::new("11010519491231002x"),
+        name: PersonName::new("  "),
+    });
+    assert_eq!(s.m.message().unwrap().text, "请输入姓名");
+    s.take();
+    s.send(Event::ManualIdentity {
+        id_number: IdNumber::new("11010519491231002x"),
+        name: PersonName::new("张三"),
+    });
+    assert_eq!(s.m.screen(), Screen::Identity);
+    let session = s.m.session().unwrap();
+    assert!(session.identity_typed && session.assisted);
+    assert_eq!(session.identity.id_number.expose(), "11010519491231002X");
+    assert_eq!(session.identity.sex, Sex::Female);
+    assert_eq!(session.identity.birth.map(|d| d.year), Some(1949));
+    assert!(matches!(s.take().as_slice(), [Effect::FetchHistory(_)]));
+    s.send(Event::Back);
+    assert_eq!(s.m.screen(), Screen::ManualId);
+    assert!(s.m.session().is_none());
+}
+
+#[test]
+fn the_queue_view_loads_resends_and_reprints() {
+    let mut s = Script::new();
+    clerk_login(&mut s);
+    s.send(Event::ClerkQueue);
+    assert!(matches!(s.take().as_slice(), [Effect::LoadQueue]));
+    s.send(Event::QueueLoaded(vec![QueueRow {
+        local_ref: "T1-2611281200-ABCD".into(),
+        sealed_at: "2026-11-28T12:00:00+08:00".into(),
+        category: "labour".into(),
+        masked_id: "****************2X".into(),
+        status: "failed".into(),
+        case_number: None,
+        reason: Some("registry refused: 413".into()),
+    }]));
+    assert_eq!(s.m.queue_rows().len(), 1);
+    s.send(Event::Resend("T1-2611281200-ABCD".into()));
+    assert!(matches!(s.take().as_slice(), [Effect::Resend(r), Effect::LoadQueue] if r == "T1-2611281200-ABCD"));
+    s.send(Event::Reprint("T1-2611281200-ABCD".into()));
+    assert!(matches!(s.take().as_slice(), [Effect::Reprint(_)]));
+    s.send(Event::Back);
+    assert_eq!(s.m.screen(), Screen::ClerkMenu);
+}
+
+#[test]
+fn staff_are_logged_out_after_inactivity() {
+    let mut s = Script::new();
+    clerk_login(&mut s);
+    s.wait(Duration::from_secs(121));
+    assert_eq!(s.m.screen(), Screen::Welcome);
+    assert_eq!(s.m.staff(), None);
+}
+
+#[test]
+fn the_ticket_number_shows_on_its_own_receipt_only() {
+    let mut s = Script::new();
+    to_review(&mut s);
+    s.send(Event::OcrFinished {
+        page_id: 1,
+        result: None,
+        doubtful: vec![],
+    })
+    .send(Event::Submit)
+    .send(Event::Sealed {
+        local_ref: "T1-7".into(),
+    });
+    s.send(Event::TicketIssued {
+        local_ref: "T1-6".into(),
+        number: "A022".into(),
+    });
+    assert_eq!(s.m.ticket(), None);
+    s.send(Event::TicketIssued {
+        local_ref: "T1-7".into(),
+        number: "A023".into(),
+    });
+    assert_eq!(s.m.ticket(), Some("A023"));
+    s.send(Event::Done);
+    assert_eq!(s.m.ticket(), None);
 }

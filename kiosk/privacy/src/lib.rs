@@ -57,6 +57,10 @@ pii_kind!(
     /// Free text written by or about the petitioner (descriptions, OCR output).
     PersonalText, PersonalTextKind, "text", 0
 );
+pii_kind!(
+    /// A staff PIN as typed on the screen (clerk or technician), until it is checked.
+    StaffPin, StaffPinKind, "pin", 0
+);
 
 /// A string holding personal data of kind `K`.
 #[derive(Clone, PartialEq, Eq, Hash, Default)]

@@ -30,6 +30,8 @@ pub fn specimen_options() -> QueueOptions {
 pub fn specimen_upload(n: u32) -> RegistrationUpload {
     RegistrationUpload {
         repeat: None,
+        assisted: false,
+        identity_typed: false,
         fields: vec![],
         idempotency_key: format!("00000000-0000-4000-8000-{n:012}"),
         terminal_id: "SPECIMEN-TERMINAL-01".into(),

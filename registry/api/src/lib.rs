@@ -144,6 +144,12 @@ pub struct RegistrationUpload {
     /// Fields the terminal extracted from the recognised text, for the clerk to check.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub fields: Vec<ExtractedField>,
+    /// Registered by a clerk on the petitioner's behalf (代办).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub assisted: bool,
+    /// The identity was typed by the clerk (no card was read); the ID number passed GB 11643.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub identity_typed: bool,
 }
 
 /// One field extracted from a page's recognised text.

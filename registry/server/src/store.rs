@@ -706,6 +706,8 @@ mod tests {
     fn upload(key: &str, id: &str) -> RegistrationUpload {
         RegistrationUpload {
             repeat: None,
+            assisted: false,
+            identity_typed: false,
             fields: vec![],
             idempotency_key: key.into(),
             terminal_id: "T-SPECIMEN".into(),

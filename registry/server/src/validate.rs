@@ -184,6 +184,8 @@ mod tests {
     fn upload() -> RegistrationUpload {
         RegistrationUpload {
             repeat: None,
+            assisted: false,
+            identity_typed: false,
             fields: vec![],
             idempotency_key: "0b7f3a2e-specimen".into(),
             terminal_id: "T-SPECIMEN".into(),

@@ -49,6 +49,8 @@ async fn start_on(db: &Path) -> RunningRegistry {
 fn upload(key: &str, id_number: &str, category: &str) -> RegistrationUpload {
     RegistrationUpload {
         repeat: None,
+        assisted: false,
+        identity_typed: false,
         fields: vec![],
         idempotency_key: key.into(),
         terminal_id: "T-SPECIMEN-01".into(),

@@ -100,6 +100,8 @@ fn schemas_match_the_wire_types() {
                 same_matter: true,
             }),
             fields: vec![field()],
+            assisted: true,
+            identity_typed: true,
         },
     );
     check(

@@ -306,3 +306,102 @@ fn still_there_prompt_counts_down_and_answers() {
     intake.set_still_there(false);
     assert!(find(&ui, "still-there").is_empty());
 }
+
+#[test]
+fn staff_pin_pad_sends_the_typed_pin_and_forgets_it() {
+    let ui = new_window(PORTRAIT);
+    let log = record_callbacks(&ui);
+    let intake = ui.global::<Intake>();
+    intake.set_screen(Screen::Welcome);
+    assert_eq!(press(&ui, &log, "工作人员"), ["staff-entry"]);
+    intake.set_screen(Screen::StaffLogin);
+    for d in ["2", "4", "6", "8", "1", "0"] {
+        press(&ui, &log, &format!("键 {d}"));
+    }
+    assert_eq!(
+        find_one(&ui, "pin-length").accessible_value().as_deref(),
+        Some("已输入 6 位")
+    );
+    assert_eq!(press(&ui, &log, "登录"), ["staff-pin(246810)"]);
+    // The pad is empty again: a second press sends nothing.
+    assert_eq!(
+        find_one(&ui, "pin-length").accessible_value().as_deref(),
+        Some("")
+    );
+    assert_eq!(press(&ui, &log, "登录"), Vec::<String>::new());
+}
+
+#[test]
+fn clerk_menu_and_queue_view_buttons() {
+    let ui = new_window(PORTRAIT);
+    let log = record_callbacks(&ui);
+    let intake = ui.global::<Intake>();
+    intake.set_staff_mode(1);
+    intake.set_screen(Screen::ClerkMenu);
+    assert_eq!(press(&ui, &log, "代为登记（读身份证）"), ["clerk-register"]);
+    assert_eq!(press(&ui, &log, "没有证件：手工录入"), ["clerk-manual"]);
+    assert_eq!(press(&ui, &log, "本机登记队列"), ["clerk-queue"]);
+    assert_eq!(press(&ui, &log, "退出工作人员模式"), ["leave-staff"]);
+
+    intake.set_screen(Screen::QueueView);
+    assert_eq!(
+        find_one(&ui, "status KD-0317-0043").accessible_value().as_deref(),
+        Some("发送失败")
+    );
+    assert!(find_one(&ui, "reason KD-0317-0043")
+        .accessible_value()
+        .is_some_and(|r| r.contains("大小限制")));
+    assert_eq!(press(&ui, &log, "重新发送 KD-0317-0043"), ["resend(KD-0317-0043)"]);
+    // Only failed registrations can be resent; any can be reprinted.
+    assert!(find(&ui, "重新发送 KD-0317-0042").is_empty());
+    assert_eq!(press(&ui, &log, "补打回执 KD-0317-0042"), ["reprint(KD-0317-0042)"]);
+}
+
+#[test]
+fn manual_entry_needs_eighteen_characters_and_a_name() {
+    let ui = new_window(PORTRAIT);
+    let log = record_callbacks(&ui);
+    let intake = ui.global::<Intake>();
+    intake.set_staff_mode(1);
+    intake.set_screen(Screen::ManualId);
+    for c in "11010519491231002X".chars() {
+        press(&ui, &log, &format!("键 {c}"));
+    }
+    assert_eq!(
+        find_one(&ui, "typed-id").accessible_value().as_deref(),
+        Some("11010519491231002X")
+    );
+    // No name yet: "下一步" is disabled.
+    assert_eq!(press(&ui, &log, "下一步"), Vec::<String>::new());
+    find_one(&ui, "typed-name").set_accessible_value("张三");
+    assert_eq!(
+        press(&ui, &log, "下一步"),
+        ["manual-identity(11010519491231002X,张三)"]
+    );
+}
+
+#[test]
+fn the_clerk_sees_doubtful_words_and_can_edit_the_text() {
+    let ui = new_window(PORTRAIT);
+    let intake = ui.global::<Intake>();
+    let edits = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+    {
+        let edits = edits.clone();
+        intake.on_edit_page_text(move |id, text| edits.borrow_mut().push((id, text.to_string())));
+    }
+    intake.set_screen(Screen::Review);
+    assert!(find(&ui, "page-text 1").is_empty(), "petitioners see no editor");
+    intake.set_staff_mode(1);
+    let words: Vec<String> = find(&ui, "doubtful")
+        .iter()
+        .filter_map(|e| e.accessible_value().map(|v| v.to_string()))
+        .collect();
+    assert_eq!(words, ["十八", "讨要"]);
+    let editor = find(&ui, "page-text 1");
+    assert!(!editor.is_empty());
+    editor[0].set_accessible_value("被拖欠工资十九万元");
+    assert_eq!(
+        edits.borrow().last().cloned(),
+        Some((PAGE_IDS[0], "被拖欠工资十九万元".to_string()))
+    );
+}

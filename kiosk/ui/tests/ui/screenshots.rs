@@ -1,10 +1,15 @@
-//! Renders every screen with SPECIMEN data in portrait and some in landscape,
-//! checks that every touch target is large and on screen, and writes the
-//! reference screenshots to `kiosk/ui/screenshots/`.
+//! Renders every screen with SPECIMEN data in portrait and landscape, checks
+//! that every touch target is large and on screen, and compares each picture
+//! with its committed reference in `kiosk/ui/screenshots/`, so that a change
+//! nobody meant is seen.
 //!
-//! The PNGs are rewritten on every run; rendering is deterministic (mock time,
-//! the system's Noto Sans CJK), so they only change when the UI does. Look at
-//! them after changing a screen.
+//! Rendering is deterministic (mock time, the software renderer, the system's
+//! Noto Sans CJK); the comparison still tolerates anti-aliasing: a pixel
+//! differs when a channel moves by more than [`PIXEL_TOLERANCE`], and a picture
+//! differs when more than [`AREA_TOLERANCE`] of its pixels do. On a difference
+//! the new picture is written next to the build (the failure names the path).
+//! `make screenshots` (`UPDATE_SCREENSHOTS=1`) rewrites the references after a
+//! deliberate change: look at each changed PNG before committing it.
 
 use std::fs::File;
 use std::io::BufWriter;
@@ -16,6 +21,11 @@ use kiosk_ui::{AppWindow, HistoryRow, Intake, Screen};
 use slint::{ComponentHandle, ModelRc, PhysicalSize, Rgba8Pixel, SharedPixelBuffer, VecModel};
 
 use crate::support::{all_buttons, find_one, new_window, LANDSCAPE, PORTRAIT};
+
+/// A channel may move this much before a pixel counts as changed.
+const PIXEL_TOLERANCE: u8 = 48;
+/// The share of changed pixels a picture may have and still match.
+const AREA_TOLERANCE: f64 = 0.002;
 
 /// The smallest height of a touch target for petitioners, in pixels.
 const MIN_TARGET: f32 = 120.0;
@@ -174,6 +184,46 @@ const PORTRAIT_SHOTS: &[Shot] = &[
         tweak: |i| i.set_message("读卡器没有响应（设备代码 E-READER-TIMEOUT）".into()),
     },
     Shot {
+        name: "receipt-ticket",
+        screen: Screen::Receipt,
+        tweak: |i| {
+            i.set_ticket("A023".into());
+            i.set_seconds_left(30);
+        },
+    },
+    Shot {
+        name: "staff-login",
+        screen: Screen::StaffLogin,
+        tweak: |i| {
+            i.set_message("密码不正确，还可以再试 4 次".into());
+            i.set_message_is_error(true);
+        },
+    },
+    Shot {
+        name: "clerk-menu",
+        screen: Screen::ClerkMenu,
+        tweak: |i| i.set_staff_mode(1),
+    },
+    Shot {
+        name: "manual-id",
+        screen: Screen::ManualId,
+        tweak: |i| i.set_staff_mode(1),
+    },
+    Shot {
+        name: "queue-view",
+        screen: Screen::QueueView,
+        tweak: |i| i.set_staff_mode(1),
+    },
+    Shot {
+        name: "review-clerk",
+        screen: Screen::Review,
+        tweak: |i| {
+            i.set_staff_mode(1);
+            i.set_assisted(true);
+            i.set_id_masked("11010519491231002X".into());
+        },
+    },
+    Shot {
         name: "category-still-there",
         screen: Screen::Category,
         tweak: |i| {
@@ -184,6 +234,35 @@ const PORTRAIT_SHOTS: &[Shot] = &[
 ];
 
 const LANDSCAPE_SHOTS: &[Shot] = &[
+    Shot {
+        name: "staff-login-landscape",
+        screen: Screen::StaffLogin,
+        tweak: nothing,
+    },
+    Shot {
+        name: "clerk-menu-landscape",
+        screen: Screen::ClerkMenu,
+        tweak: |i| i.set_staff_mode(1),
+    },
+    Shot {
+        name: "manual-id-landscape",
+        screen: Screen::ManualId,
+        tweak: |i| i.set_staff_mode(1),
+    },
+    Shot {
+        name: "queue-view-landscape",
+        screen: Screen::QueueView,
+        tweak: |i| i.set_staff_mode(1),
+    },
+    Shot {
+        name: "review-clerk-landscape",
+        screen: Screen::Review,
+        tweak: |i| {
+            i.set_staff_mode(1);
+            i.set_assisted(true);
+            i.set_id_masked("11010519491231002X".into());
+        },
+    },
     Shot {
         name: "welcome-landscape",
         screen: Screen::Welcome,
@@ -269,6 +348,66 @@ fn save_png(path: &Path, snapshot: &SharedPixelBuffer<Rgba8Pixel>) {
         .expect("the PNG data is written");
 }
 
+/// Reads a committed reference as RGB pixels.
+fn load_rgb(path: &Path) -> Option<(u32, u32, Vec<u8>)> {
+    let decoder = png::Decoder::new(std::io::BufReader::new(File::open(path).ok()?));
+    let mut reader = decoder.read_info().ok()?;
+    let mut buf = vec![0; reader.output_buffer_size()?];
+    let info = reader.next_frame(&mut buf).ok()?;
+    if info.color_type != png::ColorType::Rgb || info.bit_depth != png::BitDepth::Eight {
+        return None;
+    }
+    buf.truncate(info.buffer_size());
+    Some((info.width, info.height, buf))
+}
+
+/// Compares the picture with its reference, or rewrites the reference when
+/// `UPDATE_SCREENSHOTS` is set.
+fn compare_or_update(dir: &Path, name: &str, snapshot: &SharedPixelBuffer<Rgba8Pixel>) {
+    let reference = dir.join(format!("{name}.png"));
+    if std::env::var_os("UPDATE_SCREENSHOTS").is_some() {
+        save_png(&reference, snapshot);
+        return;
+    }
+    let actual_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
+    std::fs::create_dir_all(&actual_dir).expect("the directory for new pictures can be created");
+    let actual = actual_dir.join(format!("{name}.png"));
+    let Some((w, h, want)) = load_rgb(&reference) else {
+        save_png(&actual, snapshot);
+        panic!(
+            "{name}: no reference picture {} (new one: {}); run `make screenshots`, look at it and commit it",
+            reference.display(),
+            actual.display()
+        );
+    };
+    if (w, h) != (snapshot.width(), snapshot.height()) {
+        save_png(&actual, snapshot);
+        panic!("{name}: the reference is {w}x{h}, the screen {}x{}", snapshot.width(), snapshot.height());
+    }
+    let changed = snapshot
+        .as_slice()
+        .iter()
+        .zip(want.chunks_exact(3))
+        .filter(|(p, r)| {
+            [p.r, p.g, p.b]
+                .iter()
+                .zip(r.iter())
+                .any(|(a, b)| a.abs_diff(*b) > PIXEL_TOLERANCE)
+        })
+        .count();
+    let share = changed as f64 / (w as f64 * h as f64);
+    if share > AREA_TOLERANCE {
+        save_png(&actual, snapshot);
+        panic!(
+            "{name}: {:.2} % of the pixels differ from {}; the new picture is {}. \
+             If the change is meant, run `make screenshots` and commit the references.",
+            share * 100.0,
+            reference.display(),
+            actual.display()
+        );
+    }
+}
+
 /// Every petitioner's button is at least `MIN_TARGET` tall, lies inside the
 /// window above the footer, and overlaps no other button.
 fn check_targets(ui: &AppWindow, size: PhysicalSize, shot: &str) {
@@ -347,8 +486,7 @@ fn render(shots: &[Shot], size: PhysicalSize) {
             "{}",
             shot.name
         );
-        // Saved before the checks so that a failing layout can be looked at.
-        save_png(&dir.join(format!("{}.png", shot.name)), &snapshot);
+        compare_or_update(&dir, shot.name, &snapshot);
         let first = snapshot.as_slice()[0];
         assert!(
             snapshot.as_slice().iter().any(|p| *p != first),

@@ -7,7 +7,9 @@ use std::rc::Rc;
 use i_slint_backend_testing::{
     AccessibleRole, ElementHandle, ElementRoot, TestingBackend, TestingBackendOptions,
 };
-use kiosk_ui::{AppWindow, CategoryTile, HistoryRow, Intake, PageThumb, Screen};
+use kiosk_ui::{
+    AppWindow, CategoryTile, HistoryRow, Intake, PageText, PageThumb, QueueRowView, Screen,
+};
 use slint::{
     ComponentHandle, Image, ModelRc, PhysicalSize, Rgba8Pixel, SharedPixelBuffer, VecModel,
 };
@@ -108,6 +110,19 @@ fn history_row(case_number: &str, date: &str, category: &str, status: &str) -> H
     }
 }
 
+fn queue_row(local_ref: &str, status: &str, case: &str, reason: &str, failed: bool) -> QueueRowView {
+    QueueRowView {
+        local_ref: local_ref.into(),
+        when: "2026-03-17 09:42".into(),
+        category: "拖欠工资".into(),
+        masked_id: "****************2X".into(),
+        status: status.into(),
+        case_number: case.into(),
+        reason: reason.into(),
+        failed,
+    }
+}
+
 fn tile(code: &str, label: &str, glyph: &str) -> CategoryTile {
     CategoryTile {
         code: code.into(),
@@ -163,6 +178,20 @@ pub fn fill_specimen(ui: &AppWindow) {
     intake.set_queued_offline(false);
     intake.set_seconds_left(0);
     intake.set_still_there(false);
+    intake.set_staff_mode(0);
+    intake.set_ticket("".into());
+    intake.set_assisted(false);
+    intake.set_queue_rows(ModelRc::new(VecModel::from(vec![
+        queue_row("KD-0317-0044", "等待发送", "", "", false),
+        queue_row("KD-0317-0043", "发送失败", "", "登记系统拒收：材料超过大小限制", true),
+        queue_row("KD-0317-0042", "已送达", CASE_NUMBER, "", false),
+    ])));
+    intake.set_page_texts(ModelRc::new(VecModel::from(vec![PageText {
+        id: PAGE_IDS[0],
+        number: 1,
+        text: "本人在示范镇工地务工，被拖欠工资十八万元，多次讨要未果。".into(),
+        doubtful: ModelRc::new(VecModel::from(vec!["十八".into(), "讨要".into()])),
+    }])));
     intake.set_message("".into());
     intake.set_message_is_error(false);
     intake.set_demo(false);
@@ -181,6 +210,11 @@ pub fn record_callbacks(ui: &AppWindow) -> Rc<RefCell<Vec<String>>> {
     }
     record!(
         on_start => "start",
+        on_staff_entry => "staff-entry",
+        on_clerk_register => "clerk-register",
+        on_clerk_manual => "clerk-manual",
+        on_clerk_queue => "clerk-queue",
+        on_leave_staff => "leave-staff",
         on_still_here => "still-here",
         on_confirm_identity => "confirm-identity",
         on_capture => "capture",
@@ -201,6 +235,24 @@ pub fn record_callbacks(ui: &AppWindow) -> Rc<RefCell<Vec<String>>> {
     {
         let log = log.clone();
         intake.on_delete_page(move |id| log.borrow_mut().push(format!("delete-page({id})")));
+    }
+    {
+        let log = log.clone();
+        intake.on_staff_pin(move |pin| log.borrow_mut().push(format!("staff-pin({pin})")));
+    }
+    {
+        let log = log.clone();
+        intake.on_manual_identity(move |id, name| {
+            log.borrow_mut().push(format!("manual-identity({id},{name})"))
+        });
+    }
+    {
+        let log = log.clone();
+        intake.on_resend(move |r| log.borrow_mut().push(format!("resend({r})")));
+    }
+    {
+        let log = log.clone();
+        intake.on_reprint(move |r| log.borrow_mut().push(format!("reprint({r})")));
     }
     log
 }
