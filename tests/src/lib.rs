@@ -109,6 +109,8 @@ impl Harness {
         let reader = devices::simulate_reader(&mut cfg)?;
         let printer = devices::simulate_printer(&mut cfg)?;
         cfg.printer.wait_for_case_number_ms = 2_000;
+        // The spoken prompts run as on a terminal, silently.
+        cfg.voice.device = "null".into();
         cfg.validate()?;
 
         let mut h = Harness {

@@ -23,6 +23,7 @@ pub struct Config {
     pub registry: RegistryConfig,
     pub printer: PrinterSettings,
     pub ui: UiConfig,
+    pub voice: crate::voice::VoiceConfig,
 }
 
 /// Who this terminal is.
@@ -325,6 +326,7 @@ impl Config {
         if self.queue.max_registration_mb == 0 || self.queue.max_registration_mb > 31 {
             bail!("queue.max_registration_mb must be between 1 and 31");
         }
+        self.voice.validate()?;
         Ok(())
     }
 

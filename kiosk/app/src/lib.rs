@@ -7,6 +7,7 @@
 //! - [`ui`]: the Slint adapter (the only module that knows Slint).
 //! - [`cli_queue`]: the `kiosk queue` technician view and the queue's refusal texts.
 //! - [`devices`]: opening the real devices, or the simulators for demo and tests.
+//! - [`voice`]: the spoken prompt of each screen and situation.
 
 pub mod cli_queue;
 pub mod config;
@@ -15,6 +16,7 @@ pub mod devices;
 pub mod logging;
 pub mod ui;
 pub mod view;
+pub mod voice;
 mod workers;
 
 pub use config::Config;
