@@ -8,12 +8,14 @@
 //! - [`cli_queue`]: the `kiosk queue` technician view and the queue's refusal texts.
 //! - [`devices`]: opening the real devices, or the simulators for demo and tests.
 //! - [`voice`]: the spoken prompt of each screen and situation.
+//! - [`progress`]: what the screen says while the terminal works.
 
 pub mod cli_queue;
 pub mod config;
 pub mod controller;
 pub mod devices;
 pub mod logging;
+pub mod progress;
 pub mod ui;
 pub mod view;
 pub mod voice;
