@@ -37,7 +37,9 @@ fn synthesise(text: &str, wav: &Path) -> Result<String, String> {
             String::from_utf8_lossy(&out.stderr).trim()
         ));
     }
-    Ok(String::from_utf8_lossy(&out.stdout).trim().replace('\n', " "))
+    Ok(String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .replace('\n', " "))
 }
 
 fn main() {

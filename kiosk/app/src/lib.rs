@@ -9,11 +9,13 @@
 //! - [`devices`]: opening the real devices, or the simulators for demo and tests.
 //! - [`voice`]: the spoken prompt of each screen and situation.
 //! - [`progress`]: what the screen says while the terminal works.
+//! - [`fonts`]: makes sure the screens are drawn in Noto Sans CJK SC.
 
 pub mod cli_queue;
 pub mod config;
 pub mod controller;
 pub mod devices;
+pub mod fonts;
 pub mod logging;
 pub mod progress;
 pub mod ui;

@@ -98,7 +98,10 @@ mod tests {
         send(&mut m, Event::FinishCapture);
         send(&mut m, Event::Submit);
         assert_eq!(m.screen(), Screen::Submitting);
-        assert_eq!(message(&m).as_deref(), Some("正在识别材料上的文字，还有2页"));
+        assert_eq!(
+            message(&m).as_deref(),
+            Some("正在识别材料上的文字，还有2页")
+        );
         for page_id in [1, 2] {
             send(
                 &mut m,

@@ -163,7 +163,10 @@ impl<F: FnMut(Prompt)> Announcer<F> {
         self.counting = counting;
         if let Some(p) = prompt {
             let now = Instant::now();
-            let recent = self.said.get(&p).is_some_and(|t| now.duration_since(*t) < REPEAT_AFTER);
+            let recent = self
+                .said
+                .get(&p)
+                .is_some_and(|t| now.duration_since(*t) < REPEAT_AFTER);
             if !recent {
                 self.said.insert(p, now);
                 (self.say)(p);
@@ -235,7 +238,9 @@ mod tests {
         }
     }
 
-    fn announcer() -> (Announcer<impl FnMut(Prompt)>, Rc<RefCell<Vec<Prompt>>>) {
+    type Said = Rc<RefCell<Vec<Prompt>>>;
+
+    fn announcer() -> (Announcer<impl FnMut(Prompt)>, Said) {
         let said = Rc::new(RefCell::new(Vec::new()));
         let log = said.clone();
         (Announcer::new(move |p| log.borrow_mut().push(p)), said)
@@ -247,7 +252,12 @@ mod tests {
         for v in [
             view(Screen::Welcome, "", false, 0),
             view(Screen::Card, "", false, 0),
-            view(Screen::Card, "未能读取证件，请把证件放平，稍等片刻", true, 0),
+            view(
+                Screen::Card,
+                "未能读取证件，请把证件放平，稍等片刻",
+                true,
+                0,
+            ),
             view(Screen::Identity, "", false, 0),
             view(Screen::Category, "", false, 0),
             view(Screen::Category, "", false, 20),
@@ -321,7 +331,11 @@ mod tests {
     #[test]
     fn settings_are_checked() {
         let cfg: crate::Config = toml::from_str("[voice]\nvolume = 101\n").unwrap();
-        assert!(cfg.validate().unwrap_err().to_string().contains("voice.volume"));
+        assert!(cfg
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("voice.volume"));
         assert!(toml::from_str::<crate::Config>("[voice]\nspeed = 2\n").is_err());
         let cfg: crate::Config =
             toml::from_str("[voice]\nenabled = false\ndir = \"/srv/voice\"\n").unwrap();

@@ -56,38 +56,163 @@ const PAIRS: &[(&str, &str, Use, &str)] = &[
     ("text", "page", Use::Body, "titles and text on the page"),
     ("text", "surface", Use::Body, "text in panels"),
     ("text-muted", "page", Use::Body, "subtitles"),
-    ("text-muted", "surface", Use::Body, "labels in panels, the step bar"),
-    ("text-muted", "footer", Use::Body, "the hall's name in the footer"),
-    ("text-muted", "info-bg", Use::Body, "secondary text in info boxes"),
+    (
+        "text-muted",
+        "surface",
+        Use::Body,
+        "labels in panels, the step bar",
+    ),
+    (
+        "text-muted",
+        "footer",
+        Use::Body,
+        "the hall's name in the footer",
+    ),
+    (
+        "text-muted",
+        "info-bg",
+        Use::Body,
+        "secondary text in info boxes",
+    ),
     ("text", "info-bg", Use::Body, "text in info boxes"),
-    ("text", "warn-bg", Use::Body, "the repeat question on the review screen"),
-    ("text", "ok-bg", Use::Body, "text on the receipt's green band"),
-    ("text-on-dark", "header", Use::Body, "the header's title and step names"),
-    ("text-on-dark", "primary", Use::Body, "primary button captions"),
-    ("text-on-dark", "primary-pressed", Use::Body, "pressed primary buttons"),
+    (
+        "text",
+        "warn-bg",
+        Use::Body,
+        "the repeat question on the review screen",
+    ),
+    (
+        "text",
+        "ok-bg",
+        Use::Body,
+        "text on the receipt's green band",
+    ),
+    (
+        "text-on-dark",
+        "header",
+        Use::Body,
+        "the header's title and step names",
+    ),
+    (
+        "text-on-dark",
+        "primary",
+        Use::Body,
+        "primary button captions",
+    ),
+    (
+        "text-on-dark",
+        "primary-pressed",
+        Use::Body,
+        "pressed primary buttons",
+    ),
     ("text-on-dark", "go", Use::Body, "green button captions"),
-    ("text-on-dark", "go-pressed", Use::Body, "pressed green buttons"),
+    (
+        "text-on-dark",
+        "go-pressed",
+        Use::Body,
+        "pressed green buttons",
+    ),
     ("text-on-dark", "danger", Use::Body, "white on red"),
     ("primary", "surface", Use::Body, "secondary button captions"),
-    ("primary", "pressed-light", Use::Body, "pressed secondary buttons"),
+    (
+        "primary",
+        "pressed-light",
+        Use::Body,
+        "pressed secondary buttons",
+    ),
     ("danger", "surface", Use::Body, "delete button captions"),
-    ("danger", "pressed-light", Use::Body, "pressed delete buttons"),
-    ("disabled-text", "disabled", Use::Body, "disabled button captions"),
+    (
+        "danger",
+        "pressed-light",
+        Use::Body,
+        "pressed delete buttons",
+    ),
+    (
+        "disabled-text",
+        "disabled",
+        Use::Body,
+        "disabled button captions",
+    ),
     ("info-text", "info-bg", Use::Body, "info notices"),
-    ("warn-text", "warn-bg", Use::Body, "warnings, the timeout strip"),
+    (
+        "warn-text",
+        "warn-bg",
+        Use::Body,
+        "warnings, the timeout strip",
+    ),
     ("error-text", "error-bg", Use::Body, "error notices"),
-    ("primary", "info-bg", Use::Large, "category tile glyphs (61 px bold)"),
-    ("header", "text-on-dark", Use::Large, "the current step's number in the header (32 px bold)"),
-    ("text-on-dark", "info-line", Use::Large, "the info badge's i (38 px bold)"),
-    ("text-on-dark", "warn-line", Use::Large, "the warning badge's ! (38 px bold)"),
-    ("text-on-dark", "error-line", Use::Large, "the error badge's ! (38 px bold)"),
-    ("info-line", "info-bg", Use::Graphic, "the border of info notices"),
-    ("warn-line", "warn-bg", Use::Graphic, "the border of warnings"),
-    ("error-line", "error-bg", Use::Graphic, "the border of error notices"),
-    ("warn-line", "page", Use::Graphic, "the warning triangle on the fault screen"),
-    ("text", "warn-line", Use::Graphic, "the triangle's exclamation mark"),
-    ("primary", "surface", Use::Graphic, "the border of secondary buttons"),
-    ("go", "page", Use::Graphic, "the check badge on the receipt screen"),
+    (
+        "primary",
+        "info-bg",
+        Use::Large,
+        "category tile glyphs (61 px bold)",
+    ),
+    (
+        "header",
+        "text-on-dark",
+        Use::Large,
+        "the current step's number in the header (32 px bold)",
+    ),
+    (
+        "text-on-dark",
+        "info-line",
+        Use::Large,
+        "the info badge's i (38 px bold)",
+    ),
+    (
+        "text-on-dark",
+        "warn-line",
+        Use::Large,
+        "the warning badge's ! (38 px bold)",
+    ),
+    (
+        "text-on-dark",
+        "error-line",
+        Use::Large,
+        "the error badge's ! (38 px bold)",
+    ),
+    (
+        "info-line",
+        "info-bg",
+        Use::Graphic,
+        "the border of info notices",
+    ),
+    (
+        "warn-line",
+        "warn-bg",
+        Use::Graphic,
+        "the border of warnings",
+    ),
+    (
+        "error-line",
+        "error-bg",
+        Use::Graphic,
+        "the border of error notices",
+    ),
+    (
+        "warn-line",
+        "page",
+        Use::Graphic,
+        "the warning triangle on the fault screen",
+    ),
+    (
+        "text",
+        "warn-line",
+        Use::Graphic,
+        "the triangle's exclamation mark",
+    ),
+    (
+        "primary",
+        "surface",
+        Use::Graphic,
+        "the border of secondary buttons",
+    ),
+    (
+        "go",
+        "page",
+        Use::Graphic,
+        "the check badge on the receipt screen",
+    ),
 ];
 
 fn ui_dir() -> PathBuf {
@@ -184,7 +309,10 @@ fn the_contrast_formula_gives_the_known_ratios() {
 #[test]
 fn theme_colour_pairs_meet_wcag_aa() {
     let colours = theme_colours();
-    assert!(colours.len() >= 20, "theme.slint colours not found: {colours:?}");
+    assert!(
+        colours.len() >= 20,
+        "theme.slint colours not found: {colours:?}"
+    );
     let mut failures = Vec::new();
     for (fg, bg, use_, what) in PAIRS {
         let (Some(f), Some(b)) = (colours.get(*fg), colours.get(*bg)) else {
@@ -263,7 +391,11 @@ fn body_text_is_at_least_32_px_everywhere_but_the_demo_panel() {
     }
     let mut small = Vec::new();
     for (path, text) in slint_files() {
-        let file = path.file_name().unwrap_or_default().to_string_lossy().to_string();
+        let file = path
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .to_string();
         for (at, _) in text.match_indices("font-size:") {
             let value = text[at + "font-size:".len()..]
                 .split(';')
@@ -310,13 +442,17 @@ const SCREENS: [Screen; 9] = [
     Screen::Fault,
 ];
 
+/// Extra settings of a screen on top of the SPECIMEN data.
+type Tweak = fn(&Intake);
+
 /// Every button of every screen (and of the review screen's repeat question)
 /// is at least `MIN_SIDE` on both sides.
 fn check_buttons(size: PhysicalSize) -> usize {
     let ui = new_window(size);
     let mut small = Vec::new();
     let mut n_checked = 0;
-    let mut variants: Vec<(Screen, fn(&Intake))> = SCREENS.iter().map(|s| (*s, (|_| ()) as fn(&Intake))).collect();
+    let mut variants: Vec<(Screen, Tweak)> =
+        SCREENS.iter().map(|s| (*s, (|_| ()) as Tweak)).collect();
     variants.push((Screen::Review, |i| {
         i.set_repeat_question("与2026-11-02登记的XF-2026-000001（已登记）是同一件事吗？".into())
     }));
@@ -342,7 +478,11 @@ fn check_buttons(size: PhysicalSize) -> usize {
             }
         }
     }
-    assert!(small.is_empty(), "touch targets below {MIN_SIDE} px:\n{}", small.join("\n"));
+    assert!(
+        small.is_empty(),
+        "touch targets below {MIN_SIDE} px:\n{}",
+        small.join("\n")
+    );
     n_checked
 }
 
@@ -350,7 +490,10 @@ fn check_buttons(size: PhysicalSize) -> usize {
 fn every_button_is_at_least_90_px_on_both_sides_in_portrait() {
     let n = check_buttons(PORTRAIT);
     // Welcome, card, identity, category (9 tiles), capture, review, receipt...
-    assert!(n >= 25, "only {n} buttons found: is debug info on in build.rs?");
+    assert!(
+        n >= 25,
+        "only {n} buttons found: is debug info on in build.rs?"
+    );
 }
 
 #[test]

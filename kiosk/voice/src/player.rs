@@ -49,7 +49,9 @@ pub fn load(cfg: &PlayerConfig, prompt: Prompt) -> Result<Vec<u8>, VoiceError> {
             return wav::scaled(&bytes, cfg.volume);
         }
     }
-    let built = prompt.built_wav().ok_or(VoiceError::NotBuilt(prompt.id()))?;
+    let built = prompt
+        .built_wav()
+        .ok_or(VoiceError::NotBuilt(prompt.id()))?;
     wav::scaled(built, cfg.volume)
 }
 
@@ -119,7 +121,11 @@ impl Playing {
             let _ = stderr.read_to_string(&mut err);
         }
         // aplay's own line comes last, after ALSA's library chatter.
-        let last = err.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("");
+        let last = err
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("");
         Err(VoiceError::Aplay(if last.is_empty() {
             status.to_string()
         } else {

@@ -129,7 +129,10 @@ mod tests {
 
     #[test]
     fn refuses_what_is_not_a_wav() {
-        assert!(matches!(parse(b"RIFF\0\0\0\0AVI "), Err(VoiceError::BadWav(_))));
+        assert!(matches!(
+            parse(b"RIFF\0\0\0\0AVI "),
+            Err(VoiceError::BadWav(_))
+        ));
         assert!(parse(b"").is_err());
         let mut truncated = wav(8000, &[1, 2, 3]);
         truncated.truncate(30);

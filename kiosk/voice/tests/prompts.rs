@@ -9,9 +9,12 @@ use kiosk_voice::{load, wav, Player, PlayerConfig, Playing, Prompt, VoiceError};
 #[test]
 fn every_prompt_has_a_wav_between_a_fifth_of_a_second_and_eight_seconds() {
     for prompt in Prompt::ALL {
-        let bytes = prompt
-            .built_wav()
-            .unwrap_or_else(|| panic!("{} was not synthesised (is espeak-ng installed?)", prompt.id()));
+        let bytes = prompt.built_wav().unwrap_or_else(|| {
+            panic!(
+                "{} was not synthesised (is espeak-ng installed?)",
+                prompt.id()
+            )
+        });
         let info = wav::parse(bytes).unwrap_or_else(|e| panic!("{}: {e}", prompt.id()));
         assert_eq!(
             (info.format, info.channels, info.bits_per_sample),
@@ -19,7 +22,12 @@ fn every_prompt_has_a_wav_between_a_fifth_of_a_second_and_eight_seconds() {
             "{}: mono 16-bit PCM",
             prompt.id()
         );
-        assert!(info.sample_rate >= 16_000, "{}: {} Hz", prompt.id(), info.sample_rate);
+        assert!(
+            info.sample_rate >= 16_000,
+            "{}: {} Hz",
+            prompt.id(),
+            info.sample_rate
+        );
         let d = info.duration();
         assert!(
             d > Duration::from_millis(200) && d < Duration::from_secs(8),
@@ -44,7 +52,11 @@ fn every_prompt_is_read_as_mandarin() {
         // espeak-ng marks a switch to another language's rules as "(en)" etc.
         assert!(!phonemes.contains('('), "{}: {phonemes}", prompt.id());
         // Mandarin phonemes carry tone numbers.
-        assert!(phonemes.chars().any(|c| c.is_ascii_digit()), "{}: {phonemes}", prompt.id());
+        assert!(
+            phonemes.chars().any(|c| c.is_ascii_digit()),
+            "{}: {phonemes}",
+            prompt.id()
+        );
     }
 }
 
@@ -107,9 +119,15 @@ fn a_recording_in_the_directory_replaces_the_built_in_prompt() {
     let loaded = load(&cfg, Prompt::Welcome).unwrap();
     assert_eq!(wav::parse(&loaded).unwrap().data_len, 22_050);
     // Others keep the built-in recording; a broken file is refused.
-    assert_eq!(load(&cfg, Prompt::PlaceCard).unwrap(), Prompt::PlaceCard.built_wav().unwrap());
+    assert_eq!(
+        load(&cfg, Prompt::PlaceCard).unwrap(),
+        Prompt::PlaceCard.built_wav().unwrap()
+    );
     std::fs::write(dir.path().join("place-card.wav"), b"not a wav").unwrap();
-    assert!(matches!(load(&cfg, Prompt::PlaceCard), Err(VoiceError::BadWav(_))));
+    assert!(matches!(
+        load(&cfg, Prompt::PlaceCard),
+        Err(VoiceError::BadWav(_))
+    ));
 }
 
 #[test]
