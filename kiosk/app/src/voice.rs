@@ -329,6 +329,46 @@ mod tests {
     }
 
     #[test]
+    fn the_sink_says_the_screen_prompt_on_the_sound_device() {
+        // ALSA's `file` device writes what aplay plays into a WAV file.
+        let dir = tempfile::tempdir().unwrap();
+        let heard = dir.path().join("heard.wav");
+        let cfg = VoiceConfig {
+            device: format!("file:FILE={},FORMAT=wav", heard.display()),
+            volume: 100,
+            ..VoiceConfig::default()
+        };
+        let shown = Arc::new(Mutex::new(Vec::new()));
+        let inner: Sink = {
+            let shown = shown.clone();
+            Arc::new(move |u: Update| {
+                if let Update::View(v) = u {
+                    shown.lock().unwrap().push(v.screen);
+                }
+            })
+        };
+        let sink = announcing(inner, &cfg);
+        sink(Update::View(Box::new(view(Screen::Card, "", false, 0))));
+        assert_eq!(*shown.lock().unwrap(), [Some(Screen::Card)]);
+
+        let expected = kiosk_voice::wav::parse(Prompt::PlaceCard.built_wav().unwrap())
+            .unwrap()
+            .data_len;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let got = loop {
+            let len = std::fs::read(&heard)
+                .ok()
+                .and_then(|b| kiosk_voice::wav::parse(&b).ok())
+                .map_or(0, |i| i.data_len);
+            if len >= expected || Instant::now() > deadline {
+                break len;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        assert!(got >= expected, "heard {got} of {expected} bytes");
+    }
+
+    #[test]
     fn settings_are_checked() {
         let cfg: crate::Config = toml::from_str("[voice]\nvolume = 101\n").unwrap();
         assert!(cfg
