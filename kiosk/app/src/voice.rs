@@ -2,7 +2,9 @@
 //! or a message calls for, and a [`Sink`] wrapper that says it when the view
 //! changes. The prompts themselves (texts, WAVs, playback) are `kiosk-voice`.
 //!
-//! A screen's own prompt is said when the screen appears; a message's prompt
+//! A screen's own prompt is said when the screen appears (the welcome
+//! screen's only when a touch led there, not at start-up, after the receipt
+//! or after the inactivity timeout, when nobody may be there); a message's prompt
 //! when the message appears (the camera's advice, a page taken, a card not
 //! read, the printer's answer); "still there?" when the inactivity countdown
 //! starts on a form screen. Only fixed texts are spoken: messages are matched
@@ -146,7 +148,12 @@ impl<F: FnMut(Prompt)> Announcer<F> {
         let message = || message_prompt(screen, &v.message, v.message_is_error);
         let prompt = if self.screen != Some(screen) {
             self.said.clear();
-            if v.message.is_empty() {
+            // Back to the welcome screen on its own (start-up, the receipt's
+            // end, the inactivity timeout): nobody may be there to hear it.
+            let unattended = matches!(self.screen, None | Some(Screen::Receipt)) || self.counting;
+            if screen == Screen::Welcome && unattended {
+                None
+            } else if v.message.is_empty() {
                 Some(screen_prompt(screen))
             } else {
                 message().or(Some(screen_prompt(screen)))
@@ -282,7 +289,6 @@ mod tests {
         assert_eq!(
             *said.borrow(),
             [
-                Welcome,
                 PlaceCard,
                 CardRetry,
                 CardRead,
@@ -299,8 +305,22 @@ mod tests {
                 Submitting,
                 Registered,
                 TakeReceipt,
-                Welcome,
             ]
+        );
+    }
+
+    #[test]
+    fn welcome_is_said_after_a_cancel_but_not_after_a_timeout() {
+        let (mut a, said) = announcer();
+        a.on_view(&view(Screen::Category, "", false, 0));
+        a.on_view(&view(Screen::Welcome, "", false, 0));
+        a.on_view(&view(Screen::Category, "", false, 0));
+        a.on_view(&view(Screen::Category, "", false, 1));
+        a.on_view(&view(Screen::Welcome, "", false, 0));
+        use Prompt::*;
+        assert_eq!(
+            *said.borrow(),
+            [ChooseCategory, Welcome, ChooseCategory, StillThere]
         );
     }
 
