@@ -109,6 +109,8 @@ impl Harness {
         let reader = devices::simulate_reader(&mut cfg)?;
         let printer = devices::simulate_printer(&mut cfg)?;
         cfg.printer.wait_for_case_number_ms = 2_000;
+        // The spoken prompts run as on a terminal, silently.
+        cfg.voice.device = "null".into();
         cfg.validate()?;
 
         let mut h = Harness {
@@ -290,12 +292,22 @@ impl Harness {
     /// Waits for the printer simulator to print a page and returns its text.
     pub fn wait_printed_text(&self, timeout: Duration) -> anyhow::Result<String> {
         let deadline = Instant::now() + timeout;
+        // The printer prints at line speed: the job is over once no line has
+        // come for half a second (taking the lines mid-job would cut it short).
+        let mut lines = Vec::new();
+        let mut last_line = Instant::now();
         loop {
-            let lines = self.printer.control.take_text_lines();
-            if !lines.is_empty() {
+            let new = self.printer.control.take_text_lines();
+            if !new.is_empty() {
+                lines.extend(new);
+                last_line = Instant::now();
+            } else if !lines.is_empty() && last_line.elapsed() >= Duration::from_millis(500) {
                 return Ok(lines.join("\n"));
             }
             if Instant::now() > deadline {
+                if !lines.is_empty() {
+                    return Ok(lines.join("\n"));
+                }
                 bail!("nothing was printed");
             }
             std::thread::sleep(Duration::from_millis(50));

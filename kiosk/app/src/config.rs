@@ -25,6 +25,7 @@ pub struct Config {
     pub ui: UiConfig,
     pub staff: StaffConfig,
     pub counter: CounterConfig,
+    pub voice: crate::voice::VoiceConfig,
 }
 
 /// The hall's counter queue (叫号).
@@ -366,6 +367,7 @@ impl Config {
         if self.queue.max_registration_mb == 0 || self.queue.max_registration_mb > 31 {
             bail!("queue.max_registration_mb must be between 1 and 31");
         }
+        self.voice.validate()?;
         Ok(())
     }
 

@@ -136,6 +136,8 @@ impl Controller {
         sink: Sink,
         timings: Option<Timings>,
     ) -> anyhow::Result<Controller> {
+        // Every view also goes past the spoken prompts (a no-op when they are off).
+        let sink = crate::voice::announcing(sink, &cfg.voice);
         let queue = Queue::open_with(&cfg.queue.path, cfg.queue_options()?)
             .with_context(|| format!("cannot open queue {}", cfg.queue.path.display()))?;
         let ocr = OcrPool::new(&OcrConfig {

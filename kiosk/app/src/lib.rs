@@ -9,16 +9,22 @@
 //! - [`devices`]: opening the real devices, or the simulators for demo and tests.
 //! - [`staff`]: staff PINs (Argon2id), the clerk's queue rows, reprints.
 //! - [`ticket`]: the day's queue ticket numbers (叫号).
+//! - [`voice`]: the spoken prompt of each screen and situation.
+//! - [`progress`]: what the screen says while the terminal works.
+//! - [`fonts`]: makes sure the screens are drawn in Noto Sans CJK SC.
 
 pub mod cli_queue;
 pub mod config;
 pub mod controller;
 pub mod devices;
+pub mod fonts;
 pub mod logging;
 pub mod staff;
 pub mod ticket;
+pub mod progress;
 pub mod ui;
 pub mod view;
+pub mod voice;
 mod workers;
 
 pub use config::Config;

@@ -157,6 +157,7 @@ fn run_ui(
         return Err(no_display());
     }
     let app = AppWindow::new().context("cannot create the window")?;
+    kiosk::fonts::ensure_chinese_font();
     let controller = Controller::spawn(cfg, token, devs, ui::sink(&app), None)?;
     ui::attach(&app, &cfg.terminal.hall_name, controller.sender(), demo);
     log::info!("kiosk ready: terminal {}", cfg.terminal.id);

@@ -166,6 +166,10 @@ pub fn build(m: &Intake, now: Millis) -> ViewModel {
         v.message = msg.text.clone();
         v.message_is_error = msg.is_error;
     }
+    if v.message.is_empty() {
+        // A wait longer than half a second says what is happening.
+        v.message = crate::progress::message(m).unwrap_or_default();
+    }
     v.seconds_left = m.seconds_left(now).unwrap_or(0);
     v.still_there = m.asking_still_there(now);
     v.staff_mode = match m.staff() {

@@ -122,7 +122,7 @@ const PORTRAIT_SHOTS: &[Shot] = &[
         screen: Screen::Capture,
         tweak: |i| {
             i.set_capture_busy(true);
-            i.set_message("正在处理这一页，请稍候".into());
+            i.set_message("正在拍照并处理这一页，请不要移动材料".into());
         },
     },
     Shot {
@@ -143,7 +143,7 @@ const PORTRAIT_SHOTS: &[Shot] = &[
     Shot {
         name: "submitting",
         screen: Screen::Submitting,
-        tweak: nothing,
+        tweak: |i| i.set_message("正在识别材料上的文字，还有1页".into()),
     },
     Shot {
         name: "receipt",
@@ -301,7 +301,7 @@ const LANDSCAPE_SHOTS: &[Shot] = &[
         screen: Screen::Capture,
         tweak: |i| {
             i.set_capture_busy(true);
-            i.set_message("正在处理这一页，请稍候".into());
+            i.set_message("正在拍照并处理这一页，请不要移动材料".into());
         },
     },
     Shot {
