@@ -334,6 +334,7 @@ pub fn registry_config(
         seal_key: registry::SealSecretKey::from_text(&read(&keys.seal_secret)?)?,
         lookup_key: registry::LookupKey::from_text(&read(&keys.lookup)?)?,
         tls: None,
+        staged_max_age: registry::DEFAULT_STAGED_MAX_AGE,
     })
 }
 

@@ -5,6 +5,8 @@
 //! and the registry stopped for a while; a slow, lossy link; and a connection
 //! cut after a page, from which the upload resumes without resending what the
 //! registry has. Nothing is lost, nothing is doubled, and the queue drains.
+//! The common case is one request per registration; a registration whose
+//! pages the queue cannot supply fails with its reason and blocks nobody.
 
 use std::sync::mpsc;
 use std::time::Duration;
@@ -111,11 +113,21 @@ fn a_connection_cut_after_page_2_of_3_resumes_with_page_3_only() -> anyhow::Resu
         PersonalText::new("第三页"),
         75.0,
     ));
-    // The registry stores page 2, then the connection drops before its answer.
-    proxy.set(Fault::CloseMidBodyOn("/pages/2 "));
+    // The first attempt, one bundle, never reaches the registry (a bundle is
+    // all or nothing); every retry goes page by page and can resume.
+    proxy.set(Fault::Refuse);
     queue.seal(&up)?;
     let (tx, rx) = mpsc::channel();
-    let uplink = Uplink::spawn(rig.queue_path.clone(), rig.uplink_config(&proxy.url())?, tx)?;
+    let mut cfg = rig.uplink_config(&proxy.url())?;
+    cfg.heartbeat_interval = Duration::ZERO;
+    let uplink = Uplink::spawn(rig.queue_path.clone(), cfg, tx)?;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while proxy.served(Fault::Refuse) == 0 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert!(proxy.served(Fault::Refuse) > 0, "the bundle was never refused");
+    // The registry stores page 2, then the connection drops before its answer.
+    proxy.set(Fault::CloseMidBodyOn("/pages/2 "));
     rig.wait_drained(1, Duration::from_secs(30))?;
     drop(uplink);
     rig.assert_exactly_once(1)?;
@@ -133,7 +145,7 @@ fn a_connection_cut_after_page_2_of_3_resumes_with_page_3_only() -> anyhow::Resu
     assert_eq!(
         count(&format!("POST {} ", registry_api::SEALED_REGISTRATIONS_PATH)),
         2,
-        "metadata once per attempt: {requests:?}"
+        "metadata once per attempt that reached the registry: {requests:?}"
     );
     // The case was issued once, by the upload of page 3, and is not a replay.
     let events: Vec<UplinkEvent> = rx.try_iter().collect();
@@ -214,5 +226,83 @@ fn a_slow_lossy_link_still_drains_the_queue_exactly_once() -> anyhow::Result<()>
         "only {} connections were cut",
         proxy.cuts()
     );
+    Ok(())
+}
+
+#[test]
+fn the_common_case_is_one_request_per_registration() -> anyhow::Result<()> {
+    let rig = Rig::start()?;
+    let proxy = FaultProxy::start(rig.registry_addr)?;
+    let queue = rig.queue()?;
+    for n in 1..=3 {
+        queue.seal(&specimen_upload(n))?;
+    }
+    let (tx, _rx) = mpsc::channel();
+    let mut cfg = rig.uplink_config(&proxy.url())?;
+    cfg.heartbeat_interval = Duration::ZERO;
+    let uplink = Uplink::spawn(rig.queue_path.clone(), cfg, tx)?;
+    rig.wait_drained(3, Duration::from_secs(20))?;
+    drop(uplink);
+    rig.assert_exactly_once(3)?;
+    let requests = proxy.requests();
+    let post = format!("POST {} ", registry_api::SEALED_REGISTRATIONS_PATH);
+    assert_eq!(requests.len(), 3, "{requests:?}");
+    assert!(requests.iter().all(|r| r.starts_with(&post)), "{requests:?}");
+    // Stored whole, with every page, and nothing left staged.
+    let db = rusqlite::Connection::open(rig.dir.path().join("registry.db"))?;
+    let pages: i64 = db.query_row("SELECT COUNT(*) FROM pages", [], |r| r.get(0))?;
+    let staged: i64 = db.query_row("SELECT COUNT(*) FROM staged_uploads", [], |r| r.get(0))?;
+    assert_eq!((pages, staged), (6, 0));
+    Ok(())
+}
+
+#[test]
+fn a_registration_whose_page_the_queue_lost_fails_and_blocks_nobody() -> anyhow::Result<()> {
+    let rig = Rig::start()?;
+    let queue = rig.queue()?;
+    for n in 1..=4 {
+        queue.seal(&specimen_upload(n))?;
+    }
+    // Page 2 of the oldest registration is gone from the terminal's disk.
+    {
+        let db = rusqlite::Connection::open(&rig.queue_path)?;
+        let gone = db.execute(
+            "DELETE FROM sealed_pages WHERE page_index = 2 AND registration_id =
+                 (SELECT id FROM registrations WHERE local_ref = 'L-SPECIMEN-0001')",
+            [],
+        )?;
+        assert_eq!(gone, 1);
+    }
+    let (tx, rx) = mpsc::channel();
+    let url = rig
+        .registry
+        .as_ref()
+        .map(|r| r.base_url())
+        .unwrap_or_default();
+    let uplink = Uplink::spawn(rig.queue_path.clone(), rig.uplink_config(&url)?, tx)?;
+    let q = kiosk_queue::Queue::open(&rig.queue_path)?;
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while q.counts()?.acknowledged < 3 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    drop(uplink);
+    let c = q.counts()?;
+    assert_eq!((c.acknowledged, c.failed, c.pending), (3, 1, 0), "{c:?}");
+    let failed = q.failed_receipts()?;
+    assert_eq!(failed[0].local_ref, "L-SPECIMEN-0001");
+    let reason = failed[0].last_error.clone().unwrap_or_default();
+    assert_eq!(reason, "registry asks for page 2, which the queue does not hold");
+    // Tried once: no retry can bring the page back.
+    assert_eq!(failed[0].attempts, 1);
+    let events: Vec<UplinkEvent> = rx.try_iter().collect();
+    assert!(
+        !events.iter().any(|e| matches!(e, UplinkEvent::RetryScheduled { .. })),
+        "{events:?}"
+    );
+    // The registry holds the three others and, staged, what it got of the fourth.
+    assert_eq!(rig.registry_rows()?.len(), 3);
+    let db = rusqlite::Connection::open(rig.dir.path().join("registry.db"))?;
+    let staged: i64 = db.query_row("SELECT COUNT(*) FROM staged_pages", [], |r| r.get(0))?;
+    assert_eq!(staged, 1);
     Ok(())
 }

@@ -23,6 +23,9 @@ use crate::{RegistryClient, UplinkConfig, UplinkError, UplinkEvent};
 
 /// How often the idle loop looks at the queue without being woken.
 const IDLE_POLL: Duration = Duration::from_secs(15);
+/// After this many attempts that ended with the registry still missing pages
+/// it was sent, the registration goes to failed for a clerk to look at.
+const MAX_STILL_MISSING_ATTEMPTS: u32 = 5;
 /// How long to wait after the queue itself failed (disk, lock) before trying again.
 const QUEUE_ERROR_PAUSE: Duration = Duration::from_secs(2);
 
@@ -332,8 +335,15 @@ impl Worker {
                     }
                 }
             }
-            Err(e) if e.is_retryable() => {
-                self.unreachable = true;
+            Err(e)
+                if e.is_retryable()
+                    && !(matches!(e, UplinkError::StillMissing(_))
+                        && attempts >= MAX_STILL_MISSING_ATTEMPTS) =>
+            {
+                // A row-specific failure says nothing about the link: the
+                // others go on at once while this one waits its turn.
+                let row_only = e.is_row_specific();
+                self.unreachable |= !row_only;
                 let reason = e.reason();
                 let delay = backoff(&self.cfg, attempts, &e);
                 log::warn!("uplink: {local_ref} attempt {attempts} failed in {ms} ms: {reason}; retry in {delay:?}");
@@ -349,7 +359,9 @@ impl Worker {
                         UplinkError::from(e).reason()
                     ),
                 }
-                return After::Pause(delay);
+                if !row_only {
+                    return After::Pause(delay);
+                }
             }
             Err(e) => {
                 let reason = e.reason();

@@ -4,7 +4,8 @@
 //! protocol and can be switched, mid-test, into the ways a real network fails:
 //! 503, a captive portal's 200 HTML page, a bare 200 carrying an ack body, a
 //! slow reply, a refused token, a 400. It opens the sealed uploads with the
-//! specimen registry key, as the real registry does with its own.
+//! specimen registry key, as the real registry does with its own (of a
+//! bundle, the metadata box).
 //! The real registry is exercised by the workspace's end-to-end tests.
 
 use std::collections::HashMap;
@@ -97,7 +98,12 @@ async fn upload(State(reg): State<Shared>, headers: HeaderMap, sealed: Bytes) ->
         r.keys_seen.push(key.clone());
         r.mode.unwrap_or(Mode::Ack)
     };
-    let Ok(body) = specimen_registry_key().open(&sealed) else {
+    // The first attempt carries a bundle of the metadata and the page boxes.
+    let metadata: &[u8] = match registry_api::bundle::decode(&sealed) {
+        Ok(bundle) => bundle.metadata,
+        Err(_) => &sealed,
+    };
+    let Ok(body) = specimen_registry_key().open(metadata) else {
         return api_error(StatusCode::BAD_REQUEST, "bad_envelope", "does not open");
     };
     if key != body.idempotency_key {
