@@ -8,6 +8,7 @@
 //! petitioner would, by sending the events the UI sends.
 
 pub mod fault_proxy;
+pub mod netns;
 pub mod rig;
 
 use std::net::SocketAddr;

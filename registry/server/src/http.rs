@@ -26,7 +26,7 @@ use registry_api::{
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 
-use crate::store::{RegisterOutcome, StageState, Store};
+use crate::store::{PageRow, RegisterOutcome, StageState, Store};
 use crate::validate;
 
 /// Path of the totals endpoint (`GET`); not part of `registry-api`.
@@ -363,7 +363,7 @@ fn open_page(
 fn register_bundle(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Staged, Failure> {
     let bundle = registry_api::bundle::decode(body)
         .map_err(|err| Failure::new(StatusCode::BAD_REQUEST, "bad_bundle", err.to_string()))?;
-    let mut upload = open_upload(state, bundle.metadata)?;
+    let upload = open_upload(state, bundle.metadata)?;
     check_key_header(headers, &upload)?;
     if !validate::is_staged(&upload) {
         return Err(Failure::new(
@@ -391,13 +391,29 @@ fn register_bundle(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result
         }
         return after_stage(state, &upload.idempotency_key, stage);
     }
-    use base64::Engine as _;
-    for page in &mut upload.pages {
-        if let Some((_, jpeg)) = pages.iter().find(|(i, _)| *i == page.index) {
-            page.jpeg_base64 = base64::engine::general_purpose::STANDARD.encode(jpeg);
-        }
-    }
-    store_upload(state, &upload).map(Staged::Done)
+    // Complete: every page is opened and matches its sha256 (`open_page`),
+    // and the metadata passed `check_metadata`, so it is stored as it is.
+    let mut rows: Vec<PageRow> = pages
+        .into_iter()
+        .filter_map(|(index, jpeg)| {
+            let meta = upload.pages.iter().find(|p| p.index == index)?;
+            Some(PageRow {
+                index,
+                jpeg,
+                sha256: meta.sha256.clone(),
+                ocr_text: meta.ocr_text.clone(),
+                ocr_confidence: meta.ocr_confidence,
+            })
+        })
+        .collect();
+    rows.sort_by_key(|r| r.index);
+    let body_hash = validate::content_hash(&upload)
+        .map_err(|err| Failure::internal("cannot hash the upload", &err))?;
+    state
+        .store
+        .register(&upload, &body_hash, &rows, chrono::Utc::now())
+        .map(Staged::Done)
+        .map_err(|err| Failure::internal("cannot store the registration", &err))
 }
 
 /// `PUT /v1/sealed-registrations/{key}/pages/{index}`: one page's JPEG in a

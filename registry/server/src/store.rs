@@ -234,8 +234,9 @@ impl Store {
 
     /// Stores a registration, issuing the next case number, or answers a repeated key.
     ///
-    /// `body_sha256` is the hash of the canonical request body; `pages` are the
-    /// already verified pages of `upload`.
+    /// `body_sha256` is the content hash of `upload` (`validate::content_hash`);
+    /// `pages` are its already verified pages, with their images (`upload`
+    /// itself may be the metadata only, its page images empty).
     pub fn register(
         &self,
         upload: &RegistrationUpload,
@@ -256,7 +257,10 @@ impl Store {
             )
             .optional()?;
         if let Some((case_number, received_at, earlier_hash, likely_duplicate)) = earlier {
-            if earlier_hash != body_sha256 {
+            // A hash that cannot be computed cannot prove the same content.
+            let same = crate::validate::same_content(&earlier_hash, body_sha256, upload, pages)
+                .unwrap_or(false);
+            if !same {
                 return Ok(RegisterOutcome::Conflict);
             }
             return Ok(RegisterOutcome::Replayed(RegistrationAck {
