@@ -80,7 +80,11 @@ fn run(args: &[&str]) -> anyhow::Result<()> {
 impl ShapedLink {
     /// Starts a relay to `upstream` through a namespace whose loopback runs
     /// at `rate_kbit` and, when netem exists, loses `loss_pct` % of packets.
-    pub fn start(upstream: SocketAddr, rate_kbit: u32, loss_pct: f32) -> anyhow::Result<ShapedLink> {
+    pub fn start(
+        upstream: SocketAddr,
+        rate_kbit: u32,
+        loss_pct: f32,
+    ) -> anyhow::Result<ShapedLink> {
         static SEQ: AtomicU32 = AtomicU32::new(0);
         let name = format!(
             "kiosk-slow-{}-{}",
@@ -120,9 +124,8 @@ impl ShapedLink {
             }
         };
         let host = Arc::new(File::open("/proc/thread-self/ns/net").context("host namespace")?);
-        let ns = Arc::new(
-            File::open(format!("/run/netns/{name}")).context("link namespace handle")?,
-        );
+        let ns =
+            Arc::new(File::open(format!("/run/netns/{name}")).context("link namespace handle")?);
         let inner = in_ns(&ns, &host, || TcpListener::bind("127.0.0.1:0"))?;
         let inner_addr = inner.local_addr()?;
         let outer = TcpListener::bind("127.0.0.1:0")?;
@@ -182,7 +185,9 @@ impl ShapedLink {
     /// proof that the traffic went through the shaped link.
     pub fn shaped_bytes(&self) -> anyhow::Result<u64> {
         let out = Command::new("ip")
-            .args(["netns", "exec", &self.name, "tc", "-s", "qdisc", "show", "dev", "lo"])
+            .args([
+                "netns", "exec", &self.name, "tc", "-s", "qdisc", "show", "dev", "lo",
+            ])
             .output()?;
         let text = String::from_utf8_lossy(&out.stdout);
         let sent = text

@@ -13,10 +13,10 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use kiosk_e2e::fault_proxy::{Fault, FaultProxy};
-use kiosk_e2e::netns::{Shaping, ShapedLink};
+use kiosk_e2e::netns::{ShapedLink, Shaping};
 use kiosk_e2e::rig::Rig;
-use kiosk_queue::test_utils::specimen_upload;
 use kiosk_privacy::PersonalText;
+use kiosk_queue::test_utils::specimen_upload;
 use kiosk_uplink::{Uplink, UplinkEvent};
 use registry_api::PageUpload;
 
@@ -127,13 +127,20 @@ fn a_connection_cut_after_page_2_of_3_resumes_with_page_3_only() -> anyhow::Resu
     while proxy.served(Fault::Refuse) == 0 && std::time::Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(5));
     }
-    assert!(proxy.served(Fault::Refuse) > 0, "the bundle was never refused");
+    assert!(
+        proxy.served(Fault::Refuse) > 0,
+        "the bundle was never refused"
+    );
     // The registry stores page 2, then the connection drops before its answer.
     proxy.set(Fault::CloseMidBodyOn("/pages/2 "));
     rig.wait_drained(1, Duration::from_secs(30))?;
     drop(uplink);
     rig.assert_exactly_once(1)?;
-    assert_eq!(proxy.served(Fault::CloseMidBodyOn("/pages/2 ")), 1, "page 2 was never cut");
+    assert_eq!(
+        proxy.served(Fault::CloseMidBodyOn("/pages/2 ")),
+        1,
+        "page 2 was never cut"
+    );
 
     let requests = proxy.requests();
     let count = |what: &str| requests.iter().filter(|r| r.starts_with(what)).count();
@@ -145,7 +152,10 @@ fn a_connection_cut_after_page_2_of_3_resumes_with_page_3_only() -> anyhow::Resu
     let sent: Vec<usize> = (1..=3).map(|i| count(&format!("{pages}{i} "))).collect();
     assert_eq!(sent, vec![1, 1, 1], "a page was sent again: {requests:?}");
     assert_eq!(
-        count(&format!("POST {} ", registry_api::SEALED_REGISTRATIONS_PATH)),
+        count(&format!(
+            "POST {} ",
+            registry_api::SEALED_REGISTRATIONS_PATH
+        )),
         2,
         "metadata once per attempt that reached the registry: {requests:?}"
     );
@@ -217,8 +227,14 @@ fn a_slow_lossy_link_still_drains_the_queue_exactly_once() -> anyhow::Result<()>
             link.addr,
             u32::MAX,
             match link.shaping {
-                Shaping::NetemRateLoss => "kernel netem rate and loss in a network namespace, cuts by the proxy".to_owned(),
-                Shaping::TbfRate => "kernel tbf rate in a network namespace (no sch_netem), cuts by the proxy".to_owned(),
+                Shaping::NetemRateLoss => {
+                    "kernel netem rate and loss in a network namespace, cuts by the proxy"
+                        .to_owned()
+                }
+                Shaping::TbfRate => {
+                    "kernel tbf rate in a network namespace (no sch_netem), cuts by the proxy"
+                        .to_owned()
+                }
             },
         ),
         Err(e) => (
@@ -254,7 +270,10 @@ fn a_slow_lossy_link_still_drains_the_queue_exactly_once() -> anyhow::Result<()>
     if let Ok(link) = &shaped {
         // Every upload crossed the shaped loopback: at least the sealed bytes.
         let sent = link.shaped_bytes()?;
-        assert!(sent > 12 * 1000, "the shaped link carried only {sent} bytes ({variant})");
+        assert!(
+            sent > 12 * 1000,
+            "the shaped link carried only {sent} bytes ({variant})"
+        );
     }
     Ok(())
 }
@@ -277,7 +296,10 @@ fn the_common_case_is_one_request_per_registration() -> anyhow::Result<()> {
     let requests = proxy.requests();
     let post = format!("POST {} ", registry_api::SEALED_REGISTRATIONS_PATH);
     assert_eq!(requests.len(), 3, "{requests:?}");
-    assert!(requests.iter().all(|r| r.starts_with(&post)), "{requests:?}");
+    assert!(
+        requests.iter().all(|r| r.starts_with(&post)),
+        "{requests:?}"
+    );
     // Stored whole, with every page, and nothing left staged.
     let db = rusqlite::Connection::open(rig.dir.path().join("registry.db"))?;
     let pages: i64 = db.query_row("SELECT COUNT(*) FROM pages", [], |r| r.get(0))?;
@@ -321,12 +343,17 @@ fn a_registration_whose_page_the_queue_lost_fails_and_blocks_nobody() -> anyhow:
     let failed = q.failed_receipts()?;
     assert_eq!(failed[0].local_ref, "L-SPECIMEN-0001");
     let reason = failed[0].last_error.clone().unwrap_or_default();
-    assert_eq!(reason, "registry asks for page 2, which the queue does not hold");
+    assert_eq!(
+        reason,
+        "registry asks for page 2, which the queue does not hold"
+    );
     // Tried once: no retry can bring the page back.
     assert_eq!(failed[0].attempts, 1);
     let events: Vec<UplinkEvent> = rx.try_iter().collect();
     assert!(
-        !events.iter().any(|e| matches!(e, UplinkEvent::RetryScheduled { .. })),
+        !events
+            .iter()
+            .any(|e| matches!(e, UplinkEvent::RetryScheduled { .. })),
         "{events:?}"
     );
     // The registry holds the three others and, staged, what it got of the fourth.

@@ -15,8 +15,8 @@ use kiosk_queue::Claimed;
 use registry_api::envelope::LookupKey;
 use registry_api::{
     ApiError, Heartbeat, HistoryQuery, HistoryReply, MissingPages, RegistrationAck, HEALTH_PATH,
-    HEARTBEAT_PATH, HISTORY_PATH, IDEMPOTENCY_HEADER, SEALED_CONTENT_TYPE,
-    SEALED_BUNDLE_CONTENT_TYPE, SEALED_PAGE_CONTENT_TYPE, SEALED_REGISTRATIONS_PATH,
+    HEARTBEAT_PATH, HISTORY_PATH, IDEMPOTENCY_HEADER, SEALED_BUNDLE_CONTENT_TYPE,
+    SEALED_CONTENT_TYPE, SEALED_PAGE_CONTENT_TYPE, SEALED_REGISTRATIONS_PATH,
 };
 use serde::de::DeserializeOwned;
 
@@ -133,7 +133,8 @@ impl RegistryClient {
     pub async fn upload(&self, claimed: &Claimed) -> Result<RegistrationAck, UplinkError> {
         let total: usize =
             claimed.sealed.len() + claimed.pages.iter().map(|p| p.sealed.len()).sum::<usize>();
-        let bundled = !claimed.pages.is_empty() && claimed.attempts <= 1 && total <= BUNDLE_MAX_BYTES;
+        let bundled =
+            !claimed.pages.is_empty() && claimed.attempts <= 1 && total <= BUNDLE_MAX_BYTES;
         let req = self
             .http
             .post(self.url(SEALED_REGISTRATIONS_PATH))
@@ -167,7 +168,10 @@ impl RegistryClient {
                 .ok_or(UplinkError::PageUnavailable(index))?;
             let req = self
                 .http
-                .put(self.url(&registry_api::sealed_page_path(&claimed.idempotency_key, index)))
+                .put(self.url(&registry_api::sealed_page_path(
+                    &claimed.idempotency_key,
+                    index,
+                )))
                 .header(reqwest::header::AUTHORIZATION, &self.auth)
                 .header(reqwest::header::CONTENT_TYPE, SEALED_PAGE_CONTENT_TYPE)
                 .body(page.sealed.clone());
@@ -203,7 +207,9 @@ impl RegistryClient {
                     }
                 }
                 let missing: MissingPages = serde_json::from_slice(&body).map_err(|_| {
-                    UplinkError::BadReply(format!("202 reply is not a list of missing pages ({kind})"))
+                    UplinkError::BadReply(format!(
+                        "202 reply is not a list of missing pages ({kind})"
+                    ))
                 })?;
                 if missing.missing_pages.is_empty() {
                     return Err(UplinkError::BadReply("202 reply misses no page".into()));
@@ -271,9 +277,11 @@ impl RegistryClient {
         req: reqwest::RequestBuilder,
     ) -> Result<(u16, T), UplinkError> {
         let (status, body, kind) = self.call_raw_typed(req).await?;
-        serde_json::from_slice(&body).map(|v| (status, v)).map_err(|_| {
-            UplinkError::BadReply(format!("{status} reply is not the expected json ({kind})"))
-        })
+        serde_json::from_slice(&body)
+            .map(|v| (status, v))
+            .map_err(|_| {
+                UplinkError::BadReply(format!("{status} reply is not the expected json ({kind})"))
+            })
     }
 
     /// Sends `req` and returns a 2xx status, its body and content type,

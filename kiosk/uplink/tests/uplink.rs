@@ -15,19 +15,19 @@ use std::sync::mpsc::{channel, Receiver};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use kiosk_privacy::IdNumber;
-use axum::body::Bytes;
 use kiosk_queue::test_utils::{specimen_options, specimen_registry_key, specimen_upload};
 use kiosk_queue::{Queue, Status};
 use kiosk_uplink::{LookupKey, RegistryClient, Uplink, UplinkConfig, UplinkError, UplinkEvent};
 use registry_api::{
-    ApiError, HistoryEntry, HistoryQuery, HistoryReply, RegistrationAck, HEALTH_PATH,
-    HISTORY_PATH, IDEMPOTENCY_HEADER, SEALED_REGISTRATIONS_PATH,
+    ApiError, HistoryEntry, HistoryQuery, HistoryReply, RegistrationAck, HEALTH_PATH, HISTORY_PATH,
+    IDEMPOTENCY_HEADER, SEALED_REGISTRATIONS_PATH,
 };
 use std::sync::OnceLock;
 
@@ -572,7 +572,10 @@ fn client_checks_health_and_configuration() {
     let err = rt.block_on(client.upload(&claimed)).unwrap_err();
     assert!(err.reason().contains("not an acknowledgement"), "{err:?}");
     server.set_mode(Mode::Ack);
-    assert_eq!(rt.block_on(client.upload(&claimed)).unwrap().case_number, "XF-2026-000001");
+    assert_eq!(
+        rt.block_on(client.upload(&claimed)).unwrap().case_number,
+        "XF-2026-000001"
+    );
     assert!(matches!(
         RegistryClient::new("not a url", TOKEN, key(), None, Duration::from_secs(1)),
         Err(UplinkError::Config(_))

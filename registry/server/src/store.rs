@@ -468,9 +468,9 @@ impl Store {
     /// How many uploads are staged (begun, not complete).
     #[cfg(test)]
     pub fn staged_count(&self) -> Result<u64, StoreError> {
-        let n: i64 =
-            self.conn()
-                .query_row("SELECT COUNT(*) FROM staged_uploads", [], |row| row.get(0))?;
+        let n: i64 = self
+            .conn()
+            .query_row("SELECT COUNT(*) FROM staged_uploads", [], |row| row.get(0))?;
         Ok(n.max(0) as u64)
     }
 
@@ -859,7 +859,10 @@ mod tests {
         assert!(store.staged_pages("old").unwrap().is_empty());
         assert!(store.staged_metadata("new").unwrap().is_some());
         // A swept upload starts again from its metadata.
-        assert_eq!(store.stage_page("old", 2, b"jpeg").unwrap(), StageState::Unknown);
+        assert_eq!(
+            store.stage_page("old", 2, b"jpeg").unwrap(),
+            StageState::Unknown
+        );
     }
 
     #[test]

@@ -995,21 +995,42 @@ async fn a_complete_bundle_is_registered_in_one_request() {
     let c = Client::new(&reg);
     let (full, meta) = staged("bu-1");
     let res = c
-        .post_sealed("bu-1", bundle_of(&meta, &full, &[1, 2, 3]), SEALED_BUNDLE_CONTENT_TYPE)
+        .post_sealed(
+            "bu-1",
+            bundle_of(&meta, &full, &[1, 2, 3]),
+            SEALED_BUNDLE_CONTENT_TYPE,
+        )
         .await;
     assert_eq!(res.status(), StatusCode::CREATED);
     let ack: RegistrationAck = res.json().await.unwrap();
     assert!(!ack.replayed);
-    assert_eq!(c.stats().await, Stats { registrations: 1, pages: 3 });
+    assert_eq!(
+        c.stats().await,
+        Stats {
+            registrations: 1,
+            pages: 3
+        }
+    );
     // The same registration page by page is the same content: a replay.
     let res = c
-        .post_sealed("bu-1", keys().0.public_key().seal(&meta).unwrap(), SEALED_CONTENT_TYPE)
+        .post_sealed(
+            "bu-1",
+            keys().0.public_key().seal(&meta).unwrap(),
+            SEALED_CONTENT_TYPE,
+        )
         .await;
     assert_eq!(res.status(), StatusCode::CREATED);
     let again: RegistrationAck = res.json().await.unwrap();
-    assert_eq!((again.case_number, again.replayed), (ack.case_number.clone(), true));
+    assert_eq!(
+        (again.case_number, again.replayed),
+        (ack.case_number.clone(), true)
+    );
     let res = c
-        .post_sealed("bu-1", bundle_of(&meta, &full, &[3, 1, 2]), SEALED_BUNDLE_CONTENT_TYPE)
+        .post_sealed(
+            "bu-1",
+            bundle_of(&meta, &full, &[3, 1, 2]),
+            SEALED_BUNDLE_CONTENT_TYPE,
+        )
         .await;
     assert_eq!(res.status(), StatusCode::CREATED);
     let again: RegistrationAck = res.json().await.unwrap();
@@ -1018,7 +1039,11 @@ async fn a_complete_bundle_is_registered_in_one_request() {
     // A bundle with only some pages stages them and names the rest.
     let (full2, meta2) = staged("bu-2");
     let res = c
-        .post_sealed("bu-2", bundle_of(&meta2, &full2, &[2]), SEALED_BUNDLE_CONTENT_TYPE)
+        .post_sealed(
+            "bu-2",
+            bundle_of(&meta2, &full2, &[2]),
+            SEALED_BUNDLE_CONTENT_TYPE,
+        )
         .await;
     assert_eq!(res.status(), StatusCode::ACCEPTED);
     let missing: registry_api::MissingPages = res.json().await.unwrap();
@@ -1026,11 +1051,17 @@ async fn a_complete_bundle_is_registered_in_one_request() {
     // A page that does not match the metadata: 422, and nothing is stored.
     let (full3, meta3) = staged("bu-3");
     let mut body = bundle_of(&meta3, &full3, &[1, 2]);
-    let wrong = keys().0.public_key().seal_bytes(b"\xff\xd8not page 3").unwrap();
+    let wrong = keys()
+        .0
+        .public_key()
+        .seal_bytes(b"\xff\xd8not page 3")
+        .unwrap();
     body.extend_from_slice(&3u32.to_be_bytes());
     body.extend_from_slice(&(wrong.len() as u32).to_be_bytes());
     body.extend_from_slice(&wrong);
-    let res = c.post_sealed("bu-3", body, SEALED_BUNDLE_CONTENT_TYPE).await;
+    let res = c
+        .post_sealed("bu-3", body, SEALED_BUNDLE_CONTENT_TYPE)
+        .await;
     api_error(res, StatusCode::UNPROCESSABLE_ENTITY, "page_hash_mismatch").await;
     // Not a bundle at all, and a bundle whose metadata carries the images.
     let res = c
@@ -1039,10 +1070,20 @@ async fn a_complete_bundle_is_registered_in_one_request() {
     api_error(res, StatusCode::BAD_REQUEST, "bad_bundle").await;
     let (full5, _) = staged("bu-5");
     let res = c
-        .post_sealed("bu-5", bundle_of(&full5, &full5, &[1, 2, 3]), SEALED_BUNDLE_CONTENT_TYPE)
+        .post_sealed(
+            "bu-5",
+            bundle_of(&full5, &full5, &[1, 2, 3]),
+            SEALED_BUNDLE_CONTENT_TYPE,
+        )
         .await;
     api_error(res, StatusCode::BAD_REQUEST, "bad_bundle").await;
-    assert_eq!(c.stats().await, Stats { registrations: 1, pages: 3 });
+    assert_eq!(
+        c.stats().await,
+        Stats {
+            registrations: 1,
+            pages: 3
+        }
+    );
     reg.shutdown().await;
 }
 
@@ -1056,7 +1097,11 @@ async fn staged_uploads_never_completed_are_swept() {
     let c = Client::new(&reg);
     let (full, meta) = staged("sw-1");
     let res = c
-        .post_sealed("sw-1", bundle_of(&meta, &full, &[1]), SEALED_BUNDLE_CONTENT_TYPE)
+        .post_sealed(
+            "sw-1",
+            bundle_of(&meta, &full, &[1]),
+            SEALED_BUNDLE_CONTENT_TYPE,
+        )
         .await;
     assert_eq!(res.status(), StatusCode::ACCEPTED);
     let count = |table: &str| -> i64 {
@@ -1076,7 +1121,11 @@ async fn staged_uploads_never_completed_are_swept() {
     let res = c.put_page("sw-1", 2, &full.pages[1].jpeg().unwrap()).await;
     api_error(res, StatusCode::NOT_FOUND, "not_staged").await;
     let res = c
-        .post_sealed("sw-1", bundle_of(&meta, &full, &[1, 2, 3]), SEALED_BUNDLE_CONTENT_TYPE)
+        .post_sealed(
+            "sw-1",
+            bundle_of(&meta, &full, &[1, 2, 3]),
+            SEALED_BUNDLE_CONTENT_TYPE,
+        )
         .await;
     assert_eq!(res.status(), StatusCode::CREATED);
     reg.shutdown().await;
