@@ -218,6 +218,7 @@ fn a_poison_registration_fails_with_its_reason_and_does_not_block_the_others() -
 /// root, neither netem nor tbf), the same proxy limits the rate in user space
 /// instead. Either way the test runs and prints which variant it was.
 #[test]
+#[allow(clippy::print_stderr)] // It says which variant of the slow link ran.
 fn a_slow_lossy_link_still_drains_the_queue_exactly_once() -> anyhow::Result<()> {
     let rig = Rig::start()?;
     // 128 kbit/s = 16 KB/s, 2 % packet loss where netem exists.

@@ -26,8 +26,8 @@ use kiosk_queue::test_utils::{specimen_options, specimen_registry_key, specimen_
 use kiosk_queue::{Queue, Status};
 use kiosk_uplink::{LookupKey, RegistryClient, Uplink, UplinkConfig, UplinkError, UplinkEvent};
 use registry_api::{
-    ApiError, HistoryEntry, HistoryQuery, HistoryReply, RegistrationAck, HEALTH_PATH, HISTORY_PATH,
-    IDEMPOTENCY_HEADER, SEALED_REGISTRATIONS_PATH,
+    ApiError, HistoryEntry, HistoryQuery, HistoryReply, MissingPages, RegistrationAck, HEALTH_PATH,
+    HISTORY_PATH, IDEMPOTENCY_HEADER, SEALED_REGISTRATIONS_PATH,
 };
 use std::sync::OnceLock;
 
@@ -61,6 +61,10 @@ struct Registry {
     cases: HashMap<String, String>,
     /// Lookup keys asked about in history queries.
     history_keys: Vec<String>,
+    /// The registration whose page 1 this registry keeps asking for, however often it is sent.
+    keeps_asking_for: Option<String>,
+    /// Page uploads received.
+    pages_seen: usize,
 }
 
 type Shared = Arc<Mutex<Registry>>;
@@ -93,11 +97,14 @@ async fn upload(State(reg): State<Shared>, headers: HeaderMap, sealed: Bytes) ->
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_owned();
-    let mode = {
+    let (mode, keeps_asking) = {
         let mut r = reg.lock().unwrap();
         r.keys_seen.push(key.clone());
-        r.mode.unwrap_or(Mode::Ack)
+        (r.mode.unwrap_or(Mode::Ack), r.keeps_asking_for.as_deref() == Some(key.as_str()))
     };
+    if keeps_asking {
+        return (StatusCode::ACCEPTED, Json(MissingPages { missing_pages: vec![1] })).into_response();
+    }
     // The first attempt carries a bundle of the metadata and the page boxes.
     let metadata: &[u8] = match registry_api::bundle::decode(&sealed) {
         Ok(bundle) => bundle.metadata,
@@ -176,6 +183,15 @@ async fn upload(State(reg): State<Shared>, headers: HeaderMap, sealed: Bytes) ->
     }
 }
 
+/// A page of a staged upload: this stand-in always still misses page 1.
+async fn page(State(reg): State<Shared>, headers: HeaderMap) -> Response {
+    if !authorised(&headers) {
+        return api_error(StatusCode::UNAUTHORIZED, "unauthorized", "no token");
+    }
+    reg.lock().unwrap().pages_seen += 1;
+    (StatusCode::ACCEPTED, Json(MissingPages { missing_pages: vec![1] })).into_response()
+}
+
 async fn history(
     State(reg): State<Shared>,
     headers: HeaderMap,
@@ -225,6 +241,10 @@ impl TestServer {
         let reg = Shared::default();
         let app = Router::new()
             .route(SEALED_REGISTRATIONS_PATH, post(upload))
+            .route(
+                &format!("{SEALED_REGISTRATIONS_PATH}/{{key}}/pages/{{index}}"),
+                axum::routing::put(page),
+            )
             .route(HISTORY_PATH, post(history))
             .route(
                 HEALTH_PATH,
@@ -597,4 +617,36 @@ fn handles_can_be_shared_between_threads() {
     shareable::<RegistryClient>();
     fn sendable<T: Send>() {}
     sendable::<Queue>();
+}
+
+#[test]
+fn a_registry_that_keeps_asking_for_a_sent_page_fails_that_row_only() {
+    let server = TestServer::start();
+    let f = fixture();
+    let poison = specimen_upload(1);
+    server.reg.lock().unwrap().keeps_asking_for = Some(poison.idempotency_key.clone());
+    for n in 1..=3 {
+        f.queue.seal(&specimen_upload(n)).unwrap();
+    }
+    let (_uplink, rx) = start(&f, config(&server.url()));
+    let mut order = Vec::new();
+    while order.len() < 3 {
+        match next_event(&rx) {
+            UplinkEvent::Acknowledged { local_ref, .. } => order.push(format!("ack {local_ref}")),
+            UplinkEvent::Failed { local_ref, reason } => {
+                assert_eq!(reason, "registry still misses pages [1] after they were sent");
+                order.push(format!("failed {local_ref}"));
+            }
+            UplinkEvent::RetryScheduled { .. } => {}
+        }
+    }
+    // The others went at once, not after the poison row's retries.
+    assert_eq!(
+        order,
+        ["ack L-SPECIMEN-0002", "ack L-SPECIMEN-0003", "failed L-SPECIMEN-0001"]
+    );
+    let r = f.queue.receipt("L-SPECIMEN-0001").unwrap().unwrap();
+    assert_eq!((r.status, r.attempts), (Status::Failed, 5));
+    // Each attempt sent page 1 once, and no more.
+    assert_eq!(server.reg.lock().unwrap().pages_seen, 5);
 }
