@@ -13,6 +13,7 @@ packages=(
   xvfb xauth                                      # demo on a machine without a screen
   espeak-ng alsa-utils                            # spoken prompts: synthesised at build time, played with aplay
   systemd udev                                    # appliance tests: systemd-analyze verify, udevadm test
+  iproute2                                        # slow-link test: ip netns, tc (tbf or netem)
 )
 
 missing=()

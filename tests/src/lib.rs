@@ -8,6 +8,7 @@
 //! petitioner would, by sending the events the UI sends.
 
 pub mod fault_proxy;
+pub mod netns;
 pub mod rig;
 
 use std::net::SocketAddr;
@@ -346,6 +347,7 @@ pub fn registry_config(
         seal_key: registry::SealSecretKey::from_text(&read(&keys.seal_secret)?)?,
         lookup_key: registry::LookupKey::from_text(&read(&keys.lookup)?)?,
         tls: None,
+        staged_max_age: registry::DEFAULT_STAGED_MAX_AGE,
     })
 }
 

@@ -15,8 +15,8 @@ use kiosk_queue::Claimed;
 use registry_api::envelope::LookupKey;
 use registry_api::{
     ApiError, Heartbeat, HistoryQuery, HistoryReply, MissingPages, RegistrationAck, HEALTH_PATH,
-    HEARTBEAT_PATH, HISTORY_PATH, IDEMPOTENCY_HEADER, SEALED_CONTENT_TYPE,
-    SEALED_PAGE_CONTENT_TYPE, SEALED_REGISTRATIONS_PATH,
+    HEARTBEAT_PATH, HISTORY_PATH, IDEMPOTENCY_HEADER, SEALED_BUNDLE_CONTENT_TYPE,
+    SEALED_CONTENT_TYPE, SEALED_PAGE_CONTENT_TYPE, SEALED_REGISTRATIONS_PATH,
 };
 use serde::de::DeserializeOwned;
 
@@ -24,6 +24,9 @@ use crate::{ClientTls, UplinkError};
 
 /// The largest reply body read, in bytes. Real replies are a few hundred bytes.
 const MAX_REPLY_BYTES: usize = 1024 * 1024;
+/// The largest registration (sealed bytes) whose first attempt goes as one
+/// bundle; larger ones, and every retry, go page by page and can resume.
+pub const BUNDLE_MAX_BYTES: usize = 8 * 1024 * 1024;
 /// The longest server error message kept, in characters.
 const MAX_MESSAGE_CHARS: usize = 200;
 
@@ -117,43 +120,67 @@ impl RegistryClient {
     }
 
     /// Uploads a sealed registration and returns the registry's checked
-    /// acknowledgement: the metadata box first; when the registry answers 202
-    /// with the pages it still misses, each of those page boxes, until one
-    /// answer is the 201 acknowledgement. A page the registry already has is
-    /// never sent again, so a retry after a cut connection resumes.
+    /// acknowledgement.
+    ///
+    /// The first attempt of a registration of at most [`BUNDLE_MAX_BYTES`]
+    /// sends everything in one request, a bundle of the metadata box and every
+    /// page box, which the registry answers 201 with the case number. A retry
+    /// (the previous attempt may have been cut mid-body), or a larger
+    /// registration, goes the resumable way: the metadata box first; when the
+    /// registry answers 202 with the pages it still misses, each of those
+    /// page boxes, until one answer is the 201 acknowledgement. A page the
+    /// registry already has is never sent again.
     pub async fn upload(&self, claimed: &Claimed) -> Result<RegistrationAck, UplinkError> {
+        let total: usize =
+            claimed.sealed.len() + claimed.pages.iter().map(|p| p.sealed.len()).sum::<usize>();
+        let bundled =
+            !claimed.pages.is_empty() && claimed.attempts <= 1 && total <= BUNDLE_MAX_BYTES;
         let req = self
             .http
             .post(self.url(SEALED_REGISTRATIONS_PATH))
             .header(reqwest::header::AUTHORIZATION, &self.auth)
-            .header(IDEMPOTENCY_HEADER, &claimed.idempotency_key)
-            .header(reqwest::header::CONTENT_TYPE, SEALED_CONTENT_TYPE)
-            .body(claimed.sealed.clone());
-        let missing = match self.staged_reply(req).await? {
+            .header(IDEMPOTENCY_HEADER, &claimed.idempotency_key);
+        let req = if bundled {
+            let body = registry_api::bundle::encode(
+                &claimed.sealed,
+                claimed.pages.iter().map(|p| (p.index, p.sealed.as_slice())),
+            );
+            req.header(reqwest::header::CONTENT_TYPE, SEALED_BUNDLE_CONTENT_TYPE)
+                .body(body)
+        } else {
+            req.header(reqwest::header::CONTENT_TYPE, SEALED_CONTENT_TYPE)
+                .body(claimed.sealed.clone())
+        };
+        let mut missing = match self.staged_reply(req).await? {
             Step::Ack(ack) => return Ok(ack),
             Step::Missing(missing) => missing,
         };
-        for index in missing {
+        let mut sent = std::collections::BTreeSet::new();
+        while let Some(&index) = missing.first() {
+            if !sent.insert(index) {
+                // The registry asks again for a page it was just sent.
+                return Err(UplinkError::StillMissing(missing));
+            }
             let page = claimed
                 .pages
                 .iter()
                 .find(|p| p.index == index)
-                .ok_or_else(|| {
-                    UplinkError::BadReply(format!("registry asks for page {index}, which is not queued"))
-                })?;
+                .ok_or(UplinkError::PageUnavailable(index))?;
             let req = self
                 .http
-                .put(self.url(&registry_api::sealed_page_path(&claimed.idempotency_key, index)))
+                .put(self.url(&registry_api::sealed_page_path(
+                    &claimed.idempotency_key,
+                    index,
+                )))
                 .header(reqwest::header::AUTHORIZATION, &self.auth)
                 .header(reqwest::header::CONTENT_TYPE, SEALED_PAGE_CONTENT_TYPE)
                 .body(page.sealed.clone());
-            if let Step::Ack(ack) = self.staged_reply(req).await? {
-                return Ok(ack);
-            }
+            missing = match self.staged_reply(req).await? {
+                Step::Ack(ack) => return Ok(ack),
+                Step::Missing(missing) => missing,
+            };
         }
-        Err(UplinkError::BadReply(
-            "registry still misses pages after all were sent".into(),
-        ))
+        Err(UplinkError::BadReply("202 reply misses no page".into()))
     }
 
     /// Sends one step of an upload: a 201 must carry a valid acknowledgement,
@@ -180,7 +207,9 @@ impl RegistryClient {
                     }
                 }
                 let missing: MissingPages = serde_json::from_slice(&body).map_err(|_| {
-                    UplinkError::BadReply(format!("202 reply is not a list of missing pages ({kind})"))
+                    UplinkError::BadReply(format!(
+                        "202 reply is not a list of missing pages ({kind})"
+                    ))
                 })?;
                 if missing.missing_pages.is_empty() {
                     return Err(UplinkError::BadReply("202 reply misses no page".into()));
@@ -248,9 +277,11 @@ impl RegistryClient {
         req: reqwest::RequestBuilder,
     ) -> Result<(u16, T), UplinkError> {
         let (status, body, kind) = self.call_raw_typed(req).await?;
-        serde_json::from_slice(&body).map(|v| (status, v)).map_err(|_| {
-            UplinkError::BadReply(format!("{status} reply is not the expected json ({kind})"))
-        })
+        serde_json::from_slice(&body)
+            .map(|v| (status, v))
+            .map_err(|_| {
+                UplinkError::BadReply(format!("{status} reply is not the expected json ({kind})"))
+            })
     }
 
     /// Sends `req` and returns a 2xx status, its body and content type,

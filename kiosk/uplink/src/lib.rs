@@ -20,7 +20,7 @@ mod worker;
 
 use std::time::Duration;
 
-pub use client::RegistryClient;
+pub use client::{RegistryClient, BUNDLE_MAX_BYTES};
 pub use registry_api::envelope::LookupKey;
 pub use worker::Uplink;
 
@@ -45,6 +45,13 @@ pub enum UplinkError {
     /// A reply that is not what the protocol promises, such as a captive portal's page.
     #[error("unexpected reply: {0}")]
     BadReply(String),
+    /// The registry asks for a page the queue does not hold (lost or never
+    /// sealed): no retry can supply it.
+    #[error("registry asks for page {0}, which the queue does not hold")]
+    PageUnavailable(u32),
+    /// The registry still misses these pages although they were just sent.
+    #[error("registry still misses pages {0:?} after they were sent")]
+    StillMissing(Vec<u32>),
     /// The base URL or token cannot be used.
     #[error("invalid uplink configuration: {0}")]
     Config(&'static str),
@@ -69,10 +76,25 @@ impl UplinkError {
             | UplinkError::Unauthorized
             | UplinkError::Server { .. }
             | UplinkError::BadReply(_)
+            | UplinkError::StillMissing(_)
             | UplinkError::Queue(_)
             | UplinkError::Stopped => true,
-            UplinkError::Rejected { .. } | UplinkError::Config(_) | UplinkError::Start(_) => false,
+            UplinkError::Rejected { .. }
+            | UplinkError::PageUnavailable(_)
+            | UplinkError::Config(_)
+            | UplinkError::Start(_) => false,
         }
+    }
+
+    /// Whether the error concerns this registration only, not the link to
+    /// the registry: the others need not wait for it.
+    pub fn is_row_specific(&self) -> bool {
+        matches!(
+            self,
+            UplinkError::Rejected { .. }
+                | UplinkError::PageUnavailable(_)
+                | UplinkError::StillMissing(_)
+        )
     }
 
     /// The error and its causes on one line, redacted: fit for a log, an event or the queue.

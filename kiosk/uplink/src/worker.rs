@@ -16,13 +16,16 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use kiosk_privacy::IdNumber;
 use kiosk_queue::{Claimed, Queue, QueueError};
-use registry_api::HistoryReply;
+use registry_api::{HistoryReply, RegistrationAck};
 use tokio::sync::mpsc;
 
 use crate::{RegistryClient, UplinkConfig, UplinkError, UplinkEvent};
 
 /// How often the idle loop looks at the queue without being woken.
 const IDLE_POLL: Duration = Duration::from_secs(15);
+/// After this many attempts that ended with the registry still missing pages
+/// it was sent, the registration goes to failed for a clerk to look at.
+const MAX_STILL_MISSING_ATTEMPTS: u32 = 5;
 /// How long to wait after the queue itself failed (disk, lock) before trying again.
 const QUEUE_ERROR_PAUSE: Duration = Duration::from_secs(2);
 
@@ -64,6 +67,7 @@ impl Uplink {
         }
         let queue = Queue::open(&queue_path)?;
         queue.requeue_interrupted()?;
+        let recorder = Queue::open(&queue_path)?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .thread_name("uplink-rt")
@@ -79,6 +83,8 @@ impl Uplink {
             commands: rx,
             next_heartbeat: Instant::now(),
             unreachable: false,
+            recorder: Some(recorder),
+            pending_ack: None,
         };
         let thread = std::thread::Builder::new()
             .name("uplink".into())
@@ -148,6 +154,51 @@ struct Worker {
     next_heartbeat: Instant,
     /// The last attempt failed in a way that suggests no connectivity.
     unreachable: bool,
+    /// A second connection to the queue, which records an acknowledgement
+    /// while the next upload is under way; `None` while it is doing so.
+    recorder: Option<Queue>,
+    /// The last acknowledgement, received but not yet recorded.
+    pending_ack: Option<PendingAck>,
+}
+
+/// An acknowledgement the registry gave, still to be recorded in the queue.
+struct PendingAck {
+    id: i64,
+    local_ref: String,
+    ack: RegistrationAck,
+}
+
+/// Recording an acknowledgement on the blocking pool; the connection comes back.
+type Recording = tokio::task::JoinHandle<Queue>;
+
+/// Records the case number of `p` in the queue (purging the payload) and
+/// tells the application; when that fails, the row is retried at `retry_at`.
+fn record(
+    queue: &Queue,
+    events: &std_mpsc::Sender<UplinkEvent>,
+    p: PendingAck,
+    retry_at: DateTime<Utc>,
+) {
+    let PendingAck { id, local_ref, ack } = p;
+    match queue.mark_acknowledged(id, &ack) {
+        // The application may have stopped listening; the queue holds the truth anyway.
+        Ok(()) => {
+            let _ = events.send(UplinkEvent::Acknowledged {
+                local_ref,
+                case_number: ack.case_number,
+                replayed: ack.replayed,
+                likely_duplicate: ack.likely_duplicate,
+            });
+        }
+        Err(e) => {
+            // The next attempt is answered from the registry's idempotency record.
+            log::error!(
+                "uplink: cannot record the ack of {local_ref}: {}",
+                UplinkError::from(e).reason()
+            );
+            let _ = queue.mark_retry(id, "ack not recorded", retry_at);
+        }
+    }
 }
 
 impl Worker {
@@ -155,8 +206,21 @@ impl Worker {
         log::info!("uplink: started");
         loop {
             self.maybe_heartbeat();
-            let pause = match self.queue.claim_next(Utc::now()) {
-                Ok(Some(claimed)) => match self.attempt(claimed).await {
+            let claim = self.queue.claim_next(Utc::now());
+            // The previous acknowledgement is recorded on the second
+            // connection while this upload is under way (claiming first, so
+            // the two never wait on each other's lock), or now when nothing
+            // is being uploaded.
+            let recording = match (&claim, self.pending_ack.take()) {
+                (Ok(Some(_)), Some(p)) => self.record_in_background(p),
+                (_, Some(p)) => {
+                    self.record_now(p);
+                    None
+                }
+                (_, None) => None,
+            };
+            let pause = match claim {
+                Ok(Some(claimed)) => match self.attempt(claimed, recording).await {
                     After::Next => continue,
                     // The registry is probably out of reach for every row, so
                     // hold back the others too (a wake still goes at once).
@@ -185,13 +249,47 @@ impl Worker {
             let pause = if self.cfg.heartbeat_interval.is_zero() {
                 pause
             } else {
-                pause.min(self.next_heartbeat.saturating_duration_since(Instant::now()))
+                pause.min(
+                    self.next_heartbeat
+                        .saturating_duration_since(Instant::now()),
+                )
             };
             if !self.wait(pause).await {
                 break;
             }
         }
+        if let Some(p) = self.pending_ack.take() {
+            self.record_now(p);
+        }
         log::info!("uplink: stopped");
+    }
+
+    /// Starts recording `p` on the second connection; records it at once when that is busy.
+    fn record_in_background(&mut self, p: PendingAck) -> Option<Recording> {
+        let Some(recorder) = self.recorder.take() else {
+            self.record_now(p);
+            return None;
+        };
+        let events = self.events.clone();
+        let retry_at = after(self.cfg.min_backoff);
+        Some(tokio::task::spawn_blocking(move || {
+            record(&recorder, &events, p, retry_at);
+            recorder
+        }))
+    }
+
+    /// Waits for a recording started by [`Worker::record_in_background`].
+    async fn finish_recording(&mut self, recording: Recording) {
+        match recording.await {
+            Ok(recorder) => self.recorder = Some(recorder),
+            // Not recorded: the row stays uploading and goes back to pending
+            // at the next start, when the registry replays its case number.
+            Err(e) => log::error!("uplink: recording an acknowledgement failed: {e}"),
+        }
+    }
+
+    fn record_now(&mut self, p: PendingAck) {
+        record(&self.queue, &self.events, p, after(self.cfg.min_backoff));
     }
 
     /// Sends a heartbeat as its own task when one is due.
@@ -204,7 +302,10 @@ impl Worker {
         let summary = match self.queue.summary(Utc::now()) {
             Ok(s) => s,
             Err(e) => {
-                log::warn!("uplink: no heartbeat, queue unreadable: {}", UplinkError::from(e).reason());
+                log::warn!(
+                    "uplink: no heartbeat, queue unreadable: {}",
+                    UplinkError::from(e).reason()
+                );
                 return;
             }
         };
@@ -260,7 +361,8 @@ impl Worker {
     }
 
     /// Uploads one claimed row, records the outcome, and says what to do next.
-    async fn attempt(&mut self, claimed: Claimed) -> After {
+    /// `recording` (the previous acknowledgement) is finished first.
+    async fn attempt(&mut self, claimed: Claimed, recording: Option<Recording>) -> After {
         let id = claimed.id;
         let attempts = claimed.attempts;
         let local_ref = claimed.local_ref.clone();
@@ -281,6 +383,9 @@ impl Worker {
         };
         drop(claimed);
         let ms = started.elapsed().as_millis();
+        if let Some(recording) = recording {
+            self.finish_recording(recording).await;
+        }
         let Some(res) = res else {
             log::info!(
                 "uplink: {local_ref} attempt {attempts} abandoned at shutdown after {ms} ms"
@@ -301,9 +406,14 @@ impl Worker {
                 if std::mem::take(&mut self.unreachable) {
                     // Connectivity is back: rows parked by backoff go at once.
                     match self.queue.reset_backoff() {
-                        Ok(n) if n > 0 => log::info!("uplink: registry reachable again; {n} parked row(s) due now"),
+                        Ok(n) if n > 0 => log::info!(
+                            "uplink: registry reachable again; {n} parked row(s) due now"
+                        ),
                         Ok(_) => {}
-                        Err(e) => log::warn!("uplink: cannot reset backoff: {}", UplinkError::from(e).reason()),
+                        Err(e) => log::warn!(
+                            "uplink: cannot reset backoff: {}",
+                            UplinkError::from(e).reason()
+                        ),
                     }
                 }
                 log::info!(
@@ -311,29 +421,18 @@ impl Worker {
                     ack.case_number,
                     ack.replayed
                 );
-                match self.queue.mark_acknowledged(id, &ack) {
-                    Ok(()) => self.emit(UplinkEvent::Acknowledged {
-                        local_ref,
-                        case_number: ack.case_number,
-                        replayed: ack.replayed,
-                        likely_duplicate: ack.likely_duplicate,
-                    }),
-                    Err(e) => {
-                        // The next attempt is answered from the registry's idempotency record.
-                        log::error!(
-                            "uplink: cannot record the ack of {local_ref}: {}",
-                            UplinkError::from(e).reason()
-                        );
-                        let _ = self.queue.mark_retry(
-                            id,
-                            "ack not recorded",
-                            after(self.cfg.min_backoff),
-                        );
-                    }
-                }
+                // Recorded while the next upload runs (or at once when there is none).
+                self.pending_ack = Some(PendingAck { id, local_ref, ack });
             }
-            Err(e) if e.is_retryable() => {
-                self.unreachable = true;
+            Err(e)
+                if e.is_retryable()
+                    && !(matches!(e, UplinkError::StillMissing(_))
+                        && attempts >= MAX_STILL_MISSING_ATTEMPTS) =>
+            {
+                // A row-specific failure says nothing about the link: the
+                // others go on at once while this one waits its turn.
+                let row_only = e.is_row_specific();
+                self.unreachable |= !row_only;
                 let reason = e.reason();
                 let delay = backoff(&self.cfg, attempts, &e);
                 log::warn!("uplink: {local_ref} attempt {attempts} failed in {ms} ms: {reason}; retry in {delay:?}");
@@ -349,7 +448,9 @@ impl Worker {
                         UplinkError::from(e).reason()
                     ),
                 }
-                return After::Pause(delay);
+                if !row_only {
+                    return After::Pause(delay);
+                }
             }
             Err(e) => {
                 let reason = e.reason();

@@ -4,7 +4,8 @@
 //! protocol and can be switched, mid-test, into the ways a real network fails:
 //! 503, a captive portal's 200 HTML page, a bare 200 carrying an ack body, a
 //! slow reply, a refused token, a 400. It opens the sealed uploads with the
-//! specimen registry key, as the real registry does with its own.
+//! specimen registry key, as the real registry does with its own (of a
+//! bundle, the metadata box).
 //! The real registry is exercised by the workspace's end-to-end tests.
 
 use std::collections::HashMap;
@@ -14,18 +15,18 @@ use std::sync::mpsc::{channel, Receiver};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use kiosk_privacy::IdNumber;
-use axum::body::Bytes;
 use kiosk_queue::test_utils::{specimen_options, specimen_registry_key, specimen_upload};
 use kiosk_queue::{Queue, Status};
 use kiosk_uplink::{LookupKey, RegistryClient, Uplink, UplinkConfig, UplinkError, UplinkEvent};
 use registry_api::{
-    ApiError, HistoryEntry, HistoryQuery, HistoryReply, RegistrationAck, HEALTH_PATH,
+    ApiError, HistoryEntry, HistoryQuery, HistoryReply, MissingPages, RegistrationAck, HEALTH_PATH,
     HISTORY_PATH, IDEMPOTENCY_HEADER, SEALED_REGISTRATIONS_PATH,
 };
 use std::sync::OnceLock;
@@ -60,6 +61,10 @@ struct Registry {
     cases: HashMap<String, String>,
     /// Lookup keys asked about in history queries.
     history_keys: Vec<String>,
+    /// The registration whose page 1 this registry keeps asking for, however often it is sent.
+    keeps_asking_for: Option<String>,
+    /// Page uploads received.
+    pages_seen: usize,
 }
 
 type Shared = Arc<Mutex<Registry>>;
@@ -92,12 +97,20 @@ async fn upload(State(reg): State<Shared>, headers: HeaderMap, sealed: Bytes) ->
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_owned();
-    let mode = {
+    let (mode, keeps_asking) = {
         let mut r = reg.lock().unwrap();
         r.keys_seen.push(key.clone());
-        r.mode.unwrap_or(Mode::Ack)
+        (r.mode.unwrap_or(Mode::Ack), r.keeps_asking_for.as_deref() == Some(key.as_str()))
     };
-    let Ok(body) = specimen_registry_key().open(&sealed) else {
+    if keeps_asking {
+        return (StatusCode::ACCEPTED, Json(MissingPages { missing_pages: vec![1] })).into_response();
+    }
+    // The first attempt carries a bundle of the metadata and the page boxes.
+    let metadata: &[u8] = match registry_api::bundle::decode(&sealed) {
+        Ok(bundle) => bundle.metadata,
+        Err(_) => &sealed,
+    };
+    let Ok(body) = specimen_registry_key().open(metadata) else {
         return api_error(StatusCode::BAD_REQUEST, "bad_envelope", "does not open");
     };
     if key != body.idempotency_key {
@@ -170,6 +183,15 @@ async fn upload(State(reg): State<Shared>, headers: HeaderMap, sealed: Bytes) ->
     }
 }
 
+/// A page of a staged upload: this stand-in always still misses page 1.
+async fn page(State(reg): State<Shared>, headers: HeaderMap) -> Response {
+    if !authorised(&headers) {
+        return api_error(StatusCode::UNAUTHORIZED, "unauthorized", "no token");
+    }
+    reg.lock().unwrap().pages_seen += 1;
+    (StatusCode::ACCEPTED, Json(MissingPages { missing_pages: vec![1] })).into_response()
+}
+
 async fn history(
     State(reg): State<Shared>,
     headers: HeaderMap,
@@ -219,6 +241,10 @@ impl TestServer {
         let reg = Shared::default();
         let app = Router::new()
             .route(SEALED_REGISTRATIONS_PATH, post(upload))
+            .route(
+                &format!("{SEALED_REGISTRATIONS_PATH}/{{key}}/pages/{{index}}"),
+                axum::routing::put(page),
+            )
             .route(HISTORY_PATH, post(history))
             .route(
                 HEALTH_PATH,
@@ -566,7 +592,10 @@ fn client_checks_health_and_configuration() {
     let err = rt.block_on(client.upload(&claimed)).unwrap_err();
     assert!(err.reason().contains("not an acknowledgement"), "{err:?}");
     server.set_mode(Mode::Ack);
-    assert_eq!(rt.block_on(client.upload(&claimed)).unwrap().case_number, "XF-2026-000001");
+    assert_eq!(
+        rt.block_on(client.upload(&claimed)).unwrap().case_number,
+        "XF-2026-000001"
+    );
     assert!(matches!(
         RegistryClient::new("not a url", TOKEN, key(), None, Duration::from_secs(1)),
         Err(UplinkError::Config(_))
@@ -588,4 +617,36 @@ fn handles_can_be_shared_between_threads() {
     shareable::<RegistryClient>();
     fn sendable<T: Send>() {}
     sendable::<Queue>();
+}
+
+#[test]
+fn a_registry_that_keeps_asking_for_a_sent_page_fails_that_row_only() {
+    let server = TestServer::start();
+    let f = fixture();
+    let poison = specimen_upload(1);
+    server.reg.lock().unwrap().keeps_asking_for = Some(poison.idempotency_key.clone());
+    for n in 1..=3 {
+        f.queue.seal(&specimen_upload(n)).unwrap();
+    }
+    let (_uplink, rx) = start(&f, config(&server.url()));
+    let mut order = Vec::new();
+    while order.len() < 3 {
+        match next_event(&rx) {
+            UplinkEvent::Acknowledged { local_ref, .. } => order.push(format!("ack {local_ref}")),
+            UplinkEvent::Failed { local_ref, reason } => {
+                assert_eq!(reason, "registry still misses pages [1] after they were sent");
+                order.push(format!("failed {local_ref}"));
+            }
+            UplinkEvent::RetryScheduled { .. } => {}
+        }
+    }
+    // The others went at once, not after the poison row's retries.
+    assert_eq!(
+        order,
+        ["ack L-SPECIMEN-0002", "ack L-SPECIMEN-0003", "failed L-SPECIMEN-0001"]
+    );
+    let r = f.queue.receipt("L-SPECIMEN-0001").unwrap().unwrap();
+    assert_eq!((r.status, r.attempts), (Status::Failed, 5));
+    // Each attempt sent page 1 once, and no more.
+    assert_eq!(server.reg.lock().unwrap().pages_seen, 5);
 }

@@ -14,9 +14,12 @@
 //! key ([`envelope`]). They send the metadata first (pages without their
 //! images); the registry answers 202 with [`MissingPages`], and each missing
 //! page follows in its own sealed box ([`sealed_page_path`]) until a 201
-//! carries the [`RegistrationAck`]. History queries carry a keyed hash of the
-//! ID number.
+//! carries the [`RegistrationAck`]. The common case is one request: a
+//! [`bundle`] ([`SEALED_BUNDLE_CONTENT_TYPE`]) carries the metadata box and
+//! every page box, and the registry answers 201 at once; the page-by-page way
+//! remains for resuming. History queries carry a keyed hash of the ID number.
 
+pub mod bundle;
 pub mod envelope;
 
 use base64::Engine as _;
@@ -30,6 +33,8 @@ pub const REGISTRATIONS_PATH: &str = "/v1/registrations";
 pub const SEALED_REGISTRATIONS_PATH: &str = "/v1/sealed-registrations";
 /// Content type of a sealed registration: a sealed box holding the upload's JSON.
 pub const SEALED_CONTENT_TYPE: &str = "application/vnd.kiosk.sealed-registration";
+/// Content type of a sealed bundle: the metadata box and page boxes in one body (see [`bundle`]).
+pub const SEALED_BUNDLE_CONTENT_TYPE: &str = "application/vnd.kiosk.sealed-bundle";
 /// Content type of a sealed page: a sealed box holding one page's JPEG bytes.
 pub const SEALED_PAGE_CONTENT_TYPE: &str = "application/vnd.kiosk.sealed-page";
 /// Path of one page of a staged sealed registration (`PUT`, body [`SEALED_PAGE_CONTENT_TYPE`]).

@@ -20,12 +20,13 @@ use registry_api::envelope::SealSecretKey;
 use registry_api::{
     ApiError, Heartbeat, HistoryQuery, MissingPages, RegistrationUpload, HEALTH_PATH,
     HEARTBEAT_PATH, HISTORY_PATH, IDEMPOTENCY_HEADER, MAX_BODY_BYTES, REGISTRATIONS_PATH,
-    SEALED_CONTENT_TYPE, SEALED_PAGE_CONTENT_TYPE, SEALED_REGISTRATIONS_PATH,
+    SEALED_BUNDLE_CONTENT_TYPE, SEALED_CONTENT_TYPE, SEALED_PAGE_CONTENT_TYPE,
+    SEALED_REGISTRATIONS_PATH,
 };
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 
-use crate::store::{RegisterOutcome, StageState, Store};
+use crate::store::{PageRow, RegisterOutcome, StageState, Store};
 use crate::validate;
 
 /// Path of the totals endpoint (`GET`); not part of `registry-api`.
@@ -259,48 +260,160 @@ async fn register(
 
 /// `POST /v1/sealed-registrations`: a registration sealed to this registry's
 /// key. A repeated key is answered 201 too, with `replayed: true`, so that a
-/// 201 with a receipt body is the one and only acknowledgement. When the box
-/// holds only the metadata (pages without their images), the registry stores
-/// it and answers 202 with the pages it still misses, or registers it at once
-/// when it has them all.
+/// 201 with a receipt body is the one and only acknowledgement.
+///
+/// The body is either one sealed box ([`SEALED_CONTENT_TYPE`]) or a bundle
+/// ([`SEALED_BUNDLE_CONTENT_TYPE`]) of the metadata box and page boxes. A
+/// bundle with every page is checked page by page against the metadata's
+/// sha256 and stored in one transaction, answered 201 with the case number;
+/// nothing is staged. Metadata alone (pages without their images), or a
+/// bundle with only some pages, is staged and answered 202 with the pages the
+/// registry still misses; a whole registration in one box is registered at once.
 async fn register_sealed(
     State(state): State<AppState>,
     _terminal: Terminal,
     headers: HeaderMap,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Response, Failure> {
-    let body = sealed_body(&headers, SEALED_CONTENT_TYPE, body)?;
+    let (kind, body) = sealed_body(
+        &headers,
+        &[SEALED_CONTENT_TYPE, SEALED_BUNDLE_CONTENT_TYPE],
+        body,
+    )?;
     if headers.get(IDEMPOTENCY_HEADER).is_none() {
         return Err(Failure::bad_request("missing Idempotency-Key header"));
     }
     let outcome = blocking(move || {
-        let upload = state.seal_key.open(&body).map_err(|err| {
-            Failure::new(StatusCode::BAD_REQUEST, "bad_envelope", err.to_string())
-        })?;
+        if kind == SEALED_BUNDLE_CONTENT_TYPE {
+            return register_bundle(&state, &headers, &body);
+        }
+        let upload = open_upload(&state, &body)?;
         drop(body);
         check_key_header(&headers, &upload)?;
         if !validate::is_staged(&upload) {
             return store_upload(&state, &upload).map(Staged::Done);
         }
-        validate::check_metadata(&upload).map_err(|err| Failure::bad_request(err.to_string()))?;
-        let metadata = serde_json::to_vec(&upload)
-            .map_err(|err| Failure::internal("cannot encode the metadata", &err))?;
-        let digest = registry_api::sha256_hex(&metadata);
-        let pages = u32::try_from(upload.pages.len()).unwrap_or(u32::MAX);
-        let state_now = state
-            .store
-            .stage(
-                &upload.idempotency_key,
-                &metadata,
-                &digest,
-                pages,
-                chrono::Utc::now(),
-            )
-            .map_err(|err| Failure::internal("cannot stage the registration", &err))?;
-        after_stage(&state, &upload.idempotency_key, state_now)
+        let stage = stage_metadata(&state, &upload)?;
+        after_stage(&state, &upload.idempotency_key, stage)
     })
     .await?;
     staged_answer(outcome)
+}
+
+fn open_upload(state: &AppState, sealed: &[u8]) -> Result<RegistrationUpload, Failure> {
+    state
+        .seal_key
+        .open(sealed)
+        .map_err(|err| Failure::new(StatusCode::BAD_REQUEST, "bad_envelope", err.to_string()))
+}
+
+/// Validates and stages the metadata of a registration whose pages follow (blocking).
+fn stage_metadata(state: &AppState, upload: &RegistrationUpload) -> Result<StageState, Failure> {
+    validate::check_metadata(upload).map_err(|err| Failure::bad_request(err.to_string()))?;
+    let metadata = serde_json::to_vec(upload)
+        .map_err(|err| Failure::internal("cannot encode the metadata", &err))?;
+    let digest = registry_api::sha256_hex(&metadata);
+    let pages = u32::try_from(upload.pages.len()).unwrap_or(u32::MAX);
+    state
+        .store
+        .stage(
+            &upload.idempotency_key,
+            &metadata,
+            &digest,
+            pages,
+            chrono::Utc::now(),
+        )
+        .map_err(|err| Failure::internal("cannot stage the registration", &err))
+}
+
+/// Opens a page box and checks it against the metadata's sha256 (blocking).
+fn open_page(
+    state: &AppState,
+    upload: &RegistrationUpload,
+    index: u32,
+    sealed: &[u8],
+) -> Result<Vec<u8>, Failure> {
+    let jpeg = state
+        .seal_key
+        .open_bytes(sealed)
+        .map_err(|err| Failure::new(StatusCode::BAD_REQUEST, "bad_envelope", err.to_string()))?;
+    let page = upload
+        .pages
+        .iter()
+        .find(|p| p.index == index)
+        .ok_or_else(|| {
+            Failure::new(
+                StatusCode::NOT_FOUND,
+                "no_such_page",
+                format!("page {index} is not part of this registration"),
+            )
+        })?;
+    if registry_api::sha256_hex(&jpeg) != page.sha256 {
+        return Err(Failure::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "page_hash_mismatch",
+            format!("page {index} does not match the sha256 in the metadata"),
+        ));
+    }
+    Ok(jpeg)
+}
+
+/// A bundle: the metadata and the page boxes in one body (blocking). Complete,
+/// it is registered in one transaction; otherwise what came is staged.
+fn register_bundle(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Staged, Failure> {
+    let bundle = registry_api::bundle::decode(body)
+        .map_err(|err| Failure::new(StatusCode::BAD_REQUEST, "bad_bundle", err.to_string()))?;
+    let upload = open_upload(state, bundle.metadata)?;
+    check_key_header(headers, &upload)?;
+    if !validate::is_staged(&upload) {
+        return Err(Failure::new(
+            StatusCode::BAD_REQUEST,
+            "bad_bundle",
+            "the metadata of a bundle lists pages without their images",
+        ));
+    }
+    validate::check_metadata(&upload).map_err(|err| Failure::bad_request(err.to_string()))?;
+    let mut pages = Vec::with_capacity(bundle.pages.len());
+    for (index, sealed) in &bundle.pages {
+        pages.push((*index, open_page(state, &upload, *index, sealed)?));
+    }
+    if pages.len() < upload.pages.len() {
+        // Only some pages: stage them, the rest follow one by one.
+        let mut stage = stage_metadata(state, &upload)?;
+        for (index, jpeg) in &pages {
+            if !matches!(stage, StageState::Missing(_)) {
+                break;
+            }
+            stage = state
+                .store
+                .stage_page(&upload.idempotency_key, *index, jpeg)
+                .map_err(|err| Failure::internal("cannot stage the page", &err))?;
+        }
+        return after_stage(state, &upload.idempotency_key, stage);
+    }
+    // Complete: every page is opened and matches its sha256 (`open_page`),
+    // and the metadata passed `check_metadata`, so it is stored as it is.
+    let mut rows: Vec<PageRow> = pages
+        .into_iter()
+        .filter_map(|(index, jpeg)| {
+            let meta = upload.pages.iter().find(|p| p.index == index)?;
+            Some(PageRow {
+                index,
+                jpeg,
+                sha256: meta.sha256.clone(),
+                ocr_text: meta.ocr_text.clone(),
+                ocr_confidence: meta.ocr_confidence,
+            })
+        })
+        .collect();
+    rows.sort_by_key(|r| r.index);
+    let body_hash = validate::content_hash(&upload)
+        .map_err(|err| Failure::internal("cannot hash the upload", &err))?;
+    state
+        .store
+        .register(&upload, &body_hash, &rows, chrono::Utc::now())
+        .map(Staged::Done)
+        .map_err(|err| Failure::internal("cannot store the registration", &err))
 }
 
 /// `PUT /v1/sealed-registrations/{key}/pages/{index}`: one page's JPEG in a
@@ -314,7 +427,7 @@ async fn sealed_page(
     headers: HeaderMap,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Response, Failure> {
-    let body = sealed_body(&headers, SEALED_PAGE_CONTENT_TYPE, body)?;
+    let (_, body) = sealed_body(&headers, &[SEALED_PAGE_CONTENT_TYPE], body)?;
     let index: u32 = index
         .parse()
         .ok()
@@ -326,10 +439,6 @@ async fn sealed_page(
         ));
     }
     let outcome = blocking(move || {
-        let jpeg = state.seal_key.open_bytes(&body).map_err(|err| {
-            Failure::new(StatusCode::BAD_REQUEST, "bad_envelope", err.to_string())
-        })?;
-        drop(body);
         let store_err =
             |err: crate::store::StoreError| Failure::internal("cannot stage the page", &err);
         let Some(metadata) = state.store.staged_metadata(&key).map_err(store_err)? else {
@@ -342,24 +451,8 @@ async fn sealed_page(
         };
         let upload: RegistrationUpload = serde_json::from_slice(&metadata)
             .map_err(|err| Failure::internal("staged metadata unreadable", &err))?;
-        let page = upload
-            .pages
-            .iter()
-            .find(|p| p.index == index)
-            .ok_or_else(|| {
-                Failure::new(
-                    StatusCode::NOT_FOUND,
-                    "no_such_page",
-                    format!("page {index} is not part of this registration"),
-                )
-            })?;
-        if registry_api::sha256_hex(&jpeg) != page.sha256 {
-            return Err(Failure::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "page_hash_mismatch",
-                format!("page {index} does not match the sha256 in the metadata"),
-            ));
-        }
+        let jpeg = open_page(&state, &upload, index, &body)?;
+        drop(body);
         let state_now = state
             .store
             .stage_page(&key, index, &jpeg)
@@ -420,32 +513,33 @@ fn staged_answer(outcome: Staged) -> Result<Response, Failure> {
     }
 }
 
-/// The body of a sealed request, after checking its content type.
+/// The body of a sealed request and which of `content_types` it has.
 fn sealed_body(
     headers: &HeaderMap,
-    content_type: &str,
+    content_types: &[&'static str],
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
-) -> Result<Bytes, Failure> {
+) -> Result<(&'static str, Bytes), Failure> {
     let mime = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
         .map(|v| v.trim().to_ascii_lowercase())
         .unwrap_or_default();
-    if mime != content_type {
+    let Some(kind) = content_types.iter().find(|t| **t == mime) else {
         return Err(Failure::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "bad_request",
-            format!("content type must be {content_type}"),
+            format!("content type must be {}", content_types.join(" or ")),
         ));
-    }
-    body.map_err(|rejection| {
+    };
+    let body = body.map_err(|rejection| {
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
             too_large()
         } else {
             Failure::bad_request("cannot read the request body")
         }
-    })
+    })?;
+    Ok((kind, body))
 }
 
 fn too_large() -> Failure {

@@ -31,6 +31,10 @@ pub use http::STATS_PATH;
 pub use store::{HeartbeatRecord, Stats};
 pub use validate::MAX_PAGES;
 
+/// The default age after which a staged upload that was never completed is deleted.
+pub const DEFAULT_STAGED_MAX_AGE: std::time::Duration =
+    std::time::Duration::from_secs(14 * 24 * 3600);
+
 /// How long [`RunningRegistry::shutdown`] lets requests in flight finish.
 pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 
@@ -48,6 +52,10 @@ pub struct RegistryConfig {
     /// Serve HTTPS and require a client certificate from every terminal;
     /// `None` serves plain HTTP (for loopback: the demo and the tests).
     pub tls: Option<TlsFiles>,
+    /// Staged uploads (metadata and some pages, never completed) older than
+    /// this are deleted at start and then every `staged_max_age / 4` (at
+    /// most hourly); [`DEFAULT_STAGED_MAX_AGE`] unless configured.
+    pub staged_max_age: std::time::Duration,
 }
 
 /// PEM files of a registry that requires mutual TLS.
@@ -121,6 +129,7 @@ pub struct RunningRegistry {
     pub scheme: &'static str,
     stop: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
+    sweeper: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl RunningRegistry {
@@ -132,6 +141,9 @@ impl RunningRegistry {
     /// Stops accepting connections, lets requests in flight finish (for at
     /// most [`SHUTDOWN_GRACE`], then drops them) and waits.
     pub async fn shutdown(mut self) {
+        if let Some(sweeper) = self.sweeper.take() {
+            sweeper.abort();
+        }
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
@@ -151,6 +163,9 @@ impl RunningRegistry {
 
 impl Drop for RunningRegistry {
     fn drop(&mut self) {
+        if let Some(sweeper) = self.sweeper.take() {
+            sweeper.abort();
+        }
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
@@ -189,8 +204,10 @@ pub async fn start(cfg: RegistryConfig, listen: SocketAddr) -> anyhow::Result<Ru
         .local_addr()
         .context("cannot read the bound address")?;
 
+    let store = Arc::new(store);
+    let sweeper = tokio::spawn(sweep_staged(store.clone(), cfg.staged_max_age));
     let state = http::AppState {
-        store: Arc::new(store),
+        store,
         token_digests: Arc::new(token_digests),
         seal_key: Arc::new(cfg.seal_key.clone()),
     };
@@ -244,7 +261,35 @@ pub async fn start(cfg: RegistryConfig, listen: SocketAddr) -> anyhow::Result<Ru
         scheme,
         stop: Some(stop_tx),
         task: Some(task),
+        sweeper: Some(sweeper),
     })
+}
+
+/// Deletes staged uploads older than `max_age` now and then periodically,
+/// until aborted.
+async fn sweep_staged(store: Arc<store::Store>, max_age: std::time::Duration) {
+    let every = (max_age / 4).clamp(
+        std::time::Duration::from_millis(50),
+        std::time::Duration::from_secs(3600),
+    );
+    let max_age = chrono::TimeDelta::from_std(max_age).unwrap_or(chrono::TimeDelta::MAX);
+    loop {
+        let store = store.clone();
+        let swept = tokio::task::spawn_blocking(move || {
+            let before = chrono::Utc::now()
+                .checked_sub_signed(max_age)
+                .unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC);
+            store.sweep_staged(before)
+        })
+        .await;
+        match swept {
+            Ok(Ok(0)) => {}
+            Ok(Ok(n)) => log::info!("swept {n} staged upload(s) never completed"),
+            Ok(Err(err)) => log::error!("cannot sweep staged uploads: {err}"),
+            Err(err) => log::error!("staged upload sweep failed: {err}"),
+        }
+        tokio::time::sleep(every).await;
+    }
 }
 
 /// A registry running on its own tokio runtime in a background thread, for

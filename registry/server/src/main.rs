@@ -54,6 +54,10 @@ struct Args {
     /// An accepted terminal bearer token (repeatable).
     #[arg(long = "token", value_name = "TOKEN")]
     tokens: Vec<String>,
+    /// Delete staged uploads never completed after this many days (checked
+    /// at start and hourly).
+    #[arg(long, default_value_t = 14.0, value_name = "DAYS")]
+    staged_max_age_days: f64,
 }
 
 /// Reads tokens from `text`: one per line, blank lines and `#` comments skipped.
@@ -176,7 +180,14 @@ async fn main() -> anyhow::Result<()> {
         "plain HTTP is for loopback only: pass --tls-cert, --tls-key and --client-ca to listen on {}",
         args.listen
     );
+    anyhow::ensure!(
+        args.staged_max_age_days.is_finite() && args.staged_max_age_days > 0.0,
+        "--staged-max-age-days must be a positive number"
+    );
     let cfg = registry::RegistryConfig {
+        staged_max_age: std::time::Duration::from_secs_f64(
+            (args.staged_max_age_days * 86_400.0).min(1e12),
+        ),
         tls,
         db_path: db,
         tokens,

@@ -234,8 +234,9 @@ impl Store {
 
     /// Stores a registration, issuing the next case number, or answers a repeated key.
     ///
-    /// `body_sha256` is the hash of the canonical request body; `pages` are the
-    /// already verified pages of `upload`.
+    /// `body_sha256` is the content hash of `upload` (`validate::content_hash`);
+    /// `pages` are its already verified pages, with their images (`upload`
+    /// itself may be the metadata only, its page images empty).
     pub fn register(
         &self,
         upload: &RegistrationUpload,
@@ -244,6 +245,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<RegisterOutcome, StoreError> {
         let mut conn = self.conn();
+        durability(&conn, Durability::Full)?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
 
         let earlier: Option<(String, String, String, bool)> = tx
@@ -255,7 +257,10 @@ impl Store {
             )
             .optional()?;
         if let Some((case_number, received_at, earlier_hash, likely_duplicate)) = earlier {
-            if earlier_hash != body_sha256 {
+            // A hash that cannot be computed cannot prove the same content.
+            let same = crate::validate::same_content(&earlier_hash, body_sha256, upload, pages)
+                .unwrap_or(false);
+            if !same {
                 return Ok(RegisterOutcome::Conflict);
             }
             return Ok(RegisterOutcome::Replayed(RegistrationAck {
@@ -357,6 +362,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<StageState, StoreError> {
         let mut conn = self.conn();
+        durability(&conn, Durability::Staging)?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         if let Some(ack) = registered_ack(&tx, key)? {
             return Ok(StageState::Registered(ack));
@@ -412,6 +418,7 @@ impl Store {
     /// metadata) and says which pages are still missing.
     pub fn stage_page(&self, key: &str, index: u32, jpeg: &[u8]) -> Result<StageState, StoreError> {
         let mut conn = self.conn();
+        durability(&conn, Durability::Staging)?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         if let Some(ack) = registered_ack(&tx, key)? {
             return Ok(StageState::Registered(ack));
@@ -445,10 +452,34 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// Deletes staged uploads (metadata and pages) received before `before`:
+    /// uploads a terminal began and never completed. Returns how many went.
+    pub fn sweep_staged(&self, before: DateTime<Utc>) -> Result<usize, StoreError> {
+        let conn = self.conn();
+        durability(&conn, Durability::Full)?;
+        // `received_at` is stored as RFC 3339 UTC with milliseconds, so text order is time order.
+        let n = conn.execute(
+            "DELETE FROM staged_uploads WHERE received_at < ?1",
+            [before.to_rfc3339_opts(SecondsFormat::Millis, true)],
+        )?;
+        Ok(n)
+    }
+
+    /// How many uploads are staged (begun, not complete).
+    #[cfg(test)]
+    pub fn staged_count(&self) -> Result<u64, StoreError> {
+        let n: i64 = self
+            .conn()
+            .query_row("SELECT COUNT(*) FROM staged_uploads", [], |row| row.get(0))?;
+        Ok(n.max(0) as u64)
+    }
+
     /// Records a terminal's heartbeat, replacing its previous one.
     pub fn heartbeat(&self, hb: &Heartbeat, now: DateTime<Utc>) -> Result<(), StoreError> {
         let received_at = china_time(now).to_rfc3339_opts(SecondsFormat::Millis, false);
-        self.conn().execute(
+        let conn = self.conn();
+        durability(&conn, Durability::Staging)?;
+        conn.execute(
             "INSERT INTO heartbeats (terminal_id, received_at, queue_depth, failed,
                  oldest_unsent_age_s, version)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)
@@ -613,6 +644,28 @@ fn registered_ack(conn: &Connection, key: &str) -> Result<Option<RegistrationAck
             },
         )
         .optional()?)
+}
+
+/// How hard a transaction's commit is pushed to the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Durability {
+    /// `synchronous=FULL`: the WAL is fsynced at commit. Every transaction
+    /// that issues a case number (or deletes data) commits this way.
+    Full,
+    /// `synchronous=NORMAL`: no fsync at commit (WAL mode keeps the database
+    /// consistent; a power cut may lose the last such commits). For staged
+    /// pages and heartbeats, which a terminal simply sends again. The next
+    /// FULL commit syncs the WAL up to itself, so it carries them along.
+    Staging,
+}
+
+fn durability(conn: &Connection, d: Durability) -> Result<(), StoreError> {
+    let level = match d {
+        Durability::Full => "FULL",
+        Durability::Staging => "NORMAL",
+    };
+    conn.pragma_update(None, "synchronous", level)?;
+    Ok(())
 }
 
 /// The pages of the staged upload `key` not stored yet.
@@ -789,6 +842,29 @@ mod tests {
             .unwrap();
         assert_eq!(reply.registrations.len(), 1);
         assert_eq!(reply.registrations[0].status, STATUS_REGISTERED);
+    }
+
+    #[test]
+    fn sweep_deletes_only_old_staged_uploads_with_their_pages() {
+        let store = Store::open_in_memory().unwrap();
+        store
+            .stage("old", b"{}", "h", 2, at(2026, 5, 1, 0))
+            .unwrap();
+        store.stage_page("old", 1, b"jpeg").unwrap();
+        store
+            .stage("new", b"{}", "h", 2, at(2026, 5, 20, 0))
+            .unwrap();
+        assert_eq!(store.staged_count().unwrap(), 2);
+        assert_eq!(store.sweep_staged(at(2026, 5, 10, 0)).unwrap(), 1);
+        assert_eq!(store.staged_count().unwrap(), 1);
+        assert!(store.staged_metadata("old").unwrap().is_none());
+        assert!(store.staged_pages("old").unwrap().is_empty());
+        assert!(store.staged_metadata("new").unwrap().is_some());
+        // A swept upload starts again from its metadata.
+        assert_eq!(
+            store.stage_page("old", 2, b"jpeg").unwrap(),
+            StageState::Unknown
+        );
     }
 
     #[test]

@@ -167,11 +167,47 @@ fn short_field(name: &'static str, value: &str, required: bool) -> Result<(), Va
     Ok(())
 }
 
-/// SHA-256 hex of the canonical form of `upload`: its JSON serialisation with
-/// the fields in declaration order, so key order and whitespace in the request
-/// do not matter.
+/// Prefix of the content hash of schema version 2 (see [`content_hash`]).
+const CONTENT_HASH_V2: &str = "v2:";
+
+/// The hash that identifies the content of `upload`, whole or metadata only:
+/// `v2:` and the SHA-256 hex of its JSON serialisation (fields in declaration
+/// order, so key order and whitespace in the request do not matter) with the
+/// page images left out. Each page's sha256 stays in, checked against its
+/// image before anything is stored, so the images are covered all the same,
+/// and a registration has the same hash whether it came in one box, as a
+/// bundle or page by page, without hashing its images twice.
 pub fn content_hash(upload: &RegistrationUpload) -> Result<String, serde_json::Error> {
-    Ok(registry_api::sha256_hex(&serde_json::to_vec(upload)?))
+    let mut bare = upload.clone();
+    for page in &mut bare.pages {
+        page.jpeg_base64.clear();
+    }
+    Ok(format!(
+        "{CONTENT_HASH_V2}{}",
+        registry_api::sha256_hex(&serde_json::to_vec(&bare)?)
+    ))
+}
+
+/// Whether `stored` (a registration's stored content hash) identifies the
+/// same content as `upload` with `pages`: compared directly when it is a v2
+/// hash, else as registries before v2 computed it (the JSON with the images).
+pub fn same_content(
+    stored: &str,
+    v2: &str,
+    upload: &RegistrationUpload,
+    pages: &[PageRow],
+) -> Result<bool, serde_json::Error> {
+    if stored == v2 || stored.starts_with(CONTENT_HASH_V2) {
+        return Ok(stored == v2);
+    }
+    use base64::Engine as _;
+    let mut whole = upload.clone();
+    for page in &mut whole.pages {
+        if let Some(row) = pages.iter().find(|r| r.index == page.index) {
+            page.jpeg_base64 = base64::engine::general_purpose::STANDARD.encode(&row.jpeg);
+        }
+    }
+    Ok(stored == registry_api::sha256_hex(&serde_json::to_vec(&whole)?))
 }
 
 #[cfg(test)]
@@ -207,6 +243,32 @@ mod tests {
                 PageUpload::new(1, b"\xff\xd8one", PersonalText::new("一"), 90.0),
             ],
         }
+    }
+
+    #[test]
+    fn content_hash_ignores_how_images_travelled_and_matches_legacy_hashes() {
+        let whole = upload();
+        let rows = check_upload(&whole).unwrap();
+        let mut meta = whole.clone();
+        for p in &mut meta.pages {
+            p.jpeg_base64.clear();
+        }
+        let v2 = content_hash(&meta).unwrap();
+        assert!(v2.starts_with("v2:"));
+        assert_eq!(content_hash(&whole).unwrap(), v2);
+        // A registration stored before v2 is recognised as the same content.
+        let legacy = registry_api::sha256_hex(&serde_json::to_vec(&whole).unwrap());
+        assert!(same_content(&legacy, &v2, &meta, &rows).unwrap());
+        assert!(same_content(&v2, &v2, &meta, &rows).unwrap());
+        // Different content is not, in either form.
+        let mut other = meta.clone();
+        other.category = "land".into();
+        let other_v2 = content_hash(&other).unwrap();
+        assert!(!same_content(&legacy, &other_v2, &other, &rows).unwrap());
+        assert!(!same_content(&v2, &other_v2, &other, &rows).unwrap());
+        let mut changed = rows.clone();
+        changed[0].jpeg = b"\xff\xd8other".to_vec();
+        assert!(!same_content(&legacy, &v2, &meta, &changed).unwrap());
     }
 
     fn check(edit: impl FnOnce(&mut RegistrationUpload)) -> Result<Vec<u32>, String> {

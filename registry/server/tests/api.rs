@@ -13,7 +13,10 @@ use registry_api::{
     RegistrationRecord, RegistrationUpload, HEALTH_PATH, HISTORY_PATH, IDEMPOTENCY_HEADER,
     REGISTRATIONS_PATH,
 };
-use registry_api::{Heartbeat, HEARTBEAT_PATH, SEALED_CONTENT_TYPE, SEALED_REGISTRATIONS_PATH};
+use registry_api::{
+    Heartbeat, HEARTBEAT_PATH, SEALED_BUNDLE_CONTENT_TYPE, SEALED_CONTENT_TYPE,
+    SEALED_REGISTRATIONS_PATH,
+};
 use reqwest::StatusCode;
 use std::sync::OnceLock;
 
@@ -30,6 +33,7 @@ fn config(db: &Path, tokens: Vec<String>) -> RegistryConfig {
         seal_key: keys().0.clone(),
         lookup_key: keys().1.clone(),
         tls: None,
+        staged_max_age: registry::DEFAULT_STAGED_MAX_AGE,
     }
 }
 
@@ -969,5 +973,181 @@ async fn staged_uploads_report_missing_pages_and_issue_the_case_with_the_last() 
         .collect::<Result<_, _>>()
         .unwrap();
     assert_eq!(stored, vec![jpeg(0), jpeg(1), jpeg(2)]);
+    reg.shutdown().await;
+}
+
+/// A bundle of the sealed metadata and the sealed pages `indexes` of `full`.
+fn bundle_of(meta: &RegistrationUpload, full: &RegistrationUpload, indexes: &[u32]) -> Vec<u8> {
+    let public = keys().0.public_key();
+    let sealed_meta = public.seal(meta).unwrap();
+    let pages: Vec<(u32, Vec<u8>)> = indexes
+        .iter()
+        .map(|i| {
+            let jpeg = full.pages[*i as usize - 1].jpeg().unwrap();
+            (*i, public.seal_bytes(&jpeg).unwrap())
+        })
+        .collect();
+    registry_api::bundle::encode(&sealed_meta, pages.iter().map(|(i, b)| (*i, b.as_slice())))
+}
+
+#[tokio::test]
+async fn a_complete_bundle_is_registered_in_one_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let reg = start_on(&dir.path().join("r.db")).await;
+    let c = Client::new(&reg);
+    let (full, meta) = staged("bu-1");
+    let res = c
+        .post_sealed(
+            "bu-1",
+            bundle_of(&meta, &full, &[1, 2, 3]),
+            SEALED_BUNDLE_CONTENT_TYPE,
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let ack: RegistrationAck = res.json().await.unwrap();
+    assert!(!ack.replayed);
+    assert_eq!(
+        c.stats().await,
+        Stats {
+            registrations: 1,
+            pages: 3
+        }
+    );
+    // The same registration page by page is the same content: a replay.
+    let res = c
+        .post_sealed(
+            "bu-1",
+            keys().0.public_key().seal(&meta).unwrap(),
+            SEALED_CONTENT_TYPE,
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let again: RegistrationAck = res.json().await.unwrap();
+    assert_eq!(
+        (again.case_number, again.replayed),
+        (ack.case_number.clone(), true)
+    );
+    let res = c
+        .post_sealed(
+            "bu-1",
+            bundle_of(&meta, &full, &[3, 1, 2]),
+            SEALED_BUNDLE_CONTENT_TYPE,
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let again: RegistrationAck = res.json().await.unwrap();
+    assert_eq!((again.case_number, again.replayed), (ack.case_number, true));
+
+    // A bundle with only some pages stages them and names the rest.
+    let (full2, meta2) = staged("bu-2");
+    let res = c
+        .post_sealed(
+            "bu-2",
+            bundle_of(&meta2, &full2, &[2]),
+            SEALED_BUNDLE_CONTENT_TYPE,
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    let missing: registry_api::MissingPages = res.json().await.unwrap();
+    assert_eq!(missing.missing_pages, vec![1, 3]);
+    // A page that does not match the metadata: 422, and nothing is stored.
+    let (full3, meta3) = staged("bu-3");
+    let mut body = bundle_of(&meta3, &full3, &[1, 2]);
+    let wrong = keys()
+        .0
+        .public_key()
+        .seal_bytes(b"\xff\xd8not page 3")
+        .unwrap();
+    body.extend_from_slice(&3u32.to_be_bytes());
+    body.extend_from_slice(&(wrong.len() as u32).to_be_bytes());
+    body.extend_from_slice(&wrong);
+    let res = c
+        .post_sealed("bu-3", body, SEALED_BUNDLE_CONTENT_TYPE)
+        .await;
+    api_error(res, StatusCode::UNPROCESSABLE_ENTITY, "page_hash_mismatch").await;
+    // Not a bundle at all, and a bundle whose metadata carries the images.
+    let res = c
+        .post_sealed("bu-4", b"KSB1\0\0".to_vec(), SEALED_BUNDLE_CONTENT_TYPE)
+        .await;
+    api_error(res, StatusCode::BAD_REQUEST, "bad_bundle").await;
+    let (full5, _) = staged("bu-5");
+    let res = c
+        .post_sealed(
+            "bu-5",
+            bundle_of(&full5, &full5, &[1, 2, 3]),
+            SEALED_BUNDLE_CONTENT_TYPE,
+        )
+        .await;
+    api_error(res, StatusCode::BAD_REQUEST, "bad_bundle").await;
+    assert_eq!(
+        c.stats().await,
+        Stats {
+            registrations: 1,
+            pages: 3
+        }
+    );
+    reg.shutdown().await;
+}
+
+#[tokio::test]
+async fn staged_uploads_never_completed_are_swept() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("r.db");
+    let mut cfg = config(&db, vec![TOKEN.into()]);
+    cfg.staged_max_age = std::time::Duration::from_millis(400);
+    let reg = registry::start(cfg, local()).await.unwrap();
+    let c = Client::new(&reg);
+    let (full, meta) = staged("sw-1");
+    let res = c
+        .post_sealed(
+            "sw-1",
+            bundle_of(&meta, &full, &[1]),
+            SEALED_BUNDLE_CONTENT_TYPE,
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    let count = |table: &str| -> i64 {
+        rusqlite::Connection::open(&db)
+            .unwrap()
+            .query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))
+            .unwrap()
+    };
+    assert_eq!((count("staged_uploads"), count("staged_pages")), (1, 1));
+    // Swept within the age plus one sweep period (a quarter of the age).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while count("staged_uploads") > 0 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!((count("staged_uploads"), count("staged_pages")), (0, 0));
+    // The page of a swept upload is refused; the terminal starts again.
+    let res = c.put_page("sw-1", 2, &full.pages[1].jpeg().unwrap()).await;
+    api_error(res, StatusCode::NOT_FOUND, "not_staged").await;
+    let res = c
+        .post_sealed(
+            "sw-1",
+            bundle_of(&meta, &full, &[1, 2, 3]),
+            SEALED_BUNDLE_CONTENT_TYPE,
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    reg.shutdown().await;
+
+    // At start: an old staged upload left in the database is swept at once.
+    let mut cfg = config(&db, vec![TOKEN.into()]);
+    cfg.staged_max_age = std::time::Duration::from_secs(3600);
+    {
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        conn.execute(
+            "INSERT INTO staged_uploads VALUES ('sw-2', x'7b7d', 'h', 1, '2026-01-01T00:00:00.000Z')",
+            [],
+        )
+        .unwrap();
+    }
+    let reg = registry::start(cfg, local()).await.unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while count("staged_uploads") > 0 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(count("staged_uploads"), 0);
     reg.shutdown().await;
 }
