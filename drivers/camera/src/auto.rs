@@ -119,6 +119,8 @@ pub struct AutoCapture {
     steady_since: Option<Instant>,
     /// The small grey picture at the moment `Ready` was reported.
     captured: Option<Mat>,
+    /// The focus measure of the page in the last frame fed, when a page was seen.
+    last_focus: Option<f64>,
 }
 
 impl AutoCapture {
@@ -128,7 +130,20 @@ impl AutoCapture {
             previous: None,
             steady_since: None,
             captured: None,
+            last_focus: None,
         }
+    }
+
+    /// The focus measure (variance of the Laplacian inside the page outline)
+    /// of the last frame fed, or `None` when it showed no whole page. Sharp
+    /// when at least [`AutoCaptureConfig::min_focus`]; the technician screen shows it.
+    pub fn last_focus(&self) -> Option<f64> {
+        self.last_focus
+    }
+
+    /// The thresholds in use.
+    pub fn config(&self) -> &AutoCaptureConfig {
+        &self.cfg
     }
 
     /// Forgets the last capture, so a steady page is reported `Ready` again (manual retake).
@@ -149,6 +164,7 @@ impl AutoCapture {
     }
 
     fn assess(&mut self, frame: &Frame, now: Instant) -> Result<Advice, PageError> {
+        self.last_focus = None;
         // Everything below runs on one copy at the outline search's scale:
         // one resize of a large frame instead of several.
         let reduced = reduce(frame.mat())?;
@@ -195,6 +211,7 @@ impl AutoCapture {
             return Ok(Advice::HoldStill);
         }
         let stats = page_stats(src, &corners)?;
+        self.last_focus = Some(stats.focus);
         if stats.brightness < self.cfg.min_brightness {
             self.steady_since = None;
             return Ok(Advice::TooDark);
@@ -555,6 +572,19 @@ mod tests {
             let got = run(&mut ac, &[f, f, f], Instant::now());
             assert_eq!(got[2], want, "{got:?}");
         }
+        // The focus measure the technician screen shows: low when blurred, high when sharp.
+        let mut ac = AutoCapture::new(AutoCaptureConfig::default());
+        run(&mut ac, &[&blurred, &blurred], Instant::now());
+        let soft = ac.last_focus().expect("a page is seen");
+        run(&mut ac, &[&page, &page], Instant::now());
+        let sharp = ac.last_focus().expect("a page is seen");
+        assert!(
+            soft < ac.config().min_focus && sharp > ac.config().min_focus,
+            "blurred {soft}, sharp {sharp}"
+        );
+        let desk = frame(test_utils::empty_desk());
+        run(&mut ac, &[&desk, &desk], Instant::now());
+        assert_eq!(ac.last_focus(), None, "no page, no measure");
     }
 
     #[test]

@@ -7,13 +7,19 @@
 //! - [`ui`]: the Slint adapter (the only module that knows Slint).
 //! - [`cli_queue`]: the `kiosk queue` technician view and the queue's refusal texts.
 //! - [`devices`]: opening the real devices, or the simulators for demo and tests.
+//! - [`health`], [`diagnostics`], [`technician`]: the technician screen's
+//!   status rows and the diagnostics bundle.
 
+pub mod cli_diagnostics;
 pub mod cli_queue;
 pub mod config;
 pub mod controller;
 pub mod devices;
+pub mod diagnostics;
+pub mod health;
 pub mod logging;
 pub mod ui;
+pub mod technician;
 pub mod view;
 mod workers;
 

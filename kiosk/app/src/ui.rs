@@ -44,6 +44,7 @@ fn screen(s: Option<Screen>) -> kiosk_ui::Screen {
         Some(Screen::Submitting) => S::Submitting,
         Some(Screen::Receipt) => S::Receipt,
         Some(Screen::Fault) => S::Fault,
+        Some(Screen::Technician) => S::Technician,
     }
 }
 
@@ -89,7 +90,7 @@ pub fn apply(app: &AppWindow, v: &ViewModel) {
     g.set_repeat_question(v.repeat_question.as_str().into());
     g.set_repeat_answer(v.repeat_answer);
     g.set_seconds_left(v.seconds_left.min(i32::MAX as u64) as i32);
-    if v.screen != Some(Screen::Capture) {
+    if !matches!(v.screen, Some(Screen::Capture | Screen::Technician)) {
         g.set_preview(Image::default());
     }
     if v.screen != Some(Screen::Receipt) {
@@ -128,6 +129,9 @@ pub fn attach(app: &AppWindow, hall_name: &str, events: Sender<Event>, demo: Opt
     on!(on_back, Event::Back);
     on!(on_cancel, Event::Cancel);
     on!(on_done, Event::Done);
+    on!(on_export_diagnostics, Event::ExportDiagnostics);
+    on!(on_test_print, Event::TestPrint);
+    on!(on_leave_staff, Event::LeaveStaff);
     {
         let tx = events.clone();
         g.on_choose_category(move |code| send(&tx, Event::ChooseCategory(code.to_string())));
@@ -174,6 +178,7 @@ pub fn sink(app: &AppWindow) -> Sink {
             } => app
                 .global::<IntakeGlobal>()
                 .set_receipt_picture(image(width, height, &rgba)),
+            Update::Technician(t) => crate::technician::apply(&app, &t),
         });
     })
 }

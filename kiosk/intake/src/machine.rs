@@ -60,6 +60,8 @@ pub enum Screen {
     Submitting,
     Receipt,
     Fault,
+    /// Staff only: device status, diagnostics export, test print.
+    Technician,
 }
 
 /// An earlier registration of the same petitioner, as the registry reported it.
@@ -235,6 +237,14 @@ pub enum Event {
     DeviceFault(String),
     /// Time passed; checks the timers.
     Tick,
+    /// A technician logged in (the staff PIN login emits it): from welcome or a fault screen.
+    TechnicianEnter,
+    /// Staff leave their screen: back to welcome.
+    LeaveStaff,
+    /// The technician screen's "导出诊断包".
+    ExportDiagnostics,
+    /// The technician screen's "测试打印".
+    TestPrint,
 }
 
 /// Work for the shell.
@@ -250,6 +260,10 @@ pub enum Effect {
     /// Show or stop the live camera preview.
     Preview(bool),
     Seal(Box<SealRequest>),
+    /// Write the diagnostics bundle to the USB stick (technician screen only).
+    ExportDiagnostics,
+    /// Print a test receipt (technician screen only).
+    TestPrint,
 }
 
 /// Where the flow is.
@@ -271,6 +285,7 @@ enum State {
         since: Millis,
     },
     Fault,
+    Technician,
 }
 
 /// The intake state machine.
@@ -305,6 +320,7 @@ impl Intake {
             State::Submitting { .. } => Screen::Submitting,
             State::Receipt { .. } => Screen::Receipt,
             State::Fault => Screen::Fault,
+            State::Technician => Screen::Technician,
         }
     }
 
@@ -340,7 +356,12 @@ impl Intake {
 
     fn timer(&self) -> Option<(Millis, Duration)> {
         match &self.state {
-            State::Card | State::Identity | State::Category | State::Capture | State::Review => {
+            State::Card
+            | State::Identity
+            | State::Category
+            | State::Capture
+            | State::Review
+            | State::Technician => {
                 Some((self.last_activity, self.timeouts.inactivity))
             }
             State::Receipt { since, .. } => Some((*since, self.timeouts.receipt)),
@@ -365,10 +386,12 @@ impl Intake {
             if after == Screen::Card {
                 fx.push(Effect::PollCard(true));
             }
-            if before == Screen::Capture {
+            // The technician screen shows the live camera picture too.
+            let preview = |s: Screen| s == Screen::Capture || s == Screen::Technician;
+            if preview(before) {
                 fx.push(Effect::Preview(false));
             }
-            if after == Screen::Capture {
+            if preview(after) {
                 fx.push(Effect::Preview(true));
             }
             self.last_activity = now;
@@ -597,6 +620,12 @@ impl Intake {
             }
             (State::Receipt { .. }, Event::Done) => self.end_session(),
             (State::Fault, Event::Done) => self.end_session(),
+            (State::Welcome | State::Fault, Event::TechnicianEnter) => {
+                self.end_session_to(State::Technician)
+            }
+            (State::Technician, Event::LeaveStaff) => self.end_session(),
+            (State::Technician, Event::ExportDiagnostics) => fx.push(Effect::ExportDiagnostics),
+            (State::Technician, Event::TestPrint) => fx.push(Effect::TestPrint),
             (State::Identity, Event::Back) => self.end_session_to(State::Card),
             (State::Category, Event::Back) => self.state = State::Identity,
             (State::Capture, Event::Back) => self.state = State::Category,
@@ -668,5 +697,8 @@ fn is_touch(event: &Event) -> bool {
             | Event::Done
             | Event::CardRead(_)
             | Event::PageCaptured { .. }
+            | Event::TechnicianEnter
+            | Event::ExportDiagnostics
+            | Event::TestPrint
     )
 }

@@ -16,11 +16,13 @@
 //! **Invariant:** errors, events and log lines hold no personal data.
 
 mod client;
+mod contact;
 mod worker;
 
 use std::time::Duration;
 
 pub use client::RegistryClient;
+pub use contact::{clock_offset_ms, Contact, ContactLog};
 pub use registry_api::envelope::LookupKey;
 pub use worker::Uplink;
 
@@ -72,6 +74,22 @@ impl UplinkError {
             | UplinkError::Queue(_)
             | UplinkError::Stopped => true,
             UplinkError::Rejected { .. } | UplinkError::Config(_) | UplinkError::Start(_) => false,
+        }
+    }
+
+    /// A short name of the kind of error, for the technician screen.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            UplinkError::Network(_) => "network",
+            UplinkError::Timeout => "timeout",
+            UplinkError::Unauthorized => "unauthorized",
+            UplinkError::Rejected { .. } => "rejected",
+            UplinkError::Server { .. } => "server",
+            UplinkError::BadReply(_) => "bad_reply",
+            UplinkError::Config(_) => "config",
+            UplinkError::Queue(_) => "queue",
+            UplinkError::Start(_) => "start",
+            UplinkError::Stopped => "stopped",
         }
     }
 

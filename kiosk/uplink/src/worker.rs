@@ -40,6 +40,7 @@ enum Command {
 pub struct Uplink {
     commands: Option<mpsc::UnboundedSender<Command>>,
     thread: Option<JoinHandle<()>>,
+    contact: crate::ContactLog,
 }
 
 impl Uplink {
@@ -62,6 +63,7 @@ impl Uplink {
                 "backoff must be positive with max at least min",
             ));
         }
+        let contact = client.contact().clone();
         let queue = Queue::open(&queue_path)?;
         queue.requeue_interrupted()?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -91,7 +93,13 @@ impl Uplink {
         Ok(Uplink {
             commands: Some(tx),
             thread: Some(thread),
+            contact,
         })
+    }
+
+    /// What the registry last answered (times, error kind, clock offset).
+    pub fn contact(&self) -> crate::Contact {
+        self.contact.snapshot()
     }
 
     /// Asks the uplink to look at the queue now (call it right after a seal).

@@ -589,3 +589,40 @@ fn handles_can_be_shared_between_threads() {
     fn sendable<T: Send>() {}
     sendable::<Queue>();
 }
+
+#[test]
+fn the_contact_log_records_answers_errors_and_the_clock_offset() {
+    let server = TestServer::start();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let client = RegistryClient::new(
+        &server.url(),
+        TOKEN,
+        lookup_key().clone(),
+        None,
+        Duration::from_secs(2),
+    )
+    .unwrap();
+    assert_eq!(client.contact().snapshot().last_ok, None);
+    rt.block_on(client.health()).unwrap();
+    let c = client.contact().snapshot();
+    assert!(c.reachable() && c.last_ok.is_some(), "{c:?}");
+    // Same machine, same clock: the offset from the Date header is within a second or so.
+    let off = c.clock_offset_ms.expect("the answer carries a Date header");
+    assert!(off.abs() <= 1_500, "{off}");
+
+    let dead = RegistryClient::new(
+        &format!("http://{}", dead_addr()),
+        TOKEN,
+        lookup_key().clone(),
+        None,
+        Duration::from_secs(2),
+    )
+    .unwrap();
+    assert!(rt.block_on(dead.health()).is_err());
+    let c = dead.contact().snapshot();
+    assert!(!c.reachable());
+    assert_eq!(c.last_error.map(|(_, kind)| kind), Some("network"));
+}
