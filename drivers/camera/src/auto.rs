@@ -135,7 +135,9 @@ impl AutoCapture {
     }
 
     /// The focus measure (variance of the Laplacian inside the page outline)
-    /// of the last frame fed, or `None` when it showed no whole page. Sharp
+    /// of the last page measured, or `None` when the last frame showed no
+    /// page. While the picture moves, or stays as it was captured, the page
+    /// is not measured again and the last value stands. Sharp
     /// when at least [`AutoCaptureConfig::min_focus`]; the technician screen shows it.
     pub fn last_focus(&self) -> Option<f64> {
         self.last_focus
@@ -159,12 +161,12 @@ impl AutoCapture {
         self.assess(frame, now).unwrap_or_else(|err| {
             log::debug!("auto-capture could not analyse a frame: {err}");
             self.steady_since = None;
+            self.last_focus = None;
             Advice::NoPage
         })
     }
 
     fn assess(&mut self, frame: &Frame, now: Instant) -> Result<Advice, PageError> {
-        self.last_focus = None;
         // Everything below runs on one copy at the outline search's scale:
         // one resize of a large frame instead of several.
         let reduced = reduce(frame.mat())?;
@@ -190,6 +192,7 @@ impl AutoCapture {
         }
         let Some(corners) = find_page(src)? else {
             self.steady_since = None;
+            self.last_focus = None;
             return Ok(if too_dark_to_see(src)? {
                 Advice::TooDark
             } else if page_cut_off(src)? {
@@ -578,6 +581,10 @@ mod tests {
         let soft = ac.last_focus().expect("a page is seen");
         run(&mut ac, &[&page, &page], Instant::now());
         let sharp = ac.last_focus().expect("a page is seen");
+        // Once captured, the same picture keeps its measure.
+        let got = run(&mut ac, &[&page; 14], Instant::now());
+        assert_eq!(got.last(), Some(&Advice::Captured), "{got:?}");
+        assert!(ac.last_focus().is_some_and(|f| f > ac.config().min_focus));
         assert!(
             soft < ac.config().min_focus && sharp > ac.config().min_focus,
             "blurred {soft}, sharp {sharp}"

@@ -30,7 +30,13 @@ pub enum DiagnosticsCmd {
 
 /// Runs one `kiosk diagnostics` subcommand.
 pub fn run(cfg: &Config, cmd: &DiagnosticsCmd) -> anyhow::Result<()> {
-    let queue = kiosk_queue::Queue::open(&cfg.queue.path).ok();
+    // Opening creates a database: only an existing queue is read.
+    let queue = cfg
+        .queue
+        .path
+        .exists()
+        .then(|| kiosk_queue::Queue::open(&cfg.queue.path).ok())
+        .flatten();
     let snapshot = Health::default().snapshot(&Sources {
         cfg,
         queue: queue.as_ref(),

@@ -660,6 +660,9 @@ impl Shell {
         }
         self.tech.poll();
         if self.machine.screen() == intake::Screen::Technician {
+            if self.tech.ping_due() {
+                self.uplink.ping();
+            }
             if let Some(t) = self.tech.view(&self.queue, self.uplink.contact()) {
                 (self.sink)(Update::Technician(Box::new(t)));
             }

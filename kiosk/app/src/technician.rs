@@ -25,6 +25,8 @@ const VIEW_EVERY: Duration = Duration::from_secs(1);
 const STATUS_ON_SCREEN: Duration = Duration::from_secs(5);
 /// How often otherwise (paper state for the next visit's receipt).
 const STATUS_IDLE: Duration = Duration::from_secs(60);
+/// How often the registry is asked while the technician screen shows.
+const PING_EVERY: Duration = Duration::from_secs(15);
 
 /// What the technician screen shows.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -54,6 +56,7 @@ pub(crate) struct TechShell {
     last_status_query: Option<Instant>,
     last_view_at: Option<Instant>,
     last_view: Option<TechnicianView>,
+    last_ping: Option<Instant>,
 }
 
 impl TechShell {
@@ -71,7 +74,18 @@ impl TechShell {
             last_status_query: None,
             last_view_at: None,
             last_view: None,
+            last_ping: None,
         }
+    }
+
+    /// True when the registry should be asked now: on entering the screen
+    /// and every [`PING_EVERY`] while it shows.
+    pub(crate) fn ping_due(&mut self) -> bool {
+        let due = self.last_ping.is_none_or(|t| t.elapsed() >= PING_EVERY);
+        if due {
+            self.last_ping = Some(Instant::now());
+        }
+        due
     }
 
     fn snapshot(&self, queue: &Queue, contact: kiosk_uplink::Contact) -> HealthSnapshot {
@@ -220,6 +234,7 @@ impl TechShell {
         self.notice = None;
         self.last_view = None;
         self.last_view_at = None;
+        self.last_ping = None;
     }
 
     /// The view, when it is due and changed.

@@ -33,6 +33,8 @@ enum Command {
         timeout: Duration,
         reply: std_mpsc::SyncSender<Result<HistoryReply, UplinkError>>,
     },
+    /// Asks the registry's health endpoint, to refresh the contact record.
+    Ping,
 }
 
 /// Handle of the running uplink; dropping it stops the uplink.
@@ -100,6 +102,14 @@ impl Uplink {
     /// What the registry last answered (times, error kind, clock offset).
     pub fn contact(&self) -> crate::Contact {
         self.contact.snapshot()
+    }
+
+    /// Asks the registry's health endpoint in the background, so that
+    /// [`Uplink::contact`] is fresh (the technician screen calls it).
+    pub fn ping(&self) {
+        if let Some(tx) = &self.commands {
+            let _ = tx.send(Command::Ping);
+        }
     }
 
     /// Asks the uplink to look at the queue now (call it right after a seal).
@@ -260,7 +270,7 @@ impl Worker {
                 _ = &mut sleep => return true,
                 cmd = self.commands.recv() => match cmd {
                     Some(Command::Wake) => return true,
-                    Some(cmd @ Command::History { .. }) => serve(&self.client, cmd),
+                    Some(cmd @ (Command::History { .. } | Command::Ping)) => serve(&self.client, cmd),
                     None => return false,
                 },
             }
@@ -281,7 +291,7 @@ impl Worker {
                     res = &mut upload_fut => break Some(res),
                     cmd = self.commands.recv() => match cmd {
                         Some(Command::Wake) => {}
-                        Some(cmd @ Command::History { .. }) => serve(&self.client, cmd),
+                        Some(cmd @ (Command::History { .. } | Command::Ping)) => serve(&self.client, cmd),
                         None => break None,
                     },
                 }
@@ -401,6 +411,15 @@ fn after(delay: Duration) -> DateTime<Utc> {
 
 /// Runs a history query as its own task, so it never waits behind an upload.
 fn serve(client: &RegistryClient, cmd: Command) {
+    if let Command::Ping = cmd {
+        let client = client.clone();
+        tokio::spawn(async move {
+            if let Err(e) = client.health().await {
+                log::debug!("uplink: registry health check failed: {}", e.reason());
+            }
+        });
+        return;
+    }
     let Command::History { id, timeout, reply } = cmd else {
         return;
     };

@@ -626,3 +626,19 @@ fn the_contact_log_records_answers_errors_and_the_clock_offset() {
     assert!(!c.reachable());
     assert_eq!(c.last_error.map(|(_, kind)| kind), Some("network"));
 }
+
+#[test]
+fn a_ping_refreshes_the_uplinks_contact_record() {
+    let server = TestServer::start();
+    let f = fixture();
+    let (uplink, _rx) = start(&f, config(&server.url()));
+    assert_eq!(uplink.contact().last_ok, None, "heartbeats are off");
+    uplink.ping();
+    let deadline = std::time::Instant::now() + WAIT;
+    while uplink.contact().last_ok.is_none() {
+        assert!(std::time::Instant::now() < deadline, "no contact after a ping");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(uplink.contact().reachable());
+    uplink.shutdown();
+}
