@@ -387,8 +387,13 @@ impl Shell {
             };
             self.handle(event);
             self.drive_printer();
-            let technician = self.machine.screen() == intake::Screen::Technician;
-            self.tech.query_printer(self.printer.as_ref(), technician);
+            // The printer's state is asked on the technician screen, and
+            // between visits (never during one, so a receipt never waits behind it).
+            let screen = self.machine.screen();
+            if matches!(screen, intake::Screen::Technician | intake::Screen::Welcome) {
+                let technician = screen == intake::Screen::Technician;
+                self.tech.query_printer(self.printer.as_ref(), technician);
+            }
         }
     }
 

@@ -23,7 +23,7 @@ use crate::health::{self, Health, HealthSnapshot, Sources, StatusRow};
 const VIEW_EVERY: Duration = Duration::from_secs(1);
 /// How often the printer is asked for its status while the technician screen shows.
 const STATUS_ON_SCREEN: Duration = Duration::from_secs(5);
-/// How often otherwise (paper state for the next visit's receipt).
+/// How often on the welcome screen (paper state for the next visit's receipt).
 const STATUS_IDLE: Duration = Duration::from_secs(60);
 /// How often the registry is asked while the technician screen shows.
 const PING_EVERY: Duration = Duration::from_secs(15);
