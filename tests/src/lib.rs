@@ -211,7 +211,7 @@ impl Harness {
             Update::ReceiptPicture { .. } => self
                 .receipt_picture_shown
                 .store(true, std::sync::atomic::Ordering::SeqCst),
-            Update::Preview { .. } => {}
+            Update::Preview { .. } | Update::Technician(_) => {}
         }
     }
 

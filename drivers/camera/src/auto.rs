@@ -119,6 +119,8 @@ pub struct AutoCapture {
     steady_since: Option<Instant>,
     /// The small grey picture at the moment `Ready` was reported.
     captured: Option<Mat>,
+    /// The focus measure of the page in the last frame fed, when a page was seen.
+    last_focus: Option<f64>,
 }
 
 impl AutoCapture {
@@ -128,7 +130,22 @@ impl AutoCapture {
             previous: None,
             steady_since: None,
             captured: None,
+            last_focus: None,
         }
+    }
+
+    /// The focus measure (variance of the Laplacian inside the page outline)
+    /// of the last page measured, or `None` when the last frame showed no
+    /// page. While the picture moves, or stays as it was captured, the page
+    /// is not measured again and the last value stands. Sharp
+    /// when at least [`AutoCaptureConfig::min_focus`]; the technician screen shows it.
+    pub fn last_focus(&self) -> Option<f64> {
+        self.last_focus
+    }
+
+    /// The thresholds in use.
+    pub fn config(&self) -> &AutoCaptureConfig {
+        &self.cfg
     }
 
     /// Forgets the last capture, so a steady page is reported `Ready` again (manual retake).
@@ -144,6 +161,7 @@ impl AutoCapture {
         self.assess(frame, now).unwrap_or_else(|err| {
             log::debug!("auto-capture could not analyse a frame: {err}");
             self.steady_since = None;
+            self.last_focus = None;
             Advice::NoPage
         })
     }
@@ -174,6 +192,7 @@ impl AutoCapture {
         }
         let Some(corners) = find_page(src)? else {
             self.steady_since = None;
+            self.last_focus = None;
             return Ok(if too_dark_to_see(src)? {
                 Advice::TooDark
             } else if page_cut_off(src)? {
@@ -195,6 +214,7 @@ impl AutoCapture {
             return Ok(Advice::HoldStill);
         }
         let stats = page_stats(src, &corners)?;
+        self.last_focus = Some(stats.focus);
         if stats.brightness < self.cfg.min_brightness {
             self.steady_since = None;
             return Ok(Advice::TooDark);
@@ -555,6 +575,23 @@ mod tests {
             let got = run(&mut ac, &[f, f, f], Instant::now());
             assert_eq!(got[2], want, "{got:?}");
         }
+        // The focus measure the technician screen shows: low when blurred, high when sharp.
+        let mut ac = AutoCapture::new(AutoCaptureConfig::default());
+        run(&mut ac, &[&blurred, &blurred], Instant::now());
+        let soft = ac.last_focus().expect("a page is seen");
+        run(&mut ac, &[&page, &page], Instant::now());
+        let sharp = ac.last_focus().expect("a page is seen");
+        // Once captured, the same picture keeps its measure.
+        let got = run(&mut ac, &[&page; 14], Instant::now());
+        assert_eq!(got.last(), Some(&Advice::Captured), "{got:?}");
+        assert!(ac.last_focus().is_some_and(|f| f > ac.config().min_focus));
+        assert!(
+            soft < ac.config().min_focus && sharp > ac.config().min_focus,
+            "blurred {soft}, sharp {sharp}"
+        );
+        let desk = frame(test_utils::empty_desk());
+        run(&mut ac, &[&desk, &desk], Instant::now());
+        assert_eq!(ac.last_focus(), None, "no page, no measure");
     }
 
     #[test]

@@ -22,3 +22,8 @@ pub use page::{
     check_page, process_page, process_page_with, raw_gray, PageFingerprint, PageOptions,
     PageProblem, ProcessedPage, BLANK_INK_RATIO,
 };
+
+/// The OpenCV library version this build runs on (for the diagnostics bundle).
+pub fn opencv_version() -> String {
+    opencv::core::get_version_string().unwrap_or_else(|_| "unknown".into())
+}

@@ -26,6 +26,10 @@ pub struct Config {
     pub staff: StaffConfig,
     pub counter: CounterConfig,
     pub voice: crate::voice::VoiceConfig,
+    pub technician: TechnicianConfig,
+    /// The file this configuration was loaded from (`None`: built in, as in the demo).
+    #[serde(skip)]
+    pub source: Option<PathBuf>,
 }
 
 /// The hall's counter queue (叫号).
@@ -329,14 +333,41 @@ impl Default for UiConfig {
     }
 }
 
+/// The technician screen's diagnostics export.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TechnicianConfig {
+    /// Where the diagnostics bundle is written; empty looks for the first USB
+    /// stick mounted under `/media` or `/run/media`.
+    pub usb_mount: PathBuf,
+    /// A log file to include (redacted); empty takes the journal of `journal_unit`.
+    pub log_file: PathBuf,
+    /// The systemd unit whose journal goes into the bundle.
+    pub journal_unit: String,
+    /// How many of the latest log lines go into the bundle.
+    pub log_lines: usize,
+}
+
+impl Default for TechnicianConfig {
+    fn default() -> Self {
+        TechnicianConfig {
+            usb_mount: PathBuf::new(),
+            log_file: PathBuf::new(),
+            journal_unit: "kiosk.service".into(),
+            log_lines: 5000,
+        }
+    }
+}
+
 impl Config {
     /// Reads and validates a configuration file.
     pub fn load(path: &Path) -> anyhow::Result<Config> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read config {}", path.display()))?;
-        let cfg: Config = toml::from_str(&text)
+        let mut cfg: Config = toml::from_str(&text)
             .with_context(|| format!("config {} is not valid", path.display()))?;
         cfg.validate()?;
+        cfg.source = Some(path.to_path_buf());
         Ok(cfg)
     }
 

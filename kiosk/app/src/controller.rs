@@ -49,6 +49,8 @@ pub enum Update {
         height: u32,
         rgba: Vec<u8>,
     },
+    /// The technician screen's status rows and notice.
+    Technician(Box<crate::technician::TechnicianView>),
 }
 
 /// A stage of the intake whose duration is measured.
@@ -169,6 +171,8 @@ impl Controller {
         let quit = Arc::new(AtomicBool::new(false));
         let (cam_tx, cam_rx) = mpsc::channel::<CamCmd>();
         let mut threads = Vec::new();
+        // The devices' live state for the technician screen, written by the worker threads.
+        let health = crate::health::Health::default();
 
         let (card_tx, card_rx) = mpsc::channel::<ReaderEvent>();
         let watcher = kiosk_idcard::watch::watch(
@@ -181,15 +185,16 @@ impl Controller {
         )
         .context("cannot start the card reader thread")?;
         threads.push(spawn_named("card-events", {
-            let tx = events_tx.clone();
-            move || workers::card_events(card_rx, tx)
+            let (tx, health) = (events_tx.clone(), health.clone());
+            move || workers::card_events(card_rx, tx, health)
         })?);
         threads.push(spawn_named("camera", {
-            let (quit, tx, timings, sink) = (
+            let (quit, tx, timings, sink, health) = (
                 quit.clone(),
                 events_tx.clone(),
                 timings.clone(),
                 sink.clone(),
+                health.clone(),
             );
             let interval = Duration::from_millis(cfg.camera.preview_interval_ms);
             move || {
@@ -202,6 +207,7 @@ impl Controller {
                     tx,
                     sink,
                     timings,
+                    health,
                 )
             }
         })?);
@@ -281,6 +287,7 @@ impl Controller {
             terminal_secret: kiosk_classify::TerminalSecret::new(
                 uuid::Uuid::new_v4().as_bytes().to_vec(),
             ),
+            tech: crate::technician::TechShell::new(cfg, health, events_tx.clone()),
         };
         threads.push(spawn_named("controller", {
             let quit = quit.clone();
@@ -380,6 +387,7 @@ struct Shell {
     staff: Arc<crate::config::StaffConfig>,
     /// The counter queue's ticket numbers and window, when the hall runs one.
     tickets: Option<(crate::ticket::TicketCounter, String)>,
+    tech: crate::technician::TechShell,
 }
 
 impl Shell {
@@ -393,6 +401,13 @@ impl Shell {
             };
             self.handle(event);
             self.drive_printer();
+            // The printer's state is asked on the technician screen, and
+            // between visits (never during one, so a receipt never waits behind it).
+            let screen = self.machine.screen();
+            if matches!(screen, intake::Screen::Technician | intake::Screen::Welcome) {
+                let technician = screen == intake::Screen::Technician;
+                self.tech.query_printer(self.printer.as_ref(), technician);
+            }
         }
     }
 
@@ -409,6 +424,9 @@ impl Shell {
             }
         }
         while let Ok(report) = self.print_rx.try_recv() {
+            if self.tech.printer_report(&report) {
+                continue;
+            }
             let PrintReport::Printed { tag, result } = report else {
                 continue;
             };
@@ -698,6 +716,17 @@ impl Shell {
             (self.sink)(Update::View(Box::new(v.clone())));
             self.last_view = Some(v);
         }
+        self.tech.poll();
+        if self.machine.screen() == intake::Screen::Technician {
+            if self.tech.ping_due() {
+                self.uplink.ping();
+            }
+            if let Some(t) = self.tech.view(&self.queue, self.uplink.contact()) {
+                (self.sink)(Update::Technician(Box::new(t)));
+            }
+        } else {
+            self.tech.reset();
+        }
     }
 
     fn perform(&mut self, effect: Effect) {
@@ -757,6 +786,12 @@ impl Shell {
                 if spawned.is_err() {
                     let _ = self.events.send(Event::HistoryUnavailable);
                 }
+            }
+            Effect::ExportDiagnostics => self.tech.export(&self.queue, self.uplink.contact()),
+            Effect::TestPrint => {
+                let tag = self.next_print_tag;
+                self.next_print_tag += 1;
+                self.tech.test_print(self.printer.as_ref(), tag);
             }
             Effect::Seal(req) => {
                 let started = Instant::now();

@@ -12,17 +12,23 @@
 //! - [`voice`]: the spoken prompt of each screen and situation.
 //! - [`progress`]: what the screen says while the terminal works.
 //! - [`fonts`]: makes sure the screens are drawn in Noto Sans CJK SC.
+//! - [`health`], [`diagnostics`], [`technician`]: the technician screen's
+//!   status rows and the diagnostics bundle.
 
+pub mod cli_diagnostics;
 pub mod cli_queue;
 pub mod config;
 pub mod controller;
 pub mod devices;
 pub mod fonts;
+pub mod diagnostics;
+pub mod health;
 pub mod logging;
 pub mod staff;
 pub mod ticket;
 pub mod progress;
 pub mod ui;
+pub mod technician;
 pub mod view;
 pub mod voice;
 mod workers;

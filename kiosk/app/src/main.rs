@@ -30,6 +30,9 @@ struct Cli {
     /// The configuration file.
     #[arg(long, global = true, default_value = "/etc/kiosk/kiosk.toml")]
     config: PathBuf,
+    /// `run`/`demo`: open the technician screen at start (until the staff PIN login lands).
+    #[arg(long, global = true)]
+    technician: bool,
     #[command(subcommand)]
     cmd: Option<Cmd>,
 }
@@ -79,6 +82,11 @@ enum Cmd {
         #[command(subcommand)]
         cmd: cli_staff::StaffCmd,
     },
+    /// Health rows, and the diagnostics bundle (`export --to DIR`, or the USB stick).
+    Diagnostics {
+        #[command(subcommand)]
+        cmd: kiosk::cli_diagnostics::DiagnosticsCmd,
+    },
 }
 
 fn main() -> ExitCode {
@@ -97,12 +105,13 @@ fn main() -> ExitCode {
     }
     logging::init();
     let cli = Cli::parse();
+    let technician = cli.technician;
     let res = match cli.cmd.unwrap_or(Cmd::Run) {
-        Cmd::Run => run(&cli.config),
+        Cmd::Run => run(&cli.config, technician),
         Cmd::Demo {
             state_dir,
             registry_listen,
-        } => demo(&state_dir, &registry_listen),
+        } => demo(&state_dir, &registry_listen, technician),
         Cmd::CheckConfig => check_config(&cli.config),
         Cmd::Idcard { cmd } => cli_idcard::run(&cli.config, cmd),
         Cmd::Ocr(args) => cli_ocr::run(&cli.config, &args),
@@ -114,6 +123,9 @@ fn main() -> ExitCode {
         Cmd::Printer { cmd } => cli_printer::run(cmd),
         Cmd::Provision { cmd } => cli_provision::run(cmd),
         Cmd::Staff { cmd } => cli_staff::run(cmd),
+        Cmd::Diagnostics { cmd } => {
+            load(&cli.config).and_then(|cfg| kiosk::cli_diagnostics::run(&cfg, &cmd))
+        }
     };
     match res {
         Ok(()) => ExitCode::SUCCESS,
@@ -152,6 +164,7 @@ fn run_ui(
     token: String,
     devs: kiosk::Devices,
     demo: Option<ui::DemoHooks>,
+    technician: bool,
 ) -> anyhow::Result<()> {
     if !has_display() {
         return Err(no_display());
@@ -160,6 +173,9 @@ fn run_ui(
     kiosk::fonts::ensure_chinese_font();
     let controller = Controller::spawn(cfg, token, devs, ui::sink(&app), None)?;
     ui::attach(&app, &cfg.terminal.hall_name, controller.sender(), demo);
+    if technician {
+        let _ = controller.sender().send(intake::Event::TechnicianEnter);
+    }
     log::info!("kiosk ready: terminal {}", cfg.terminal.id);
     let _notify = sd_notify::arm(&cfg.terminal.id);
     app.run().context("the UI event loop failed")?;
@@ -168,11 +184,11 @@ fn run_ui(
     Ok(())
 }
 
-fn run(config: &Path) -> anyhow::Result<()> {
+fn run(config: &Path, technician: bool) -> anyhow::Result<()> {
     let cfg = load(config)?;
     let token = cfg.read_token()?;
     let devs = devices::from_config(&cfg);
-    run_ui(&cfg, token, devs, None)
+    run_ui(&cfg, token, devs, None, technician)
 }
 
 /// The reference registry as a child process, stopped on drop.
@@ -246,7 +262,7 @@ fn start_registry(
 const DEMO_CLERK_PIN: &str = "246810";
 const DEMO_TECHNICIAN_PIN: &str = "135790";
 
-fn demo(state_dir: &Path, registry_listen: &str) -> anyhow::Result<()> {
+fn demo(state_dir: &Path, registry_listen: &str, technician: bool) -> anyhow::Result<()> {
     if !has_display() {
         return Err(no_display());
     }
@@ -276,6 +292,9 @@ fn demo(state_dir: &Path, registry_listen: &str) -> anyhow::Result<()> {
     // empty desk while the next page is put down: auto-capture takes each one.
     cfg.camera.image_sequence = Some(devices::demo_sequence(&state_dir.join("camera"), 10)?);
     cfg.camera.preview_interval_ms = 400;
+    // The technician screen's "导出诊断包" writes here (a stand-in for the USB stick).
+    cfg.technician.usb_mount = state_dir.join("usb-stick");
+    std::fs::create_dir_all(&cfg.technician.usb_mount)?;
     let reader = devices::simulate_reader(&mut cfg)?;
     reader
         .control
@@ -290,7 +309,7 @@ fn demo(state_dir: &Path, registry_listen: &str) -> anyhow::Result<()> {
         insert_card: Box::new(move || c1.insert(kiosk_idcard::sim::SimCard::specimen())),
         remove_card: Box::new(move || c2.remove()),
     };
-    run_ui(&cfg, token, devs, Some(hooks))
+    run_ui(&cfg, token, devs, Some(hooks), technician)
 }
 
 /// Saves what the demo's simulated printer prints as PNG files in the state directory.

@@ -51,6 +51,7 @@ fn screen(s: Option<Screen>) -> kiosk_ui::Screen {
         Some(Screen::ClerkMenu) => S::ClerkMenu,
         Some(Screen::ManualId) => S::ManualId,
         Some(Screen::QueueView) => S::QueueView,
+        Some(Screen::Technician) => S::Technician,
     }
 }
 
@@ -143,7 +144,7 @@ pub fn apply(app: &AppWindow, v: &ViewModel) {
     if old != new {
         g.set_page_texts(ModelRc::new(VecModel::from(texts)));
     }
-    if v.screen != Some(Screen::Capture) {
+    if !matches!(v.screen, Some(Screen::Capture | Screen::Technician)) {
         g.set_preview(Image::default());
     }
     if v.screen != Some(Screen::Receipt) {
@@ -224,6 +225,9 @@ pub fn attach(app: &AppWindow, hall_name: &str, events: Sender<Event>, demo: Opt
     on!(on_back, Event::Back);
     on!(on_cancel, Event::Cancel);
     on!(on_done, Event::Done);
+    on!(on_export_diagnostics, Event::ExportDiagnostics);
+    on!(on_test_print, Event::TestPrint);
+    on!(on_leave_staff, Event::LeaveStaff);
     {
         let tx = events.clone();
         g.on_choose_category(move |code| send(&tx, Event::ChooseCategory(code.to_string())));
@@ -270,6 +274,7 @@ pub fn sink(app: &AppWindow) -> Sink {
             } => app
                 .global::<IntakeGlobal>()
                 .set_receipt_picture(image(width, height, &rgba)),
+            Update::Technician(t) => crate::technician::apply(&app, &t),
         });
     })
 }

@@ -82,7 +82,11 @@ pub fn screen_prompt(screen: Screen) -> Option<Prompt> {
         Screen::Submitting => Prompt::Submitting,
         Screen::Receipt => Prompt::Registered,
         Screen::Fault => Prompt::Fault,
-        Screen::StaffLogin | Screen::ClerkMenu | Screen::ManualId | Screen::QueueView => {
+        Screen::StaffLogin
+        | Screen::ClerkMenu
+        | Screen::ManualId
+        | Screen::QueueView
+        | Screen::Technician => {
             return None
         }
     })

@@ -15,10 +15,12 @@ use kiosk_idcard::watch::ReaderEvent;
 use kiosk_ocr::OcrPool;
 
 use crate::controller::{record, CamCmd, CameraOpener, Sink, Stage, Timings, Update};
+use crate::health::Health;
 
 /// Turns the reader's event stream into intake events.
-pub(crate) fn card_events(rx: Receiver<ReaderEvent>, tx: Sender<Event>) {
+pub(crate) fn card_events(rx: Receiver<ReaderEvent>, tx: Sender<Event>, health: Health) {
     for ev in rx {
+        health.reader(&ev);
         let event = match ev {
             ReaderEvent::CardPresent => continue,
             ReaderEvent::IdentityRead(identity) => {
@@ -58,6 +60,7 @@ pub(crate) fn camera_loop(
     tx: Sender<Event>,
     sink: Sink,
     timings: Option<Timings>,
+    health: Health,
 ) {
     let mut camera: Option<Box<dyn DocumentCamera>> = None;
     let mut preview = false;
@@ -128,7 +131,7 @@ pub(crate) fn camera_loop(
                 }
                 let frame = match shown.take() {
                     Some((frame, at)) if preview && at.elapsed() < fresh_for => Ok(frame),
-                    _ => grab(&mut open, &mut camera),
+                    _ => grab(&mut open, &mut camera, &health),
                 };
                 let event = match frame {
                     Err(reason) => Event::PageRejected { page_id, reason },
@@ -176,7 +179,7 @@ pub(crate) fn camera_loop(
             Err(RecvTimeoutError::Timeout) => {
                 if preview && !interval.is_zero() && last_preview.elapsed() >= interval {
                     last_preview = Instant::now();
-                    if let Ok(frame) = grab(&mut open, &mut camera) {
+                    if let Ok(frame) = grab(&mut open, &mut camera, &health) {
                         let (width, height, rgba) = frame.preview_rgba(960);
                         sink(Update::Preview {
                             width,
@@ -184,6 +187,7 @@ pub(crate) fn camera_loop(
                             rgba,
                         });
                         let advice = auto.feed(&frame, Instant::now());
+                        health.camera_frame(auto.last_focus());
                         if last_advice != Some(advice) {
                             last_advice = Some(advice);
                             let _ = tx.send(Event::CaptureAdvice(advice.prompt_zh().into()));
@@ -204,12 +208,14 @@ pub(crate) fn camera_loop(
 fn grab(
     open: &mut CameraOpener,
     camera: &mut Option<Box<dyn DocumentCamera>>,
+    health: &Health,
 ) -> Result<kiosk_camera::Frame, String> {
     if camera.is_none() {
         match open() {
             Ok(c) => *camera = Some(c),
             Err(e) => {
                 log::warn!("camera unavailable: {e:#}");
+                health.camera_failed(&format!("{e:#}"));
                 return Err("摄像头暂时不可用，请联系工作人员".into());
             }
         }
@@ -221,6 +227,7 @@ fn grab(
         Ok(frame) => Ok(frame),
         Err(e) => {
             log::warn!("camera grab failed: {e}");
+            health.camera_failed(&e.to_string());
             *camera = None;
             Err("摄像头暂时不可用，请稍后再拍".to_string())
         }

@@ -70,6 +70,8 @@ pub enum Screen {
     ManualId,
     /// The clerk's view of the local queue: sent, waiting, failed with the reason.
     QueueView,
+    /// Staff only: device status, diagnostics export, test print.
+    Technician,
 }
 
 /// An earlier registration of the same petitioner, as the registry reported it.
@@ -289,6 +291,13 @@ pub enum Event {
     StillHere,
     /// Time passed; checks the timers.
     Tick,
+    /// A technician is let in without the PIN (`kiosk run --technician`): from
+    /// welcome or a fault screen. The PIN login goes through `PinChecked`.
+    TechnicianEnter,
+    /// The technician screen's "导出诊断包".
+    ExportDiagnostics,
+    /// The technician screen's "测试打印".
+    TestPrint,
 }
 
 /// Work for the shell.
@@ -312,6 +321,10 @@ pub enum Effect {
     Resend(String),
     /// Print the receipt of a sealed registration again.
     Reprint(String),
+    /// Write the diagnostics bundle to the USB stick (technician screen only).
+    ExportDiagnostics,
+    /// Print a test receipt (technician screen only).
+    TestPrint,
 }
 
 /// Where the flow is.
@@ -342,6 +355,7 @@ enum State {
     ClerkMenu,
     ManualId,
     QueueView,
+    Technician,
 }
 
 /// The intake state machine.
@@ -388,6 +402,7 @@ impl Intake {
             State::ClerkMenu => Screen::ClerkMenu,
             State::ManualId => Screen::ManualId,
             State::QueueView => Screen::QueueView,
+            State::Technician => Screen::Technician,
         }
     }
 
@@ -461,7 +476,8 @@ impl Intake {
             | State::StaffLogin { .. }
             | State::ClerkMenu
             | State::ManualId
-            | State::QueueView => Some((self.last_activity, form)),
+            | State::QueueView
+            | State::Technician => Some((self.last_activity, form)),
             State::Receipt { since, .. } => Some((*since, self.timeouts.receipt)),
             State::Welcome | State::Submitting { .. } | State::Fault => None,
         }
@@ -484,10 +500,12 @@ impl Intake {
             if after == Screen::Card {
                 fx.push(Effect::PollCard(true));
             }
-            if before == Screen::Capture {
+            // The technician screen shows the live camera picture too.
+            let preview = |s: Screen| s == Screen::Capture || s == Screen::Technician;
+            if preview(before) {
                 fx.push(Effect::Preview(false));
             }
-            if after == Screen::Capture {
+            if preview(after) {
                 fx.push(Effect::Preview(true));
             }
             self.last_activity = now;
@@ -737,6 +755,12 @@ impl Intake {
                 let typed = self.session.as_ref().is_some_and(|s| s.identity_typed);
                 self.end_session_to(if typed { State::ManualId } else { State::Card });
             }
+            (State::Welcome | State::Fault, Event::TechnicianEnter) => {
+                self.staff = Some(StaffRole::Technician);
+                self.end_session_to(State::Technician)
+            }
+            (State::Technician, Event::ExportDiagnostics) => fx.push(Effect::ExportDiagnostics),
+            (State::Technician, Event::TestPrint) => fx.push(Effect::TestPrint),
             (State::Category, Event::Back) => self.state = State::Identity,
             (State::Capture, Event::Back) => self.state = State::Category,
             (State::Review, Event::Back) => self.state = State::Capture,
@@ -769,8 +793,7 @@ impl Intake {
                     self.message = None;
                     self.state = match role {
                         StaffRole::Clerk => State::ClerkMenu,
-                        // The technician screen is added with the health model.
-                        StaffRole::Technician => State::ClerkMenu,
+                        StaffRole::Technician => State::Technician,
                     };
                 }
                 None => {
@@ -893,7 +916,11 @@ impl Intake {
             if now.since(since) >= limit {
                 let staff_screen = matches!(
                     self.state,
-                    State::StaffLogin { .. } | State::ClerkMenu | State::ManualId | State::QueueView
+                    State::StaffLogin { .. }
+                        | State::ClerkMenu
+                        | State::ManualId
+                        | State::QueueView
+                        | State::Technician
                 );
                 if staff_screen {
                     self.leave_staff();
@@ -996,5 +1023,8 @@ fn is_touch(event: &Event) -> bool {
             | Event::Done
             | Event::CardRead(_)
             | Event::PageCaptured { .. }
+            | Event::TechnicianEnter
+            | Event::ExportDiagnostics
+            | Event::TestPrint
     )
 }

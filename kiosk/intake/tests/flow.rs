@@ -543,3 +543,16 @@ fn the_ticket_number_shows_on_its_own_receipt_only() {
     s.send(Event::Done);
     assert_eq!(s.m.ticket(), None);
 }
+
+#[test]
+fn the_technician_pin_opens_the_technician_screen() {
+    let mut s = Script::new();
+    s.send(Event::StaffEntry)
+        .send(Event::StaffPin(StaffPin::new("135790")))
+        .send(Event::PinChecked(Some(StaffRole::Technician)));
+    assert_eq!(s.m.screen(), Screen::Technician);
+    assert_eq!(s.m.staff(), Some(StaffRole::Technician));
+    s.send(Event::LeaveStaff);
+    assert_eq!(s.m.screen(), Screen::Welcome);
+    assert_eq!(s.m.staff(), None);
+}

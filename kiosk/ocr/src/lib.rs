@@ -30,3 +30,8 @@ pub use engine::{Layout, OcrConfig, OcrEngine, OcrText, Word, DOUBTFUL_BELOW};
 pub use error::OcrError;
 pub use pool::{OcrPool, OcrResult};
 pub use text::clean_text;
+
+/// The Tesseract library version this build runs on (for the diagnostics bundle).
+pub fn tesseract_version() -> String {
+    tesseract::plumbing::version().to_string_lossy().into_owned()
+}

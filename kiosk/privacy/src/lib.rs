@@ -15,6 +15,9 @@ use std::fmt;
 
 use zeroize::Zeroize;
 
+mod export;
+pub use export::{is_cjk, redact_for_export, CJK_PLACEHOLDER};
+
 /// How a kind of personal data is shown when formatted.
 pub trait MaskStyle {
     /// Short lower-case word naming the kind, used in masks: `id`, `name`.

@@ -37,6 +37,8 @@ pub struct RegistryClient {
     base_url: String,
     auth: String,
     lookup_key: LookupKey,
+    /// What the registry last answered; shared by every clone.
+    contact: crate::ContactLog,
 }
 
 impl std::fmt::Debug for RegistryClient {
@@ -116,7 +118,34 @@ impl RegistryClient {
             base_url,
             auth: format!("Bearer {token}"),
             lookup_key,
+            contact: crate::ContactLog::default(),
         })
+    }
+
+    /// What the registry last answered this client (and its clones).
+    pub fn contact(&self) -> &crate::ContactLog {
+        &self.contact
+    }
+
+    /// Sends `req`, recording the answer (or its absence) in the contact log.
+    async fn send(&self, req: reqwest::RequestBuilder) -> Result<reqwest::Response, UplinkError> {
+        let sent = chrono::Utc::now();
+        match req.send().await {
+            Ok(res) => {
+                let date = res
+                    .headers()
+                    .get(reqwest::header::DATE)
+                    .and_then(|v| v.to_str().ok());
+                self.contact
+                    .answered(res.status().as_u16(), date, sent, chrono::Utc::now());
+                Ok(res)
+            }
+            Err(e) => {
+                let e = transport_error(e);
+                self.contact.failed(&e);
+                Err(e)
+            }
+        }
     }
 
     /// Uploads a sealed registration and returns the registry's checked
@@ -241,12 +270,16 @@ impl RegistryClient {
             .post(self.url(HEARTBEAT_PATH))
             .header(reqwest::header::AUTHORIZATION, &self.auth)
             .json(hb);
-        let res = req.send().await.map_err(transport_error)?;
-        match res.status().as_u16() {
+        let res = self.send(req).await?;
+        let res = match res.status().as_u16() {
             204 => Ok(()),
             401 | 403 => Err(UplinkError::Unauthorized),
             status => Err(UplinkError::Server { status }),
+        };
+        if let Err(e) = &res {
+            self.contact.failed(e);
         }
+        res
     }
 
     /// Checks that the registry itself (not a portal in front of it) answers.
@@ -290,11 +323,29 @@ impl RegistryClient {
         &self,
         req: reqwest::RequestBuilder,
     ) -> Result<(u16, Vec<u8>, String), UplinkError> {
-        let mut res = req.send().await.map_err(transport_error)?;
+        let mut res = self.send(req).await?;
         let status = res.status().as_u16();
-        let body = read_capped(&mut res).await?;
+        let body = match read_capped(&mut res).await {
+            Ok(body) => body,
+            Err(e) => {
+                self.contact.failed(&e);
+                return Err(e);
+            }
+        };
+        let res = Self::classify(status, body, content_type(&res));
+        if let Err(e) = &res {
+            self.contact.failed(e);
+        }
+        res
+    }
+
+    fn classify(
+        status: u16,
+        body: Vec<u8>,
+        kind: String,
+    ) -> Result<(u16, Vec<u8>, String), UplinkError> {
         match status {
-            200..=299 => Ok((status, body, content_type(&res))),
+            200..=299 => Ok((status, body, kind)),
             300..=399 => Err(UplinkError::BadReply(format!(
                 "unexpected redirect ({status})"
             ))),

@@ -16,11 +16,13 @@
 //! **Invariant:** errors, events and log lines hold no personal data.
 
 mod client;
+mod contact;
 mod worker;
 
 use std::time::Duration;
 
 pub use client::{RegistryClient, BUNDLE_MAX_BYTES};
+pub use contact::{clock_offset_ms, Contact, ContactLog};
 pub use registry_api::envelope::LookupKey;
 pub use worker::Uplink;
 
@@ -95,6 +97,24 @@ impl UplinkError {
                 | UplinkError::PageUnavailable(_)
                 | UplinkError::StillMissing(_)
         )
+    }
+
+    /// A short name of the kind of error, for the technician screen.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            UplinkError::Network(_) => "network",
+            UplinkError::Timeout => "timeout",
+            UplinkError::Unauthorized => "unauthorized",
+            UplinkError::Rejected { .. } => "rejected",
+            UplinkError::Server { .. } => "server",
+            UplinkError::BadReply(_) => "bad_reply",
+            UplinkError::Config(_) => "config",
+            UplinkError::Queue(_) => "queue",
+            UplinkError::Start(_) => "start",
+            UplinkError::Stopped => "stopped",
+            UplinkError::PageUnavailable(_) => "page_unavailable",
+            UplinkError::StillMissing(_) => "still_missing",
+        }
     }
 
     /// The error and its causes on one line, redacted: fit for a log, an event or the queue.

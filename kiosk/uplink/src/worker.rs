@@ -36,6 +36,8 @@ enum Command {
         timeout: Duration,
         reply: std_mpsc::SyncSender<Result<HistoryReply, UplinkError>>,
     },
+    /// Asks the registry's health endpoint, to refresh the contact record.
+    Ping,
 }
 
 /// Handle of the running uplink; dropping it stops the uplink.
@@ -43,6 +45,7 @@ enum Command {
 pub struct Uplink {
     commands: Option<mpsc::UnboundedSender<Command>>,
     thread: Option<JoinHandle<()>>,
+    contact: crate::ContactLog,
 }
 
 impl Uplink {
@@ -65,6 +68,7 @@ impl Uplink {
                 "backoff must be positive with max at least min",
             ));
         }
+        let contact = client.contact().clone();
         let queue = Queue::open(&queue_path)?;
         queue.requeue_interrupted()?;
         let recorder = Queue::open(&queue_path)?;
@@ -97,7 +101,21 @@ impl Uplink {
         Ok(Uplink {
             commands: Some(tx),
             thread: Some(thread),
+            contact,
         })
+    }
+
+    /// What the registry last answered (times, error kind, clock offset).
+    pub fn contact(&self) -> crate::Contact {
+        self.contact.snapshot()
+    }
+
+    /// Asks the registry's health endpoint in the background, so that
+    /// [`Uplink::contact`] is fresh (the technician screen calls it).
+    pub fn ping(&self) {
+        if let Some(tx) = &self.commands {
+            let _ = tx.send(Command::Ping);
+        }
     }
 
     /// Asks the uplink to look at the queue now (call it right after a seal).
@@ -353,7 +371,7 @@ impl Worker {
                 _ = &mut sleep => return true,
                 cmd = self.commands.recv() => match cmd {
                     Some(Command::Wake) => return true,
-                    Some(cmd @ Command::History { .. }) => serve(&self.client, cmd),
+                    Some(cmd @ (Command::History { .. } | Command::Ping)) => serve(&self.client, cmd),
                     None => return false,
                 },
             }
@@ -375,7 +393,7 @@ impl Worker {
                     res = &mut upload_fut => break Some(res),
                     cmd = self.commands.recv() => match cmd {
                         Some(Command::Wake) => {}
-                        Some(cmd @ Command::History { .. }) => serve(&self.client, cmd),
+                        Some(cmd @ (Command::History { .. } | Command::Ping)) => serve(&self.client, cmd),
                         None => break None,
                     },
                 }
@@ -494,6 +512,15 @@ fn after(delay: Duration) -> DateTime<Utc> {
 
 /// Runs a history query as its own task, so it never waits behind an upload.
 fn serve(client: &RegistryClient, cmd: Command) {
+    if let Command::Ping = cmd {
+        let client = client.clone();
+        tokio::spawn(async move {
+            if let Err(e) = client.health().await {
+                log::debug!("uplink: registry health check failed: {}", e.reason());
+            }
+        });
+        return;
+    }
     let Command::History { id, timeout, reply } = cmd else {
         return;
     };

@@ -650,3 +650,56 @@ fn a_registry_that_keeps_asking_for_a_sent_page_fails_that_row_only() {
     // Each attempt sent page 1 once, and no more.
     assert_eq!(server.reg.lock().unwrap().pages_seen, 5);
 }
+
+#[test]
+fn the_contact_log_records_answers_errors_and_the_clock_offset() {
+    let server = TestServer::start();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let client = RegistryClient::new(
+        &server.url(),
+        TOKEN,
+        lookup_key().clone(),
+        None,
+        Duration::from_secs(2),
+    )
+    .unwrap();
+    assert_eq!(client.contact().snapshot().last_ok, None);
+    rt.block_on(client.health()).unwrap();
+    let c = client.contact().snapshot();
+    assert!(c.reachable() && c.last_ok.is_some(), "{c:?}");
+    // Same machine, same clock: the offset from the Date header is within a second or so.
+    let off = c.clock_offset_ms.expect("the answer carries a Date header");
+    assert!(off.abs() <= 1_500, "{off}");
+
+    let dead = RegistryClient::new(
+        &format!("http://{}", dead_addr()),
+        TOKEN,
+        lookup_key().clone(),
+        None,
+        Duration::from_secs(2),
+    )
+    .unwrap();
+    assert!(rt.block_on(dead.health()).is_err());
+    let c = dead.contact().snapshot();
+    assert!(!c.reachable());
+    assert_eq!(c.last_error.map(|(_, kind)| kind), Some("network"));
+}
+
+#[test]
+fn a_ping_refreshes_the_uplinks_contact_record() {
+    let server = TestServer::start();
+    let f = fixture();
+    let (uplink, _rx) = start(&f, config(&server.url()));
+    assert_eq!(uplink.contact().last_ok, None, "heartbeats are off");
+    uplink.ping();
+    let deadline = std::time::Instant::now() + WAIT;
+    while uplink.contact().last_ok.is_none() {
+        assert!(std::time::Instant::now() < deadline, "no contact after a ping");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(uplink.contact().reachable());
+    uplink.shutdown();
+}

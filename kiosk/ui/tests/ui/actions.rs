@@ -405,3 +405,29 @@ fn the_clerk_sees_doubtful_words_and_can_edit_the_text() {
         Some((PAGE_IDS[0], "被拖欠工资十九万元".to_string()))
     );
 }
+
+#[test]
+fn technician_screen_buttons_and_rows() {
+    let ui = new_window(PORTRAIT);
+    let log = record_callbacks(&ui);
+    let intake = ui.global::<Intake>();
+    intake.set_screen(Screen::Technician);
+    assert_eq!(press(&ui, &log, "导出诊断包"), ["export-diagnostics"]);
+    assert_eq!(press(&ui, &log, "测试打印"), ["test-print"]);
+    assert_eq!(press(&ui, &log, "返回"), ["leave-staff"]);
+    assert_eq!(
+        find_one(&ui, "打印机：缺纸").accessible_value().as_deref(),
+        Some("bad")
+    );
+    assert_eq!(
+        find_one(&ui, "读卡器：已连接（串口 /dev/ttyUSB0）")
+            .accessible_value()
+            .as_deref(),
+        Some("ok")
+    );
+    // While a bundle is written the button waits.
+    let mut t = crate::support::specimen_technician();
+    t.exporting = true;
+    intake.set_technician(t);
+    assert_eq!(press(&ui, &log, "导出诊断包"), Vec::<String>::new());
+}

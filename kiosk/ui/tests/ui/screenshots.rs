@@ -231,6 +231,21 @@ const PORTRAIT_SHOTS: &[Shot] = &[
             i.set_still_there(true);
         },
     },
+    Shot {
+        name: "technician",
+        screen: Screen::Technician,
+        tweak: nothing,
+    },
+    Shot {
+        name: "technician-no-stick",
+        screen: Screen::Technician,
+        tweak: |i| {
+            let mut t = crate::support::specimen_technician();
+            t.notice = "未找到U盘：请插入U盘，稍等几秒再按“导出诊断包”".into();
+            t.notice_is_error = true;
+            i.set_technician(t);
+        },
+    },
 ];
 
 const LANDSCAPE_SHOTS: &[Shot] = &[
@@ -321,6 +336,16 @@ const LANDSCAPE_SHOTS: &[Shot] = &[
         name: "receipt-landscape",
         screen: Screen::Receipt,
         tweak: |i| i.set_seconds_left(30),
+    },
+    Shot {
+        name: "technician-landscape",
+        screen: Screen::Technician,
+        tweak: |i| {
+            let mut t = crate::support::specimen_technician();
+            t.notice = "诊断包已写入 /media/kiosk/STICK/kiosk-diagnostics-demo-01-20261128-170203.tar.gz".into();
+            t.exporting = false;
+            i.set_technician(t);
+        },
     },
 ];
 

@@ -9,6 +9,7 @@ use i_slint_backend_testing::{
 };
 use kiosk_ui::{
     AppWindow, CategoryTile, HistoryRow, Intake, PageText, PageThumb, QueueRowView, Screen,
+    StatusRow, TechnicianView,
 };
 use slint::{
     ComponentHandle, Image, ModelRc, PhysicalSize, Rgba8Pixel, SharedPixelBuffer, VecModel,
@@ -195,7 +196,35 @@ pub fn fill_specimen(ui: &AppWindow) {
     intake.set_message("".into());
     intake.set_message_is_error(false);
     intake.set_demo(false);
+    intake.set_technician(specimen_technician());
     intake.set_screen(Screen::Welcome);
+}
+
+/// The technician screen of a terminal whose printer is out of paper.
+pub fn specimen_technician() -> TechnicianView {
+    let rows = [
+        (0, "读卡器：已连接（串口 /dev/ttyUSB0）"),
+        (0, "摄像头：正常，清晰度 3214（合格线 200）"),
+        (2, "打印机：缺纸"),
+        (0, "登记系统：已连接（12 秒前），时钟一致"),
+        (1, "待发队列：3 条待发送，最早一条等了 12 分钟；1 条失败待处理（kiosk queue）"),
+        (0, "存储空间：剩余 12034 MB（下限 200 MB）"),
+        (0, "软件：版本 0.1.0；终端 demo-01（示范镇便民服务中心）"),
+    ];
+    TechnicianView {
+        rows: ModelRc::new(VecModel::from(
+            rows.iter()
+                .map(|(mark, text)| StatusRow {
+                    mark: *mark,
+                    text: (*text).into(),
+                })
+                .collect::<Vec<_>>(),
+        )),
+        focus: "清晰度 3214（合格线 200）".into(),
+        notice: "".into(),
+        notice_is_error: false,
+        exporting: false,
+    }
 }
 
 /// Records every `Intake` callback as a line such as `choose-category(land)`.
@@ -225,6 +254,9 @@ pub fn record_callbacks(ui: &AppWindow) -> Rc<RefCell<Vec<String>>> {
         on_done => "done",
         on_demo_insert_card => "demo-insert-card",
         on_demo_remove_card => "demo-remove-card",
+        on_export_diagnostics => "export-diagnostics",
+        on_test_print => "test-print",
+        on_leave_staff => "leave-staff",
     );
     {
         let log = log.clone();

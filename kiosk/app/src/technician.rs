@@ -1,0 +1,290 @@
+//! The technician screen's part of the controller: its view (status rows
+//! from [`crate::health`], the focus line, the last notice), the diagnostics
+//! export on a short-lived thread, the test print, and printer status
+//! queries so the paper state stays known.
+//!
+//! The controller thread owns one [`TechShell`]; nothing here blocks it:
+//! the bundle is written on its own thread and reports back through a
+//! channel, printing and status queries go to the printer thread.
+
+use std::path::PathBuf;
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::time::{Duration, Instant};
+
+use intake::Event;
+use kiosk_printer::{PrintOutcome, PrintReport, PrintWorker};
+use kiosk_queue::Queue;
+
+use crate::config::Config;
+use crate::diagnostics::{self, BundleInputs, DiagnosticsError, LogSource};
+use crate::health::{self, Health, HealthSnapshot, Sources, StatusRow};
+
+/// How often the technician view is recomputed while it shows.
+const VIEW_EVERY: Duration = Duration::from_secs(1);
+/// How often the printer is asked for its status while the technician screen shows.
+const STATUS_ON_SCREEN: Duration = Duration::from_secs(5);
+/// How often on the welcome screen (paper state for the next visit's receipt).
+const STATUS_IDLE: Duration = Duration::from_secs(60);
+/// How often the registry is asked while the technician screen shows.
+const PING_EVERY: Duration = Duration::from_secs(15);
+
+/// What the technician screen shows.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TechnicianView {
+    pub rows: Vec<StatusRow>,
+    /// "清晰度 3200（合格线 200）" under the camera picture.
+    pub focus: String,
+    /// The result of the last button ("诊断包已写入 …"); "" for none.
+    pub notice: String,
+    pub notice_is_error: bool,
+    /// A bundle is being written: the button waits.
+    pub exporting: bool,
+}
+
+/// The controller's technician state.
+#[derive(Debug)]
+pub(crate) struct TechShell {
+    health: Health,
+    cfg: Config,
+    notice: Option<(String, bool)>,
+    exporting: bool,
+    export_tx: Sender<Result<PathBuf, DiagnosticsError>>,
+    export_rx: Receiver<Result<PathBuf, DiagnosticsError>>,
+    /// Wakes the controller loop when the export is done.
+    wake: Sender<Event>,
+    test_tag: Option<u64>,
+    last_status_query: Option<Instant>,
+    last_view_at: Option<Instant>,
+    last_view: Option<TechnicianView>,
+    last_ping: Option<Instant>,
+}
+
+impl TechShell {
+    pub(crate) fn new(cfg: &Config, health: Health, wake: Sender<Event>) -> TechShell {
+        let (export_tx, export_rx) = mpsc::channel();
+        TechShell {
+            health,
+            cfg: cfg.clone(),
+            notice: None,
+            exporting: false,
+            export_tx,
+            export_rx,
+            wake,
+            test_tag: None,
+            last_status_query: None,
+            last_view_at: None,
+            last_view: None,
+            last_ping: None,
+        }
+    }
+
+    /// True when the registry should be asked now: on entering the screen
+    /// and every [`PING_EVERY`] while it shows.
+    pub(crate) fn ping_due(&mut self) -> bool {
+        let due = self.last_ping.is_none_or(|t| t.elapsed() >= PING_EVERY);
+        if due {
+            self.last_ping = Some(Instant::now());
+        }
+        due
+    }
+
+    fn snapshot(&self, queue: &Queue, contact: kiosk_uplink::Contact) -> HealthSnapshot {
+        self.health.snapshot(&Sources {
+            cfg: &self.cfg,
+            queue: Some(queue),
+            contact: Some(contact),
+        })
+    }
+
+    /// "导出诊断包": writes the bundle to the USB stick on its own thread.
+    pub(crate) fn export(&mut self, queue: &Queue, contact: kiosk_uplink::Contact) {
+        if self.exporting {
+            return;
+        }
+        let target = match diagnostics::usb_target(&self.cfg) {
+            Ok(t) => t,
+            Err(e) => {
+                log::warn!("diagnostics export: {e}");
+                self.notice = Some((e.message_zh(), true));
+                self.last_view_at = None;
+                return;
+            }
+        };
+        let snapshot = self.snapshot(queue, contact);
+        let cfg = self.cfg.clone();
+        let (tx, wake) = (self.export_tx.clone(), self.wake.clone());
+        let spawned = std::thread::Builder::new()
+            .name("diagnostics".into())
+            .spawn(move || {
+                // Its own connection: the controller's stays free for the flow.
+                let queue = Queue::open(&cfg.queue.path).ok();
+                let res = diagnostics::write_bundle(
+                    &target,
+                    &BundleInputs {
+                        snapshot: &snapshot,
+                        cfg: &cfg,
+                        config_path: cfg.source.as_deref(),
+                        queue: queue.as_ref(),
+                        logs: LogSource::from_config(&cfg),
+                    },
+                );
+                let _ = tx.send(res);
+                let _ = wake.send(Event::Tick);
+            });
+        match spawned {
+            Ok(_) => {
+                self.exporting = true;
+                self.notice = Some(("正在写入诊断包…".into(), false));
+            }
+            Err(e) => {
+                log::error!("diagnostics export: cannot start a thread: {e}");
+                self.notice = Some(("导出失败，请重试".into(), true));
+            }
+        }
+        self.last_view_at = None;
+    }
+
+    /// "测试打印": a SPECIMEN receipt on the printer thread.
+    pub(crate) fn test_print(&mut self, printer: Option<&PrintWorker>, tag: u64) {
+        let Some(printer) = printer else {
+            self.notice = Some(("打印机未启用（配置 printer.enabled）".into(), true));
+            self.last_view_at = None;
+            return;
+        };
+        match kiosk_printer::sim::specimen_receipt(None).to_job() {
+            Ok(job) => {
+                printer.print(tag, job);
+                self.test_tag = Some(tag);
+                self.notice = Some(("正在打印测试页…".into(), false));
+            }
+            Err(e) => {
+                log::error!("test receipt cannot be laid out: {e}");
+                self.notice = Some(("测试页排版失败".into(), true));
+            }
+        }
+        self.last_view_at = None;
+    }
+
+    /// Records a printer report; true when it answered the test print (the
+    /// controller then has nothing more to do with it).
+    pub(crate) fn printer_report(&mut self, report: &PrintReport) -> bool {
+        self.health.printer(report);
+        self.last_view_at = None;
+        let PrintReport::Printed { tag, result } = report else {
+            return false;
+        };
+        if self.test_tag != Some(*tag) {
+            return false;
+        }
+        self.test_tag = None;
+        self.notice = Some(match result {
+            Ok(PrintOutcome::Printed { status }) => (
+                format!(
+                    "测试页已打印（{}）",
+                    if status.paper_near_end {
+                        "纸将用完"
+                    } else {
+                        "正常"
+                    }
+                ),
+                false,
+            ),
+            Ok(PrintOutcome::Interrupted { status }) => {
+                (format!("测试页未打完：{}", status.message_zh()), true)
+            }
+            Err(e) => (
+                format!("测试页未打印：{}", kiosk_printer::error_message_zh(e)),
+                true,
+            ),
+        });
+        true
+    }
+
+    /// Asks the printer for its status now and then.
+    pub(crate) fn query_printer(&mut self, printer: Option<&PrintWorker>, on_screen: bool) {
+        let Some(printer) = printer else { return };
+        let every = if on_screen {
+            STATUS_ON_SCREEN
+        } else {
+            STATUS_IDLE
+        };
+        if self.last_status_query.is_none_or(|t| t.elapsed() >= every) {
+            self.last_status_query = Some(Instant::now());
+            printer.query_status();
+        }
+    }
+
+    /// Takes the export's result when it is done.
+    pub(crate) fn poll(&mut self) {
+        while let Ok(res) = self.export_rx.try_recv() {
+            self.exporting = false;
+            self.last_view_at = None;
+            self.notice = Some(match res {
+                Ok(path) => (format!("诊断包已写入 {}", path.display()), false),
+                Err(e) => {
+                    log::warn!("diagnostics export failed: {e}");
+                    (e.message_zh(), true)
+                }
+            });
+        }
+    }
+
+    /// Leaving the screen forgets the last notice.
+    pub(crate) fn reset(&mut self) {
+        self.notice = None;
+        self.last_view = None;
+        self.last_view_at = None;
+        self.last_ping = None;
+    }
+
+    /// The view, when it is due and changed.
+    pub(crate) fn view(
+        &mut self,
+        queue: &Queue,
+        contact: kiosk_uplink::Contact,
+    ) -> Option<TechnicianView> {
+        if self.last_view_at.is_some_and(|t| t.elapsed() < VIEW_EVERY) {
+            return None;
+        }
+        self.last_view_at = Some(Instant::now());
+        let snapshot = self.snapshot(queue, contact);
+        let (notice, notice_is_error) = self.notice.clone().unwrap_or_default();
+        let view = TechnicianView {
+            rows: health::rows(&snapshot),
+            focus: health::focus_line(&snapshot),
+            notice,
+            notice_is_error,
+            exporting: self.exporting,
+        };
+        if self.last_view.as_ref() == Some(&view) {
+            return None;
+        }
+        self.last_view = Some(view.clone());
+        Some(view)
+    }
+}
+
+/// Writes the technician view into the UI. Runs on the UI thread.
+pub fn apply(app: &kiosk_ui::AppWindow, v: &TechnicianView) {
+    use slint::{ComponentHandle, ModelRc, VecModel};
+    let rows: Vec<kiosk_ui::StatusRow> = v
+        .rows
+        .iter()
+        .map(|r| kiosk_ui::StatusRow {
+            mark: match r.mark {
+                health::Mark::Ok => 0,
+                health::Mark::Warn => 1,
+                health::Mark::Bad => 2,
+            },
+            text: r.text.as_str().into(),
+        })
+        .collect();
+    app.global::<kiosk_ui::Intake>()
+        .set_technician(kiosk_ui::TechnicianView {
+            rows: ModelRc::new(VecModel::from(rows)),
+            focus: v.focus.as_str().into(),
+            notice: v.notice.as_str().into(),
+            notice_is_error: v.notice_is_error,
+            exporting: v.exporting,
+        });
+}
