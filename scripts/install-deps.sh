@@ -11,6 +11,7 @@ packages=(
   libpcsclite-dev pcscd vsmartcard-vpcd           # PC/SC card readers; vpcd gives tests a virtual reader
   libfontconfig1-dev libxkbcommon-dev fonts-noto-cjk       # Slint UI and CJK text
   xvfb xauth                                      # demo on a machine without a screen
+  python3-jieba                                   # jieba's word list: the pinyin input's table (kiosk/ime/build.rs)
   systemd udev                                    # appliance tests: systemd-analyze verify, udevadm test
 )
 
