@@ -271,6 +271,7 @@ impl Controller {
             terminal_secret: kiosk_classify::TerminalSecret::new(
                 uuid::Uuid::new_v4().as_bytes().to_vec(),
             ),
+            typing: crate::typing::Typing::new(),
         };
         threads.push(spawn_named("controller", {
             let quit = quit.clone();
@@ -366,6 +367,8 @@ struct Shell {
     /// The top suggestion's category code.
     suggestion_category: Option<String>,
     terminal_secret: kiosk_classify::TerminalSecret,
+    /// The description keyboard's pinyin input.
+    typing: crate::typing::Typing,
 }
 
 impl Shell {
@@ -505,6 +508,11 @@ impl Shell {
             _ => {}
         }
         let now = self.now();
+        if let Some(text) = self.typing.before(&event, &self.machine) {
+            for effect in self.machine.handle(Event::DescriptionEdited(text), now) {
+                self.perform(effect);
+            }
+        }
         let effects = self.machine.handle(event, now);
         for effect in effects {
             self.perform(effect);
@@ -521,10 +529,11 @@ impl Shell {
         let texts = recognised_texts(s);
         let tile = s.category.map(|c| c.code);
         let key = format!(
-            "{:?}|{}|{}",
+            "{:?}|{}|{}|{}",
             tile,
             texts.len(),
-            texts.iter().map(|t| t.len()).sum::<usize>()
+            texts.iter().map(|t| t.len()).sum::<usize>(),
+            s.description.expose().len()
         );
         if let Some((k, line)) = &self.suggestion {
             if *k == key {
@@ -534,7 +543,7 @@ impl Shell {
         let id = s.identity.id_number.expose();
         let suggestions = self.classifier.classify(&kiosk_classify::ClassifyInput {
             texts: &texts,
-            description: "",
+            description: s.description.expose(),
             tile,
             id_region: id.get(..6),
             address: Some(s.identity.address.expose()),
@@ -641,6 +650,7 @@ impl Shell {
         }
         let mut v = view::build(&self.machine, self.now());
         v.suggestion = suggestion;
+        self.typing.show(&self.machine, &mut v);
         if self.last_view.as_ref() != Some(&v) {
             (self.sink)(Update::View(Box::new(v.clone())));
             self.last_view = Some(v);
@@ -910,8 +920,8 @@ pub fn build_upload(terminal_id: &str, req: SealRequest) -> RegistrationUpload {
             address: t.address.clone(),
         },
         category: req.category.code.to_string(),
-        description: Default::default(),
-        phone: None,
+        description: req.description,
+        phone: req.phone,
         pages,
     }
 }

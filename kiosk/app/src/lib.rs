@@ -7,12 +7,14 @@
 //! - [`ui`]: the Slint adapter (the only module that knows Slint).
 //! - [`cli_queue`]: the `kiosk queue` technician view and the queue's refusal texts.
 //! - [`devices`]: opening the real devices, or the simulators for demo and tests.
+//! - [`typing`]: the description screen's pinyin input (kiosk-ime).
 
 pub mod cli_queue;
 pub mod config;
 pub mod controller;
 pub mod devices;
 pub mod logging;
+pub mod typing;
 pub mod ui;
 pub mod view;
 mod workers;

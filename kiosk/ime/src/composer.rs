@@ -5,9 +5,9 @@
 //! converted ("zhengdibuchang": pick 征地, then 补偿). When nothing is left,
 //! the picked words are committed to the text. Backspace removes the last
 //! letter; when it removes the last unconverted letter, the words already
-//! picked are committed. Space takes the first candidate. A digit or
-//! punctuation mark commits what is composed (picks and raw letters) and
-//! then itself.
+//! picked are committed. Space takes the first candidate; "done" takes the
+//! first candidate until everything is converted. A digit or punctuation
+//! mark commits what is composed (picks and raw letters) and then itself.
 
 use crate::engine::{Candidate, Engine};
 
@@ -30,7 +30,8 @@ pub enum Key {
     Backspace,
     /// Takes the first candidate; without a composition, a space.
     Space,
-    /// Ends the composition: picks and unconverted letters are committed as they are.
+    /// Ends the composition: what is left is converted with the first
+    /// candidate each time, letters that fit no word stay letters.
     Done,
 }
 
@@ -177,11 +178,19 @@ impl Composer {
                 }
             }
             Key::Done => {
-                if self.is_composing() {
-                    Outcome::Commit(self.take_all())
-                } else {
-                    Outcome::Composing
+                if !self.is_composing() {
+                    return Outcome::Composing;
                 }
+                // Each pick converts at least one letter, so this ends.
+                for _ in 0..=MAX_LETTERS {
+                    let Some(c) = self.candidates.first().cloned() else {
+                        break;
+                    };
+                    if let Outcome::Commit(text) = self.pick(engine, c) {
+                        return Outcome::Commit(text);
+                    }
+                }
+                Outcome::Commit(self.take_all())
             }
         }
     }
@@ -315,8 +324,11 @@ mod tests {
             c.press(&e, Key::Text("，".into())),
             Outcome::Commit("ab，".into())
         );
-        typed(&mut c, &e, "xyz");
-        assert_eq!(c.press(&e, Key::Done), Outcome::Commit("xyz".into()));
+        typed(&mut c, &e, "gongzi");
+        assert_eq!(c.press(&e, Key::Done), Outcome::Commit("工资".into()));
+        typed(&mut c, &e, "vvv");
+        assert_eq!(c.press(&e, Key::Done), Outcome::Commit("vvv".into()));
+        assert_eq!(c.press(&e, Key::Done), Outcome::Composing);
         typed(&mut c, &e, "zhengdiq");
         pick_word(&mut c, &e, "征地");
         assert_eq!(c.press(&e, Key::Backspace), Outcome::Commit("征地".into()));

@@ -83,6 +83,10 @@ fn to_review(s: &mut Script) {
         thumb: thumb(),
     });
     s.send(Event::FinishCapture);
+    assert_eq!(s.m.screen(), Screen::Describe);
+    s.send(Event::SkipDescription)
+        .send(Event::NoPhone)
+        .send(Event::NoPhoneConfirmed(true));
     assert_eq!(s.m.screen(), Screen::Review);
 }
 
@@ -125,7 +129,11 @@ fn a_whole_visit_seals_once_and_wipes_the_session() {
         thumb: thumb(),
     });
     s.send(Event::DeletePage(2));
-    s.send(Event::FinishCapture).send(Event::Submit);
+    s.send(Event::FinishCapture)
+        .send(Event::SkipDescription)
+        .send(Event::NoPhone)
+        .send(Event::NoPhoneConfirmed(true))
+        .send(Event::Submit);
     assert_eq!(s.m.screen(), Screen::Submitting);
     assert!(
         !s.take().iter().any(|e| matches!(e, Effect::Seal(_))),

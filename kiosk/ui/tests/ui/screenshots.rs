@@ -19,6 +19,28 @@ use crate::support::{all_buttons, find_one, new_window, LANDSCAPE, PORTRAIT};
 
 /// The smallest height of a touch target for petitioners, in pixels.
 const MIN_TARGET: f32 = 120.0;
+/// The smallest height of a key of the on-screen keyboards (15 mm).
+const MIN_KEY: f32 = 90.0;
+
+/// Keys of the keyboards and candidates are labelled "键 …", "数字 …", "候选 …".
+fn is_key(label: &str) -> bool {
+    ["键 ", "数字 ", "候选 "]
+        .iter()
+        .any(|p| label.starts_with(p))
+}
+
+fn candidates(words: &[&str]) -> ModelRc<slint::SharedString> {
+    let v: Vec<slint::SharedString> = words.iter().map(|w| (*w).into()).collect();
+    ModelRc::new(VecModel::from(v))
+}
+
+/// The description screen while "zhengdi" is being typed after "拖欠工资，".
+fn typing(i: &Intake) {
+    i.set_description("拖欠工资，".into());
+    i.set_ime_preedit("zheng di".into());
+    i.set_ime_candidates(candidates(&["征地", "整地", "政敌", "正", "争", "整"]));
+    i.set_ime_has_next(true);
+}
 
 /// One picture: a file name, the screen, and extra settings on top of the SPECIMEN data.
 struct Shot {
@@ -174,6 +196,51 @@ const PORTRAIT_SHOTS: &[Shot] = &[
         tweak: |i| i.set_message("读卡器没有响应（设备代码 E-READER-TIMEOUT）".into()),
     },
     Shot {
+        name: "describe",
+        screen: Screen::Describe,
+        tweak: nothing,
+    },
+    Shot {
+        name: "describe-typing",
+        screen: Screen::Describe,
+        tweak: typing,
+    },
+    Shot {
+        name: "phone",
+        screen: Screen::Phone,
+        tweak: nothing,
+    },
+    Shot {
+        name: "phone-valid",
+        screen: Screen::Phone,
+        tweak: |i| {
+            i.set_phone("138 1234 5678".into());
+            i.set_phone_valid(true);
+        },
+    },
+    Shot {
+        name: "phone-invalid",
+        screen: Screen::Phone,
+        tweak: |i| {
+            i.set_phone("138 1234 567".into());
+            i.set_message("手机号码是11位数字，请核对".into());
+            i.set_message_is_error(true);
+        },
+    },
+    Shot {
+        name: "phone-no-phone",
+        screen: Screen::Phone,
+        tweak: |i| i.set_confirm_no_phone(true),
+    },
+    Shot {
+        name: "review-described",
+        screen: Screen::Review,
+        tweak: |i| {
+            i.set_description("拖欠工资三个月，请求帮助解决。".into());
+            i.set_phone_masked("138****5678".into());
+        },
+    },
+    Shot {
         name: "category-timeout",
         screen: Screen::Category,
         tweak: |i| i.set_seconds_left(20),
@@ -236,6 +303,32 @@ const LANDSCAPE_SHOTS: &[Shot] = &[
         },
     },
     Shot {
+        name: "describe-landscape",
+        screen: Screen::Describe,
+        tweak: typing,
+    },
+    Shot {
+        name: "phone-landscape",
+        screen: Screen::Phone,
+        tweak: |i| {
+            i.set_phone("010-62345678".into());
+            i.set_phone_valid(true);
+        },
+    },
+    Shot {
+        name: "phone-no-phone-landscape",
+        screen: Screen::Phone,
+        tweak: |i| i.set_confirm_no_phone(true),
+    },
+    Shot {
+        name: "review-described-landscape",
+        screen: Screen::Review,
+        tweak: |i| {
+            i.set_description("拖欠工资三个月，请求帮助解决。".into());
+            i.set_phone_masked("138****5678".into());
+        },
+    },
+    Shot {
         name: "receipt-landscape",
         screen: Screen::Receipt,
         tweak: |i| i.set_seconds_left(30),
@@ -290,7 +383,14 @@ fn check_targets(ui: &AppWindow, size: PhysicalSize, shot: &str) {
         })
         .collect();
     for (label, [x0, y0, x1, y1]) in &rects {
-        if !label.starts_with("演示：") {
+        if is_key(label) {
+            assert!(
+                y1 - y0 >= MIN_KEY && x1 - x0 >= MIN_KEY * 0.8,
+                "{shot}: key {label:?} is only {}x{} px",
+                x1 - x0,
+                y1 - y0
+            );
+        } else if !label.starts_with("演示：") {
             assert!(
                 y1 - y0 >= MIN_TARGET,
                 "{shot}: button {label:?} is only {} px tall",
