@@ -78,6 +78,7 @@ fn main() {
 
     let mut lookups = Vec::new();
     let mut keystrokes = Vec::new();
+    let mut slowest = (Duration::ZERO, String::new());
     for _ in 0..5 {
         for input in INPUTS {
             let t = Instant::now();
@@ -85,15 +86,24 @@ fn main() {
             lookups.push(t.elapsed());
             std::hint::black_box(c);
             let mut composer = Composer::new(16);
-            for l in input.chars() {
+            for (i, l) in input.chars().enumerate() {
                 let t = Instant::now();
                 composer.press(&engine, Key::Letter(l));
-                keystrokes.push(t.elapsed());
+                let d = t.elapsed();
+                keystrokes.push(d);
+                if d > slowest.0 {
+                    slowest = (d, input[..=i].to_string());
+                }
             }
         }
     }
     summary("look-up of a whole input", lookups);
     summary("keystroke (look-up of the prefix and paging)", keystrokes);
+    println!(
+        "slowest keystroke: {:.3} ms, typing {:?}",
+        slowest.0.as_secs_f64() * 1e3,
+        slowest.1
+    );
     for input in ["tuoqian", "gongzi", "gz", "zhengdibuchang"] {
         let top: Vec<String> = engine
             .candidates(input)
