@@ -92,7 +92,7 @@ fn main() {
                 let d = t.elapsed();
                 keystrokes.push(d);
                 if d > slowest.0 {
-                    slowest = (d, input[..=i].to_string());
+                    slowest = (d, input.chars().take(i + 1).collect());
                 }
             }
         }
