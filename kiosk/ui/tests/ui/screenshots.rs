@@ -206,6 +206,16 @@ const PORTRAIT_SHOTS: &[Shot] = &[
         tweak: typing,
     },
     Shot {
+        name: "describe-long",
+        screen: Screen::Describe,
+        tweak: |i| {
+            i.set_description("我家的承包地在二〇二三年被征用，".repeat(8).into());
+            i.set_message("说明最多300字".into());
+            i.set_message_is_error(true);
+            i.set_seconds_left(15);
+        },
+    },
+    Shot {
         name: "phone",
         screen: Screen::Phone,
         tweak: nothing,
@@ -306,6 +316,14 @@ const LANDSCAPE_SHOTS: &[Shot] = &[
         name: "describe-landscape",
         screen: Screen::Describe,
         tweak: typing,
+    },
+    Shot {
+        name: "describe-timeout-landscape",
+        screen: Screen::Describe,
+        tweak: |i| {
+            typing(i);
+            i.set_seconds_left(15);
+        },
     },
     Shot {
         name: "phone-landscape",
