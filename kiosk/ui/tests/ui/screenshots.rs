@@ -347,6 +347,19 @@ const LANDSCAPE_SHOTS: &[Shot] = &[
         },
     },
     Shot {
+        name: "review-suggestion-landscape",
+        screen: Screen::Review,
+        tweak: |i| {
+            i.set_description("拖欠工资三个月，请求帮助解决。".into());
+            i.set_phone_masked("138****5678".into());
+            i.set_suggestion(
+                "可能由区人力资源和社会保障局办理，工作人员会再确认\n识别到：金额 180000.00 元；日期 2024-05-06\n请核对识别不确定的字词：尊敬、耕地"
+                    .into(),
+            );
+            i.set_repeat_question("与2026-11-02登记的XF-2026-000001（已登记）是同一件事吗？".into());
+        },
+    },
+    Shot {
         name: "receipt-landscape",
         screen: Screen::Receipt,
         tweak: |i| i.set_seconds_left(30),
