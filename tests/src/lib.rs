@@ -241,8 +241,8 @@ impl Harness {
     }
 
     /// One scripted petitioner: card, identity (with history), category,
-    /// `n_pages` pages, review, submit. Returns the identity screen and the
-    /// receipt screen as they were shown.
+    /// `n_pages` pages, no description, the phone [`SPECIMEN_PHONE`], review,
+    /// submit. Returns the identity screen and the receipt screen as they were shown.
     pub fn visit(&self, card: SimCard, category: &str, n_pages: usize) -> anyhow::Result<Visit> {
         self.visit_with(card, category, n_pages, |_, _| Ok(()))
     }
@@ -253,6 +253,18 @@ impl Harness {
         card: SimCard,
         category: &str,
         n_pages: usize,
+        on_review: impl Fn(&Harness, &ViewModel) -> anyhow::Result<()>,
+    ) -> anyhow::Result<Visit> {
+        self.visit_full(card, category, n_pages, &Supplement::default(), on_review)
+    }
+
+    /// [`Harness::visit_with`], with the description typed and the phone given as `extra` says.
+    pub fn visit_full(
+        &self,
+        card: SimCard,
+        category: &str,
+        n_pages: usize,
+        extra: &Supplement,
         on_review: impl Fn(&Harness, &ViewModel) -> anyhow::Result<()>,
     ) -> anyhow::Result<Visit> {
         let long = Duration::from_secs(60);
@@ -274,6 +286,8 @@ impl Harness {
             .with_context(|| format!("page {n}"))?;
         }
         self.press(Event::FinishCapture);
+        self.wait_for("description", long, |v| v.screen == Some(Screen::Describe))?;
+        self.supplement(extra)?;
         let review = self.wait_for("review", long, |v| {
             v.screen == Some(Screen::Review) && v.pages.iter().all(|p| p.status != "识别中…")
         })?;
@@ -281,6 +295,38 @@ impl Harness {
         self.press(Event::Submit);
         let receipt = self.wait_for("receipt", long, |v| v.screen == Some(Screen::Receipt))?;
         Ok(Visit { identity, receipt })
+    }
+
+    /// The description screen (keys typed on the pinyin keyboard, or "跳过")
+    /// and the phone screen (digits on the pad, or "不留电话" confirmed).
+    fn supplement(&self, extra: &Supplement) -> anyhow::Result<()> {
+        let short = Duration::from_secs(10);
+        if extra.keys.is_empty() {
+            self.press(Event::SkipDescription);
+        } else {
+            for key in &extra.keys {
+                self.press(Event::Keyboard(key.clone()));
+            }
+            self.wait_for("description typed", short, |v| {
+                v.ime_preedit.is_empty() && !v.description.is_empty()
+            })?;
+            self.press(Event::FinishDescription);
+        }
+        self.wait_for("phone", short, |v| v.screen == Some(Screen::Phone))?;
+        match &extra.phone {
+            Some(digits) => {
+                for d in digits.chars() {
+                    self.press(Event::PhoneDigit(d));
+                }
+                self.wait_for("phone typed", short, |v| v.phone_valid)?;
+                self.press(Event::ConfirmPhone);
+            }
+            None => {
+                self.press(Event::NoPhone);
+                self.press(Event::NoPhoneConfirmed(true));
+            }
+        }
+        Ok(())
     }
 
     /// Waits for the case number on the receipt screen.
@@ -349,6 +395,38 @@ pub fn registry_config(
         tls: None,
         staged_max_age: registry::DEFAULT_STAGED_MAX_AGE,
     })
+}
+
+/// The SPECIMEN contact phone of the scripted visits.
+pub const SPECIMEN_PHONE: &str = "13800138000";
+
+/// What the scripted petitioner adds after the pages.
+#[derive(Debug, Clone)]
+pub struct Supplement {
+    /// Keys typed on the description keyboard; none: "跳过".
+    pub keys: Vec<intake::KeyboardKey>,
+    /// Digits typed on the number pad; `None`: "不留电话".
+    pub phone: Option<String>,
+}
+
+impl Default for Supplement {
+    fn default() -> Self {
+        Supplement {
+            keys: Vec::new(),
+            phone: Some(SPECIMEN_PHONE.into()),
+        }
+    }
+}
+
+impl Supplement {
+    /// Letters typed one by one, then `then` (a space, a punctuation key …).
+    pub fn typed(letters: &str, then: &[intake::KeyboardKey]) -> Vec<intake::KeyboardKey> {
+        letters
+            .chars()
+            .map(intake::KeyboardKey::Letter)
+            .chain(then.iter().cloned())
+            .collect()
+    }
 }
 
 /// The two screens of a visit that matter.

@@ -60,6 +60,11 @@ fn a_clerk_registers_for_someone_without_a_card() -> anyhow::Result<()> {
     h.press(intake::Event::CaptureRequested);
     h.wait_for("page", long, |v| v.pages.len() == 1 && !v.capture_busy)?;
     h.press(intake::Event::FinishCapture);
+    h.wait_for("description", long, |v| v.screen == Some(Screen::Describe))?;
+    h.press(intake::Event::SkipDescription);
+    h.wait_for("phone", long, |v| v.screen == Some(Screen::Phone))?;
+    h.press(intake::Event::NoPhone);
+    h.press(intake::Event::NoPhoneConfirmed(true));
     let review = h.wait_for("review with text", long, |v| {
         v.screen == Some(Screen::Review) && v.page_texts.iter().all(|p| !p.text.is_empty())
     })?;

@@ -4,7 +4,8 @@
 
 use std::time::Duration;
 
-use kiosk_e2e::{CapturedLog, Harness, Options, RegistryReader};
+use intake::KeyboardKey;
+use kiosk_e2e::{CapturedLog, Harness, Options, RegistryReader, Supplement, SPECIMEN_PHONE};
 use kiosk_idcard::sim::SimCard;
 
 #[test]
@@ -16,7 +17,20 @@ fn first_visit_registers_and_repeat_visit_shows_history() -> anyhow::Result<()> 
     let name = card.text.name.expose().to_string();
     let address = card.text.address.expose().to_string();
 
-    let first = h.visit(card.clone(), "labour", 2)?;
+    // The description is typed in pinyin: "tuoqiangongzi", space takes the
+    // first candidate, then a full stop.
+    let extra = Supplement {
+        keys: Supplement::typed(
+            "tuoqiangongzi",
+            &[KeyboardKey::Space, KeyboardKey::Text("。".into())],
+        ),
+        phone: Some(SPECIMEN_PHONE.into()),
+    };
+    let first = h.visit_full(card.clone(), "labour", 2, &extra, |_, review| {
+        assert_eq!(review.description, "拖欠工资。");
+        assert_eq!(review.phone_masked, "138****8000");
+        Ok(())
+    })?;
     assert_eq!(first.identity.person_name, name);
     assert!(first.identity.history.is_empty());
     assert_eq!(first.identity.history_note, "首次登记");
@@ -65,6 +79,17 @@ fn first_visit_registers_and_repeat_visit_shows_history() -> anyhow::Result<()> 
     );
     let amount = rec.fields.iter().find(|f| f.kind == "amount").map(|f| f.value.expose().to_string());
     assert_eq!(amount.as_deref(), Some("180000.00"), "page 1 says 共计约十八万元");
+
+    assert_eq!(rec.description.expose(), "拖欠工资。");
+    // The registry stores the phone (its record API does not return it).
+    let db = rusqlite::Connection::open(h.dir.path().join("registry.db"))?;
+    let (description, phone): (String, Option<String>) = db.query_row(
+        "SELECT description, phone FROM registrations WHERE case_number = ?1",
+        [&case],
+        |row| Ok((row.get(0)?, row.get(1)?)),
+    )?;
+    assert_eq!(description, "拖欠工资。");
+    assert_eq!(phone.as_deref(), Some(SPECIMEN_PHONE));
 
     let printed = h.wait_printed_text(Duration::from_secs(10))?;
     assert!(
@@ -141,7 +166,9 @@ fn first_visit_registers_and_repeat_visit_shows_history() -> anyhow::Result<()> 
         logs.contains("stage card_to_case_number"),
         "total is logged"
     );
-    for secret in [&id_number, &name, &address] {
+    let phone = SPECIMEN_PHONE.to_string();
+    let description = "拖欠工资。".to_string();
+    for secret in [&id_number, &name, &address, &phone, &description] {
         assert!(
             !logs.contains(secret.as_str()),
             "a log line holds personal data"

@@ -61,7 +61,7 @@ impl Walk {
             .filter(|e| e.accessible_role() == Some(AccessibleRole::Button))
             .collect();
         assert_eq!(buttons.len(), 1, "one button {label:?} on {:?}", self.screen());
-        assert_eq!(buttons[0].accessible_enabled(), Some(true), "{label:?} is enabled");
+        assert_ne!(buttons[0].accessible_enabled(), Some(false), "{label:?} is enabled");
         buttons[0].invoke_accessible_default_action();
         self.taps.set(self.taps.get() + 1);
         self.log.borrow_mut().push(label.to_string());
@@ -129,6 +129,13 @@ fn a_first_time_petitioner_with_three_pages_needs_at_most_twelve_taps() -> anyho
         });
     }
     w.tap("拍完了");
+    // The description is optional; the phone may be left out (with a confirmation).
+    w.wait("description", |a| a.global::<Intake>().get_screen() == Screen::Describe);
+    w.tap("跳过");
+    w.wait("phone", |a| a.global::<Intake>().get_screen() == Screen::Phone);
+    w.tap("不留电话");
+    w.wait("the no-phone question", |a| a.global::<Intake>().get_confirm_no_phone());
+    w.tap("确定不留");
     w.wait("review", |a| a.global::<Intake>().get_screen() == Screen::Review);
     w.tap("提交登记");
     w.wait("the receipt with its case number", |a| {

@@ -288,6 +288,7 @@ impl Controller {
                 uuid::Uuid::new_v4().as_bytes().to_vec(),
             ),
             tech: crate::technician::TechShell::new(cfg, health, events_tx.clone()),
+            typing: crate::typing::Typing::new(),
         };
         threads.push(spawn_named("controller", {
             let quit = quit.clone();
@@ -388,6 +389,8 @@ struct Shell {
     /// The counter queue's ticket numbers and window, when the hall runs one.
     tickets: Option<(crate::ticket::TicketCounter, String)>,
     tech: crate::technician::TechShell,
+    /// The description keyboard's pinyin input.
+    typing: crate::typing::Typing,
 }
 
 impl Shell {
@@ -576,6 +579,11 @@ impl Shell {
             _ => {}
         }
         let now = self.now();
+        if let Some(text) = self.typing.before(&event, &self.machine) {
+            for effect in self.machine.handle(Event::DescriptionEdited(text), now) {
+                self.perform(effect);
+            }
+        }
         let effects = self.machine.handle(event, now);
         for effect in effects {
             self.perform(effect);
@@ -592,10 +600,11 @@ impl Shell {
         let texts = recognised_texts(s);
         let tile = s.category.map(|c| c.code);
         let key = format!(
-            "{:?}|{}|{}",
+            "{:?}|{}|{}|{}",
             tile,
             texts.len(),
-            texts.iter().map(|t| t.len()).sum::<usize>()
+            texts.iter().map(|t| t.len()).sum::<usize>(),
+            s.description.expose().len()
         );
         if let Some((k, line)) = &self.suggestion {
             if *k == key {
@@ -605,7 +614,7 @@ impl Shell {
         let id = s.identity.id_number.expose();
         let suggestions = self.classifier.classify(&kiosk_classify::ClassifyInput {
             texts: &texts,
-            description: "",
+            description: s.description.expose(),
             tile,
             id_region: id.get(..6),
             address: Some(s.identity.address.expose()),
@@ -712,6 +721,7 @@ impl Shell {
         }
         let mut v = view::build(&self.machine, self.now());
         v.suggestion = suggestion;
+        self.typing.show(&self.machine, &mut v);
         if self.last_view.as_ref() != Some(&v) {
             (self.sink)(Update::View(Box::new(v.clone())));
             self.last_view = Some(v);
@@ -1036,8 +1046,8 @@ pub fn build_upload(terminal_id: &str, req: SealRequest) -> RegistrationUpload {
         category: req.category.code.to_string(),
         assisted: req.assisted,
         identity_typed: req.identity_typed,
-        description: Default::default(),
-        phone: None,
+        description: req.description,
+        phone: req.phone,
         pages,
     }
 }

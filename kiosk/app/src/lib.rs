@@ -14,6 +14,7 @@
 //! - [`fonts`]: makes sure the screens are drawn in Noto Sans CJK SC.
 //! - [`health`], [`diagnostics`], [`technician`]: the technician screen's
 //!   status rows and the diagnostics bundle.
+//! - [`typing`]: the description screen's pinyin input (kiosk-ime).
 
 pub mod cli_diagnostics;
 pub mod cli_queue;
@@ -27,6 +28,7 @@ pub mod logging;
 pub mod staff;
 pub mod ticket;
 pub mod progress;
+pub mod typing;
 pub mod ui;
 pub mod technician;
 pub mod view;

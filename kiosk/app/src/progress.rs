@@ -96,6 +96,10 @@ mod tests {
         send(&mut m, Event::CaptureRequested);
         send(&mut m, page(2));
         send(&mut m, Event::FinishCapture);
+        send(&mut m, Event::SkipDescription);
+        send(&mut m, Event::NoPhone);
+        send(&mut m, Event::NoPhoneConfirmed(true));
+        assert_eq!(m.screen(), Screen::Review);
         send(&mut m, Event::Submit);
         assert_eq!(m.screen(), Screen::Submitting);
         assert_eq!(

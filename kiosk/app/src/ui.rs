@@ -4,7 +4,7 @@
 use std::sync::mpsc::Sender;
 use std::sync::Arc;
 
-use intake::{Event, Screen};
+use intake::{Event, KeyboardKey, Screen};
 use kiosk_privacy::{IdNumber, PersonName, PersonalText, StaffPin};
 use kiosk_ui::{
     AppWindow, CategoryTile, HistoryRow, Intake as IntakeGlobal, PageText, PageThumb, QueueRowView,
@@ -43,6 +43,8 @@ fn screen(s: Option<Screen>) -> kiosk_ui::Screen {
         Some(Screen::Identity) => S::Identity,
         Some(Screen::Category) => S::Category,
         Some(Screen::Capture) => S::Capture,
+        Some(Screen::Describe) => S::Describe,
+        Some(Screen::Phone) => S::Phone,
         Some(Screen::Review) => S::Review,
         Some(Screen::Submitting) => S::Submitting,
         Some(Screen::Receipt) => S::Receipt,
@@ -144,6 +146,17 @@ pub fn apply(app: &AppWindow, v: &ViewModel) {
     if old != new {
         g.set_page_texts(ModelRc::new(VecModel::from(texts)));
     }
+    g.set_description(v.description.as_str().into());
+    g.set_ime_preedit(v.ime_preedit.as_str().into());
+    let candidates: Vec<slint::SharedString> =
+        v.ime_candidates.iter().map(|c| c.as_str().into()).collect();
+    g.set_ime_candidates(ModelRc::new(VecModel::from(candidates)));
+    g.set_ime_has_prev(v.ime_has_prev);
+    g.set_ime_has_next(v.ime_has_next);
+    g.set_phone(v.phone.as_str().into());
+    g.set_phone_masked(v.phone_masked.as_str().into());
+    g.set_phone_valid(v.phone_valid);
+    g.set_confirm_no_phone(v.confirm_no_phone);
     if !matches!(v.screen, Some(Screen::Capture | Screen::Technician)) {
         g.set_preview(Image::default());
     }
@@ -236,6 +249,7 @@ pub fn attach(app: &AppWindow, hall_name: &str, events: Sender<Event>, demo: Opt
         let tx = events.clone();
         g.on_answer_repeat(move |same| send(&tx, Event::RepeatAnswered(same)));
     }
+    attach_typing(&g, &events);
     {
         let tx = events.clone();
         g.on_delete_page(move |id| send(&tx, Event::DeletePage(id.max(0) as u32)));
@@ -252,6 +266,54 @@ pub fn attach(app: &AppWindow, hall_name: &str, events: Sender<Event>, demo: Opt
         }
         None => g.set_demo(false),
     }
+}
+
+/// The callbacks of the description keyboard, the phone pad and the review's "修改".
+fn attach_typing(g: &IntakeGlobal<'_>, events: &Sender<Event>) {
+    let send = |tx: &Sender<Event>, e: Event| {
+        let _ = tx.send(e);
+    };
+    macro_rules! on {
+        ($setter:ident, $event:expr) => {{
+            let tx = events.clone();
+            g.$setter(move || send(&tx, $event));
+        }};
+    }
+    on!(on_ime_backspace, Event::Keyboard(KeyboardKey::Backspace));
+    on!(on_ime_space, Event::Keyboard(KeyboardKey::Space));
+    on!(on_skip_description, Event::SkipDescription);
+    on!(on_finish_description, Event::FinishDescription);
+    on!(on_confirm_phone, Event::ConfirmPhone);
+    on!(on_no_phone, Event::NoPhone);
+    on!(on_edit_description, Event::EditDescription);
+    on!(on_edit_phone, Event::EditPhone);
+    let tx = events.clone();
+    g.on_ime_key(move |k| {
+        let mut chars = k.chars();
+        let key = match (chars.next(), chars.next()) {
+            (Some(c), None) if c.is_ascii_alphabetic() => KeyboardKey::Letter(c),
+            _ => KeyboardKey::Text(k.to_string()),
+        };
+        send(&tx, Event::Keyboard(key));
+    });
+    let tx = events.clone();
+    g.on_ime_pick(move |i| send(&tx, Event::Keyboard(KeyboardKey::Pick(i.max(0) as usize))));
+    let tx = events.clone();
+    g.on_ime_page(move |d| send(&tx, Event::Keyboard(KeyboardKey::Page(d.signum()))));
+    let tx = events.clone();
+    g.on_phone_key(move |k| {
+        let event = match k.as_str() {
+            "backspace" => Event::PhoneBackspace,
+            "clear" => Event::PhoneClear,
+            other => match other.chars().next() {
+                Some(d) => Event::PhoneDigit(d),
+                None => return,
+            },
+        };
+        send(&tx, event);
+    });
+    let tx = events.clone();
+    g.on_no_phone_answer(move |yes| send(&tx, Event::NoPhoneConfirmed(yes)));
 }
 
 /// A sink that posts updates into the UI's event loop from any thread.

@@ -93,6 +93,20 @@ pub struct ViewModel {
     pub ticket: String,
     /// Clerk on the review screen: each page's recognised text.
     pub page_texts: Vec<PageTextView>,
+    /// The description typed so far.
+    pub description: String,
+    /// The pinyin being composed and the candidates shown (set by the controller).
+    pub ime_preedit: String,
+    pub ime_candidates: Vec<String>,
+    pub ime_has_prev: bool,
+    pub ime_has_next: bool,
+    /// The phone digits as typed, grouped ("138 1234 5678").
+    pub phone: String,
+    /// The phone for the review screen ("138****5678"), "" when none was left.
+    pub phone_masked: String,
+    pub phone_valid: bool,
+    /// "确定不留电话吗？" is asked.
+    pub confirm_no_phone: bool,
 }
 
 impl std::fmt::Debug for ViewModel {
@@ -253,6 +267,15 @@ pub fn build(m: &Intake, now: Millis) -> ViewModel {
                 Some(false) => 2,
             };
         }
+        v.description = s.description.expose().to_string();
+        let digits = s.phone.expose();
+        v.phone = intake::phone::grouped(digits);
+        v.phone_valid = intake::phone::check(digits).is_ok();
+        v.phone_masked = s
+            .valid_phone()
+            .map(|p| intake::phone::masked(p.expose()))
+            .unwrap_or_default();
+        v.confirm_no_phone = m.confirming_no_phone();
         v.category_label = s.category.map(|c| c.label.to_string()).unwrap_or_default();
         v.capture_busy = s.capture_busy;
         v.pages = s

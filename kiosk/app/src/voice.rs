@@ -78,6 +78,8 @@ pub fn screen_prompt(screen: Screen) -> Option<Prompt> {
         Screen::Identity => Prompt::CardRead,
         Screen::Category => Prompt::ChooseCategory,
         Screen::Capture => Prompt::PlacePage,
+        Screen::Describe => Prompt::Describe,
+        Screen::Phone => Prompt::Phone,
         Screen::Review => Prompt::Review,
         Screen::Submitting => Prompt::Submitting,
         Screen::Receipt => Prompt::Registered,
@@ -220,9 +222,11 @@ mod tests {
 
     use super::*;
 
-    const ALL_SCREENS: [Screen; 9] = [
+    const ALL_SCREENS: [Screen; 11] = [
         Screen::Welcome,
         Screen::Card,
+        Screen::Describe,
+        Screen::Phone,
         Screen::Identity,
         Screen::Category,
         Screen::Capture,

@@ -19,6 +19,8 @@ const ID: &str = "11010519491231002X";
 const ADDRESS: &str = "北京市东城区样本路1号";
 const OCR_TEXT: &str = "申请人反映被拖欠工资十八万元";
 const CASE: &str = "XF-2025-000042";
+const DESCRIPTION: &str = "村里拖欠我的征地补偿款";
+const PHONE: &str = "13912345678";
 
 fn card() -> Box<CardText> {
     Box::new(CardText {
@@ -78,6 +80,10 @@ fn global_texts(app: &AppWindow) -> Vec<String> {
         g.get_repeat_question().to_string(),
         g.get_category_label().to_string(),
         g.get_history_note().to_string(),
+        g.get_description().to_string(),
+        g.get_phone().to_string(),
+        g.get_phone_masked().to_string(),
+        g.get_ime_preedit().to_string(),
     ];
     for row in g.get_history().iter() {
         out.push(row.case_number.to_string());
@@ -162,7 +168,16 @@ fn after_the_inactivity_wipe_nothing_personal_is_reachable_from_the_ui() {
         &mut now,
     );
     feed(&mut m, Event::FinishCapture, &mut now);
+    feed(&mut m, Event::DescriptionEdited(PersonalText::new(DESCRIPTION)), &mut now);
+    feed(&mut m, Event::FinishDescription, &mut now);
+    for d in PHONE.chars() {
+        feed(&mut m, Event::PhoneDigit(d), &mut now);
+    }
+    feed(&mut m, Event::ConfirmPhone, &mut now);
     assert_eq!(m.screen(), Screen::Review);
+    let g = app.global::<IntakeGlobal>();
+    assert_eq!(g.get_description(), DESCRIPTION, "the description is on the review screen");
+    assert!(!g.get_phone_masked().is_empty(), "the phone is on the review screen");
     assert_eq!(app.global::<IntakeGlobal>().get_pages().row_count(), 1);
 
     // Nobody touches the screen: first the prompt, then the wipe.
@@ -190,6 +205,18 @@ fn after_the_inactivity_wipe_nothing_personal_is_reachable_from_the_ui() {
     assert_eq!(g.get_history().row_count(), 0);
     let after = [exposed_texts(&app), global_texts(&app)].concat();
     let id_tail = &ID[ID.len() - 6..];
-    let secrets = [NAME, ID, "1101", id_tail, ADDRESS, OCR_TEXT, "十八万", CASE];
+    let secrets = [
+        NAME,
+        ID,
+        "1101",
+        id_tail,
+        ADDRESS,
+        OCR_TEXT,
+        "十八万",
+        CASE,
+        DESCRIPTION,
+        "征地补偿",
+        &PHONE[7..],
+    ];
     assert_eq!(leaks(&after, &secrets), Vec::<&String>::new());
 }

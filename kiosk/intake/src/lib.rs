@@ -1,7 +1,8 @@
 //! The intake flow of the petition terminal, free of IO.
 //!
 //! [`machine`] holds the one state machine of a visit, [`category`] the tiles a
-//! petitioner picks from. The crate never touches a device, a file, a socket or
+//! petitioner picks from, [`phone`] the contact number's checks. The crate never
+//! touches a device, a file, a socket or
 //! the clock: the app shell feeds it events with the time and carries out the
 //! effects it returns, so every path can be tested on a fake clock.
 //!
@@ -11,10 +12,11 @@
 pub mod category;
 pub mod machine;
 pub mod staff;
+pub mod phone;
 
 pub use category::{Category, CATEGORIES, UNSURE};
 pub use machine::{
-    Effect, Event, History, Intake, Message, Millis, Ocr, Page, PastRegistration, RepeatQuestion,
-    Screen, SealRequest, Session, Thumb, Timeouts,
+    Effect, Event, History, Intake, KeyboardKey, Message, Millis, Ocr, Page, PastRegistration,
+    RepeatQuestion, Screen, SealRequest, Session, Thumb, Timeouts, MAX_DESCRIPTION_CHARS,
 };
 pub use staff::{Lockout, QueueRow, StaffRole};

@@ -13,9 +13,10 @@
 use std::time::Duration;
 
 use idcard_proto::{CardText, DocType, Sex};
-use kiosk_privacy::{Address, IdNumber, PersonName, PersonalText, StaffPin};
+use kiosk_privacy::{Address, IdNumber, PersonName, PersonalText, PhoneNumber, StaffPin};
 
 use crate::category::{self, Category};
+use crate::phone;
 use crate::staff::{Lockout, QueueRow, StaffRole};
 
 /// Milliseconds on a monotonic clock chosen by the caller.
@@ -58,6 +59,10 @@ pub enum Screen {
     Identity,
     Category,
     Capture,
+    /// The optional description, typed on the pinyin keyboard.
+    Describe,
+    /// The contact phone on the number pad.
+    Phone,
     Review,
     Submitting,
     Receipt,
@@ -73,6 +78,9 @@ pub enum Screen {
     /// Staff only: device status, diagnostics export, test print.
     Technician,
 }
+
+/// The longest description taken, in characters.
+pub const MAX_DESCRIPTION_CHARS: usize = 300;
 
 /// An earlier registration of the same petitioner, as the registry reported it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -156,7 +164,23 @@ pub struct Session {
     pub assisted: bool,
     /// The identity was typed by the clerk, not read from a card.
     pub identity_typed: bool,
+    /// The petitioner's own words (optional; empty when skipped).
+    pub description: PersonalText,
+    /// The digits typed on the number pad so far.
+    pub phone: PhoneNumber,
+    /// The petitioner confirmed that they leave no phone number.
+    pub no_phone: bool,
+    /// The description or phone screen was opened from the review screen:
+    /// finishing it returns there.
+    editing_from_review: bool,
     next_page_id: u32,
+}
+
+impl Session {
+    /// The phone number to register: the typed digits once they are valid.
+    pub fn valid_phone(&self) -> Option<&PhoneNumber> {
+        (!self.no_phone && phone::check(self.phone.expose()).is_ok()).then_some(&self.phone)
+    }
 }
 
 /// The repeat question asked on the review screen and its answer.
@@ -181,6 +205,10 @@ pub struct SealRequest {
     pub assisted: bool,
     /// The identity was typed by the clerk, not read from a card.
     pub identity_typed: bool,
+    /// The petitioner's own words, possibly empty.
+    pub description: PersonalText,
+    /// The contact phone, when one was given.
+    pub phone: Option<PhoneNumber>,
 }
 
 /// A message shown on the current screen.
@@ -233,6 +261,28 @@ pub enum Event {
     /// The petitioner's answer: true for "the same matter".
     RepeatAnswered(bool),
     FinishCapture,
+    /// A key of the description keyboard. The app shell's input method turns
+    /// keys into text and sends `DescriptionEdited`; here it only counts as a touch.
+    Keyboard(KeyboardKey),
+    /// The whole description after an edit.
+    DescriptionEdited(PersonalText),
+    /// "跳过": no description; it is cleared.
+    SkipDescription,
+    /// "下一步" on the description screen.
+    FinishDescription,
+    /// A digit key of the number pad ('0'–'9').
+    PhoneDigit(char),
+    PhoneBackspace,
+    PhoneClear,
+    /// "下一步" on the phone screen: accepted when the number is valid.
+    ConfirmPhone,
+    /// "不留电话": asks for confirmation first.
+    NoPhone,
+    /// The answer to "确定不留电话吗？": true leaves no phone.
+    NoPhoneConfirmed(bool),
+    /// "修改" next to the description or the phone on the review screen.
+    EditDescription,
+    EditPhone,
     Submit,
     Sealed {
         local_ref: String,
@@ -300,6 +350,21 @@ pub enum Event {
     TestPrint,
 }
 
+/// A key of the description keyboard, as the UI reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyboardKey {
+    /// A letter a–z.
+    Letter(char),
+    /// A digit or punctuation mark typed as itself.
+    Text(String),
+    /// The candidate at this position of the shown page.
+    Pick(usize),
+    /// Previous (-1) or next (+1) page of candidates.
+    Page(i32),
+    Backspace,
+    Space,
+}
+
 /// Work for the shell.
 #[derive(Debug)]
 pub enum Effect {
@@ -335,6 +400,11 @@ enum State {
     Identity,
     Category,
     Capture,
+    Describe,
+    Phone {
+        /// "确定不留电话吗？" is on screen.
+        confirm_no_phone: bool,
+    },
     Review,
     /// Waiting for recognition to finish, then for the seal.
     Submitting {
@@ -394,6 +464,8 @@ impl Intake {
             State::Identity => Screen::Identity,
             State::Category => Screen::Category,
             State::Capture => Screen::Capture,
+            State::Describe => Screen::Describe,
+            State::Phone { .. } => Screen::Phone,
             State::Review => Screen::Review,
             State::Submitting { .. } => Screen::Submitting,
             State::Receipt { .. } => Screen::Receipt,
@@ -419,6 +491,16 @@ impl Intake {
     /// The visitor's data, while a session is open.
     pub fn session(&self) -> Option<&Session> {
         self.session.as_ref()
+    }
+
+    /// True while the phone screen asks "确定不留电话吗？".
+    pub fn confirming_no_phone(&self) -> bool {
+        matches!(
+            self.state,
+            State::Phone {
+                confirm_no_phone: true
+            }
+        )
     }
 
     pub fn message(&self) -> Option<&Message> {
@@ -477,7 +559,9 @@ impl Intake {
             | State::ClerkMenu
             | State::ManualId
             | State::QueueView
-            | State::Technician => Some((self.last_activity, form)),
+            | State::Technician
+            | State::Describe
+            | State::Phone { .. } => Some((self.last_activity, form)),
             State::Receipt { since, .. } => Some((*since, self.timeouts.receipt)),
             State::Welcome | State::Submitting { .. } | State::Fault => None,
         }
@@ -587,6 +671,10 @@ impl Intake {
                     repeat: None,
                     assisted: self.staff == Some(StaffRole::Clerk),
                     identity_typed: false,
+                    description: PersonalText::default(),
+                    phone: PhoneNumber::default(),
+                    no_phone: false,
+                    editing_from_review: false,
                     next_page_id: 1,
                 });
                 self.message = None;
@@ -723,10 +811,41 @@ impl Intake {
                 let has_pages = self.session.as_ref().is_some_and(|s| !s.pages.is_empty());
                 if has_pages {
                     self.message = None;
-                    self.state = State::Review;
+                    self.state = State::Describe;
                 } else {
                     self.say_error("请至少拍摄一页材料".into());
                 }
+            }
+            (
+                State::Describe,
+                event @ (Event::DescriptionEdited(_)
+                | Event::SkipDescription
+                | Event::FinishDescription),
+            ) => self.step_describe(event),
+            (
+                State::Phone { .. },
+                event @ (Event::PhoneDigit(_)
+                | Event::PhoneBackspace
+                | Event::PhoneClear
+                | Event::ConfirmPhone
+                | Event::NoPhone
+                | Event::NoPhoneConfirmed(_)),
+            ) => self.step_phone(event),
+            (State::Review, Event::EditDescription) => {
+                if let Some(s) = &mut self.session {
+                    s.editing_from_review = true;
+                }
+                self.message = None;
+                self.state = State::Describe;
+            }
+            (State::Review, Event::EditPhone) => {
+                if let Some(s) = &mut self.session {
+                    s.editing_from_review = true;
+                }
+                self.message = None;
+                self.state = State::Phone {
+                    confirm_no_phone: false,
+                };
             }
             (State::Review, Event::Submit) => {
                 self.message = None;
@@ -763,7 +882,27 @@ impl Intake {
             (State::Technician, Event::TestPrint) => fx.push(Effect::TestPrint),
             (State::Category, Event::Back) => self.state = State::Identity,
             (State::Capture, Event::Back) => self.state = State::Category,
-            (State::Review, Event::Back) => self.state = State::Capture,
+            (State::Describe, Event::Back) => {
+                self.message = None;
+                self.state = if self.take_editing_flag() {
+                    State::Review
+                } else {
+                    State::Capture
+                };
+            }
+            (State::Phone { .. }, Event::Back) => {
+                self.message = None;
+                self.state = if self.take_editing_flag() {
+                    State::Review
+                } else {
+                    State::Describe
+                };
+            }
+            (State::Review, Event::Back) => {
+                self.state = State::Phone {
+                    confirm_no_phone: false,
+                }
+            }
             (state, event) => self.step_staff(state.clone(), event, now, fx),
         }
     }
@@ -855,6 +994,10 @@ impl Intake {
                             repeat: None,
                             assisted: true,
                             identity_typed: true,
+                            description: PersonalText::default(),
+                            phone: PhoneNumber::default(),
+                            no_phone: false,
+                            editing_from_review: false,
                             next_page_id: 1,
                         });
                         self.message = None;
@@ -907,8 +1050,115 @@ impl Intake {
                 .and_then(|q| q.answer.map(|a| (q.earlier_case.clone(), a))),
             assisted: s.assisted,
             identity_typed: s.identity_typed,
+            description: s.description.clone(),
+            phone: s.valid_phone().cloned(),
         })));
         self.state = State::Submitting { seal_sent: true };
+    }
+
+    /// Clears the "opened from review" mark; true when it was set.
+    fn take_editing_flag(&mut self) -> bool {
+        self.session
+            .as_mut()
+            .map(|s| std::mem::take(&mut s.editing_from_review))
+            .unwrap_or(false)
+    }
+
+    /// After the description: the phone, or back to review when editing from there.
+    fn leave_describe(&mut self) {
+        self.message = None;
+        self.state = if self.take_editing_flag() {
+            State::Review
+        } else {
+            State::Phone {
+                confirm_no_phone: false,
+            }
+        };
+    }
+
+    fn step_describe(&mut self, event: Event) {
+        let Some(s) = &mut self.session else { return };
+        match event {
+            Event::DescriptionEdited(text) => {
+                let chars = text.expose().chars().count();
+                s.description = if chars > MAX_DESCRIPTION_CHARS {
+                    self.message = Some(Message {
+                        text: format!("说明最多{MAX_DESCRIPTION_CHARS}字"),
+                        is_error: true,
+                    });
+                    PersonalText::new(
+                        text.expose()
+                            .chars()
+                            .take(MAX_DESCRIPTION_CHARS)
+                            .collect::<String>(),
+                    )
+                } else {
+                    if self.message.as_ref().is_some_and(|m| m.is_error) {
+                        self.message = None;
+                    }
+                    text
+                };
+            }
+            Event::SkipDescription => {
+                s.description = PersonalText::default();
+                self.leave_describe();
+            }
+            Event::FinishDescription => self.leave_describe(),
+            _ => {}
+        }
+    }
+
+    fn step_phone(&mut self, event: Event) {
+        let Some(s) = &mut self.session else { return };
+        let digits = s.phone.expose().to_string();
+        match event {
+            Event::PhoneDigit(d) if d.is_ascii_digit() => {
+                if digits.len() < phone::MAX_DIGITS {
+                    s.phone = PhoneNumber::new(format!("{digits}{d}"));
+                    s.no_phone = false;
+                }
+                self.message = None;
+            }
+            Event::PhoneDigit(_) => {}
+            Event::PhoneBackspace => {
+                let mut d = digits;
+                d.pop();
+                s.phone = PhoneNumber::new(d);
+                self.message = None;
+            }
+            Event::PhoneClear => {
+                s.phone = PhoneNumber::default();
+                self.message = None;
+            }
+            Event::ConfirmPhone => match phone::check(&digits) {
+                Ok(_) => {
+                    s.no_phone = false;
+                    s.editing_from_review = false;
+                    self.message = None;
+                    self.state = State::Review;
+                }
+                Err(problem) => self.say_error(problem.message_zh().into()),
+            },
+            Event::NoPhone => {
+                self.message = None;
+                self.state = State::Phone {
+                    confirm_no_phone: true,
+                };
+            }
+            Event::NoPhoneConfirmed(true) => {
+                s.phone = PhoneNumber::default();
+                s.no_phone = true;
+                s.editing_from_review = false;
+                self.message = None;
+                self.state = State::Review;
+            }
+            Event::NoPhoneConfirmed(false) => {
+                self.state = State::Phone {
+                    confirm_no_phone: false,
+                };
+            }
+            _ => {}
+        }
     }
 
     fn check_timers(&mut self, now: Millis) {
@@ -1018,6 +1268,18 @@ fn is_touch(event: &Event) -> bool {
             | Event::DeletePage(_)
             | Event::RepeatAnswered(_)
             | Event::FinishCapture
+            | Event::Keyboard(_)
+            | Event::DescriptionEdited(_)
+            | Event::SkipDescription
+            | Event::FinishDescription
+            | Event::PhoneDigit(_)
+            | Event::PhoneBackspace
+            | Event::PhoneClear
+            | Event::ConfirmPhone
+            | Event::NoPhone
+            | Event::NoPhoneConfirmed(_)
+            | Event::EditDescription
+            | Event::EditPhone
             | Event::Submit
             | Event::Back
             | Event::Done

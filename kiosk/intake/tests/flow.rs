@@ -85,6 +85,10 @@ fn to_review(s: &mut Script) {
         thumb: thumb(),
     });
     s.send(Event::FinishCapture);
+    assert_eq!(s.m.screen(), Screen::Describe);
+    s.send(Event::SkipDescription)
+        .send(Event::NoPhone)
+        .send(Event::NoPhoneConfirmed(true));
     assert_eq!(s.m.screen(), Screen::Review);
 }
 
@@ -127,7 +131,11 @@ fn a_whole_visit_seals_once_and_wipes_the_session() {
         thumb: thumb(),
     });
     s.send(Event::DeletePage(2));
-    s.send(Event::FinishCapture).send(Event::Submit);
+    s.send(Event::FinishCapture)
+        .send(Event::SkipDescription)
+        .send(Event::NoPhone)
+        .send(Event::NoPhoneConfirmed(true))
+        .send(Event::Submit);
     assert_eq!(s.m.screen(), Screen::Submitting);
     assert!(
         !s.take().iter().any(|e| matches!(e, Effect::Seal(_))),
@@ -407,7 +415,11 @@ fn a_clerk_registers_for_someone_and_comes_back_to_the_menu() {
             result: Some((PersonalText::new("拖欠工资十八万元"), 0.5)),
             doubtful: vec![PersonalText::new("十八")],
         })
-        .send(Event::FinishCapture);
+        .send(Event::FinishCapture)
+        .send(Event::SkipDescription)
+        .send(Event::NoPhone)
+        .send(Event::NoPhoneConfirmed(true));
+    assert_eq!(s.m.screen(), Screen::Review);
     // The clerk corrects the recognised text.
     s.send(Event::EditPageText {
         page_id: 1,

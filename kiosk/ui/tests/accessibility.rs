@@ -54,6 +54,7 @@ impl Use {
 /// Foreground, background, use, and where.
 const PAIRS: &[(&str, &str, Use, &str)] = &[
     ("text", "page", Use::Body, "titles and text on the page"),
+    ("go", "surface", Use::Body, "the phone screen's \"号码格式正确\""),
     ("text", "surface", Use::Body, "text in panels"),
     ("text-muted", "page", Use::Body, "subtitles"),
     (

@@ -60,6 +60,10 @@ prompts! {
     PageDuplicate = "page-duplicate": "这一页已经拍过了，请放下一页。",
     /// Any other problem with a photo.
     PageRetry = "page-retry": "这一张没有拍好，请再拍一次。",
+    /// The optional description.
+    Describe = "describe": "如果需要，可以简单写几句您的诉求，也可以点跳过。",
+    /// The contact phone.
+    Phone = "phone": "请输入您的联系电话，方便工作人员联系您。",
     /// The review screen.
     Review = "review": "请核对登记内容，没有问题就点提交。",
     /// The submitting screen.

@@ -2,8 +2,10 @@
 //!
 //! `actions` activates every labelled button and checks the `Intake` callback
 //! it fires; `screenshots` renders every screen with SPECIMEN data, checks the
-//! touch targets, and writes the reference screenshots under `screenshots/`.
+//! touch targets, and writes the reference screenshots under `screenshots/`;
+//! `typing` presses the keys of the description keyboard and the phone pad.
 
 mod actions;
 mod screenshots;
 mod support;
+mod typing;

@@ -29,6 +29,28 @@ const AREA_TOLERANCE: f64 = 0.002;
 
 /// The smallest height of a touch target for petitioners, in pixels.
 const MIN_TARGET: f32 = 120.0;
+/// The smallest height of a key of the on-screen keyboards (15 mm).
+const MIN_KEY: f32 = 90.0;
+
+/// Keys of the keyboards and candidates are labelled "键 …", "数字 …", "候选 …".
+fn is_key(label: &str) -> bool {
+    ["键 ", "数字 ", "候选 "]
+        .iter()
+        .any(|p| label.starts_with(p))
+}
+
+fn candidates(words: &[&str]) -> ModelRc<slint::SharedString> {
+    let v: Vec<slint::SharedString> = words.iter().map(|w| (*w).into()).collect();
+    ModelRc::new(VecModel::from(v))
+}
+
+/// The description screen while "zhengdi" is being typed after "拖欠工资，".
+fn typing(i: &Intake) {
+    i.set_description("拖欠工资，".into());
+    i.set_ime_preedit("zheng di".into());
+    i.set_ime_candidates(candidates(&["征地", "整地", "政敌", "正", "争", "整"]));
+    i.set_ime_has_next(true);
+}
 
 /// One picture: a file name, the screen, and extra settings on top of the SPECIMEN data.
 struct Shot {
@@ -200,6 +222,61 @@ const PORTRAIT_SHOTS: &[Shot] = &[
         },
     },
     Shot {
+        name: "describe",
+        screen: Screen::Describe,
+        tweak: nothing,
+    },
+    Shot {
+        name: "describe-typing",
+        screen: Screen::Describe,
+        tweak: typing,
+    },
+    Shot {
+        name: "describe-long",
+        screen: Screen::Describe,
+        tweak: |i| {
+            i.set_description("我家的承包地在二〇二三年被征用，".repeat(8).into());
+            i.set_message("说明最多300字".into());
+            i.set_message_is_error(true);
+            i.set_seconds_left(15);
+        },
+    },
+    Shot {
+        name: "phone",
+        screen: Screen::Phone,
+        tweak: nothing,
+    },
+    Shot {
+        name: "phone-valid",
+        screen: Screen::Phone,
+        tweak: |i| {
+            i.set_phone("138 1234 5678".into());
+            i.set_phone_valid(true);
+        },
+    },
+    Shot {
+        name: "phone-invalid",
+        screen: Screen::Phone,
+        tweak: |i| {
+            i.set_phone("138 1234 567".into());
+            i.set_message("手机号码是11位数字，请核对".into());
+            i.set_message_is_error(true);
+        },
+    },
+    Shot {
+        name: "phone-no-phone",
+        screen: Screen::Phone,
+        tweak: |i| i.set_confirm_no_phone(true),
+    },
+    Shot {
+        name: "review-described",
+        screen: Screen::Review,
+        tweak: |i| {
+            i.set_description("拖欠工资三个月，请求帮助解决。".into());
+            i.set_phone_masked("138****5678".into());
+        },
+    },
+    Shot {
         name: "clerk-menu",
         screen: Screen::ClerkMenu,
         tweak: |i| i.set_staff_mode(1),
@@ -329,6 +406,53 @@ const LANDSCAPE_SHOTS: &[Shot] = &[
         screen: Screen::Review,
         tweak: |i| {
             i.set_suggestion("建议转办：示范镇 区人力资源和社会保障局（依据：“拖欠工资”）".into());
+            i.set_repeat_question("与2026-11-02登记的XF-2026-000001（已登记）是同一件事吗？".into());
+        },
+    },
+    Shot {
+        name: "describe-landscape",
+        screen: Screen::Describe,
+        tweak: typing,
+    },
+    Shot {
+        name: "describe-timeout-landscape",
+        screen: Screen::Describe,
+        tweak: |i| {
+            typing(i);
+            i.set_seconds_left(15);
+        },
+    },
+    Shot {
+        name: "phone-landscape",
+        screen: Screen::Phone,
+        tweak: |i| {
+            i.set_phone("010-62345678".into());
+            i.set_phone_valid(true);
+        },
+    },
+    Shot {
+        name: "phone-no-phone-landscape",
+        screen: Screen::Phone,
+        tweak: |i| i.set_confirm_no_phone(true),
+    },
+    Shot {
+        name: "review-described-landscape",
+        screen: Screen::Review,
+        tweak: |i| {
+            i.set_description("拖欠工资三个月，请求帮助解决。".into());
+            i.set_phone_masked("138****5678".into());
+        },
+    },
+    Shot {
+        name: "review-suggestion-landscape",
+        screen: Screen::Review,
+        tweak: |i| {
+            i.set_description("拖欠工资三个月，请求帮助解决。".into());
+            i.set_phone_masked("138****5678".into());
+            i.set_suggestion(
+                "可能由区人力资源和社会保障局办理，工作人员会再确认\n识别到：金额 180000.00 元；日期 2024-05-06\n请核对识别不确定的字词：尊敬、耕地"
+                    .into(),
+            );
             i.set_repeat_question("与2026-11-02登记的XF-2026-000001（已登记）是同一件事吗？".into());
         },
     },
@@ -467,7 +591,14 @@ fn check_targets(ui: &AppWindow, size: PhysicalSize, shot: &str) {
         })
         .collect();
     for (label, [x0, y0, x1, y1]) in &rects {
-        if !label.starts_with("演示：") {
+        if is_key(label) {
+            assert!(
+                y1 - y0 >= MIN_KEY && x1 - x0 >= MIN_KEY * 0.8,
+                "{shot}: key {label:?} is only {}x{} px",
+                x1 - x0,
+                y1 - y0
+            );
+        } else if !label.starts_with("演示：") {
             assert!(
                 y1 - y0 >= MIN_TARGET,
                 "{shot}: button {label:?} is only {} px tall",

@@ -197,6 +197,19 @@ pub fn fill_specimen(ui: &AppWindow) {
     intake.set_message_is_error(false);
     intake.set_demo(false);
     intake.set_technician(specimen_technician());
+    intake.set_description("".into());
+    intake.set_ime_preedit("".into());
+    intake.set_ime_candidates(Default::default());
+    intake.set_ime_has_prev(false);
+    intake.set_ime_has_next(false);
+    intake.set_phone("".into());
+    intake.set_phone_masked("".into());
+    intake.set_phone_valid(false);
+    intake.set_confirm_no_phone(false);
+    // Set by some shots; the next shot starts without them.
+    intake.set_suggestion("".into());
+    intake.set_repeat_question("".into());
+    intake.set_repeat_answer(0);
     intake.set_screen(Screen::Welcome);
 }
 
