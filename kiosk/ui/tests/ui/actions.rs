@@ -431,3 +431,12 @@ fn technician_screen_buttons_and_rows() {
     intake.set_technician(t);
     assert_eq!(press(&ui, &log, "导出诊断包"), Vec::<String>::new());
 }
+
+#[test]
+fn the_fault_screen_can_start_over() {
+    let ui = new_window(PORTRAIT);
+    let log = record_callbacks(&ui);
+    let intake = ui.global::<Intake>();
+    intake.set_screen(Screen::Fault);
+    assert_eq!(press(&ui, &log, "回到首页"), ["done"]);
+}

@@ -327,6 +327,24 @@ const PORTRAIT_SHOTS: &[Shot] = &[
 
 const LANDSCAPE_SHOTS: &[Shot] = &[
     Shot {
+        name: "submitting-landscape",
+        screen: Screen::Submitting,
+        tweak: |i| i.set_message("正在识别材料上的文字，还有2页".into()),
+    },
+    Shot {
+        name: "fault-landscape",
+        screen: Screen::Fault,
+        tweak: |i| i.set_message("读卡器没有响应（设备代码 E-READER-TIMEOUT）".into()),
+    },
+    Shot {
+        name: "category-still-there-landscape",
+        screen: Screen::Category,
+        tweak: |i| {
+            i.set_seconds_left(20);
+            i.set_still_there(true);
+        },
+    },
+    Shot {
         name: "staff-login-landscape",
         screen: Screen::StaffLogin,
         tweak: nothing,
