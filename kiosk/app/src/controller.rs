@@ -773,6 +773,7 @@ impl Shell {
                                     registered_at: r.registered_at,
                                     category: r.category,
                                     status: r.status,
+                                    rating: r.rating,
                                 })
                                 .collect(),
                         ),

@@ -10,6 +10,7 @@
 
 pub mod category;
 pub mod machine;
+pub mod rating;
 pub mod staff;
 
 pub use category::{Category, CATEGORIES, UNSURE};
@@ -17,4 +18,5 @@ pub use machine::{
     Effect, Event, History, Intake, Message, Millis, Ocr, Page, PastRegistration, RepeatQuestion,
     Screen, SealRequest, Session, Thumb, Timeouts,
 };
+pub use rating::{QuerySession, RatingDraft, RatingRequest, Reason, REASONS, SCORE_LABELS};
 pub use staff::{Lockout, QueueRow, StaffRole};
