@@ -288,6 +288,7 @@ impl Controller {
                 uuid::Uuid::new_v4().as_bytes().to_vec(),
             ),
             tech: crate::technician::TechShell::new(cfg, health, events_tx.clone()),
+            lookup_key: cfg.read_lookup_key()?,
         };
         threads.push(spawn_named("controller", {
             let quit = quit.clone();
@@ -388,6 +389,8 @@ struct Shell {
     /// The counter queue's ticket numbers and window, when the hall runs one.
     tickets: Option<(crate::ticket::TicketCounter, String)>,
     tech: crate::technician::TechShell,
+    /// Keys the ID hash a rating carries (the history lookup key).
+    lookup_key: registry_api::envelope::LookupKey,
 }
 
 impl Shell {
@@ -868,6 +871,20 @@ impl Shell {
                 Ok(false) => log::warn!("resend {local_ref}: not a failed registration"),
                 Err(e) => log::error!("resend {local_ref}: {e}"),
             },
+            Effect::SealRating(req) => {
+                let event = match crate::rating::queue_rating(&self.queue, &self.lookup_key, &req) {
+                    Ok(()) => {
+                        log::info!("rating of {} queued", req.case_number);
+                        self.uplink.wake();
+                        Event::RatingSealed { case_number: req.case_number.clone() }
+                    }
+                    Err(e) => {
+                        log::error!("queuing a rating failed: {e}");
+                        Event::RatingSealFailed(crate::cli_queue::seal_failure_message(&e).into())
+                    }
+                };
+                let _ = self.events.send(event);
+            }
             Effect::Reprint(local_ref) => match self.queue.receipt(&local_ref) {
                 Ok(Some(r)) => {
                     log::info!("clerk reprints the receipt of {local_ref}");

@@ -12,6 +12,8 @@ use kiosk_ui::{
 use slint::{ComponentHandle, Image, Model, ModelRc, Rgba8Pixel, SharedPixelBuffer, VecModel};
 
 use crate::controller::{Sink, Update};
+
+mod rating;
 use crate::view::ViewModel;
 
 /// Demo-only hooks behind the small demo panel.
@@ -52,6 +54,8 @@ fn screen(s: Option<Screen>) -> kiosk_ui::Screen {
         Some(Screen::ManualId) => S::ManualId,
         Some(Screen::QueueView) => S::QueueView,
         Some(Screen::Technician) => S::Technician,
+        Some(Screen::Progress) => S::Progress,
+        Some(Screen::Rating) => S::Rating,
     }
 }
 
@@ -144,6 +148,7 @@ pub fn apply(app: &AppWindow, v: &ViewModel) {
     if old != new {
         g.set_page_texts(ModelRc::new(VecModel::from(texts)));
     }
+    rating::apply(&g, v);
     if !matches!(v.screen, Some(Screen::Capture | Screen::Technician)) {
         g.set_preview(Image::default());
     }
@@ -240,6 +245,7 @@ pub fn attach(app: &AppWindow, hall_name: &str, events: Sender<Event>, demo: Opt
         let tx = events.clone();
         g.on_delete_page(move |id| send(&tx, Event::DeletePage(id.max(0) as u32)));
     }
+    rating::attach(&g, &events);
     match demo {
         Some(hooks) => {
             g.set_demo(true);
