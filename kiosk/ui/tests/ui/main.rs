@@ -5,5 +5,6 @@
 //! touch targets, and writes the reference screenshots under `screenshots/`.
 
 mod actions;
+mod rating;
 mod screenshots;
 mod support;
