@@ -15,7 +15,10 @@ fn welcome_has_the_secondary_query_button() {
     assert_eq!(press(&ui, &log, "查询进度 / 评价"), ["query-start"]);
     let start = button(&ui, "开始登记").size();
     let query = button(&ui, "查询进度 / 评价").size();
-    assert!(query.height < start.height, "the query button stays secondary");
+    assert!(
+        query.height < start.height,
+        "the query button stays secondary"
+    );
 }
 
 #[test]
