@@ -876,7 +876,9 @@ impl Shell {
                     Ok(()) => {
                         log::info!("rating of {} queued", req.case_number);
                         self.uplink.wake();
-                        Event::RatingSealed { case_number: req.case_number.clone() }
+                        Event::RatingSealed {
+                            case_number: req.case_number.clone(),
+                        }
                     }
                     Err(e) => {
                         log::error!("queuing a rating failed: {e}");
