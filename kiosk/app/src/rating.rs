@@ -9,6 +9,7 @@ use crate::view::{category_label, ProgressRow, ViewModel};
 
 /// Fills the progress and rating screens' part of the view.
 pub fn fill_view(m: &Intake, v: &mut ViewModel) {
+    v.query_mode = m.query_mode();
     let Some(q) = m.query() else { return };
     match &q.history {
         History::Loading => v.history_loading = true,

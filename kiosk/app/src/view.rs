@@ -106,6 +106,8 @@ pub struct ViewModel {
     pub ticket: String,
     /// Clerk on the review screen: each page's recognised text.
     pub page_texts: Vec<PageTextView>,
+    /// The card, progress and rating screens of a progress query.
+    pub query_mode: bool,
     /// Progress screen: the petitioner's registrations (see `rating.rs`).
     pub progress: Vec<ProgressRow>,
     /// Rating screen: the case, the score (0 none yet), each reason chip's state.

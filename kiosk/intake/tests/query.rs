@@ -38,6 +38,7 @@ fn on_progress() -> (Intake, u64) {
     let mut m = Intake::new(Timeouts::default());
     let fx = m.handle(Event::QueryStart, Millis(1_000));
     assert_eq!(m.screen(), Screen::Card);
+    assert!(m.query_mode(), "the card screen reads for a query");
     assert!(matches!(fx[..], [Effect::PollCard(true)]), "{fx:?}");
     let fx = m.handle(Event::CardRead(card()), Millis(1_100));
     assert_eq!(m.screen(), Screen::Progress);

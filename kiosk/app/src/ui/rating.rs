@@ -23,6 +23,7 @@ pub(super) fn apply(g: &IntakeGlobal<'_>, v: &ViewModel) {
         })
         .collect();
     g.set_progress(ModelRc::new(VecModel::from(rows)));
+    g.set_query_mode(v.query_mode);
     g.set_rating_case(v.rating_case.as_str().into());
     g.set_rating_score(v.rating_score);
     g.set_rating_sending(v.rating_sending);

@@ -12,6 +12,14 @@ impl Intake {
         self.query.as_ref()
     }
 
+    /// True on the card, progress and rating screens of a progress query.
+    pub fn query_mode(&self) -> bool {
+        matches!(
+            self.state,
+            State::QueryCard | State::Progress | State::Rating
+        )
+    }
+
     /// True on the screens of a progress query (and for its start button).
     pub(super) fn in_query(&self, event: &Event) -> bool {
         matches!(

@@ -41,6 +41,11 @@ fn nothing(_: &Intake) {}
 
 const PORTRAIT_SHOTS: &[Shot] = &[
     Shot {
+        name: "card-query",
+        screen: Screen::Card,
+        tweak: |i| i.set_query_mode(true),
+    },
+    Shot {
         name: "progress",
         screen: Screen::Progress,
         tweak: |i| {

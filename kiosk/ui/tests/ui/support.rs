@@ -218,6 +218,7 @@ pub fn fill_progress(intake: &Intake) {
         row("XF-2025-000417", "2025-11-03", "土地征收", "已办结", false, true),
         row("XF-2026-000502", "2026-11-20", "邻里纠纷", "办理中", false, false),
     ])));
+    intake.set_query_mode(false);
     intake.set_rating_case("XF-2026-000311".into());
     intake.set_rating_score(0);
     intake.set_rating_sending(false);
