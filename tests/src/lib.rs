@@ -518,6 +518,32 @@ impl RegistryReader {
             .context("stats without a count")
     }
 
+    /// How many satisfaction ratings the registry holds.
+    pub fn rating_count(&self) -> anyhow::Result<u64> {
+        self.get("/v1/stats")?["ratings"]
+            .as_u64()
+            .context("stats without a rating count")
+    }
+
+    /// Sets a case's status, as the registry's staff would (e.g. `closed`).
+    pub fn set_status(&self, case_number: &str, status: &str) -> anyhow::Result<()> {
+        self.rt.block_on(async {
+            let r = self
+                .http
+                .post(format!("{}{}", self.base, registry_api::status_path(case_number)))
+                .bearer_auth(TOKEN)
+                .json(&registry_api::StatusUpdate {
+                    status: status.into(),
+                })
+                .send()
+                .await?;
+            if !r.status().is_success() {
+                bail!("setting the status answered {}", r.status());
+            }
+            Ok(())
+        })
+    }
+
     /// One stored registration.
     pub fn registration(
         &self,

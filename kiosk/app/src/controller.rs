@@ -289,6 +289,7 @@ impl Controller {
             ),
             tech: crate::technician::TechShell::new(cfg, health, events_tx.clone()),
             typing: crate::typing::Typing::new(),
+            lookup_key: cfg.read_lookup_key()?,
         };
         threads.push(spawn_named("controller", {
             let quit = quit.clone();
@@ -391,6 +392,8 @@ struct Shell {
     tech: crate::technician::TechShell,
     /// The description keyboard's pinyin input.
     typing: crate::typing::Typing,
+    /// Keys the ID hash a rating carries (the history lookup key).
+    lookup_key: registry_api::envelope::LookupKey,
 }
 
 impl Shell {
@@ -783,6 +786,7 @@ impl Shell {
                                     registered_at: r.registered_at,
                                     category: r.category,
                                     status: r.status,
+                                    rating: r.rating,
                                 })
                                 .collect(),
                         ),
@@ -877,6 +881,22 @@ impl Shell {
                 Ok(false) => log::warn!("resend {local_ref}: not a failed registration"),
                 Err(e) => log::error!("resend {local_ref}: {e}"),
             },
+            Effect::SealRating(req) => {
+                let event = match crate::rating::queue_rating(&self.queue, &self.lookup_key, &req) {
+                    Ok(()) => {
+                        log::info!("rating of {} queued", req.case_number);
+                        self.uplink.wake();
+                        Event::RatingSealed {
+                            case_number: req.case_number.clone(),
+                        }
+                    }
+                    Err(e) => {
+                        log::error!("queuing a rating failed: {e}");
+                        Event::RatingSealFailed(crate::cli_queue::seal_failure_message(&e).into())
+                    }
+                };
+                let _ = self.events.send(event);
+            }
             Effect::Reprint(local_ref) => match self.queue.receipt(&local_ref) {
                 Ok(Some(r)) => {
                     log::info!("clerk reprints the receipt of {local_ref}");

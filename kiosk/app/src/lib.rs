@@ -11,6 +11,7 @@
 //! - [`ticket`]: the day's queue ticket numbers (叫号).
 //! - [`voice`]: the spoken prompt of each screen and situation.
 //! - [`progress`]: what the screen says while the terminal works.
+//! - [`rating`]: queuing a satisfaction rating under the keyed ID hash.
 //! - [`fonts`]: makes sure the screens are drawn in Noto Sans CJK SC.
 //! - [`health`], [`diagnostics`], [`technician`]: the technician screen's
 //!   status rows and the diagnostics bundle.
@@ -29,6 +30,7 @@ pub mod staff;
 pub mod ticket;
 pub mod progress;
 pub mod typing;
+pub mod rating;
 pub mod ui;
 pub mod technician;
 pub mod view;

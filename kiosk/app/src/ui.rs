@@ -12,6 +12,8 @@ use kiosk_ui::{
 use slint::{ComponentHandle, Image, Model, ModelRc, Rgba8Pixel, SharedPixelBuffer, VecModel};
 
 use crate::controller::{Sink, Update};
+
+mod rating;
 use crate::view::ViewModel;
 
 /// Demo-only hooks behind the small demo panel.
@@ -54,6 +56,8 @@ fn screen(s: Option<Screen>) -> kiosk_ui::Screen {
         Some(Screen::ManualId) => S::ManualId,
         Some(Screen::QueueView) => S::QueueView,
         Some(Screen::Technician) => S::Technician,
+        Some(Screen::Progress) => S::Progress,
+        Some(Screen::Rating) => S::Rating,
     }
 }
 
@@ -157,6 +161,7 @@ pub fn apply(app: &AppWindow, v: &ViewModel) {
     g.set_phone_masked(v.phone_masked.as_str().into());
     g.set_phone_valid(v.phone_valid);
     g.set_confirm_no_phone(v.confirm_no_phone);
+    rating::apply(&g, v);
     if !matches!(v.screen, Some(Screen::Capture | Screen::Technician)) {
         g.set_preview(Image::default());
     }
@@ -254,6 +259,7 @@ pub fn attach(app: &AppWindow, hall_name: &str, events: Sender<Event>, demo: Opt
         let tx = events.clone();
         g.on_delete_page(move |id| send(&tx, Event::DeletePage(id.max(0) as u32)));
     }
+    rating::attach(&g, &events);
     match demo {
         Some(hooks) => {
             g.set_demo(true);

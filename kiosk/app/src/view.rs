@@ -16,6 +16,19 @@ pub struct HistoryRow {
     pub status: String,
 }
 
+/// One registration on the progress screen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProgressRow {
+    pub case_number: String,
+    pub date: String,
+    pub category: String,
+    pub status: String,
+    /// Closed and not rated yet: the row has a "评价" button.
+    pub can_rate: bool,
+    /// Rated (this visit or before): the row says "已评价".
+    pub rated: bool,
+}
+
 /// One page thumbnail.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PageView {
@@ -107,6 +120,15 @@ pub struct ViewModel {
     pub phone_valid: bool,
     /// "确定不留电话吗？" is asked.
     pub confirm_no_phone: bool,
+    /// The card, progress and rating screens of a progress query.
+    pub query_mode: bool,
+    /// Progress screen: the petitioner's registrations (see `rating.rs`).
+    pub progress: Vec<ProgressRow>,
+    /// Rating screen: the case, the score (0 none yet), each reason chip's state.
+    pub rating_case: String,
+    pub rating_score: i32,
+    pub rating_reasons: Vec<bool>,
+    pub rating_sending: bool,
 }
 
 impl std::fmt::Debug for ViewModel {
@@ -299,6 +321,7 @@ pub fn build(m: &Intake, now: Millis) -> ViewModel {
         v.queued_offline = case.is_none();
         v.ticket = m.ticket().unwrap_or_default().to_string();
     }
+    crate::rating::fill_view(m, &mut v);
     v
 }
 

@@ -88,7 +88,10 @@ pub fn screen_prompt(screen: Screen) -> Option<Prompt> {
         | Screen::ClerkMenu
         | Screen::ManualId
         | Screen::QueueView
-        | Screen::Technician => {
+        | Screen::Technician
+        // The progress query's screens have no recorded prompt yet.
+        | Screen::Progress
+        | Screen::Rating => {
             return None
         }
     })

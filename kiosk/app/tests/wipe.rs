@@ -130,6 +130,7 @@ fn after_the_inactivity_wipe_nothing_personal_is_reachable_from_the_ui() {
             registered_at: "2025-06-01T09:00:00+08:00".into(),
             category: "labour".into(),
             status: "in_progress".into(),
+            rating: None,
         }]),
         &mut now,
     );

@@ -11,6 +11,7 @@
 
 pub mod category;
 pub mod machine;
+pub mod rating;
 pub mod staff;
 pub mod phone;
 
@@ -19,4 +20,5 @@ pub use machine::{
     Effect, Event, History, Intake, KeyboardKey, Message, Millis, Ocr, Page, PastRegistration,
     RepeatQuestion, Screen, SealRequest, Session, Thumb, Timeouts, MAX_DESCRIPTION_CHARS,
 };
+pub use rating::{QuerySession, RatingDraft, RatingRequest, Reason, REASONS, SCORE_LABELS};
 pub use staff::{Lockout, QueueRow, StaffRole};

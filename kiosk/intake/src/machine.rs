@@ -17,7 +17,10 @@ use kiosk_privacy::{Address, IdNumber, PersonName, PersonalText, PhoneNumber, St
 
 use crate::category::{self, Category};
 use crate::phone;
+use crate::rating::{QuerySession, RatingRequest};
 use crate::staff::{Lockout, QueueRow, StaffRole};
+
+mod query;
 
 /// Milliseconds on a monotonic clock chosen by the caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
@@ -77,6 +80,10 @@ pub enum Screen {
     QueueView,
     /// Staff only: device status, diagnostics export, test print.
     Technician,
+    /// The progress query: the petitioner's registrations and their state.
+    Progress,
+    /// Rating a closed registration (1–5 and reasons).
+    Rating,
 }
 
 /// The longest description taken, in characters.
@@ -89,6 +96,8 @@ pub struct PastRegistration {
     pub registered_at: String,
     pub category: String,
     pub status: String,
+    /// The petitioner's satisfaction rating (1–5), when the registry has one.
+    pub rating: Option<u8>,
 }
 
 /// What is known of the petitioner's history.
@@ -348,6 +357,22 @@ pub enum Event {
     ExportDiagnostics,
     /// The technician screen's "测试打印".
     TestPrint,
+    /// Welcome's "查询进度 / 评价": the card screen in query mode.
+    QueryStart,
+    /// Progress screen: rate this closed case.
+    RateCase(String),
+    /// Rating screen: a score 1–5.
+    RatingScore(u8),
+    /// Rating screen: toggle the reason with this code.
+    RatingReason(String),
+    /// Rating screen: "提交评价".
+    SubmitRating,
+    /// The rating is durably queued.
+    RatingSealed {
+        case_number: String,
+    },
+    /// The rating could not be queued; the text is shown.
+    RatingSealFailed(String),
 }
 
 /// A key of the description keyboard, as the UI reports it.
@@ -390,6 +415,8 @@ pub enum Effect {
     ExportDiagnostics,
     /// Print a test receipt (technician screen only).
     TestPrint,
+    /// Queue a satisfaction rating; answer with `RatingSealed` or `RatingSealFailed`.
+    SealRating(Box<RatingRequest>),
 }
 
 /// Where the flow is.
@@ -426,6 +453,10 @@ enum State {
     ManualId,
     QueueView,
     Technician,
+    /// The card screen of a progress query.
+    QueryCard,
+    Progress,
+    Rating,
 }
 
 /// The intake state machine.
@@ -441,6 +472,8 @@ pub struct Intake {
     staff: Option<StaffRole>,
     lockout: Lockout,
     queue_rows: Vec<QueueRow>,
+    /// The progress query in front of the terminal (see `query.rs`).
+    query: Option<QuerySession>,
 }
 
 impl Intake {
@@ -454,6 +487,7 @@ impl Intake {
             staff: None,
             lockout: Lockout::default(),
             queue_rows: Vec::new(),
+            query: None,
         }
     }
 
@@ -475,6 +509,9 @@ impl Intake {
             State::ManualId => Screen::ManualId,
             State::QueueView => Screen::QueueView,
             State::Technician => Screen::Technician,
+            State::QueryCard => Screen::Card,
+            State::Progress => Screen::Progress,
+            State::Rating => Screen::Rating,
         }
     }
 
@@ -561,7 +598,10 @@ impl Intake {
             | State::QueueView
             | State::Technician
             | State::Describe
-            | State::Phone { .. } => Some((self.last_activity, form)),
+            | State::Phone { .. }
+            | State::QueryCard
+            | State::Progress
+            | State::Rating => Some((self.last_activity, form)),
             State::Receipt { since, .. } => Some((*since, self.timeouts.receipt)),
             State::Welcome | State::Submitting { .. } | State::Fault => None,
         }
@@ -648,6 +688,7 @@ impl Intake {
                     });
                 }
             }
+            event if self.in_query(&event) => self.step_query(event, now, fx),
             event => self.step_screen(event, now, fx),
         }
     }
@@ -1208,6 +1249,7 @@ impl Intake {
 
     fn end_session_to(&mut self, state: State) {
         self.session = None;
+        self.query = None;
         self.message = None;
         self.state = state;
     }
@@ -1288,5 +1330,10 @@ fn is_touch(event: &Event) -> bool {
             | Event::TechnicianEnter
             | Event::ExportDiagnostics
             | Event::TestPrint
+            | Event::QueryStart
+            | Event::RateCase(_)
+            | Event::RatingScore(_)
+            | Event::RatingReason(_)
+            | Event::SubmitRating
     )
 }

@@ -25,6 +25,7 @@
 //! free-text reasons callers pass in go through [`kiosk_privacy::redact`].
 
 mod payload;
+mod ratings;
 mod schema;
 #[cfg(any(test, feature = "test-utils"))]
 pub mod test_utils;
@@ -38,6 +39,7 @@ use registry_api::{RegistrationAck, RegistrationUpload};
 use rusqlite::{params, Connection, OptionalExtension};
 
 pub use payload::PayloadError;
+pub use ratings::{ClaimedRating, NewRating, RatingRow};
 
 /// The longest delay [`Queue::mark_retry`] stores. A row scheduled further
 /// ahead than this is treated as due, so a clock that jumps backwards (a
@@ -107,6 +109,9 @@ pub enum QueueError {
     /// A status column holds a value this program does not know.
     #[error("unknown status in queue database")]
     UnknownStatus,
+    /// A satisfaction rating that cannot be queued.
+    #[error("bad rating: {0}")]
+    BadRating(&'static str),
 }
 
 /// Where a registration is in its journey to the registry.

@@ -58,6 +58,23 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         sealed_sha256   TEXT    NOT NULL,
         PRIMARY KEY (registration_id, page_index)
     );",
+    // Version 5: satisfaction ratings (see `ratings.rs`): no personal data
+    // beyond the keyed hash of the ID number, so stored unsealed.
+    "CREATE TABLE ratings (
+        id                 INTEGER PRIMARY KEY AUTOINCREMENT,
+        idempotency_key    TEXT    NOT NULL UNIQUE,
+        case_number        TEXT    NOT NULL,
+        id_key             TEXT    NOT NULL,
+        score              INTEGER NOT NULL CHECK (score BETWEEN 1 AND 5),
+        reasons            TEXT    NOT NULL,
+        rated_at           TEXT    NOT NULL,
+        status             TEXT    NOT NULL
+            CHECK (status IN ('pending', 'uploading', 'acknowledged', 'failed')),
+        attempts           INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at_ms INTEGER NOT NULL DEFAULT 0,
+        last_status_change TEXT    NOT NULL,
+        last_error         TEXT
+    );",
 ];
 
 /// Applies the pragmas every connection needs.

@@ -431,7 +431,7 @@ fn body_text_is_at_least_32_px_everywhere_but_the_demo_panel() {
 /// The smallest side of a petitioner's touch target, in pixels (see the top of this file).
 const MIN_SIDE: f32 = 90.0;
 
-const SCREENS: [Screen; 9] = [
+const SCREENS: [Screen; 11] = [
     Screen::Welcome,
     Screen::Card,
     Screen::Identity,
@@ -441,6 +441,8 @@ const SCREENS: [Screen; 9] = [
     Screen::Submitting,
     Screen::Receipt,
     Screen::Fault,
+    Screen::Progress,
+    Screen::Rating,
 ];
 
 /// Extra settings of a screen on top of the SPECIMEN data.

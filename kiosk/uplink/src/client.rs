@@ -22,6 +22,8 @@ use serde::de::DeserializeOwned;
 
 use crate::{ClientTls, UplinkError};
 
+mod ratings;
+
 /// The largest reply body read, in bytes. Real replies are a few hundred bytes.
 const MAX_REPLY_BYTES: usize = 1024 * 1024;
 /// The largest registration (sealed bytes) whose first attempt goes as one

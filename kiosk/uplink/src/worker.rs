@@ -21,6 +21,8 @@ use tokio::sync::mpsc;
 
 use crate::{RegistryClient, UplinkConfig, UplinkError, UplinkEvent};
 
+mod ratings;
+
 /// How often the idle loop looks at the queue without being woken.
 const IDLE_POLL: Duration = Duration::from_secs(15);
 /// After this many attempts that ended with the registry still missing pages
@@ -71,6 +73,7 @@ impl Uplink {
         let contact = client.contact().clone();
         let queue = Queue::open(&queue_path)?;
         queue.requeue_interrupted()?;
+        queue.requeue_interrupted_ratings()?;
         let recorder = Queue::open(&queue_path)?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
@@ -245,10 +248,16 @@ impl Worker {
                     After::Pause(pause) => pause,
                     After::Stop => break,
                 },
-                Ok(None) => {
-                    self.queue.checkpoint();
-                    self.idle_pause()
-                }
+                // No registration is due: a queued rating, if any.
+                Ok(None) => match self.send_rating().await {
+                    ratings::RatingStep::Next => continue,
+                    ratings::RatingStep::Pause(pause) => pause,
+                    ratings::RatingStep::Stop => break,
+                    ratings::RatingStep::Idle => {
+                        self.queue.checkpoint();
+                        self.idle_pause()
+                    }
+                },
                 Err(QueueError::CorruptPayload { local_ref, .. }) => {
                     self.emit(UplinkEvent::Failed {
                         local_ref,
@@ -346,7 +355,8 @@ impl Worker {
     /// How long to sleep when nothing is due.
     fn idle_pause(&self) -> Duration {
         let now = Utc::now();
-        match self.queue.next_due(now) {
+        let rating_due = self.queue.rating_next_due(now).ok().flatten();
+        match self.queue.next_due(now).map(|due| due.into_iter().chain(rating_due).min()) {
             Ok(Some(due)) => (due - now)
                 .to_std()
                 .unwrap_or(Duration::ZERO)

@@ -216,6 +216,7 @@ fn sample_history() -> HistoryReply {
             category: "housing".into(),
             status: "in_progress".into(),
             page_count: 3,
+            rating: None,
         }],
     }
 }

@@ -47,6 +47,26 @@ pub const HEARTBEAT_PATH: &str = "/v1/heartbeats";
 pub const HISTORY_PATH: &str = "/v1/history/query";
 /// Path of the health check (`GET`).
 pub const HEALTH_PATH: &str = "/v1/health";
+/// Path of the satisfaction ratings (`POST`, body [`RatingUpload`], header [`IDEMPOTENCY_HEADER`]).
+pub const RATINGS_PATH: &str = "/v1/ratings";
+/// Path that sets a registration's status (`POST`, body [`StatusUpdate`]), for
+/// the registry's own staff tooling and the demo.
+pub fn status_path(case_number: &str) -> String {
+    format!("{REGISTRATIONS_PATH}/{case_number}/status")
+}
+/// The statuses of a registration, in the order a case goes through them.
+pub const STATUSES: &[&str] = &["registered", "accepted", "in_progress", "answered", "closed"];
+/// The status a registration must have to be rated.
+pub const STATUS_CLOSED: &str = "closed";
+/// The reason codes a rating may carry (the kiosk shows them as chips).
+pub const RATING_REASONS: &[&str] = &[
+    "timely",
+    "courteous",
+    "resolved",
+    "slow",
+    "unresolved",
+    "discourteous",
+];
 /// Header carrying the client-generated idempotency key of an upload.
 pub const IDEMPOTENCY_HEADER: &str = "Idempotency-Key";
 /// The largest request body the registry accepts, in bytes.
@@ -233,6 +253,43 @@ pub struct HistoryEntry {
     /// `registered`, `accepted`, `in_progress`, `answered` or `closed`.
     pub status: String,
     pub page_count: u32,
+    /// The petitioner's satisfaction rating (1–5), once given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rating: Option<u8>,
+}
+
+/// `POST /v1/ratings`: a petitioner's satisfaction with a closed case. Not
+/// sealed: it names the petitioner only by the keyed hash of the ID number.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct RatingUpload {
+    pub case_number: String,
+    /// [`envelope::id_lookup_key`] of the petitioner's ID number; must match the case's.
+    pub id_key: String,
+    /// 1 (很不满意) to 5 (很满意).
+    pub score: u8,
+    /// Codes from [`RATING_REASONS`], possibly none.
+    #[serde(default)]
+    pub reasons: Vec<String>,
+    pub terminal_id: String,
+    /// When the petitioner rated, RFC 3339.
+    pub rated_at: String,
+}
+
+/// The registry's answer (201) to a rating.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct RatingAck {
+    pub case_number: String,
+    /// When the registry first stored it, RFC 3339.
+    pub received_at: String,
+    /// True when this key had been stored before and the earlier answer is repeated.
+    pub replayed: bool,
+}
+
+/// `POST /v1/registrations/{case}/status`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct StatusUpdate {
+    /// One of [`STATUSES`].
+    pub status: String,
 }
 
 /// Answer to a history query, newest first.

@@ -29,6 +29,8 @@ use sha2::{Digest, Sha256};
 use crate::store::{PageRow, RegisterOutcome, StageState, Store};
 use crate::validate;
 
+mod ratings;
+
 /// Path of the totals endpoint (`GET`); not part of `registry-api`.
 pub const STATS_PATH: &str = "/v1/stats";
 
@@ -63,6 +65,8 @@ pub(crate) fn router(state: AppState) -> Router {
         .route(&record_path, get(record))
         .route(HISTORY_PATH, post(history))
         .route(STATS_PATH, get(stats))
+        .route(registry_api::RATINGS_PATH, post(ratings::rate))
+        .route(&registry_api::status_path("{case_number}"), post(ratings::set_status))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -730,6 +734,7 @@ fn loggable_path(path: &str) -> String {
         HEARTBEAT_PATH,
         HISTORY_PATH,
         STATS_PATH,
+        registry_api::RATINGS_PATH,
     ];
     if FIXED.contains(&path) {
         return path.to_owned();
@@ -738,7 +743,7 @@ fn loggable_path(path: &str) -> String {
         .strip_prefix(REGISTRATIONS_PATH)
         .and_then(|rest| rest.strip_prefix('/'))
     {
-        if looks_like_case_number(case) {
+        if looks_like_case_number(case.strip_suffix("/status").unwrap_or(case)) {
             return path.to_owned();
         }
         return format!("{REGISTRATIONS_PATH}/<{} bytes>", case.len());

@@ -23,6 +23,9 @@ use registry_api::{
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use serde::{Deserialize, Serialize};
 
+mod ratings;
+pub use ratings::{RateOutcome, StatusOutcome};
+
 /// Status of a registration that nobody has acted on yet.
 pub const STATUS_REGISTERED: &str = "registered";
 
@@ -101,6 +104,18 @@ const MIGRATIONS: &[&str] = &[
         jpeg            BLOB    NOT NULL,
         PRIMARY KEY (idempotency_key, page_index)
     );",
+    // Version 6: satisfaction ratings, at most one per registration (see `store/ratings.rs`).
+    "CREATE TABLE ratings (
+        id              INTEGER PRIMARY KEY,
+        idempotency_key TEXT    NOT NULL UNIQUE,
+        body_sha256     TEXT    NOT NULL,
+        registration_id INTEGER NOT NULL UNIQUE REFERENCES registrations (id),
+        score           INTEGER NOT NULL,
+        reasons         TEXT    NOT NULL,
+        terminal_id     TEXT    NOT NULL,
+        rated_at        TEXT    NOT NULL,
+        received_at     TEXT    NOT NULL
+    );",
 ];
 
 /// How far back a registration of the same petitioner counts for the likely-duplicate flag.
@@ -156,6 +171,9 @@ pub enum StageState {
 pub struct Stats {
     pub registrations: u64,
     pub pages: u64,
+    /// Satisfaction ratings stored.
+    #[serde(default)]
+    pub ratings: u64,
 }
 
 /// The registry database.
@@ -525,7 +543,8 @@ impl Store {
         let conn = self.conn();
         let mut stmt = conn.prepare(
             "SELECT r.case_number, r.received_at, r.category, r.status,
-                    (SELECT COUNT(*) FROM pages p WHERE p.registration_id = r.id)
+                    (SELECT COUNT(*) FROM pages p WHERE p.registration_id = r.id),
+                    (SELECT t.score FROM ratings t WHERE t.registration_id = r.id)
              FROM registrations r
              WHERE r.id_lookup = ?1
              ORDER BY r.id DESC",
@@ -537,6 +556,7 @@ impl Store {
                 category: row.get(2)?,
                 status: row.get(3)?,
                 page_count: row.get(4)?,
+                rating: row.get(5)?,
             })
         })?;
         let registrations = rows.collect::<Result<Vec<_>, _>>()?;
@@ -612,14 +632,22 @@ impl Store {
     /// How many registrations and pages are stored.
     pub fn stats(&self) -> Result<Stats, StoreError> {
         let conn = self.conn();
-        let (registrations, pages) = conn.query_row(
-            "SELECT (SELECT COUNT(*) FROM registrations), (SELECT COUNT(*) FROM pages)",
+        let (registrations, pages, ratings) = conn.query_row(
+            "SELECT (SELECT COUNT(*) FROM registrations), (SELECT COUNT(*) FROM pages),
+                    (SELECT COUNT(*) FROM ratings)",
             [],
-            |row| Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?)),
+            |row| {
+                Ok((
+                    row.get::<_, i64>(0)?,
+                    row.get::<_, i64>(1)?,
+                    row.get::<_, i64>(2)?,
+                ))
+            },
         )?;
         Ok(Stats {
             registrations: registrations.max(0) as u64,
             pages: pages.max(0) as u64,
+            ratings: ratings.max(0) as u64,
         })
     }
 }
@@ -756,7 +784,7 @@ mod tests {
     use kiosk_privacy::PersonalText;
 
     // SPECIMEN data: not a real person.
-    fn upload(key: &str, id: &str) -> RegistrationUpload {
+    pub(super) fn upload(key: &str, id: &str) -> RegistrationUpload {
         RegistrationUpload {
             repeat: None,
             assisted: false,
@@ -881,7 +909,7 @@ mod tests {
                 err,
                 StoreError::SchemaTooNew {
                     found: 99,
-                    known: 5
+                    known: 6
                 }
             ),
             "{err}"

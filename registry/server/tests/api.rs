@@ -273,7 +273,8 @@ async fn upload_replay_conflict_and_record() {
         c.stats().await,
         Stats {
             registrations: 1,
-            pages: 2
+            pages: 2,
+            ratings: 0
         }
     );
     reg.shutdown().await;
@@ -551,7 +552,8 @@ async fn restart_keeps_data_and_continues_numbering() {
         c.stats().await,
         Stats {
             registrations: 2,
-            pages: 4
+            pages: 4,
+            ratings: 0
         }
     );
     // A replay after the restart still finds the first answer.
@@ -957,7 +959,8 @@ async fn staged_uploads_report_missing_pages_and_issue_the_case_with_the_last() 
         c.stats().await,
         Stats {
             registrations: 1,
-            pages: 3
+            pages: 3,
+            ratings: 0
         }
     );
     let db = rusqlite::Connection::open(dir.path().join("r.db")).unwrap();
@@ -1010,7 +1013,8 @@ async fn a_complete_bundle_is_registered_in_one_request() {
         c.stats().await,
         Stats {
             registrations: 1,
-            pages: 3
+            pages: 3,
+            ratings: 0
         }
     );
     // The same registration page by page is the same content: a replay.
@@ -1083,7 +1087,8 @@ async fn a_complete_bundle_is_registered_in_one_request() {
         c.stats().await,
         Stats {
             registrations: 1,
-            pages: 3
+            pages: 3,
+            ratings: 0
         }
     );
     reg.shutdown().await;

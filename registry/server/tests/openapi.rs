@@ -80,6 +80,7 @@ fn schemas_match_the_wire_types() {
         category: String::new(),
         status: String::new(),
         page_count: 0,
+        rating: Some(4),
     };
     check("Petitioner", &petitioner);
     check("PageUpload", &page);
@@ -160,6 +161,31 @@ fn schemas_match_the_wire_types() {
     );
     check("Stats", &registry::Stats::default());
     check(
+        "RatingUpload",
+        &registry_api::RatingUpload {
+            case_number: String::new(),
+            id_key: String::new(),
+            score: 1,
+            reasons: vec![],
+            terminal_id: String::new(),
+            rated_at: String::new(),
+        },
+    );
+    check(
+        "RatingAck",
+        &registry_api::RatingAck {
+            case_number: String::new(),
+            received_at: String::new(),
+            replayed: false,
+        },
+    );
+    check(
+        "StatusUpdate",
+        &registry_api::StatusUpdate {
+            status: String::new(),
+        },
+    );
+    check(
         "MissingPages",
         &registry_api::MissingPages {
             missing_pages: vec![1],
@@ -184,6 +210,8 @@ fn every_endpoint_is_documented() {
         registry_api::HEARTBEAT_PATH,
         registry::STATS_PATH,
         "/v1/registrations/{case_number}",
+        registry_api::RATINGS_PATH,
+        &registry_api::status_path("{case_number}"),
         &registry_api::sealed_page_path("{idempotency_key}", 0).replace("/0", "/{index}"),
     ] {
         assert!(

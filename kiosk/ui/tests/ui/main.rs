@@ -6,6 +6,7 @@
 //! `typing` presses the keys of the description keyboard and the phone pad.
 
 mod actions;
+mod rating;
 mod screenshots;
 mod support;
 mod typing;

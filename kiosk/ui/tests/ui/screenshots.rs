@@ -63,6 +63,37 @@ fn nothing(_: &Intake) {}
 
 const PORTRAIT_SHOTS: &[Shot] = &[
     Shot {
+        name: "card-query",
+        screen: Screen::Card,
+        tweak: |i| i.set_query_mode(true),
+    },
+    Shot {
+        name: "progress",
+        screen: Screen::Progress,
+        tweak: |i| {
+            i.set_message("感谢您的评价！".into());
+        },
+    },
+    Shot {
+        name: "progress-empty",
+        screen: Screen::Progress,
+        tweak: |i| {
+            i.set_progress(ModelRc::new(VecModel::from(Vec::<kiosk_ui::ProgressRow>::new())));
+            i.set_history_note("您还没有登记记录".into());
+        },
+    },
+    Shot {
+        name: "rating",
+        screen: Screen::Rating,
+        tweak: |i| {
+            i.set_rating_score(4);
+            let chips = i.get_rating_reasons();
+            let mut first = slint::Model::row_data(&chips, 0).unwrap();
+            first.on = true;
+            slint::Model::set_row_data(&chips, 0, first);
+        },
+    },
+    Shot {
         name: "welcome",
         screen: Screen::Welcome,
         tweak: nothing,
@@ -342,6 +373,32 @@ const LANDSCAPE_SHOTS: &[Shot] = &[
         tweak: |i| {
             i.set_seconds_left(20);
             i.set_still_there(true);
+        },
+    },
+    Shot {
+        name: "progress-landscape",
+        screen: Screen::Progress,
+        tweak: |i| {
+            i.set_message("感谢您的评价！".into());
+        },
+    },
+    Shot {
+        name: "progress-empty-landscape",
+        screen: Screen::Progress,
+        tweak: |i| {
+            i.set_progress(ModelRc::new(VecModel::from(Vec::<kiosk_ui::ProgressRow>::new())));
+            i.set_history_note("您还没有登记记录".into());
+        },
+    },
+    Shot {
+        name: "rating-landscape",
+        screen: Screen::Rating,
+        tweak: |i| {
+            i.set_rating_score(4);
+            let chips = i.get_rating_reasons();
+            let mut first = slint::Model::row_data(&chips, 0).unwrap();
+            first.on = true;
+            slint::Model::set_row_data(&chips, 0, first);
         },
     },
     Shot {

@@ -210,7 +210,49 @@ pub fn fill_specimen(ui: &AppWindow) {
     intake.set_suggestion("".into());
     intake.set_repeat_question("".into());
     intake.set_repeat_answer(0);
+    fill_progress(&intake);
     intake.set_screen(Screen::Welcome);
+}
+
+/// SPECIMEN progress rows (one closed to rate, one rated, one open) and an empty rating.
+pub fn fill_progress(intake: &Intake) {
+    let row = |case: &str, date: &str, category: &str, status: &str, can_rate, rated| {
+        kiosk_ui::ProgressRow {
+            case_number: case.into(),
+            date: date.into(),
+            category: category.into(),
+            status: status.into(),
+            can_rate,
+            rated,
+        }
+    };
+    intake.set_progress(ModelRc::new(VecModel::from(vec![
+        row("XF-2026-000311", "2026-09-14", "拖欠工资", "已办结", true, false),
+        row("XF-2025-000417", "2025-11-03", "土地征收", "已办结", false, true),
+        row("XF-2026-000502", "2026-11-20", "邻里纠纷", "办理中", false, false),
+    ])));
+    intake.set_query_mode(false);
+    intake.set_rating_case("XF-2026-000311".into());
+    intake.set_rating_score(0);
+    intake.set_rating_sending(false);
+    let chips = [
+        ("timely", "办理及时"),
+        ("courteous", "态度好"),
+        ("resolved", "问题已解决"),
+        ("slow", "办理太慢"),
+        ("unresolved", "问题没解决"),
+        ("discourteous", "态度不好"),
+    ];
+    intake.set_rating_reasons(ModelRc::new(VecModel::from(
+        chips
+            .iter()
+            .map(|(code, label)| kiosk_ui::ReasonChip {
+                code: (*code).into(),
+                label: (*label).into(),
+                on: false,
+            })
+            .collect::<Vec<_>>(),
+    )));
 }
 
 /// The technician screen of a terminal whose printer is out of paper.
@@ -270,7 +312,21 @@ pub fn record_callbacks(ui: &AppWindow) -> Rc<RefCell<Vec<String>>> {
         on_export_diagnostics => "export-diagnostics",
         on_test_print => "test-print",
         on_leave_staff => "leave-staff",
+        on_query_start => "query-start",
+        on_submit_rating => "submit-rating",
     );
+    {
+        let log = log.clone();
+        intake.on_rate_case(move |c| log.borrow_mut().push(format!("rate-case({c})")));
+    }
+    {
+        let log = log.clone();
+        intake.on_choose_score(move |n| log.borrow_mut().push(format!("choose-score({n})")));
+    }
+    {
+        let log = log.clone();
+        intake.on_toggle_reason(move |c| log.borrow_mut().push(format!("toggle-reason({c})")));
+    }
     {
         let log = log.clone();
         intake.on_choose_category(move |code| {

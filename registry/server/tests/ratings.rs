@@ -1,0 +1,323 @@
+//! The ratings endpoint and the status endpoint over real HTTP: a rating is
+//! stored once per key for a closed case of the same petitioner, and every
+//! refusal has its own status, code and message. All personal data is SPECIMEN.
+
+use std::path::Path;
+
+use kiosk_privacy::{Address, IdNumber, PersonName, PersonalText};
+use registry::{LookupKey, RegistryConfig, RunningRegistry, SealSecretKey, Stats};
+use registry_api::envelope::id_lookup_key;
+use registry_api::{
+    ApiError, HistoryQuery, HistoryReply, Petitioner, RatingAck, RatingUpload, RegistrationAck,
+    RegistrationUpload, StatusUpdate, HISTORY_PATH, IDEMPOTENCY_HEADER, RATINGS_PATH,
+    REGISTRATIONS_PATH,
+};
+use reqwest::StatusCode;
+
+const TOKEN: &str = "specimen-terminal-token";
+const ID_A: &str = "11010519491231002X";
+const ID_B: &str = "110105194912310037";
+
+struct Rig {
+    reg: RunningRegistry,
+    http: reqwest::Client,
+    lookup: LookupKey,
+}
+
+impl Rig {
+    async fn start(db: &Path) -> Rig {
+        let lookup = LookupKey::generate();
+        let cfg = RegistryConfig {
+            db_path: db.to_path_buf(),
+            tokens: vec![TOKEN.into()],
+            seal_key: SealSecretKey::generate(),
+            lookup_key: lookup.clone(),
+            tls: None,
+            staged_max_age: registry::DEFAULT_STAGED_MAX_AGE,
+        };
+        let reg = registry::start(cfg, "127.0.0.1:0".parse().unwrap())
+            .await
+            .unwrap();
+        Rig {
+            reg,
+            http: reqwest::Client::new(),
+            lookup,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.reg.base_url())
+    }
+
+    fn key_of(&self, id: &str) -> String {
+        id_lookup_key(&self.lookup, &IdNumber::new(id))
+    }
+
+    async fn register(&self, key: &str, id: &str) -> String {
+        let up = RegistrationUpload {
+            repeat: None,
+            assisted: false,
+            identity_typed: false,
+            fields: vec![],
+            idempotency_key: key.into(),
+            terminal_id: "T-SPECIMEN-01".into(),
+            local_ref: format!("L-{key}"),
+            sealed_at: "2026-03-01T09:00:00+08:00".into(),
+            petitioner: Petitioner {
+                doc_type: "resident".into(),
+                id_number: IdNumber::new(id),
+                name: PersonName::new("测试样例"),
+                sex: 1,
+                birth: None,
+                address: Address::new("北京市东城区样本路1号"),
+            },
+            category: "wages".into(),
+            description: PersonalText::new("拖欠工资"),
+            phone: None,
+            pages: vec![],
+        };
+        let res = self
+            .http
+            .post(self.url(REGISTRATIONS_PATH))
+            .bearer_auth(TOKEN)
+            .header(IDEMPOTENCY_HEADER, key)
+            .json(&up)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::CREATED);
+        res.json::<RegistrationAck>().await.unwrap().case_number
+    }
+
+    async fn set_status(&self, case: &str, status: &str) -> reqwest::Response {
+        self.http
+            .post(self.url(&registry_api::status_path(case)))
+            .bearer_auth(TOKEN)
+            .json(&StatusUpdate {
+                status: status.into(),
+            })
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn rate(&self, key: &str, r: &RatingUpload) -> reqwest::Response {
+        self.http
+            .post(self.url(RATINGS_PATH))
+            .bearer_auth(TOKEN)
+            .header(IDEMPOTENCY_HEADER, key)
+            .json(r)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn stats(&self) -> Stats {
+        let res = self
+            .http
+            .get(self.url("/v1/stats"))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .unwrap();
+        res.json().await.unwrap()
+    }
+
+    async fn history(&self, id: &str) -> HistoryReply {
+        let res = self
+            .http
+            .post(self.url(HISTORY_PATH))
+            .bearer_auth(TOKEN)
+            .json(&HistoryQuery {
+                id_key: self.key_of(id),
+            })
+            .send()
+            .await
+            .unwrap();
+        res.json().await.unwrap()
+    }
+}
+
+fn rating(case: &str, id_key: &str, score: u8, reasons: &[&str]) -> RatingUpload {
+    RatingUpload {
+        case_number: case.into(),
+        id_key: id_key.into(),
+        score,
+        reasons: reasons.iter().map(|r| r.to_string()).collect(),
+        terminal_id: "T-SPECIMEN-01".into(),
+        rated_at: "2026-11-28T10:00:00+08:00".into(),
+    }
+}
+
+async fn refused(res: reqwest::Response, status: StatusCode, code: &str) -> String {
+    assert_eq!(res.status(), status);
+    let err: ApiError = res.json().await.unwrap();
+    assert_eq!(err.code, code, "{err:?}");
+    assert!(!err.message.contains("110105"), "{err:?}");
+    err.message
+}
+
+#[tokio::test]
+async fn a_closed_case_is_rated_once_and_the_history_carries_the_score() {
+    let dir = tempfile::tempdir().unwrap();
+    let rig = Rig::start(&dir.path().join("r.db")).await;
+    let case = rig.register("reg-1", ID_A).await;
+    assert_eq!(rig.history(ID_A).await.registrations[0].rating, None);
+    assert_eq!(
+        rig.set_status(&case, "closed").await.status(),
+        StatusCode::NO_CONTENT
+    );
+    let r = rating(&case, &rig.key_of(ID_A), 4, &["timely", "resolved"]);
+    let res = rig.rate("rate-1", &r).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let first: RatingAck = res.json().await.unwrap();
+    assert_eq!(first.case_number, case);
+    assert!(!first.replayed);
+    let res = rig.rate("rate-1", &r).await;
+    assert_eq!(
+        res.status(),
+        StatusCode::CREATED,
+        "a replay is acknowledged"
+    );
+    let again: RatingAck = res.json().await.unwrap();
+    assert!(again.replayed);
+    assert_eq!(again.received_at, first.received_at);
+    assert_eq!(rig.stats().await.ratings, 1);
+    let h = rig.history(ID_A).await;
+    assert_eq!(h.registrations[0].status, "closed");
+    assert_eq!(h.registrations[0].rating, Some(4));
+
+    let msg = refused(
+        rig.rate("rate-2", &r).await,
+        StatusCode::CONFLICT,
+        "already_rated",
+    )
+    .await;
+    assert_eq!(msg, "the case has been rated already");
+    let mut other = r.clone();
+    other.score = 2;
+    refused(
+        rig.rate("rate-1", &other).await,
+        StatusCode::CONFLICT,
+        "conflict",
+    )
+    .await;
+    assert_eq!(rig.stats().await.ratings, 1);
+    rig.reg.shutdown().await;
+}
+
+#[tokio::test]
+async fn each_refusal_has_its_status_and_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let rig = Rig::start(&dir.path().join("r.db")).await;
+    let case = rig.register("reg-1", ID_A).await;
+    let key_a = rig.key_of(ID_A);
+
+    let msg = refused(
+        rig.rate("k", &rating("XF-2099-000001", &key_a, 4, &[]))
+            .await,
+        StatusCode::NOT_FOUND,
+        "unknown_case",
+    )
+    .await;
+    assert_eq!(msg, "no registration with this case number");
+    let msg = refused(
+        rig.rate("k", &rating(&case, &rig.key_of(ID_B), 4, &[]))
+            .await,
+        StatusCode::FORBIDDEN,
+        "wrong_petitioner",
+    )
+    .await;
+    assert_eq!(msg, "the case was registered by another petitioner");
+    let msg = refused(
+        rig.rate("k", &rating(&case, &key_a, 4, &[])).await,
+        StatusCode::CONFLICT,
+        "not_closed",
+    )
+    .await;
+    assert_eq!(msg, "only a closed case can be rated");
+    assert_eq!(
+        rig.set_status(&case, "closed").await.status(),
+        StatusCode::NO_CONTENT
+    );
+    for score in [0, 6] {
+        let msg = refused(
+            rig.rate("k", &rating(&case, &key_a, score, &[])).await,
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+        )
+        .await;
+        assert_eq!(msg, "score must be 1 to 5");
+    }
+    let msg = refused(
+        rig.rate("k", &rating(&case, &key_a, 3, &["timely", "rude"]))
+            .await,
+        StatusCode::BAD_REQUEST,
+        "bad_request",
+    )
+    .await;
+    assert!(msg.starts_with("reasons[1] is not a known reason"), "{msg}");
+    let msg = refused(
+        rig.rate("k", &rating(&case, &key_a, 3, &["slow", "slow"]))
+            .await,
+        StatusCode::BAD_REQUEST,
+        "bad_request",
+    )
+    .await;
+    assert_eq!(msg, "reasons must not repeat");
+    let msg = refused(
+        rig.rate("k", &rating(&case, "ABC", 3, &[])).await,
+        StatusCode::BAD_REQUEST,
+        "bad_request",
+    )
+    .await;
+    assert_eq!(msg, "id_key must be 64 lower-case hex digits");
+    let res = rig
+        .http
+        .post(rig.url(RATINGS_PATH))
+        .bearer_auth(TOKEN)
+        .json(&rating(&case, &key_a, 3, &[]))
+        .send()
+        .await
+        .unwrap();
+    let msg = refused(res, StatusCode::BAD_REQUEST, "bad_request").await;
+    assert_eq!(msg, "missing Idempotency-Key header");
+    let res = rig
+        .http
+        .post(rig.url(RATINGS_PATH))
+        .header(IDEMPOTENCY_HEADER, "k")
+        .json(&rating(&case, &key_a, 3, &[]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(rig.stats().await.ratings, 0, "nothing stored by a refusal");
+
+    let msg = refused(
+        rig.set_status(&case, "finished").await,
+        StatusCode::BAD_REQUEST,
+        "bad_request",
+    )
+    .await;
+    assert_eq!(
+        msg,
+        "status must be one of registered, accepted, in_progress, answered, closed"
+    );
+    refused(
+        rig.set_status("XF-2099-000001", "closed").await,
+        StatusCode::NOT_FOUND,
+        "unknown_case",
+    )
+    .await;
+    let res = rig
+        .http
+        .post(rig.url(&registry_api::status_path(&case)))
+        .json(&StatusUpdate {
+            status: "closed".into(),
+        })
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    rig.reg.shutdown().await;
+}
