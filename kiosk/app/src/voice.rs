@@ -84,16 +84,13 @@ pub fn screen_prompt(screen: Screen) -> Option<Prompt> {
         Screen::Submitting => Prompt::Submitting,
         Screen::Receipt => Prompt::Registered,
         Screen::Fault => Prompt::Fault,
+        Screen::Progress => Prompt::Progress,
+        Screen::Rating => Prompt::Rating,
         Screen::StaffLogin
         | Screen::ClerkMenu
         | Screen::ManualId
         | Screen::QueueView
-        | Screen::Technician
-        // The progress query's screens have no recorded prompt yet.
-        | Screen::Progress
-        | Screen::Rating => {
-            return None
-        }
+        | Screen::Technician => return None,
     })
 }
 
@@ -225,7 +222,9 @@ mod tests {
 
     use super::*;
 
-    const ALL_SCREENS: [Screen; 11] = [
+    const ALL_SCREENS: [Screen; 13] = [
+        Screen::Progress,
+        Screen::Rating,
         Screen::Welcome,
         Screen::Card,
         Screen::Describe,

@@ -60,6 +60,10 @@ prompts! {
     PageDuplicate = "page-duplicate": "这一页已经拍过了，请放下一页。",
     /// Any other problem with a photo.
     PageRetry = "page-retry": "这一张没有拍好，请再拍一次。",
+    /// The progress query: the person's registrations and their state.
+    Progress = "progress": "这是您以前的登记和办理进度。办结的事项可以评价。",
+    /// Rating a closed case.
+    Rating = "rating": "请为这次办理打分，也可以选几个原因。",
     /// The optional description.
     Describe = "describe": "如果需要，可以简单写几句您的诉求，也可以点跳过。",
     /// The contact phone.
