@@ -61,7 +61,7 @@ prompts! {
     /// Any other problem with a photo.
     PageRetry = "page-retry": "这一张没有拍好，请再拍一次。",
     /// The progress query: the person's registrations and their state.
-    Progress = "progress": "这是您以前的登记和办理进度。办结的事项可以评价。",
+    Progress = "progress": "这是您以前的登记和办理进度。",
     /// Rating a closed case.
     Rating = "rating": "请为这次办理打分，也可以选几个原因。",
     /// The optional description.
