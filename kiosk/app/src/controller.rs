@@ -724,6 +724,12 @@ impl Shell {
         }
         let mut v = view::build(&self.machine, self.now());
         v.suggestion = suggestion;
+        if self.machine.screen() == intake::Screen::Phone {
+            if let Some(digits) = self.machine.session().and_then(|s| found_phone(&s.pages)) {
+                v.found_phone_masked = intake::phone::masked(&digits);
+                v.found_phone = digits;
+            }
+        }
         self.typing.show(&self.machine, &mut v);
         if self.last_view.as_ref() != Some(&v) {
             (self.sink)(Update::View(Box::new(v.clone())));
@@ -910,6 +916,22 @@ impl Shell {
     }
 }
 
+/// A phone number recognised on the papers that passes the phone check, as
+/// digits, for the phone screen to offer; `None` when there is none.
+fn found_phone(pages: &[intake::Page]) -> Option<String> {
+    extracted_fields(pages)
+        .into_iter()
+        .filter(|f| f.kind == "phone" && !f.doubtful)
+        .map(|f| {
+            f.value
+                .expose()
+                .chars()
+                .filter(char::is_ascii_digit)
+                .collect::<String>()
+        })
+        .find(|digits| intake::phone::check(digits).is_ok())
+}
+
 /// The text recognised on the session's pages so far.
 fn recognised_texts(s: &intake::Session) -> Vec<&str> {
     s.pages
@@ -1078,5 +1100,36 @@ fn sex_code(s: idcard_proto::Sex) -> u8 {
         idcard_proto::Sex::Male => 1,
         idcard_proto::Sex::Female => 2,
         idcard_proto::Sex::Unspecified => 9,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn page(text: &str) -> intake::Page {
+        intake::Page {
+            id: 1,
+            jpeg: vec![],
+            thumb: intake::Thumb {
+                width: 1,
+                height: 1,
+                rgba: vec![0; 4],
+            },
+            ocr: intake::Ocr::Done {
+                text: PersonalText::new(text),
+                confidence: 0.9,
+                doubtful: vec![],
+            },
+        }
+    }
+
+    #[test]
+    fn the_phone_screen_offers_a_checked_number_from_the_papers() {
+        let letter = page("申请人：王某某\n联系电话：13912345678\n请求支付拖欠工资。");
+        assert_eq!(found_phone(&[letter]).as_deref(), Some("13912345678"));
+        // No number, or one that fails the phone check: nothing is offered.
+        assert_eq!(found_phone(&[page("请求支付拖欠工资。")]), None);
+        assert_eq!(found_phone(&[page("联系电话：1391234567")]), None);
     }
 }

@@ -161,6 +161,8 @@ pub fn apply(app: &AppWindow, v: &ViewModel) {
     g.set_phone_masked(v.phone_masked.as_str().into());
     g.set_phone_valid(v.phone_valid);
     g.set_confirm_no_phone(v.confirm_no_phone);
+    g.set_found_phone(v.found_phone.as_str().into());
+    g.set_found_phone_masked(v.found_phone_masked.as_str().into());
     rating::apply(&g, v);
     if !matches!(v.screen, Some(Screen::Capture | Screen::Technician)) {
         g.set_preview(Image::default());
@@ -195,6 +197,17 @@ pub fn attach(app: &AppWindow, hall_name: &str, events: Sender<Event>, demo: Opt
     }
     on!(on_start, Event::Start);
     on!(on_still_here, Event::StillHere);
+    {
+        // The recognised number is typed for the petitioner, then confirmed.
+        let tx = events.clone();
+        g.on_use_found_phone(move |digits| {
+            send(&tx, Event::PhoneClear);
+            for d in digits.chars() {
+                send(&tx, Event::PhoneDigit(d));
+            }
+            send(&tx, Event::ConfirmPhone);
+        });
+    }
     on!(on_staff_entry, Event::StaffEntry);
     on!(on_clerk_register, Event::ClerkRegister);
     on!(on_clerk_manual, Event::ClerkManualEntry);

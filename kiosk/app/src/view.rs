@@ -120,6 +120,9 @@ pub struct ViewModel {
     pub phone_valid: bool,
     /// "确定不留电话吗？" is asked.
     pub confirm_no_phone: bool,
+    /// Phone screen: a number recognised on the papers (digits, and masked), set by the controller.
+    pub found_phone: String,
+    pub found_phone_masked: String,
     /// The card, progress and rating screens of a progress query.
     pub query_mode: bool,
     /// Progress screen: the petitioner's registrations (see `rating.rs`).

@@ -83,6 +83,7 @@ fn global_texts(app: &AppWindow) -> Vec<String> {
         g.get_description().to_string(),
         g.get_phone().to_string(),
         g.get_phone_masked().to_string(),
+        g.get_found_phone().to_string(),
         g.get_ime_preedit().to_string(),
     ];
     for row in g.get_history().iter() {

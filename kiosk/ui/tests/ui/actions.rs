@@ -440,3 +440,20 @@ fn the_fault_screen_can_start_over() {
     intake.set_screen(Screen::Fault);
     assert_eq!(press(&ui, &log, "回到首页"), ["done"]);
 }
+
+#[test]
+fn a_phone_found_on_the_papers_is_used_with_one_tap() {
+    let ui = new_window(PORTRAIT);
+    let intake = ui.global::<Intake>();
+    let used = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+    {
+        let used = used.clone();
+        intake.on_use_found_phone(move |d| used.borrow_mut().push(d.to_string()));
+    }
+    intake.set_screen(Screen::Phone);
+    assert!(find(&ui, "使用材料上的号码").is_empty());
+    intake.set_found_phone("13912345678".into());
+    intake.set_found_phone_masked("139****5678".into());
+    button(&ui, "使用材料上的号码").invoke_accessible_default_action();
+    assert_eq!(*used.borrow(), ["13912345678"]);
+}

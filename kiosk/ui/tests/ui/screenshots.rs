@@ -278,6 +278,14 @@ const PORTRAIT_SHOTS: &[Shot] = &[
         tweak: nothing,
     },
     Shot {
+        name: "phone-found",
+        screen: Screen::Phone,
+        tweak: |i| {
+            i.set_found_phone("13912345678".into());
+            i.set_found_phone_masked("139****5678".into());
+        },
+    },
+    Shot {
         name: "phone-valid",
         screen: Screen::Phone,
         tweak: |i| {

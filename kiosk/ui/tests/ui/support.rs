@@ -206,6 +206,8 @@ pub fn fill_specimen(ui: &AppWindow) {
     intake.set_phone_masked("".into());
     intake.set_phone_valid(false);
     intake.set_confirm_no_phone(false);
+    intake.set_found_phone("".into());
+    intake.set_found_phone_masked("".into());
     // Set by some shots; the next shot starts without them.
     intake.set_suggestion("".into());
     intake.set_repeat_question("".into());
