@@ -88,6 +88,7 @@ fn a_clerk_registers_for_someone_without_a_card() -> anyhow::Result<()> {
     assert_eq!(record.petitioner.id_number.expose(), ID);
     assert_eq!(record.petitioner.name.expose(), NAME);
     assert_eq!(record.pages[0].ocr_text.expose(), CORRECTED);
+    assert!(record.assisted && record.identity_typed, "the registry knows it was 代办, typed");
 
     // Back to the clerk's menu, not to welcome; the queue view has it.
     h.press(intake::Event::Done);

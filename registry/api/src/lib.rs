@@ -324,6 +324,12 @@ pub struct RegistrationRecord {
     /// The fields the terminal extracted.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub fields: Vec<ExtractedField>,
+    /// Registered by a clerk on the petitioner's behalf (代办).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub assisted: bool,
+    /// The clerk typed the identity; no card was read.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub identity_typed: bool,
 }
 
 /// Body of every error answer.

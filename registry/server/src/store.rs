@@ -116,6 +116,10 @@ const MIGRATIONS: &[&str] = &[
         rated_at        TEXT    NOT NULL,
         received_at     TEXT    NOT NULL
     );",
+    // Version 7: registered by a clerk on the petitioner's behalf (代办), and
+    // an identity the clerk typed instead of reading a card.
+    "ALTER TABLE registrations ADD COLUMN assisted INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE registrations ADD COLUMN identity_typed INTEGER NOT NULL DEFAULT 0;",
 ];
 
 /// How far back a registration of the same petitioner counts for the likely-duplicate flag.
@@ -306,9 +310,9 @@ impl Store {
                 case_number, case_year, case_seq, idempotency_key, body_sha256, received_at,
                 terminal_id, local_ref, sealed_at, doc_type, id_number, id_lookup, name, sex,
                 birth, address, category, description, phone, status, likely_duplicate,
-                repeat_of, repeat_same, fields)
+                repeat_of, repeat_same, fields, assisted, identity_typed)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
-                     ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)",
+                     ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)",
             params![
                 case_number,
                 year,
@@ -334,6 +338,8 @@ impl Store {
                 upload.repeat.as_ref().map(|r| r.earlier_case.as_str()),
                 upload.repeat.as_ref().map(|r| r.same_matter),
                 serde_json::to_string(&upload.fields).ok(),
+                upload.assisted,
+                upload.identity_typed,
             ],
         )?;
         let registration_id = tx.last_insert_rowid();
@@ -570,7 +576,7 @@ impl Store {
             .query_row(
                 "SELECT id, case_number, received_at, terminal_id, local_ref, doc_type, id_number,
                         name, sex, birth, address, category, description, repeat_of, repeat_same,
-                        fields
+                        fields, assisted, identity_typed
                  FROM registrations WHERE case_number = ?1",
                 [case_number],
                 |row| {
@@ -605,6 +611,8 @@ impl Store {
                             .get::<_, Option<String>>(15)?
                             .and_then(|json| serde_json::from_str(&json).ok())
                             .unwrap_or_default(),
+                        assisted: row.get(16)?,
+                        identity_typed: row.get(17)?,
                     };
                     Ok((id, record))
                 },
@@ -909,7 +917,7 @@ mod tests {
                 err,
                 StoreError::SchemaTooNew {
                     found: 99,
-                    known: 6
+                    known: 7
                 }
             ),
             "{err}"

@@ -149,6 +149,8 @@ fn schemas_match_the_wire_types() {
                 same_matter: false,
             }),
             fields: vec![field()],
+            assisted: true,
+            identity_typed: true,
         },
     );
     check("ExtractedField", &field());
