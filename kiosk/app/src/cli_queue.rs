@@ -109,6 +109,30 @@ pub fn report(q: &Queue, recent: usize) -> anyhow::Result<String> {
             )?;
         }
     }
+    // Ratings: not personal (a case number and a score), listed unless sent.
+    let ratings = q.ratings()?;
+    let unsent: Vec<_> = ratings
+        .iter()
+        .filter(|r| r.status != "acknowledged")
+        .collect();
+    writeln!(
+        out,
+        "ratings {} (sent {}, not yet sent {})",
+        ratings.len(),
+        ratings.len() - unsent.len(),
+        unsent.len()
+    )?;
+    for r in unsent {
+        writeln!(
+            out,
+            "  case={} score={} {} attempts={} reason: {}",
+            r.case_number,
+            r.score,
+            r.status,
+            r.attempts,
+            r.last_error.as_deref().unwrap_or("-")
+        )?;
+    }
     writeln!(out, "latest receipts:")?;
     for r in q.recent_receipts(recent)? {
         writeln!(
@@ -184,6 +208,22 @@ mod tests {
         );
         assert!(q.resend("L-SPECIMEN-0001").unwrap());
         assert!(report(&q, 5).unwrap().contains("queue depth 2"));
+
+        q.queue_rating(&kiosk_queue::NewRating {
+            idempotency_key: "rating-1".into(),
+            case_number: "XF-2026-000007".into(),
+            id_key: "ab".repeat(32),
+            score: 4,
+            reasons: vec!["timely".into()],
+            rated_at: "2026-11-28T10:00:00+08:00".into(),
+        })
+        .unwrap();
+        let text = report(&q, 5).unwrap();
+        assert!(
+            text.contains("ratings 1 (sent 0, not yet sent 1)")
+                && text.contains("case=XF-2026-000007 score=4 pending"),
+            "{text}"
+        );
     }
 
     #[test]
