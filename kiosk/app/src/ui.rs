@@ -104,6 +104,7 @@ pub fn apply(app: &AppWindow, v: &ViewModel) {
     g.set_repeat_answer(v.repeat_answer);
     g.set_seconds_left(v.seconds_left.min(i32::MAX as u64) as i32);
     g.set_still_there(v.still_there);
+    g.set_open_case(v.open_case.as_str().into());
     g.set_staff_mode(v.staff_mode);
     g.set_ticket(v.ticket.as_str().into());
     g.set_assisted(v.assisted);
@@ -197,6 +198,10 @@ pub fn attach(app: &AppWindow, hall_name: &str, events: Sender<Event>, demo: Opt
     }
     on!(on_start, Event::Start);
     on!(on_still_here, Event::StillHere);
+    {
+        let tx = events.clone();
+        g.on_supplement(move |case| send(&tx, Event::SupplementCase(case.to_string())));
+    }
     {
         // The recognised number is typed for the petitioner, then confirmed.
         let tx = events.clone();

@@ -82,6 +82,8 @@ pub struct ViewModel {
     pub history_loading: bool,
     pub history_note: String,
     pub history: Vec<HistoryRow>,
+    /// The most recent case still open, which the papers may supplement ("" = none).
+    pub open_case: String,
     pub category_label: String,
     pub pages: Vec<PageView>,
     pub capture_busy: bool,
@@ -281,7 +283,14 @@ pub fn build(m: &Intake, now: Millis) -> ViewModel {
                         category: category_label(&r.category),
                         status: status_label(&r.status).to_string(),
                     })
-                    .collect()
+                    .collect();
+                if m.screen() == Screen::Identity {
+                    v.open_case = rows
+                        .iter()
+                        .find(|r| r.is_open())
+                        .map(|r| r.case_number.clone())
+                        .unwrap_or_default();
+                }
             }
         }
         if let Some(q) = &s.repeat {

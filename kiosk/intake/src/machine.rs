@@ -100,6 +100,13 @@ pub struct PastRegistration {
     pub rating: Option<u8>,
 }
 
+impl PastRegistration {
+    /// Still being handled: papers can be added to it (not closed).
+    pub fn is_open(&self) -> bool {
+        self.status != "closed"
+    }
+}
+
 /// What is known of the petitioner's history.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum History {
@@ -239,6 +246,9 @@ pub enum Event {
     HistoryLoaded(Vec<PastRegistration>),
     HistoryUnavailable,
     ConfirmIdentity,
+    /// On the identity screen: these papers supplement this earlier, still
+    /// open case of the petitioner's (its category is taken over).
+    SupplementCase(String),
     ChooseCategory(String),
     CaptureRequested,
     /// The camera saw a page lying still and sharp: capture it as if "拍照" were pressed.
@@ -740,6 +750,32 @@ impl Intake {
             (State::Identity, Event::ConfirmIdentity) => {
                 self.message = None;
                 self.state = State::Category;
+            }
+            (State::Identity, Event::SupplementCase(case)) => {
+                let Some(s) = &mut self.session else { return };
+                let History::Loaded(rows) = &s.history else {
+                    return;
+                };
+                let Some(row) = rows
+                    .iter()
+                    .find(|r| r.case_number == case && r.is_open())
+                else {
+                    return;
+                };
+                // The same question the review screen asks on a suspected
+                // repeat, answered "the same matter" already; it can be changed there.
+                s.repeat = Some(RepeatQuestion {
+                    earlier_case: row.case_number.clone(),
+                    question: format!(
+                        "这些材料补充到{}登记的{}吗？",
+                        row.registered_at.chars().take(10).collect::<String>(),
+                        row.case_number
+                    ),
+                    answer: Some(true),
+                });
+                s.category = category::by_code(&row.category).or(category::by_code(category::UNSURE));
+                self.message = None;
+                self.state = State::Capture;
             }
             (State::Category, Event::ChooseCategory(code)) => match category::by_code(&code) {
                 Some(cat) => {
@@ -1305,6 +1341,7 @@ fn is_touch(event: &Event) -> bool {
             | Event::Reprint(_)
             | Event::EditPageText { .. }
             | Event::ConfirmIdentity
+            | Event::SupplementCase(_)
             | Event::ChooseCategory(_)
             | Event::CaptureRequested
             | Event::DeletePage(_)

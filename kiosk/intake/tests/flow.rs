@@ -568,3 +568,51 @@ fn the_technician_pin_opens_the_technician_screen() {
     assert_eq!(s.m.screen(), Screen::Welcome);
     assert_eq!(s.m.staff(), None);
 }
+
+#[test]
+fn papers_can_supplement_an_open_earlier_case_and_skip_the_category() {
+    let mut s = Script::new();
+    s.send(Event::Start)
+        .send(Event::CardRead(specimen("11010519491231002X")));
+    let row = |case: &str, status: &str| intake::PastRegistration {
+        case_number: case.into(),
+        registered_at: "2025-06-01T09:00:00+08:00".into(),
+        category: "labour".into(),
+        status: status.into(),
+        rating: None,
+    };
+    s.send(Event::HistoryLoaded(vec![
+        row("XF-2025-000009", "closed"),
+        row("XF-2025-000003", "in_progress"),
+    ]));
+    // A closed case takes no more papers.
+    s.send(Event::SupplementCase("XF-2025-000009".into()));
+    assert_eq!(s.m.screen(), Screen::Identity);
+    s.send(Event::SupplementCase("XF-2025-000003".into()));
+    assert_eq!(s.m.screen(), Screen::Capture);
+    let session = s.m.session().unwrap();
+    assert_eq!(session.category.map(|c| c.code), Some("labour"));
+    let q = session.repeat.as_ref().unwrap();
+    assert_eq!((q.earlier_case.as_str(), q.answer), ("XF-2025-000003", Some(true)));
+    s.send(Event::CaptureRequested).send(Event::PageCaptured {
+        page_id: 1,
+        jpeg: vec![1],
+        thumb: thumb(),
+    });
+    s.send(Event::OcrFinished {
+        page_id: 1,
+        result: None,
+        doubtful: vec![],
+    })
+    .send(Event::FinishCapture)
+    .send(Event::SkipDescription)
+    .send(Event::NoPhone)
+    .send(Event::NoPhoneConfirmed(true));
+    s.take();
+    s.send(Event::Submit);
+    let fx = s.take();
+    let Some(Effect::Seal(req)) = fx.first() else {
+        panic!("no seal: {fx:?}")
+    };
+    assert_eq!(req.repeat, Some(("XF-2025-000003".to_string(), true)));
+}

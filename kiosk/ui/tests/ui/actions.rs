@@ -457,3 +457,19 @@ fn a_phone_found_on_the_papers_is_used_with_one_tap() {
     button(&ui, "使用材料上的号码").invoke_accessible_default_action();
     assert_eq!(*used.borrow(), ["13912345678"]);
 }
+
+#[test]
+fn an_open_case_can_take_the_papers() {
+    let ui = new_window(PORTRAIT);
+    let intake = ui.global::<Intake>();
+    let chosen = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+    {
+        let chosen = chosen.clone();
+        intake.on_supplement(move |c| chosen.borrow_mut().push(c.to_string()));
+    }
+    intake.set_screen(Screen::Identity);
+    assert!(find(&ui, "补充材料").is_empty());
+    intake.set_open_case("XF-2025-000003".into());
+    button(&ui, "补充材料").invoke_accessible_default_action();
+    assert_eq!(*chosen.borrow(), ["XF-2025-000003"]);
+}

@@ -153,6 +153,7 @@ const PORTRAIT_SHOTS: &[Shot] = &[
                 .collect();
             i.set_history(ModelRc::new(VecModel::from(rows)));
             i.set_message("您以前来过，工作人员会一并查看".into());
+            i.set_open_case("XF-2025-000003".into());
         },
     },
     Shot {

@@ -207,6 +207,7 @@ pub fn fill_specimen(ui: &AppWindow) {
     intake.set_phone_valid(false);
     intake.set_confirm_no_phone(false);
     intake.set_found_phone("".into());
+    intake.set_open_case("".into());
     intake.set_found_phone_masked("".into());
     // Set by some shots; the next shot starts without them.
     intake.set_suggestion("".into());
