@@ -8,7 +8,12 @@
 //! - *registry json*: the same registrations POSTed unsealed, as JSON, to the
 //!   registry's plain endpoint, which stores them too (the cost without the
 //!   queue, the sealing and the uplink), once before and once after the
-//!   drain; the drain is compared with the faster of the two.
+//!   drain; the drain is compared with the faster of the two;
+//! - *registry, same bytes*: the same kind of sealed bundles the uplink sends
+//!   (sealed by the queue for fresh keys, claimed beforehand), POSTed one after
+//!   another by a plain loop to the registry's sealed endpoint, which opens,
+//!   checks and stores them as it does the drain's: the cost of the upload
+//!   itself, so that the ratio shows what the queue and the uplink add.
 //!
 //! `cargo run --release -p kiosk-e2e --bin queue-bench [N] [page KB]`
 #![allow(clippy::print_stdout)] // A benchmark: its output is the figures.
@@ -21,7 +26,10 @@ use kiosk_e2e::rig::Rig;
 use kiosk_privacy::PersonalText;
 use kiosk_queue::test_utils::specimen_upload;
 use kiosk_uplink::{Uplink, UplinkEvent};
-use registry_api::{PageUpload, RegistrationUpload, IDEMPOTENCY_HEADER, REGISTRATIONS_PATH};
+use registry_api::{
+    PageUpload, RegistrationUpload, IDEMPOTENCY_HEADER, REGISTRATIONS_PATH,
+    SEALED_BUNDLE_CONTENT_TYPE, SEALED_REGISTRATIONS_PATH,
+};
 
 fn registration(n: u32, page_bytes: usize, tag: &str) -> RegistrationUpload {
     let mut up = specimen_upload(n);
@@ -74,6 +82,51 @@ fn plain_json_upload(
             anyhow::ensure!(
                 res.status().as_u16() == 201,
                 "plain upload answered {}",
+                res.status()
+            );
+        }
+        anyhow::Ok(t.elapsed().as_secs_f64())
+    })
+}
+
+/// Seals `n` registrations (keys tagged `tag`) into the queue, claims them,
+/// and POSTs their bundles one after another to the registry's sealed
+/// endpoint; returns the seconds the POSTs took.
+fn plain_bundle_upload(
+    rt: &tokio::runtime::Runtime,
+    queue: &kiosk_queue::Queue,
+    url: &str,
+    n: u32,
+    page_kb: usize,
+    tag: &str,
+) -> anyhow::Result<f64> {
+    for i in 1..=n {
+        queue.seal(&registration(i, page_kb * 1024, tag))?;
+    }
+    let mut bodies = Vec::with_capacity(n as usize);
+    while let Some(c) = queue.claim_next(chrono::Utc::now())? {
+        let body = registry_api::bundle::encode(
+            &c.sealed,
+            c.pages.iter().map(|p| (p.index, p.sealed.as_slice())),
+        );
+        bodies.push((c.idempotency_key, body));
+    }
+    anyhow::ensure!(bodies.len() == n as usize, "claimed {} of {n}", bodies.len());
+    rt.block_on(async {
+        let http = reqwest::Client::new();
+        let t = Instant::now();
+        for (key, body) in bodies {
+            let res = http
+                .post(format!("{url}{SEALED_REGISTRATIONS_PATH}"))
+                .bearer_auth(kiosk_e2e::TOKEN)
+                .header(IDEMPOTENCY_HEADER, key)
+                .header(reqwest::header::CONTENT_TYPE, SEALED_BUNDLE_CONTENT_TYPE)
+                .body(body)
+                .send()
+                .await?;
+            anyhow::ensure!(
+                res.status().as_u16() == 201,
+                "bundle upload answered {}",
                 res.status()
             );
         }
@@ -151,6 +204,7 @@ fn main() -> anyhow::Result<()> {
 
     // The same bytes, plain HTTP, same run.
     let json_after_s = plain_json_upload(&rt, &url, n, page_kb, "J2")?;
+    let bundle_s = plain_bundle_upload(&rt, &queue, &url, n, page_kb, "B")?;
     let bodies: Vec<Vec<u8>> = {
         // Payloads are purged after the ack, so seal the same registrations again for the raw run.
         let key = rig.queue_options()?.seal_key.context("key")?;
@@ -198,6 +252,12 @@ fn main() -> anyhow::Result<()> {
         f64::from(n) / json_before_s,
         f64::from(n) / json_after_s,
         100.0 * drain_mbs / json_mbs
+    );
+    let bundle_mbs = sealed_bytes as f64 / bundle_s / 1e6;
+    println!(
+        "plain HTTP, registry, same bytes {bundle_mbs:7.1} MB/s ({:.1} registrations/s) -> drain is {:.0} % of it",
+        f64::from(n) / bundle_s,
+        100.0 * drain_mbs / bundle_mbs
     );
     Ok(())
 }
