@@ -97,7 +97,8 @@ fn start_pcscd(port: u16) -> Pcscd {
         .into_iter()
         .find(|p| Path::new(p).exists())
         .unwrap_or("pcscd");
-    let log = File::create(dir.path().join("pcscd.log")).unwrap();
+    let log_path = dir.path().join("pcscd.log");
+    let log = File::create(&log_path).unwrap();
     let child = Command::new(exe)
         .arg("--foreground")
         .arg("--config")
@@ -112,8 +113,9 @@ fn start_pcscd(port: u16) -> Pcscd {
         _dir: dir,
         _lock: lock,
     };
-    // Ready when our reader is listed.
-    let deadline = Instant::now() + Duration::from_secs(10);
+    // Ready when our reader is listed. Generous: on a busy 2-core machine
+    // pcscd has been seen to take longer than 10 s to load the driver.
+    let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         if let Ok(ctx) = pcsc::Context::establish(pcsc::Scope::User) {
             if let Ok(readers) = ctx.list_readers_owned() {
@@ -122,7 +124,10 @@ fn start_pcscd(port: u16) -> Pcscd {
                 }
             }
         }
-        assert!(Instant::now() < deadline, "pcscd did not list the vpcd reader");
+        if Instant::now() >= deadline {
+            let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+            panic!("pcscd did not list the vpcd reader within 30 s; its log:\n{log}");
+        }
         std::thread::sleep(Duration::from_millis(50));
     }
     d
@@ -170,7 +175,12 @@ fn wait_absent(r: &mut PcscReader) {
 
 #[test]
 fn pcsc_transport_against_a_real_pcscd() {
-    let port = 40_000 + (std::process::id() % 10_000) as u16 * 2;
+    // A port free right now (vpcd listens on it): a port derived from the pid
+    // could be held by some other connection and keep the reader from appearing.
+    let port = TcpListener::bind(("127.0.0.1", 0))
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port");
     let mut daemon = start_pcscd(port);
     let opts = PcscOptions {
         reader_name: Some(READER.into()),
