@@ -180,21 +180,7 @@ pub fn reprint(cfg: &kiosk::Config, local_ref: Option<&str>) -> anyhow::Result<(
     let r = queue
         .receipt(local_ref)?
         .with_context(|| format!("no receipt {local_ref} in the queue"))?;
-    let registered_at = chrono::DateTime::parse_from_rfc3339(&r.sealed_at)
-        .map(|t| t.with_timezone(&chrono::Local).naive_local())
-        .unwrap_or_else(|_| chrono::Local::now().naive_local());
-    let receipt = kiosk_printer::Receipt {
-        terminal_id: cfg.terminal.id.clone(),
-        hall_name: cfg.terminal.hall_name.clone(),
-        registered_at,
-        case_number: r.case_number.clone(),
-        local_reference: r.local_ref.clone(),
-        category: kiosk::view::category_label(&r.category),
-        page_count: r.page_count,
-        id_number_masked: r.masked_id.clone(),
-        query_code: r.local_ref.clone(),
-        next_step: kiosk_printer::NEXT_STEP.into(),
-    };
+    let receipt = kiosk::staff::receipt_for(&r, &cfg.terminal.id, &cfg.terminal.hall_name);
     let job = receipt.to_job()?;
     let mut printer = EscPosPrinter::open(cfg.printer.printer_config())
         .map_err(|e| anyhow::anyhow!("{}: {e}", kiosk_printer::error_message_zh(&e)))?;
