@@ -12,8 +12,8 @@
 
 use std::time::Duration;
 
-use idcard_proto::{CardText, DocType, Sex};
-use kiosk_privacy::{Address, IdNumber, PersonName, PersonalText, PhoneNumber, StaffPin};
+use idcard_proto::CardText;
+use kiosk_privacy::{IdNumber, PersonName, PersonalText, PhoneNumber, StaffPin};
 
 use crate::category::{self, Category};
 use crate::phone;
@@ -21,6 +21,7 @@ use crate::rating::{QuerySession, RatingRequest};
 use crate::staff::{Lockout, QueueRow, StaffRole};
 
 mod query;
+mod staff;
 
 /// Milliseconds on a monotonic clock chosen by the caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
@@ -710,26 +711,8 @@ impl Intake {
                 self.state = State::Card;
             }
             (State::Card, Event::CardRead(text)) => {
-                let id_number_ok = text.id_number_ok();
-                fx.push(Effect::FetchHistory(text.id_number.clone()));
-                self.session = Some(Session {
-                    identity: *text,
-                    id_number_ok,
-                    history: History::Loading,
-                    category: None,
-                    pages: Vec::new(),
-                    capture_busy: false,
-                    repeat: None,
-                    assisted: self.staff == Some(StaffRole::Clerk),
-                    identity_typed: false,
-                    description: PersonalText::default(),
-                    phone: PhoneNumber::default(),
-                    no_phone: false,
-                    editing_from_review: false,
-                    next_page_id: 1,
-                });
-                self.message = None;
-                self.state = State::Identity;
+                let assisted = self.staff == Some(StaffRole::Clerk);
+                self.open_session(*text, assisted, false, fx);
             }
             (State::Card, Event::CardFailed(reason)) => self.say_error(reason),
             (State::Card, Event::CardReaderBack) => {
@@ -984,130 +967,6 @@ impl Intake {
         }
     }
 
-    /// The staff screens: PIN, clerk menu, typed identity, queue view.
-    fn step_staff(&mut self, state: State, event: Event, now: Millis, fx: &mut Vec<Effect>) {
-        match (state, event) {
-            (State::Welcome, Event::StaffEntry) => {
-                self.message = None;
-                self.state = State::StaffLogin { checking: false };
-            }
-            (State::StaffLogin { checking: false }, Event::StaffPin(pin)) => {
-                match self.lockout.check(now) {
-                    Err(secs) => self.say_error(locked_text(secs)),
-                    Ok(()) if pin.is_empty() => self.say_error("请输入密码".into()),
-                    Ok(()) => {
-                        self.message = None;
-                        self.state = State::StaffLogin { checking: true };
-                        fx.push(Effect::CheckPin(pin));
-                    }
-                }
-            }
-            (State::StaffLogin { checking: true }, Event::PinChecked(role)) => match role {
-                Some(role) => {
-                    self.lockout.succeeded();
-                    self.staff = Some(role);
-                    self.message = None;
-                    self.state = match role {
-                        StaffRole::Clerk => State::ClerkMenu,
-                        StaffRole::Technician => State::Technician,
-                    };
-                }
-                None => {
-                    self.state = State::StaffLogin { checking: false };
-                    match self.lockout.failed(now) {
-                        Some(lock) => self.say_error(locked_text(lock.as_secs())),
-                        None => self.say_error(format!(
-                            "密码不正确，还可以再试 {} 次",
-                            self.lockout.attempts_left()
-                        )),
-                    }
-                }
-            },
-            (State::StaffLogin { .. }, Event::Back) => self.leave_staff(),
-            (State::ClerkMenu, Event::ClerkRegister) => {
-                self.message = None;
-                self.state = State::Card;
-            }
-            (State::ClerkMenu, Event::ClerkManualEntry) => {
-                self.message = None;
-                self.state = State::ManualId;
-            }
-            (State::ClerkMenu, Event::ClerkQueue) => {
-                self.message = None;
-                self.state = State::QueueView;
-                fx.push(Effect::LoadQueue);
-            }
-            (State::QueueView, Event::QueueLoaded(rows)) => self.queue_rows = rows,
-            (State::QueueView, Event::Resend(local_ref)) => {
-                self.message = Some(Message {
-                    text: "已重新排队，联网后自动发送".into(),
-                    is_error: false,
-                });
-                fx.push(Effect::Resend(local_ref));
-                fx.push(Effect::LoadQueue);
-            }
-            (State::QueueView, Event::Reprint(local_ref)) => {
-                self.message = Some(Message {
-                    text: "正在补打回执".into(),
-                    is_error: false,
-                });
-                fx.push(Effect::Reprint(local_ref));
-            }
-            (State::QueueView | State::ManualId, Event::Back) => {
-                self.message = None;
-                self.state = State::ClerkMenu;
-            }
-            (State::ManualId, Event::ManualIdentity { id_number, name }) => {
-                match typed_identity(id_number, name) {
-                    Ok(identity) => {
-                        fx.push(Effect::FetchHistory(identity.id_number.clone()));
-                        self.session = Some(Session {
-                            identity,
-                            id_number_ok: true,
-                            history: History::Loading,
-                            category: None,
-                            pages: Vec::new(),
-                            capture_busy: false,
-                            repeat: None,
-                            assisted: true,
-                            identity_typed: true,
-                            description: PersonalText::default(),
-                            phone: PhoneNumber::default(),
-                            no_phone: false,
-                            editing_from_review: false,
-                            next_page_id: 1,
-                        });
-                        self.message = None;
-                        self.state = State::Identity;
-                    }
-                    Err(text) => self.say_error(text.into()),
-                }
-            }
-            (State::Review, Event::EditPageText { page_id, text }) => {
-                if self.staff != Some(StaffRole::Clerk) {
-                    return;
-                }
-                let page = self
-                    .session
-                    .as_mut()
-                    .and_then(|s| s.pages.iter_mut().find(|p| p.id == page_id));
-                if let Some(page) = page {
-                    page.ocr = Ocr::Done {
-                        text,
-                        // Checked by a person: certain, and nothing left in doubt.
-                        confidence: 1.0,
-                        doubtful: Vec::new(),
-                    };
-                }
-            }
-            (_, Event::LeaveStaff) if self.staff.is_some() || self.state != State::Welcome => {
-                self.leave_staff()
-            }
-            // Anything else does not apply to this screen (a late device result, a double tap).
-            _ => {}
-        }
-    }
-
     fn seal_when_ready(&mut self, fx: &mut Vec<Effect>) {
         let State::Submitting { seal_sent: false } = self.state else {
             return;
@@ -1276,11 +1135,35 @@ impl Intake {
         self.end_session_to(next);
     }
 
-    /// Logs staff out and returns to welcome.
-    fn leave_staff(&mut self) {
-        self.staff = None;
-        self.queue_rows.clear();
-        self.end_session_to(State::Welcome);
+    /// A visitor's identity is known (read from the card or typed by a
+    /// clerk): the session opens on the identity screen and the history is
+    /// asked for.
+    fn open_session(
+        &mut self,
+        identity: CardText,
+        assisted: bool,
+        identity_typed: bool,
+        fx: &mut Vec<Effect>,
+    ) {
+        fx.push(Effect::FetchHistory(identity.id_number.clone()));
+        self.session = Some(Session {
+            id_number_ok: identity.id_number_ok(),
+            identity,
+            history: History::Loading,
+            category: None,
+            pages: Vec::new(),
+            capture_busy: false,
+            repeat: None,
+            assisted,
+            identity_typed,
+            description: PersonalText::default(),
+            phone: PhoneNumber::default(),
+            no_phone: false,
+            editing_from_review: false,
+            next_page_id: 1,
+        });
+        self.message = None;
+        self.state = State::Identity;
     }
 
     fn end_session_to(&mut self, state: State) {
@@ -1289,41 +1172,6 @@ impl Intake {
         self.message = None;
         self.state = state;
     }
-}
-
-fn locked_text(secs: u64) -> String {
-    format!("密码错误次数过多，请 {} 分钟后再试", secs.div_ceil(60))
-}
-
-/// The identity a clerk typed for someone without a card: a resident ID
-/// number that passes GB 11643, and a name. Sex and birth date come from the
-/// number; the address is not known.
-fn typed_identity(id_number: IdNumber, name: PersonName) -> Result<CardText, &'static str> {
-    let id = id_number.expose().trim().to_ascii_uppercase();
-    if idcard_proto::check_id_number(&id).is_err() {
-        return Err("证件号码校验未通过，请核对后重新输入");
-    }
-    let name = name.expose().trim().to_string();
-    if name.is_empty() {
-        return Err("请输入姓名");
-    }
-    let sex = match id.as_bytes()[16] - b'0' {
-        d if d % 2 == 1 => Sex::Male,
-        _ => Sex::Female,
-    };
-    Ok(CardText {
-        doc_type: DocType::Resident,
-        birth: idcard_proto::birth_date_of(&id),
-        name: PersonName::new(name),
-        sex,
-        ethnicity: None,
-        nationality: None,
-        address: Address::default(),
-        id_number: IdNumber::new(id),
-        authority: String::new(),
-        valid_from: None,
-        valid_to: None,
-    })
 }
 
 fn is_touch(event: &Event) -> bool {
