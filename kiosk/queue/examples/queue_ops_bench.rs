@@ -1,6 +1,8 @@
 //! The queue's own share of a drain: seal 1,000 registrations of 3 × 40 KB
 //! pages, then claim and acknowledge each as the uplink does (claim on one
-//! connection, acknowledge on another), timing each step. Prints the figures:
+//! connection, acknowledge on another), then purge them as the idle uplink
+//! does (eight per transaction, then a checkpoint), timing each step. Prints
+//! the figures:
 //! `cargo run --release -p kiosk-queue --features test-utils --example queue_ops_bench`.
 #![allow(clippy::print_stdout)]
 
@@ -46,7 +48,23 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         )?;
         ack += t.elapsed();
     }
+    let t = Instant::now();
+    let mut purged = 0;
+    loop {
+        match recorder.purge_acknowledged(8)? {
+            0 => break,
+            n => purged += n,
+        }
+    }
+    recorder.checkpoint();
+    let purge = t.elapsed();
+    assert_eq!(purged, N as usize);
     let per = |d: Duration| d.as_secs_f64() * 1000.0 / f64::from(N);
-    println!("per registration: claim {:.3} ms, acknowledge {:.3} ms", per(claim), per(ack));
+    println!(
+        "per registration: claim {:.3} ms, acknowledge {:.3} ms; purge (when idle) {:.3} ms",
+        per(claim),
+        per(ack),
+        per(purge)
+    );
     Ok(())
 }

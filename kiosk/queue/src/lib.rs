@@ -453,8 +453,11 @@ impl Queue {
         })?
     }
 
-    /// Records the registry's case number and deletes the personal payload, in one transaction.
-    /// Acknowledging an already acknowledged row keeps its first case number.
+    /// Records the registry's case number. The sealed payload and page boxes
+    /// stay until [`Queue::purge_acknowledged`] deletes them (the uplink does
+    /// so whenever it has nothing to send, so that zeroing them never slows
+    /// a drain). Acknowledging an already acknowledged row keeps its first
+    /// case number.
     pub fn mark_acknowledged(&self, id: i64, ack: &RegistrationAck) -> Result<(), QueueError> {
         if ack.case_number.trim().is_empty() {
             return Err(QueueError::EmptyCaseNumber);
@@ -467,14 +470,39 @@ impl Queue {
             }
             conn.execute(
                 "UPDATE registrations SET status = 'acknowledged', case_number = ?2,
-                     acknowledged_at = ?3, payload = NULL, last_error = NULL,
+                     acknowledged_at = ?3, last_error = NULL,
                      last_status_change = ?3 WHERE id = ?1",
                 params![id, ack.case_number, now_text()],
             )?;
-            conn.execute("DELETE FROM sealed_pages WHERE registration_id = ?1", [id])?;
             Ok(())
         })?;
         Ok(())
+    }
+
+    /// Purges up to `limit` acknowledged registrations, oldest first, in one
+    /// transaction: their sealed payload and page boxes are deleted, and
+    /// `secure_delete` zeroes the freed pages. Returns how many were purged
+    /// (0: none is left). Only the receipt summary stays.
+    pub fn purge_acknowledged(&self, limit: usize) -> Result<usize, QueueError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.immediate(|conn| {
+            let ids: Vec<i64> = {
+                // The partial index of schema version 6 finds them without
+                // reading the receipts of every earlier registration.
+                let mut stmt = conn.prepare_cached(
+                    "SELECT id FROM registrations INDEXED BY registrations_unpurged
+                     WHERE status = 'acknowledged' AND payload IS NOT NULL
+                     ORDER BY id LIMIT ?1",
+                )?;
+                let rows = stmt.query_map([limit], |r| r.get(0))?;
+                rows.collect::<Result<_, _>>()?
+            };
+            for id in &ids {
+                conn.execute("UPDATE registrations SET payload = NULL WHERE id = ?1", [id])?;
+                conn.execute("DELETE FROM sealed_pages WHERE registration_id = ?1", [id])?;
+            }
+            Ok(ids.len())
+        })
     }
 
     /// Folds the WAL into the main file and truncates it, so purged payloads
@@ -502,6 +530,19 @@ impl Queue {
         let latest = horizon(Utc::now());
         let due_ms = next_attempt_at.min(latest).timestamp_millis();
         self.transition(id, "pending", reason, due_ms)
+    }
+
+    /// Gives back a row claimed but never sent (the uplink claims the next row
+    /// while the current one is on the wire, and gives it back when it pauses
+    /// or stops instead): pending again, its attempt uncounted, due as before.
+    /// A row no longer uploading is left alone. Returns whether a row moved.
+    pub fn release(&self, id: i64) -> Result<bool, QueueError> {
+        let n = self.conn.execute(
+            "UPDATE registrations SET status = 'pending', attempts = MAX(attempts - 1, 0),
+                 last_status_change = ?2 WHERE id = ?1 AND status = 'uploading'",
+            params![id, now_text()],
+        )?;
+        Ok(n > 0)
     }
 
     /// Marks a row as permanently failed; it keeps its payload for the clerk.

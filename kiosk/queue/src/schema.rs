@@ -75,6 +75,11 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         last_status_change TEXT    NOT NULL,
         last_error         TEXT
     );",
+    // Version 6: an acknowledged row keeps its sealed boxes until the uplink,
+    // with nothing to send, purges them (`Queue::purge_acknowledged`); this
+    // partial index lists the rows still to purge.
+    "CREATE INDEX registrations_unpurged ON registrations (id)
+        WHERE status = 'acknowledged' AND payload IS NOT NULL;",
 ];
 
 /// Applies the pragmas every connection needs.

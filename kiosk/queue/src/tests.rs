@@ -90,7 +90,7 @@ fn sealing_the_same_key_twice_keeps_one_row() {
 }
 
 #[test]
-fn acknowledgement_purges_the_payload() {
+fn acknowledgement_keeps_the_case_number_and_the_purge_deletes_the_payload() {
     let (_d, p, q) = fresh();
     q.seal(&specimen_upload(1)).unwrap();
     let c = q.claim_next(Utc::now()).unwrap().unwrap();
@@ -99,14 +99,20 @@ fn acknowledgement_purges_the_payload() {
         Err(QueueError::EmptyCaseNumber)
     ));
     q.mark_acknowledged(c.id, &ack("XF-2026-000001")).unwrap();
-    let payload: Option<Vec<u8>> = raw(&p)
-        .query_row(
-            "SELECT payload FROM registrations WHERE id = ?1",
-            [c.id],
-            |r| r.get(0),
-        )
-        .unwrap();
-    assert!(payload.is_none());
+    let payload = || -> Option<Vec<u8>> {
+        raw(&p)
+            .query_row(
+                "SELECT payload FROM registrations WHERE id = ?1",
+                [c.id],
+                |r| r.get(0),
+            )
+            .unwrap()
+    };
+    // Acknowledged, not yet purged: the sealed box waits for the purge.
+    assert!(payload().is_some());
+    assert_eq!(q.purge_acknowledged(10).unwrap(), 1);
+    assert!(payload().is_none());
+    assert_eq!(q.purge_acknowledged(10).unwrap(), 0);
     let r = q.receipt("L-SPECIMEN-0001").unwrap().unwrap();
     assert_eq!(r.status, Status::Acknowledged);
     assert_eq!(r.case_number.as_deref(), Some("XF-2026-000001"));
@@ -491,10 +497,46 @@ fn pages_are_sealed_one_box_each_and_purged_with_the_payload() {
     assert_eq!(opened(&c), specimen_upload(1));
     q.mark_acknowledged(c.id, &ack("XF-2026-000001")).unwrap();
     let conn = rusqlite::Connection::open(&path).unwrap();
-    let left: i64 = conn
-        .query_row("SELECT COUNT(*) FROM sealed_pages", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(left, 0, "page boxes survived the acknowledgement");
+    let left = || -> i64 {
+        conn.query_row("SELECT COUNT(*) FROM sealed_pages", [], |r| r.get(0))
+            .unwrap()
+    };
+    assert_eq!(left(), 2, "page boxes went before the purge");
+    q.purge_acknowledged(10).unwrap();
+    assert_eq!(left(), 0, "page boxes survived the purge");
+}
+
+#[test]
+fn purged_boxes_leave_no_bytes_in_the_files() {
+    let (dir, _path, q) = fresh();
+    for n in 1..=3 {
+        q.seal(&specimen_upload(n)).unwrap();
+    }
+    let mut boxes = Vec::new();
+    for _ in 1..=2 {
+        let c = q.claim_next(Utc::now()).unwrap().unwrap();
+        boxes.push(c.sealed.clone());
+        boxes.extend(c.pages.iter().map(|p| p.sealed.clone()));
+        q.mark_acknowledged(c.id, &ack(&format!("XF-{}", c.id))).unwrap();
+    }
+    let kept = q.claim_next(Utc::now()).unwrap().unwrap();
+    assert_eq!(q.purge_acknowledged(1).unwrap(), 1);
+    assert_eq!(q.purge_acknowledged(10).unwrap(), 1);
+    q.checkpoint();
+    // Every file of the queue (database, WAL, shared memory), byte by byte:
+    // no 64-byte run of a purged box is left, while the unsent row's box is.
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        files.extend(std::fs::read(entry.unwrap().path()).unwrap());
+    }
+    let holds = |b: &[u8]| {
+        b.chunks_exact(64)
+            .any(|w| files.windows(64).any(|f| f == w))
+    };
+    assert!(holds(&kept.sealed), "the unsent box is not in the files");
+    for b in &boxes {
+        assert!(!holds(b), "a purged box survived in the files");
+    }
 }
 
 #[test]
@@ -509,4 +551,29 @@ fn a_damaged_page_box_fails_the_row_at_claim() {
         Err(QueueError::CorruptPayload { .. })
     ));
     assert_eq!(q.counts().unwrap().failed, 1);
+}
+
+#[test]
+fn a_released_claim_is_pending_again_with_its_attempt_uncounted() {
+    let (_d, _p, q) = fresh();
+    q.seal(&specimen_upload(1)).unwrap();
+    q.seal(&specimen_upload(2)).unwrap();
+    let first = q.claim_next(Utc::now()).unwrap().unwrap();
+    assert_eq!(first.attempts, 1);
+    assert!(q.release(first.id).unwrap());
+    assert_eq!(
+        q.receipt(&first.local_ref).unwrap().unwrap().status,
+        Status::Pending
+    );
+    // Oldest first still: the released row is claimed again, as a first attempt.
+    let again = q.claim_next(Utc::now()).unwrap().unwrap();
+    assert_eq!(again.id, first.id);
+    assert_eq!(again.attempts, 1);
+    // Only an uploading row moves: an acknowledged one stays acknowledged.
+    q.mark_acknowledged(again.id, &ack("C-1")).unwrap();
+    assert!(!q.release(again.id).unwrap());
+    assert_eq!(
+        q.receipt(&again.local_ref).unwrap().unwrap().status,
+        Status::Acknowledged
+    );
 }

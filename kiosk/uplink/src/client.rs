@@ -32,6 +32,40 @@ pub const BUNDLE_MAX_BYTES: usize = 8 * 1024 * 1024;
 /// The longest server error message kept, in characters.
 const MAX_MESSAGE_CHARS: usize = 200;
 
+/// A claimed registration ready to be sent: the body of a first attempt's
+/// bundle is encoded here, when it is made (the uplink makes the next one
+/// while the current one is on the wire), not when it is sent.
+#[derive(Debug)]
+pub struct Outgoing {
+    claimed: Claimed,
+    /// The bundle of metadata box and page boxes; `None` when the attempt
+    /// goes the resumable way (a retry, or too large for one request).
+    bundle: Option<bytes::Bytes>,
+}
+
+impl Outgoing {
+    /// Prepares `claimed` for sending. The first attempt of a registration of
+    /// at most [`BUNDLE_MAX_BYTES`] goes as one bundle; see [`RegistryClient::upload`].
+    pub fn new(claimed: Claimed) -> Outgoing {
+        let total: usize =
+            claimed.sealed.len() + claimed.pages.iter().map(|p| p.sealed.len()).sum::<usize>();
+        let bundled =
+            !claimed.pages.is_empty() && claimed.attempts <= 1 && total <= BUNDLE_MAX_BYTES;
+        let bundle = bundled.then(|| {
+            bytes::Bytes::from(registry_api::bundle::encode(
+                &claimed.sealed,
+                claimed.pages.iter().map(|p| (p.index, p.sealed.as_slice())),
+            ))
+        });
+        Outgoing { claimed, bundle }
+    }
+
+    /// The claimed row this is made of.
+    pub fn claimed(&self) -> &Claimed {
+        &self.claimed
+    }
+}
+
 /// A client of one registry, authenticated with this terminal's token.
 #[derive(Clone)]
 pub struct RegistryClient {
@@ -161,23 +195,16 @@ impl RegistryClient {
     /// registry answers 202 with the pages it still misses, each of those
     /// page boxes, until one answer is the 201 acknowledgement. A page the
     /// registry already has is never sent again.
-    pub async fn upload(&self, claimed: &Claimed) -> Result<RegistrationAck, UplinkError> {
-        let total: usize =
-            claimed.sealed.len() + claimed.pages.iter().map(|p| p.sealed.len()).sum::<usize>();
-        let bundled =
-            !claimed.pages.is_empty() && claimed.attempts <= 1 && total <= BUNDLE_MAX_BYTES;
+    pub async fn upload(&self, out: &Outgoing) -> Result<RegistrationAck, UplinkError> {
+        let claimed = &out.claimed;
         let req = self
             .http
             .post(self.url(SEALED_REGISTRATIONS_PATH))
             .header(reqwest::header::AUTHORIZATION, &self.auth)
             .header(IDEMPOTENCY_HEADER, &claimed.idempotency_key);
-        let req = if bundled {
-            let body = registry_api::bundle::encode(
-                &claimed.sealed,
-                claimed.pages.iter().map(|p| (p.index, p.sealed.as_slice())),
-            );
+        let req = if let Some(bundle) = &out.bundle {
             req.header(reqwest::header::CONTENT_TYPE, SEALED_BUNDLE_CONTENT_TYPE)
-                .body(body)
+                .body(bundle.clone())
         } else {
             req.header(reqwest::header::CONTENT_TYPE, SEALED_CONTENT_TYPE)
                 .body(claimed.sealed.clone())

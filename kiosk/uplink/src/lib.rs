@@ -21,7 +21,7 @@ mod worker;
 
 use std::time::Duration;
 
-pub use client::{RegistryClient, BUNDLE_MAX_BYTES};
+pub use client::{Outgoing, RegistryClient, BUNDLE_MAX_BYTES};
 pub use contact::{clock_offset_ms, Contact, ContactLog};
 pub use registry_api::envelope::LookupKey;
 pub use worker::Uplink;

@@ -2,7 +2,11 @@
 //!
 //! The loop claims the oldest due row, uploads it and records the outcome:
 //! acknowledged (payload purged), retry with capped exponential backoff and
-//! jitter, or failed. With nothing due it sleeps until the earliest retry, a
+//! jitter, or failed. The queue's bookkeeping stays off the wire's path: while
+//! one registration is being uploaded, a second connection records the
+//! previous one's acknowledgement and claims the next due row, so that the
+//! next upload starts the moment this one is answered. A row claimed ahead
+//! but not sent (the loop pauses or stops) is given back uncounted. With nothing due it sleeps until the earliest retry, a
 //! [`Uplink::wake`], or a slow poll (another process may seal rows too).
 //! History queries and heartbeats run as separate tasks on the same runtime,
 //! so they are answered even while an upload is waiting on a slow network.
@@ -19,8 +23,9 @@ use kiosk_queue::{Claimed, Queue, QueueError};
 use registry_api::{HistoryReply, RegistrationAck};
 use tokio::sync::mpsc;
 
-use crate::{RegistryClient, UplinkConfig, UplinkError, UplinkEvent};
+use crate::{Outgoing, RegistryClient, UplinkConfig, UplinkError, UplinkEvent};
 
+mod books;
 mod ratings;
 
 /// How often the idle loop looks at the queue without being woken.
@@ -74,9 +79,9 @@ impl Uplink {
         let queue = Queue::open(&queue_path)?;
         queue.requeue_interrupted()?;
         queue.requeue_interrupted_ratings()?;
-        let recorder = Queue::open(&queue_path)?;
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
+        let books = books::Books::spawn(Queue::open(&queue_path)?, events.clone())
+            .map_err(UplinkError::Start)?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
             .thread_name("uplink-rt")
             .enable_all()
             .build()
@@ -90,8 +95,9 @@ impl Uplink {
             commands: rx,
             next_heartbeat: Instant::now(),
             unreachable: false,
-            recorder: Some(recorder),
+            books,
             pending_ack: None,
+            prefetched: None,
         };
         let thread = std::thread::Builder::new()
             .name("uplink".into())
@@ -175,11 +181,14 @@ struct Worker {
     next_heartbeat: Instant,
     /// The last attempt failed in a way that suggests no connectivity.
     unreachable: bool,
-    /// A second connection to the queue, which records an acknowledgement
-    /// while the next upload is under way; `None` while it is doing so.
-    recorder: Option<Queue>,
+    /// The bookkeeping thread, with the queue's second connection: it records
+    /// the previous acknowledgement and claims the next row while an upload
+    /// is under way.
+    books: books::Books,
     /// The last acknowledgement, received but not yet recorded.
     pending_ack: Option<PendingAck>,
+    /// The next due row, claimed and made ready while the previous upload was under way.
+    prefetched: Option<Outgoing>,
 }
 
 /// An acknowledgement the registry gave, still to be recorded in the queue.
@@ -189,8 +198,9 @@ struct PendingAck {
     ack: RegistrationAck,
 }
 
-/// Recording an acknowledgement on the blocking pool; the connection comes back.
-type Recording = tokio::task::JoinHandle<Queue>;
+/// The bookkeeping of an upload under way on the bookkeeping thread: the
+/// previous acknowledgement recorded, then the next row claimed.
+type Bookkeeping = tokio::sync::oneshot::Receiver<books::Claim>;
 
 /// Records the case number of `p` in the queue (purging the payload) and
 /// tells the application; when that fails, the row is retried at `retry_at`.
@@ -227,49 +237,48 @@ impl Worker {
         log::info!("uplink: started");
         loop {
             self.maybe_heartbeat();
-            let claim = self.queue.claim_next(Utc::now());
-            // The previous acknowledgement is recorded on the second
-            // connection while this upload is under way (claiming first, so
-            // the two never wait on each other's lock), or now when nothing
-            // is being uploaded.
-            let recording = match (&claim, self.pending_ack.take()) {
-                (Ok(Some(_)), Some(p)) => self.record_in_background(p),
-                (_, Some(p)) => {
-                    self.record_now(p);
-                    None
-                }
-                (_, None) => None,
+            let claim = match self.prefetched.take() {
+                Some(out) => Ok(Some(out)),
+                None => self.queue.claim_next(Utc::now()).map(|c| c.map(Outgoing::new)),
             };
+            // The previous acknowledgement is recorded on the second
+            // connection while this upload is under way, or now when nothing
+            // is being uploaded.
+            let ack = self.pending_ack.take();
             let pause = match claim {
-                Ok(Some(claimed)) => match self.attempt(claimed, recording).await {
-                    After::Next => continue,
-                    // The registry is probably out of reach for every row, so
-                    // hold back the others too (a wake still goes at once).
-                    After::Pause(pause) => pause,
-                    After::Stop => break,
-                },
-                // No registration is due: a queued rating, if any.
-                Ok(None) => match self.send_rating().await {
-                    ratings::RatingStep::Next => continue,
-                    ratings::RatingStep::Pause(pause) => pause,
-                    ratings::RatingStep::Stop => break,
-                    ratings::RatingStep::Idle => {
-                        self.queue.checkpoint();
-                        self.idle_pause()
+                Ok(Some(out)) => {
+                    let bookkeeping = self.start_bookkeeping(ack);
+                    match self.attempt(out, bookkeeping).await {
+                        After::Next => continue,
+                        // The registry is probably out of reach for every row, so
+                        // hold back the others too (a wake still goes at once),
+                        // and purge meanwhile.
+                        After::Pause(pause) => {
+                            self.books.purge();
+                            pause
+                        }
+                        After::Stop => break,
                     }
-                },
-                Err(QueueError::CorruptPayload { local_ref, .. }) => {
-                    self.emit(UplinkEvent::Failed {
-                        local_ref,
-                        reason: "stored registration is unreadable".into(),
-                    });
-                    continue;
+                }
+                // No registration is due: a queued rating, if any.
+                Ok(None) => {
+                    self.record_now(ack);
+                    match self.send_rating().await {
+                        ratings::RatingStep::Next => continue,
+                        ratings::RatingStep::Pause(pause) => pause,
+                        ratings::RatingStep::Stop => break,
+                        ratings::RatingStep::Idle => {
+                            // Nothing to send: time to purge what was acknowledged.
+                            self.books.purge();
+                            self.idle_pause()
+                        }
+                    }
                 }
                 Err(e) => {
-                    log::error!(
-                        "uplink: cannot claim from the queue: {}",
-                        UplinkError::from(e).reason()
-                    );
+                    self.record_now(ack);
+                    if self.claim_failed(e) {
+                        continue;
+                    }
                     QUEUE_ERROR_PAUSE
                 }
             };
@@ -285,38 +294,87 @@ impl Worker {
                 break;
             }
         }
-        if let Some(p) = self.pending_ack.take() {
-            self.record_now(p);
+        let ack = self.pending_ack.take();
+        self.record_now(ack);
+        if let Some(out) = self.prefetched.take() {
+            self.give_back(out.claimed());
         }
         log::info!("uplink: stopped");
     }
 
-    /// Starts recording `p` on the second connection; records it at once when that is busy.
-    fn record_in_background(&mut self, p: PendingAck) -> Option<Recording> {
-        let Some(recorder) = self.recorder.take() else {
-            self.record_now(p);
-            return None;
-        };
-        let events = self.events.clone();
-        let retry_at = after(self.cfg.min_backoff);
-        Some(tokio::task::spawn_blocking(move || {
-            record(&recorder, &events, p, retry_at);
-            recorder
-        }))
-    }
-
-    /// Waits for a recording started by [`Worker::record_in_background`].
-    async fn finish_recording(&mut self, recording: Recording) {
-        match recording.await {
-            Ok(recorder) => self.recorder = Some(recorder),
-            // Not recorded: the row stays uploading and goes back to pending
-            // at the next start, when the registry replays its case number.
-            Err(e) => log::error!("uplink: recording an acknowledgement failed: {e}"),
+    /// A claim that failed: a damaged row (already marked failed by the
+    /// queue) is reported and the loop goes on at once (true); any other
+    /// error is logged and the loop pauses (false).
+    fn claim_failed(&self, e: QueueError) -> bool {
+        match e {
+            QueueError::CorruptPayload { local_ref, .. } => {
+                self.emit(UplinkEvent::Failed {
+                    local_ref,
+                    reason: "stored registration is unreadable".into(),
+                });
+                true
+            }
+            e => {
+                log::error!(
+                    "uplink: cannot claim from the queue: {}",
+                    UplinkError::from(e).reason()
+                );
+                false
+            }
         }
     }
 
-    fn record_now(&mut self, p: PendingAck) {
-        record(&self.queue, &self.events, p, after(self.cfg.min_backoff));
+    /// Starts the bookkeeping of an upload on the bookkeeping thread: records
+    /// `ack` (the previous registration's), then claims the next due row.
+    /// Should that thread be gone, `ack` is recorded at once and nothing is
+    /// claimed ahead.
+    fn start_bookkeeping(&mut self, ack: Option<PendingAck>) -> Option<Bookkeeping> {
+        match self.books.start(ack, after(self.cfg.min_backoff)) {
+            Ok(bookkeeping) => Some(bookkeeping),
+            Err(ack) => {
+                self.record_now(ack);
+                None
+            }
+        }
+    }
+
+    /// Waits for the bookkeeping started by [`Worker::start_bookkeeping`] and
+    /// returns the row it claimed, if any.
+    async fn finish_bookkeeping(&mut self, bookkeeping: Bookkeeping) -> Option<Outgoing> {
+        match bookkeeping.await {
+            Ok(Ok(next)) => next,
+            Ok(Err(e)) => {
+                // The loop claims again on its own connection (or pauses).
+                self.claim_failed(e);
+                None
+            }
+            // The thread is gone (it panicked). An acknowledgement it did not
+            // record leaves its row uploading, back to pending at the next
+            // start, when the registry replays the case number.
+            Err(_) => {
+                log::error!("uplink: the bookkeeping thread stopped");
+                None
+            }
+        }
+    }
+
+    /// Records `ack`, if any, on the loop's own connection.
+    fn record_now(&mut self, ack: Option<PendingAck>) {
+        if let Some(p) = ack {
+            record(&self.queue, &self.events, p, after(self.cfg.min_backoff));
+        }
+    }
+
+    /// Gives back a row claimed ahead but not sent.
+    fn give_back(&self, claimed: &Claimed) {
+        if let Err(e) = self.queue.release(claimed.id) {
+            // It stays uploading until the next start puts it back to pending.
+            log::error!(
+                "uplink: cannot give back {}: {}",
+                claimed.local_ref,
+                UplinkError::from(e).reason()
+            );
+        }
     }
 
     /// Sends a heartbeat as its own task when one is due.
@@ -389,14 +447,35 @@ impl Worker {
     }
 
     /// Uploads one claimed row, records the outcome, and says what to do next.
-    /// `recording` (the previous acknowledgement) is finished first.
-    async fn attempt(&mut self, claimed: Claimed, recording: Option<Recording>) -> After {
+    /// `bookkeeping` is finished first; the row it claimed is kept for the
+    /// next attempt, or given back when the loop pauses or stops.
+    async fn attempt(&mut self, out: Outgoing, bookkeeping: Option<Bookkeeping>) -> After {
+        let res = self.upload(&out).await;
+        drop(out);
+        let next = match bookkeeping {
+            Some(b) => self.finish_bookkeeping(b).await,
+            None => None,
+        };
+        let after = self.settle(res);
+        if let Some(next) = next {
+            match after {
+                After::Next => self.prefetched = Some(next),
+                After::Pause(_) | After::Stop => self.give_back(next.claimed()),
+            }
+        }
+        after
+    }
+
+    /// Sends `claimed` while answering history queries; `None` when the
+    /// handle went away meanwhile.
+    async fn upload(&mut self, out: &Outgoing) -> Upload {
+        let claimed = out.claimed();
         let id = claimed.id;
         let attempts = claimed.attempts;
         let local_ref = claimed.local_ref.clone();
         let started = Instant::now();
         let res = {
-            let upload_fut = self.client.upload(&claimed);
+            let upload_fut = self.client.upload(out);
             tokio::pin!(upload_fut);
             loop {
                 tokio::select! {
@@ -409,11 +488,12 @@ impl Worker {
                 }
             }
         };
-        drop(claimed);
-        let ms = started.elapsed().as_millis();
-        if let Some(recording) = recording {
-            self.finish_recording(recording).await;
-        }
+        Upload { id, attempts, local_ref, ms: started.elapsed().as_millis(), res }
+    }
+
+    /// Records the outcome of an upload and says what to do next.
+    fn settle(&mut self, upload: Upload) -> After {
+        let Upload { id, attempts, local_ref, ms, res } = upload;
         let Some(res) = res else {
             log::info!(
                 "uplink: {local_ref} attempt {attempts} abandoned at shutdown after {ms} ms"
@@ -499,6 +579,15 @@ impl Worker {
         // The application may have stopped listening; the queue holds the truth anyway.
         let _ = self.events.send(event);
     }
+}
+
+/// An upload's outcome, to be recorded: `res` is `None` when it was abandoned at shutdown.
+struct Upload {
+    id: i64,
+    attempts: u32,
+    local_ref: String,
+    ms: u128,
+    res: Option<Result<RegistrationAck, UplinkError>>,
 }
 
 /// What the loop does after an attempt.

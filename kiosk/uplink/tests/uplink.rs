@@ -24,7 +24,9 @@ use axum::{Json, Router};
 use kiosk_privacy::IdNumber;
 use kiosk_queue::test_utils::{specimen_options, specimen_registry_key, specimen_upload};
 use kiosk_queue::{Queue, Status};
-use kiosk_uplink::{LookupKey, RegistryClient, Uplink, UplinkConfig, UplinkError, UplinkEvent};
+use kiosk_uplink::{
+    LookupKey, Outgoing, RegistryClient, Uplink, UplinkConfig, UplinkError, UplinkEvent,
+};
 use registry_api::{
     ApiError, HistoryEntry, HistoryQuery, HistoryReply, MissingPages, RegistrationAck, HEALTH_PATH,
     HISTORY_PATH, IDEMPOTENCY_HEADER, SEALED_REGISTRATIONS_PATH,
@@ -327,6 +329,19 @@ fn payload_present(path: &Path, local_ref: &str) -> bool {
     .unwrap()
 }
 
+/// Whether the payload of `local_ref` is purged within [`WAIT`] (the
+/// uplink purges acknowledged payloads once it has nothing to send).
+fn purged_in_time(path: &Path, local_ref: &str) -> bool {
+    let deadline = std::time::Instant::now() + WAIT;
+    while payload_present(path, local_ref) {
+        if std::time::Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    true
+}
+
 fn next_event(rx: &Receiver<UplinkEvent>) -> UplinkEvent {
     rx.recv_timeout(WAIT).expect("no uplink event in time")
 }
@@ -372,7 +387,7 @@ fn happy_path_acknowledges_and_purges() {
     let r = f.queue.receipt("L-SPECIMEN-0001").unwrap().unwrap();
     assert_eq!(r.status, Status::Acknowledged);
     assert_eq!(r.case_number.as_deref(), Some("XF-2026-000001"));
-    assert!(!payload_present(&f.path, "L-SPECIMEN-0001"));
+    assert!(purged_in_time(&f.path, "L-SPECIMEN-0001"));
     assert_eq!(server.keys_seen(), [up.idempotency_key]);
     uplink.shutdown();
 }
@@ -431,6 +446,45 @@ fn retries_carry_the_same_idempotency_key() {
         f.queue.receipt(&up.local_ref).unwrap().unwrap().attempts as usize,
         keys.len()
     );
+}
+
+#[test]
+fn rows_claimed_ahead_during_an_outage_count_only_the_attempts_sent() {
+    // The uplink claims the next row while one is on the wire; when the
+    // registry is down it gives that row back. Every row's attempt count must
+    // still equal the uploads the registry saw of it.
+    let server = TestServer::start();
+    server.set_mode(Mode::Unavailable);
+    let f = fixture();
+    let ups: Vec<_> = (1..=3).map(specimen_upload).collect();
+    for up in &ups {
+        f.queue.seal(up).unwrap();
+    }
+    let (uplink, rx) = start(&f, config(&server.url()));
+    for _ in 0..4 {
+        expect_retry(&rx);
+    }
+    server.set_mode(Mode::Ack);
+    let mut acked = Vec::new();
+    while acked.len() < ups.len() {
+        match next_event(&rx) {
+            UplinkEvent::Acknowledged { local_ref, .. } => acked.push(local_ref),
+            UplinkEvent::RetryScheduled { .. } => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    drop(uplink);
+    acked.sort();
+    assert_eq!(acked, ["L-SPECIMEN-0001", "L-SPECIMEN-0002", "L-SPECIMEN-0003"]);
+    let keys = server.keys_seen();
+    for up in &ups {
+        let sent = keys.iter().filter(|k| **k == up.idempotency_key).count();
+        let r = f.queue.receipt(&up.local_ref).unwrap().unwrap();
+        assert_eq!(r.status, Status::Acknowledged);
+        assert_eq!(r.attempts as usize, sent, "{}: {keys:?}", up.local_ref);
+    }
+    assert_eq!(server.cases_issued(), 3);
+    assert_eq!(f.queue.counts().unwrap().uploading, 0);
 }
 
 #[test]
@@ -584,7 +638,7 @@ fn client_checks_health_and_configuration() {
     rt.block_on(client.health()).unwrap();
     let f = fixture();
     f.queue.seal(&specimen_upload(1)).unwrap();
-    let claimed = f.queue.claim_next(chrono::Utc::now()).unwrap().unwrap();
+    let claimed = Outgoing::new(f.queue.claim_next(chrono::Utc::now()).unwrap().unwrap());
     server.set_mode(Mode::Portal);
     let err = rt.block_on(client.upload(&claimed)).unwrap_err();
     assert!(matches!(err, UplinkError::BadReply(_)), "{err:?}");
