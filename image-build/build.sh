@@ -9,9 +9,9 @@
 #   --test-hooks      add the boot-test agent (mkosi/test-hooks/); test images only
 #
 # Steps: install the build tools (mkosi, cargo-deb) if missing, build the kiosk
-# Debian package with cargo-deb, then the disk image with mkosi from
-# image-build/mkosi/. Output: image-build/out/kiosk.raw, kiosk.raw.bmap (mkosi
-# names them after ImageId) and SHA256SUMS.
+# Debian package with cargo-deb, the operating system tree with mkosi from
+# image-build/mkosi/, then the disk image from the tree with assemble.sh.
+# Output: image-build/out/kiosk.raw, kiosk.raw.bmap and SHA256SUMS.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -30,7 +30,7 @@ while [ $# -gt 0 ]; do
     esac
     shift
 done
-[ "$(id -u)" -eq 0 ] || { echo "run as root (mkosi needs loop devices and mounts)" >&2; exit 1; }
+[ "$(id -u)" -eq 0 ] || { echo "run as root (mkosi installs Debian into a tree with systemd-nspawn)" >&2; exit 1; }
 
 # Build tools: Debian 12's mkosi 14 and its helpers; cargo-deb from crates.io.
 need=()
@@ -72,5 +72,8 @@ else
         'mkdir -p /run/systemd/nspawn && mount -t tmpfs tmpfs /run/systemd/nspawn && exec "$@"' sh \
         mkosi --force --output-dir "$here/out" "${mkosi_args[@]}" build
 fi
+tree=$(find "$here/out" -maxdepth 2 -type d -name kiosk | head -n 1)
+[ -n "$tree" ] || { echo "mkosi left no tree in $here/out" >&2; exit 1; }
+"$here/assemble.sh" "$tree" "$here/out/kiosk.raw"
 echo "image built in $(( $(date +%s) - started )) s:"
 ls -l "$here/out"

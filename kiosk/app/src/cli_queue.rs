@@ -36,6 +36,12 @@ pub enum QueueCmd {
         #[arg(long)]
         all_failed: bool,
     },
+    /// Seal one SPECIMEN registration (no real person's data) into the queue,
+    /// as a visit would: for the image boot test, which checks that a queued
+    /// registration survives a power cut. Hidden: a terminal in service has no
+    /// use for it (the registry would register it like any other).
+    #[command(hide = true)]
+    SealSpecimen,
 }
 
 /// Runs `kiosk queue` against the queue of `cfg`.
@@ -63,8 +69,50 @@ pub fn run(cfg: &Config, args: &QueueArgs) -> anyhow::Result<()> {
             }
             println!("the running kiosk picks them up within its next poll");
         }
+        Some(QueueCmd::SealSpecimen) => {
+            let q = Queue::open_with(&cfg.queue.path, cfg.queue_options()?)?;
+            let receipt = q.seal(&specimen(&cfg.terminal.id))?;
+            println!("sealed SPECIMEN registration {}", receipt.local_ref);
+        }
     }
     Ok(())
+}
+
+/// A SPECIMEN registration of this terminal: made-up identity, one tiny page.
+fn specimen(terminal_id: &str) -> registry_api::RegistrationUpload {
+    use kiosk_privacy::{Address, IdNumber, PersonName, PersonalText};
+    let now = chrono::Local::now();
+    let key = uuid::Uuid::new_v4();
+    registry_api::RegistrationUpload {
+        repeat: None,
+        assisted: false,
+        identity_typed: false,
+        fields: vec![],
+        idempotency_key: key.to_string(),
+        terminal_id: terminal_id.to_string(),
+        local_ref: format!(
+            "{terminal_id}-SPECIMEN-{}",
+            &key.simple().to_string()[..4].to_uppercase()
+        ),
+        sealed_at: now.to_rfc3339(),
+        petitioner: registry_api::Petitioner {
+            doc_type: "resident".into(),
+            id_number: IdNumber::new("11010519491231002X"),
+            name: PersonName::new("样本人"),
+            sex: 1,
+            birth: Some("1949-12-31".into()),
+            address: Address::new("SPECIMEN 样本路1号"),
+        },
+        category: "other".into(),
+        description: PersonalText::new("SPECIMEN 开机测试"),
+        phone: None,
+        pages: vec![registry_api::PageUpload::new(
+            1,
+            b"\xff\xd8SPECIMEN",
+            PersonalText::new("SPECIMEN"),
+            0.0,
+        )],
+    }
 }
 
 /// The status report `kiosk queue` prints.
@@ -178,6 +226,30 @@ pub fn seal_failure_message(e: &QueueError) -> &'static str {
 mod tests {
     use super::*;
     use kiosk_queue::test_utils::{specimen_options, specimen_upload};
+
+    #[test]
+    fn seal_specimen_queues_one_sealed_registration() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cfg = Config::default();
+        cfg.provision_local_keys(dir.path()).unwrap();
+        cfg.queue.path = dir.path().join("q.db");
+        cfg.queue.min_free_mb = 0;
+        let args = QueueArgs {
+            cmd: Some(QueueCmd::SealSpecimen),
+            recent: 5,
+        };
+        run(&cfg, &args).unwrap();
+        run(&cfg, &args).unwrap();
+        let q = Queue::open(&cfg.queue.path).unwrap();
+        assert_eq!(q.counts().unwrap().pending, 2);
+        let receipts = q.recent_receipts(5).unwrap();
+        assert!(receipts.iter().all(|r| r.local_ref.contains("-SPECIMEN-")));
+        assert_ne!(receipts[0].local_ref, receipts[1].local_ref);
+        // Sealed like any registration: the plain text is not in the file.
+        let bytes = std::fs::read(&cfg.queue.path).unwrap();
+        let needle = "开机测试".as_bytes();
+        assert!(!bytes.windows(needle.len()).any(|w| w == needle));
+    }
 
     #[test]
     fn the_report_shows_depth_age_and_failures_without_personal_data() {

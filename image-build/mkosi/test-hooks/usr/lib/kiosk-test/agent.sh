@@ -1,17 +1,27 @@
 #!/bin/sh
-# Boot-test agent: reads one fixed command name per line from the test port
-# and writes back its result, ending with a line "END". Only the commands
-# below exist; nothing else is run.
+# Boot-test agent: reads one line "TAG COMMAND" at a time from the test port
+# (TAG: digits) and writes back the command's result, ending with a line
+# "END TAG". Only the fixed commands below exist; nothing else is run.
 port=$1
-exec 3<>"$port"
-while IFS= read -r cmd <&3; do
-    case "$cmd" in
-        status) systemctl show -p ActiveState -p SubState -p MainPID -p NRestarts kiosk.service ;;
-        kill) systemctl kill --signal=SIGKILL kiosk.service && echo killed ;;
-        queue) kiosk queue 2>&1 ;;
-        journal) journalctl -b -u kiosk.service --no-pager -n 40 -o short-monotonic ;;
-        boot-time) systemd-analyze 2>&1; systemctl show -p ActiveEnterTimestampMonotonic kiosk.service ;;
-        *) echo "unknown command" ;;
-    esac >&3 2>&1
-    echo END >&3
+# A read returns end-of-file while no test is connected to the port's host
+# side: open the port again a moment later and wait for the next command.
+while :; do
+    exec 3<>"$port"
+    while IFS=' ' read -r tag cmd <&3; do
+        case "$tag" in *[!0-9]*|'') tag=0 ;; esac
+        case "$cmd" in
+            status) systemctl show -p ActiveState -p SubState -p MainPID -p NRestarts kiosk.service ;;
+            kill) systemctl kill --signal=SIGKILL kiosk.service && echo killed ;;
+            queue) kiosk queue 2>&1 ;;
+            # One SPECIMEN registration into the queue, as a visit would seal
+            # it; the files stay the kiosk user's.
+            seal) kiosk queue seal-specimen 2>&1; chown -R kiosk:kiosk /var/lib/kiosk ;;
+            journal) journalctl -b -u kiosk.service --no-pager -n 40 -o short-monotonic ;;
+            boot-time) systemd-analyze 2>&1; systemctl show -p ActiveEnterTimestampMonotonic kiosk.service ;;
+            *) echo "unknown command" ;;
+        esac >&3 2>&1
+        echo "END $tag" >&3
+    done
+    exec 3<&-
+    sleep 0.2
 done
