@@ -6,7 +6,10 @@
 //! token, the registry's CA certificate, its public sealing key (X25519) and
 //! the history lookup key (both from `registry --init-keys`), and the
 //! terminal's client certificate and key, all as text. `kiosk provision
-//! install` validates it and installs it under `/etc/kiosk` (on the appliance
+//! install` validates it (for an https registry also by building the uplink's
+//! TLS client from the CA, certificate and key, so that a v1 certificate or a
+//! wrong key is refused here, not at the kiosk's start) and installs it under
+//! `/etc/kiosk` (on the appliance
 //! a link into the data partition): the keys and certificates as root-only
 //! files (0600 root:root; systemd hands the token to the service with
 //! `LoadCredential=`), and `kiosk.toml` with the terminal's settings and the
@@ -72,6 +75,11 @@ pub enum ProvisionError {
     Pem { field: &'static str, reason: String },
     #[error("bad {field}: {reason}")]
     Key { field: &'static str, reason: String },
+    #[error(
+        "the registry CA, client certificate and client key do not make a TLS client: \
+         the certificate must be X.509 v3 and belong to the key"
+    )]
+    Tls,
     #[error("existing configuration {path} is not valid toml: {reason}")]
     ExistingConfig { path: PathBuf, reason: String },
     #[error("the installed configuration does not load: {0}")]
@@ -207,6 +215,37 @@ impl Provisioning {
         pem_check::<CertificateDer<'static>>("client_cert", &self.client_cert, |c| c.as_ref())?;
         pem_check::<PrivateKeyDer<'static>>("client_key", &self.client_key, |k| k.secret_der())?;
         Ok(())
+    }
+
+    /// Checks that the registry CA, the client certificate and its key make
+    /// the uplink's TLS client (for an `https://` registry), as the kiosk will
+    /// build it at start: an X.509 v1 certificate, or a key that is not the
+    /// certificate's, is refused here instead of stopping the kiosk (and, by
+    /// the start limit, rebooting the terminal). Makes no connection.
+    pub fn check_tls(&self) -> Result<(), ProvisionError> {
+        if !self.registry_url.starts_with("https://") {
+            return Ok(());
+        }
+        let lookup = LookupKey::from_text(&self.lookup_key).map_err(|e| ProvisionError::Key {
+            field: "lookup_key",
+            reason: e.to_string(),
+        })?;
+        let mut identity = self.client_cert.clone().into_bytes();
+        identity.push(b'\n');
+        identity.extend(self.client_key.as_bytes());
+        let tls = kiosk_uplink::ClientTls {
+            registry_ca_pem: self.registry_ca.clone().into_bytes(),
+            identity_pem: identity,
+        };
+        kiosk_uplink::RegistryClient::new(
+            &self.registry_url,
+            &self.registry_token,
+            lookup,
+            Some(&tls),
+            std::time::Duration::from_secs(10),
+        )
+        .map(|_| ())
+        .map_err(|_| ProvisionError::Tls)
     }
 
     /// The file's text, as `kiosk provision make` writes it.
@@ -561,6 +600,7 @@ pub fn run(cmd: ProvisionCmd) -> anyhow::Result<()> {
                 client_key: read_text(&client_key)?,
             };
             p.validate()?;
+            p.check_tls()?;
             write_atomic(
                 out.parent()
                     .filter(|d| !d.as_os_str().is_empty())
@@ -597,6 +637,8 @@ pub fn run(cmd: ProvisionCmd) -> anyhow::Result<()> {
             } else {
                 anyhow::bail!("name a provisioning file, --auto or --device");
             };
+            // Refused before anything is written: the old configuration stays.
+            p.check_tls()?;
             if check {
                 println!(
                     "provisioning file is valid: terminal {} ({})",
@@ -656,6 +698,53 @@ mod tests {
             client_cert: pem("CERTIFICATE", &[0x30, 0x03, 0x02, 0x01, 0x03]),
             client_key: pem("PRIVATE KEY", &[0x30, 0x03, 0x02, 0x01, 0x04]),
         }
+    }
+
+    /// A CA and a v3 client certificate made by it: (CA PEM, certificate PEM,
+    /// its key PEM, another key PEM).
+    fn real_client_material() -> (String, String, String, String) {
+        use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+        let mut ca = CertificateParams::new(Vec::<String>::new()).expect("params");
+        ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let issuer =
+            CertifiedIssuer::self_signed(ca, KeyPair::generate().expect("key")).expect("ca");
+        let key = KeyPair::generate().expect("key");
+        let cert = CertificateParams::new(vec!["hall-0815".to_string()])
+            .expect("params")
+            .signed_by(&key, &issuer)
+            .expect("leaf");
+        let other = KeyPair::generate().expect("key");
+        (
+            issuer.pem(),
+            cert.pem(),
+            key.serialize_pem(),
+            other.serialize_pem(),
+        )
+    }
+
+    #[test]
+    fn the_tls_material_must_make_a_client() {
+        let (ca, cert, key, other_key) = real_client_material();
+        let mut p = sample();
+        p.registry_ca = ca;
+        p.client_cert = cert;
+        p.client_key = key;
+        p.validate().expect("valid");
+        p.check_tls().expect("usable TLS material");
+        // A key that is not the certificate's passes the PEM checks but
+        // cannot make the client: refused, with a reason a technician can act on.
+        p.client_key = other_key;
+        p.validate().expect("PEM kinds are right");
+        let err = p.check_tls().expect_err("mismatched key");
+        assert!(matches!(err, ProvisionError::Tls), "{err}");
+        assert!(err.to_string().contains("X.509 v3"), "{err}");
+        // So is a certificate that is no certificate at all.
+        let mut p = sample();
+        p.client_key = real_client_material().2;
+        assert!(matches!(p.check_tls(), Err(ProvisionError::Tls)));
+        // Plain http (a loopback registry: the demo) needs no TLS material.
+        p.registry_url = "http://127.0.0.1:8700".into();
+        p.check_tls().expect("http");
     }
 
     #[test]
