@@ -216,10 +216,19 @@ impl Watch {
     }
 
     fn lost(&mut self, e: ReaderError, emit: &mut dyn FnMut(ReaderEvent)) {
-        warn!(
-            "card reader unavailable: {e}; retrying in {:?}",
-            self.backoff
-        );
+        // Said once per outage; the retries (every `backoff_max` at most, for
+        // as long as no reader is attached) would otherwise fill the journal.
+        if self.disconnected_reported {
+            debug!(
+                "card reader still unavailable: {e}; retrying in {:?}",
+                self.backoff
+            );
+        } else {
+            warn!(
+                "card reader unavailable: {e}; retrying in {:?}",
+                self.backoff
+            );
+        }
         self.next_open = Instant::now() + self.backoff;
         self.backoff = (self.backoff * 2).min(self.cfg.backoff_max);
         if !self.disconnected_reported {
