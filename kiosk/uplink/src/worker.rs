@@ -1,15 +1,18 @@
-//! The background uplink: one thread, one tokio runtime, one queue connection.
+//! The background uplink: one thread with one tokio runtime, and a
+//! bookkeeping thread (`books`) with the queue's second connection.
 //!
 //! The loop claims the oldest due row, uploads it and records the outcome:
-//! acknowledged (payload purged), retry with capped exponential backoff and
-//! jitter, or failed. The queue's bookkeeping stays off the wire's path: while
-//! one registration is being uploaded, a second connection records the
-//! previous one's acknowledgement and claims the next due row, so that the
-//! next upload starts the moment this one is answered. A row claimed ahead
-//! but not sent (the loop pauses or stops) is given back uncounted. With nothing due it sleeps until the earliest retry, a
-//! [`Uplink::wake`], or a slow poll (another process may seal rows too).
-//! History queries and heartbeats run as separate tasks on the same runtime,
-//! so they are answered even while an upload is waiting on a slow network.
+//! acknowledged (the payload is purged later, when nothing is due), retry with
+//! capped exponential backoff and jitter, or failed. The queue's bookkeeping
+//! stays off the wire's path: while one registration is being uploaded, the
+//! bookkeeping thread records the previous one's acknowledgement and claims
+//! the next due row, so that the next upload starts the moment this one is
+//! answered. A row claimed ahead but not sent (the loop pauses or stops) is
+//! given back uncounted. With nothing due the loop sleeps until the earliest
+//! retry, a [`Uplink::wake`], or a slow poll (another process may seal rows
+//! too). History queries and heartbeats run as separate tasks on the same
+//! runtime, so they are answered even while an upload is waiting on a slow
+//! network.
 
 use std::hash::{BuildHasher, Hasher};
 use std::path::PathBuf;

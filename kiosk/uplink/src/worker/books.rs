@@ -99,13 +99,15 @@ impl Books {
         let Some(jobs) = &self.jobs else {
             return Err(ack);
         };
-        match jobs.send(Job::Step {
+        let job = Job::Step {
             ack,
             retry_at,
             reply,
-        }) {
+        };
+        match jobs.send(job) {
             Ok(()) => Ok(answer),
             Err(std_mpsc::SendError(Job::Step { ack, .. })) => Err(ack),
+            // Not sent: a step, so its acknowledgement comes back.
             Err(std_mpsc::SendError(Job::Purge)) => Err(None),
         }
     }
