@@ -17,6 +17,12 @@ for krate in intake idcard-proto kiosk-privacy; do
   done
 done
 
+# No import cycle among the app's modules (the controller, its threads, the
+# view, the voice and the configuration import each other one way only).
+if ! python3 scripts/module-cycles.py kiosk/app/src; then
+  echo "invariant broken: kiosk/app has an import cycle"; fail=1
+fi
+
 # Every Rust file opens with a //! doc comment.
 while IFS= read -r f; do
   [ -f "$f" ] || continue

@@ -33,7 +33,7 @@ fn a_clerk_registers_for_someone_without_a_card() -> anyhow::Result<()> {
     h.wait_for("wrong PIN", long, |v| v.message.contains("还可以再试 4 次"))?;
     h.press(intake::Event::StaffPin(StaffPin::new(PIN)));
     h.wait_for("clerk menu", long, |v| {
-        v.screen == Some(Screen::ClerkMenu) && v.staff_mode == 1
+        v.screen == Some(Screen::ClerkMenu) && v.staff_mode == Some(intake::StaffRole::Clerk)
     })?;
 
     h.press(intake::Event::ClerkManualEntry);
@@ -113,7 +113,7 @@ fn a_clerk_registers_for_someone_without_a_card() -> anyhow::Result<()> {
     }
 
     h.press(intake::Event::LeaveStaff);
-    h.wait_for("welcome", long, |v| v.screen == Some(Screen::Welcome) && v.staff_mode == 0)?;
+    h.wait_for("welcome", long, |v| v.screen == Some(Screen::Welcome) && v.staff_mode.is_none())?;
 
     let text = log.text();
     for secret in [PIN, ID, NAME, "十九万元"] {

@@ -77,7 +77,7 @@ fn first_visit_registers_and_repeat_visit_shows_history() -> anyhow::Result<()> 
         kinds.contains(&(1, "document_kind")) && kinds.contains(&(2, "document_kind")),
         "{kinds:?}"
     );
-    let amount = rec.fields.iter().find(|f| f.kind == "amount").map(|f| f.value.expose().to_string());
+    let amount = rec.fields.iter().find(|f| f.kind == registry_api::FieldKind::Amount).map(|f| f.value.expose().to_string());
     assert_eq!(amount.as_deref(), Some("180000.00"), "page 1 says 共计约十八万元");
 
     assert_eq!(rec.description.expose(), "拖欠工资。");
@@ -125,7 +125,7 @@ fn first_visit_registers_and_repeat_visit_shows_history() -> anyhow::Result<()> 
         );
         h.press(intake::Event::RepeatAnswered(true));
         h.wait_for("answer shown", Duration::from_secs(10), |v| {
-            v.repeat_answer == 1
+            v.repeat_answer == Some(true)
         })?;
         Ok(())
     })?;

@@ -11,7 +11,7 @@
 use std::time::Duration;
 
 use anyhow::bail;
-use kiosk_queue::{Queue, QueueError};
+use kiosk_queue::Queue;
 
 use crate::Config;
 
@@ -209,19 +209,6 @@ fn human(d: Duration) -> String {
     }
 }
 
-/// What the screen says when a registration could not be sealed.
-pub fn seal_failure_message(e: &QueueError) -> &'static str {
-    match e {
-        QueueError::LowDiskSpace { .. } => {
-            "存储空间不足，本机暂停登记，已保存的登记不受影响。请联系工作人员"
-        }
-        QueueError::TooLarge { .. } | QueueError::TooManyPages { .. } => {
-            "材料过多，无法保存。请删除部分页面后重新提交，或联系工作人员"
-        }
-        _ => "保存失败，请联系工作人员",
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -300,11 +287,11 @@ mod tests {
 
     #[test]
     fn refusals_have_clear_texts() {
-        let low = QueueError::LowDiskSpace {
+        let low = kiosk_queue::QueueError::LowDiskSpace {
             available_mb: 10,
             floor_mb: 200,
         };
-        assert!(seal_failure_message(&low).contains("存储空间不足"));
+        assert!(crate::view::seal_failure_text(&low).contains("存储空间不足"));
         assert_eq!(human(Duration::from_secs(190_000)), "2 d 4 h");
         assert_eq!(human(Duration::from_secs(42)), "42 s");
     }

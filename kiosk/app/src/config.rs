@@ -11,6 +11,8 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use serde::Deserialize;
 
+pub use crate::staff::StaffConfig;
+
 /// The whole configuration.
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]
@@ -25,7 +27,7 @@ pub struct Config {
     pub ui: UiConfig,
     pub staff: StaffConfig,
     pub counter: CounterConfig,
-    pub voice: crate::voice::VoiceConfig,
+    pub voice: VoiceConfig,
     pub technician: TechnicianConfig,
     /// The file this configuration was loaded from (`None`: built in, as in the demo).
     #[serde(skip)]
@@ -52,16 +54,6 @@ impl Default for CounterConfig {
             window: "信访接待窗口".into(),
         }
     }
-}
-
-/// Staff logins on the terminal's own screen.
-#[derive(Debug, Clone, Deserialize, Default)]
-#[serde(deny_unknown_fields, default)]
-pub struct StaffConfig {
-    /// Argon2id PHC string of the clerk PIN (`kiosk staff hash-pin`); "" = no clerk login.
-    pub clerk_pin_hash: String,
-    /// Argon2id PHC string of the technician PIN; "" = no technician login.
-    pub technician_pin_hash: String,
 }
 
 /// Who this terminal is.
@@ -490,6 +482,46 @@ impl Config {
     pub fn inactivity(&self) -> Duration {
         Duration::from_secs(self.ui.inactivity_timeout_s)
     }
+}
+
+/// Spoken prompts (`[voice]` in kiosk.toml).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct VoiceConfig {
+    /// Say short prompts on the terminal's audio output.
+    pub enabled: bool,
+    /// The ALSA device `aplay` plays to (`default`, `plughw:1,0`, `null`).
+    pub device: String,
+    /// Loudness in percent of the recorded prompts (0 to 100).
+    pub volume: u8,
+    /// A directory of recordings that replace built-in prompts, one
+    /// `<id>.wav` each (ids in kiosk/voice/src/prompts.rs); empty for none.
+    pub dir: PathBuf,
+}
+
+impl Default for VoiceConfig {
+    fn default() -> Self {
+        VoiceConfig {
+            enabled: true,
+            device: "default".into(),
+            volume: 80,
+            dir: PathBuf::new(),
+        }
+    }
+}
+
+impl VoiceConfig {
+    /// Checks the values.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        if self.volume > 100 {
+            bail!("voice.volume must be between 0 and 100");
+        }
+        if self.device.trim().is_empty() {
+            bail!("voice.device must not be empty");
+        }
+        Ok(())
+    }
+
 }
 
 #[cfg(test)]

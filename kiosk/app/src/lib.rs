@@ -2,7 +2,10 @@
 //! intake state machine and the Slint UI.
 //!
 //! - [`config`]: the one typed configuration file.
-//! - [`controller`]: the shell that carries out the intake machine's effects.
+//! - [`controller`]: the shell that carries out the intake machine's effects
+//!   (its terminal-wide parts, the per-visit state, the device threads).
+//! - [`update`]: what the controller and its threads send the screen.
+//! - [`registration`]: the registration built from a visit, and its fields.
 //! - [`view`]: the view model the screen renders.
 //! - [`ui`]: the Slint adapter (the only module that knows Slint).
 //! - [`cli_queue`]: the `kiosk queue` technician view and the queue's refusal texts.
@@ -34,9 +37,11 @@ pub mod rating;
 pub mod ui;
 pub mod technician;
 pub mod view;
+pub mod update;
+pub mod registration;
 pub mod voice;
-mod workers;
 
 pub use config::Config;
-pub use controller::{Controller, Devices, Sink, Stage, Timings, Update};
+pub use controller::{Controller, Devices};
+pub use update::{Sink, Stage, Timings, Update};
 pub use view::ViewModel;

@@ -38,7 +38,7 @@ pub fn message(m: &Intake) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use idcard_proto::{CardText, DocType, Sex};
-    use intake::{Event, Millis, Thumb, Timeouts};
+    use intake::{Event, Millis, Thumb, Timeouts, VisitId};
     use kiosk_privacy::{Address, IdNumber, PersonName, PersonalText};
 
     use super::*;
@@ -59,8 +59,9 @@ mod tests {
         })
     }
 
-    fn page(page_id: u32) -> Event {
+    fn page(visit: VisitId, page_id: u32) -> Event {
         Event::PageCaptured {
+            visit,
             page_id,
             jpeg: vec![1],
             thumb: Thumb {
@@ -91,10 +92,11 @@ mod tests {
         assert_eq!(message(&m), None);
         send(&mut m, Event::CaptureRequested);
         assert!(message(&m).is_some_and(|t| t.contains("正在拍照")));
-        send(&mut m, page(1));
+        let v = m.visit();
+        send(&mut m, page(v, 1));
         assert_eq!(message(&m), None);
         send(&mut m, Event::CaptureRequested);
-        send(&mut m, page(2));
+        send(&mut m, page(v, 2));
         send(&mut m, Event::FinishCapture);
         send(&mut m, Event::SkipDescription);
         send(&mut m, Event::NoPhone);
@@ -110,6 +112,7 @@ mod tests {
             send(
                 &mut m,
                 Event::OcrFinished {
+                    visit: v,
                     page_id,
                     result: Some((PersonalText::new("样本"), 90.0)),
                     doubtful: Vec::new(),

@@ -1,46 +1,9 @@
 //! Queuing a petitioner's satisfaction rating: the ID number becomes its
 //! keyed hash here and goes no further; the uplink sends the row later.
 
-use intake::{History, Intake, RatingRequest, Screen};
+use intake::RatingRequest;
 use kiosk_queue::{NewRating, Queue, QueueError};
 use registry_api::envelope::{id_lookup_key, LookupKey};
-
-use crate::view::{category_label, ProgressRow, ViewModel};
-
-/// Fills the progress and rating screens' part of the view.
-pub fn fill_view(m: &Intake, v: &mut ViewModel) {
-    v.query_mode = m.query_mode();
-    let Some(q) = m.query() else { return };
-    match &q.history {
-        History::Loading => v.history_loading = true,
-        History::Unavailable => {
-            v.history_note = "登记系统暂时无法连接，请稍后再查询或咨询工作人员".into()
-        }
-        History::Loaded(rows) if rows.is_empty() => v.history_note = "您还没有登记记录".into(),
-        History::Loaded(rows) => {
-            v.progress = rows
-                .iter()
-                .map(|r| ProgressRow {
-                    case_number: r.case_number.clone(),
-                    date: r.registered_at.chars().take(10).collect(),
-                    category: category_label(&r.category),
-                    status: intake::rating::status_words(&r.status).into(),
-                    can_rate: q.can_rate(&r.case_number),
-                    rated: q.is_rated(&r.case_number),
-                })
-                .collect()
-        }
-    }
-    if let (Screen::Rating, Some(d)) = (m.screen(), &q.draft) {
-        v.rating_case = d.case_number.clone();
-        v.rating_score = d.score.map_or(0, i32::from);
-        v.rating_reasons = intake::REASONS
-            .iter()
-            .map(|r| d.reasons.contains(&r.code))
-            .collect();
-        v.rating_sending = d.sending;
-    }
-}
 
 /// Stores the rating as a pending queue row under a fresh idempotency key.
 pub fn queue_rating(queue: &Queue, key: &LookupKey, req: &RatingRequest) -> Result<(), QueueError> {

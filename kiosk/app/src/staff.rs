@@ -8,11 +8,21 @@
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
-use intake::{QueueRow, StaffRole};
+use intake::{QueueRow, QueueStatus, StaffRole};
 use kiosk_privacy::StaffPin;
 use kiosk_queue::{Queue, QueueError};
 
-use crate::config::StaffConfig;
+use serde::Deserialize;
+
+/// Staff logins on the terminal's own screen.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct StaffConfig {
+    /// Argon2id PHC string of the clerk PIN (`kiosk staff hash-pin`); "" = no clerk login.
+    pub clerk_pin_hash: String,
+    /// Argon2id PHC string of the technician PIN; "" = no technician login.
+    pub technician_pin_hash: String,
+}
 
 /// How many registrations the clerk's queue view lists, newest first.
 pub const QUEUE_VIEW_ROWS: usize = 50;
@@ -82,7 +92,12 @@ pub fn queue_rows(queue: &Queue) -> Result<Vec<QueueRow>, QueueError> {
             sealed_at: r.sealed_at,
             category: r.category,
             masked_id: r.masked_id,
-            status: r.status.as_str().to_string(),
+            status: match r.status {
+                kiosk_queue::Status::Pending => QueueStatus::Pending,
+                kiosk_queue::Status::Uploading => QueueStatus::Uploading,
+                kiosk_queue::Status::Acknowledged => QueueStatus::Acknowledged,
+                kiosk_queue::Status::Failed => QueueStatus::Failed,
+            },
             case_number: r.case_number,
             reason: r.last_error,
         })

@@ -4,14 +4,14 @@
 use std::sync::mpsc::Sender;
 use std::sync::Arc;
 
-use intake::{Event, KeyboardKey, Screen};
+use intake::{Event, KeyboardKey, Screen, StaffRole};
 use kiosk_privacy::{IdNumber, PersonName, PersonalText, StaffPin};
 use kiosk_ui::{
     AppWindow, CategoryTile, HistoryRow, Intake as IntakeGlobal, PageText, PageThumb, QueueRowView,
 };
 use slint::{ComponentHandle, Image, Model, ModelRc, Rgba8Pixel, SharedPixelBuffer, VecModel};
 
-use crate::controller::{Sink, Update};
+use crate::update::{Sink, Update};
 
 mod rating;
 use crate::view::ViewModel;
@@ -101,11 +101,21 @@ pub fn apply(app: &AppWindow, v: &ViewModel) {
     g.set_queued_offline(v.queued_offline);
     g.set_suggestion(v.suggestion.as_str().into());
     g.set_repeat_question(v.repeat_question.as_str().into());
-    g.set_repeat_answer(v.repeat_answer);
+    // The screens' codes: 0 not answered, 1 the same matter, 2 not the same.
+    g.set_repeat_answer(match v.repeat_answer {
+        None => 0,
+        Some(true) => 1,
+        Some(false) => 2,
+    });
     g.set_seconds_left(v.seconds_left.min(i32::MAX as u64) as i32);
     g.set_still_there(v.still_there);
     g.set_open_case(v.open_case.as_str().into());
-    g.set_staff_mode(v.staff_mode);
+    // The screens' codes: 0 nobody, 1 a clerk, 2 a technician.
+    g.set_staff_mode(match v.staff_mode {
+        None => 0,
+        Some(StaffRole::Clerk) => 1,
+        Some(StaffRole::Technician) => 2,
+    });
     g.set_ticket(v.ticket.as_str().into());
     g.set_assisted(v.assisted);
     let rows: Vec<QueueRowView> = v

@@ -4,8 +4,13 @@
 //! test or to the benchmark alike. It holds the petitioner's name in clear
 //! (the screen must show it to them); its `Debug` leaves personal data out.
 
+mod query;
+
 use idcard_proto::DocType;
-use intake::{History, Intake, Millis, Ocr, Screen, StaffRole, Thumb};
+use registry_api::FieldKind;
+use intake::{
+    CaseStatus, History, Intake, MessageKind, Millis, Ocr, QueueStatus, Screen, StaffRole, Thumb,
+};
 
 /// One row of the history list.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,6 +79,8 @@ impl std::fmt::Debug for PageTextView {
 pub struct ViewModel {
     pub screen: Option<Screen>,
     pub message: String,
+    /// What the message is about (the voice matches on it); `None` without a message.
+    pub message_kind: Option<MessageKind>,
     pub message_is_error: bool,
     pub person_name: String,
     pub id_masked: String,
@@ -97,10 +104,10 @@ pub struct ViewModel {
     pub suggestion: String,
     /// "Same matter as …?" on the review screen; "" when not asked.
     pub repeat_question: String,
-    /// 0 not answered, 1 same matter, 2 not the same.
-    pub repeat_answer: i32,
-    /// 0 nobody, 1 a clerk, 2 a technician is logged in.
-    pub staff_mode: i32,
+    /// The answer to the repeat question: `Some(true)` the same matter.
+    pub repeat_answer: Option<bool>,
+    /// Who is logged in.
+    pub staff_mode: Option<StaffRole>,
     /// A clerk registers on the person's behalf (the ID number is then shown in full).
     pub assisted: bool,
     pub queue_rows: Vec<QueueRowView>,
@@ -176,24 +183,106 @@ pub fn category_label(code: &str) -> String {
         .unwrap_or_else(|| code.to_string())
 }
 
-fn status_label(status: &str) -> &str {
+/// A case's state in words for the petitioner.
+pub fn status_words(status: CaseStatus) -> &'static str {
     match status {
-        "registered" => "已登记",
-        "accepted" => "已受理",
-        "in_progress" => "办理中",
-        "answered" => "已答复",
-        "closed" => "已办结",
-        other => other,
+        CaseStatus::Registered => "已登记",
+        CaseStatus::Accepted => "已受理",
+        CaseStatus::InProgress => "办理中",
+        CaseStatus::Answered => "已答复",
+        CaseStatus::Closed => "已办结",
     }
 }
 
-fn queue_status_label(status: &str) -> &str {
+fn queue_status_label(status: QueueStatus) -> &'static str {
     match status {
-        "pending" => "等待发送",
-        "uploading" => "正在发送",
-        "acknowledged" => "已送达",
-        "failed" => "发送失败",
-        other => other,
+        QueueStatus::Pending => "等待发送",
+        QueueStatus::Uploading => "正在发送",
+        QueueStatus::Acknowledged => "已送达",
+        QueueStatus::Failed => "发送失败",
+    }
+}
+
+/// What the review screen says about the recognised pages: the fields found
+/// (phone and ID numbers masked) and the words recognised with low confidence.
+pub fn review_notes(pages: &[intake::Page]) -> String {
+    let mut found = Vec::new();
+    for f in crate::registration::extracted_fields(pages) {
+        let value = f.value.expose();
+        let shown = match f.kind {
+            FieldKind::Date => format!("日期 {value}"),
+            FieldKind::Amount => format!("金额 {value} 元"),
+            FieldKind::Phone => format!("电话 {}", screen_mask(value)),
+            FieldKind::IdNumber if f.doubtful => {
+                format!("证件号 {}（待核对）", screen_mask(value))
+            }
+            FieldKind::IdNumber => format!("证件号 {}", screen_mask(value)),
+            _ => continue,
+        };
+        if !found.contains(&shown) && found.len() < 4 {
+            found.push(shown);
+        }
+    }
+    let doubtful: Vec<&str> = pages
+        .iter()
+        .filter_map(|p| match &p.ocr {
+            intake::Ocr::Done { doubtful, .. } => Some(doubtful.iter().map(|w| w.expose())),
+            _ => None,
+        })
+        .flatten()
+        .take(6)
+        .collect();
+    let mut lines = Vec::new();
+    if !found.is_empty() {
+        lines.push(format!("识别到：{}", found.join("；")));
+    }
+    if !doubtful.is_empty() {
+        lines.push(format!("请核对识别不确定的字词：{}", doubtful.join("、")));
+    }
+    lines.join("\n")
+}
+
+/// The review screen's routing suggestion in words, with the notes on the
+/// recognised pages below it; "" when there is nothing to say.
+pub fn suggestion_text(top: Option<&kiosk_classify::Suggestion>, notes: &str) -> String {
+    let line = top
+        .map(|top| {
+            if top.confident {
+                // The three strongest reasons are enough on a screen.
+                let place = top
+                    .locality
+                    .as_deref()
+                    .map(|l| format!("{l} "))
+                    .unwrap_or_default();
+                let why: Vec<&str> = top.evidence.iter().take(3).map(String::as_str).collect();
+                if why.is_empty() {
+                    format!("建议转办：{place}{}", top.unit)
+                } else {
+                    format!("建议转办：{place}{}（依据：{}）", top.unit, why.join("、"))
+                }
+            } else {
+                format!("可能由{}办理，工作人员会再确认", top.unit)
+            }
+        })
+        .unwrap_or_default();
+    match (line.is_empty(), notes.is_empty()) {
+        (_, true) => line,
+        (true, false) => notes.to_string(),
+        (false, false) => format!("{line}\n{notes}"),
+    }
+}
+
+/// What the screen says when a registration (or a rating) could not be sealed.
+pub fn seal_failure_text(e: &kiosk_queue::QueueError) -> &'static str {
+    use kiosk_queue::QueueError;
+    match e {
+        QueueError::LowDiskSpace { .. } => {
+            "存储空间不足，本机暂停登记，已保存的登记不受影响。请联系工作人员"
+        }
+        QueueError::TooLarge { .. } | QueueError::TooManyPages { .. } => {
+            "材料过多，无法保存。请删除部分页面后重新提交，或联系工作人员"
+        }
+        _ => "保存失败，请联系工作人员",
     }
 }
 
@@ -205,19 +294,19 @@ pub fn build(m: &Intake, now: Millis) -> ViewModel {
     };
     if let Some(msg) = m.message() {
         v.message = msg.text.clone();
+        v.message_kind = Some(msg.kind);
         v.message_is_error = msg.is_error;
     }
     if v.message.is_empty() {
         // A wait longer than half a second says what is happening.
-        v.message = crate::progress::message(m).unwrap_or_default();
+        if let Some(text) = crate::progress::message(m) {
+            v.message = text;
+            v.message_kind = Some(MessageKind::Info);
+        }
     }
     v.seconds_left = m.seconds_left(now).unwrap_or(0);
     v.still_there = m.asking_still_there(now);
-    v.staff_mode = match m.staff() {
-        None => 0,
-        Some(StaffRole::Clerk) => 1,
-        Some(StaffRole::Technician) => 2,
-    };
+    v.staff_mode = m.staff();
     let clerk = m.staff() == Some(StaffRole::Clerk);
     v.queue_rows = m
         .queue_rows()
@@ -227,10 +316,10 @@ pub fn build(m: &Intake, now: Millis) -> ViewModel {
             when: r.sealed_at.chars().take(16).collect::<String>().replace('T', " "),
             category: category_label(&r.category),
             masked_id: r.masked_id.clone(),
-            status: queue_status_label(&r.status).into(),
+            status: queue_status_label(r.status).into(),
             case_number: r.case_number.clone().unwrap_or_default(),
             reason: r.reason.clone().unwrap_or_default(),
-            failed: r.status == "failed",
+            failed: r.status == QueueStatus::Failed,
         })
         .collect();
     if let Some(s) = m.session() {
@@ -281,7 +370,7 @@ pub fn build(m: &Intake, now: Millis) -> ViewModel {
                         case_number: r.case_number.clone(),
                         date: r.registered_at.chars().take(10).collect(),
                         category: category_label(&r.category),
-                        status: status_label(&r.status).to_string(),
+                        status: status_words(r.status).to_string(),
                     })
                     .collect();
                 if m.screen() == Screen::Identity {
@@ -295,11 +384,7 @@ pub fn build(m: &Intake, now: Millis) -> ViewModel {
         }
         if let Some(q) = &s.repeat {
             v.repeat_question = q.question.clone();
-            v.repeat_answer = match q.answer {
-                None => 0,
-                Some(true) => 1,
-                Some(false) => 2,
-            };
+            v.repeat_answer = q.answer;
         }
         v.description = s.description.expose().to_string();
         let digits = s.phone.expose();
@@ -333,7 +418,7 @@ pub fn build(m: &Intake, now: Millis) -> ViewModel {
         v.queued_offline = case.is_none();
         v.ticket = m.ticket().unwrap_or_default().to_string();
     }
-    crate::rating::fill_view(m, &mut v);
+    query::fill_view(m, &mut v);
     v
 }
 

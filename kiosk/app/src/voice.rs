@@ -11,63 +11,23 @@
 //! to a prompt, never read out.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use anyhow::bail;
-use intake::Screen;
+use intake::{MessageKind, Screen};
 use kiosk_voice::{Player, PlayerConfig, Prompt};
-use serde::Deserialize;
 
-use crate::controller::{Sink, Update};
+use crate::config::VoiceConfig;
+use crate::update::{Sink, Update};
 use crate::view::ViewModel;
 
-/// Spoken prompts (`[voice]` in kiosk.toml).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct VoiceConfig {
-    /// Say short prompts on the terminal's audio output.
-    pub enabled: bool,
-    /// The ALSA device `aplay` plays to (`default`, `plughw:1,0`, `null`).
-    pub device: String,
-    /// Loudness in percent of the recorded prompts (0 to 100).
-    pub volume: u8,
-    /// A directory of recordings that replace built-in prompts, one
-    /// `<id>.wav` each (ids in kiosk/voice/src/prompts.rs); empty for none.
-    pub dir: PathBuf,
-}
-
-impl Default for VoiceConfig {
-    fn default() -> Self {
-        VoiceConfig {
-            enabled: true,
-            device: "default".into(),
-            volume: 80,
-            dir: PathBuf::new(),
-        }
-    }
-}
-
-impl VoiceConfig {
-    /// Checks the values.
-    pub fn validate(&self) -> anyhow::Result<()> {
-        if self.volume > 100 {
-            bail!("voice.volume must be between 0 and 100");
-        }
-        if self.device.trim().is_empty() {
-            bail!("voice.device must not be empty");
-        }
-        Ok(())
-    }
-
-    fn player_config(&self) -> PlayerConfig {
+/// How `aplay` is run for these settings.
+fn player_config(cfg: &VoiceConfig) -> PlayerConfig {
         PlayerConfig {
-            device: self.device.clone(),
-            volume: self.volume,
-            dir: (!self.dir.as_os_str().is_empty()).then(|| self.dir.clone()),
+            device: cfg.device.clone(),
+            volume: cfg.volume,
+            dir: (!cfg.dir.as_os_str().is_empty()).then(|| cfg.dir.clone()),
         }
-    }
 }
 
 /// What a screen says when it appears; the staff screens say nothing.
@@ -94,32 +54,26 @@ pub fn screen_prompt(screen: Screen) -> Option<Prompt> {
     })
 }
 
-/// What a message on a screen calls for; `None` for messages that need no
-/// voice (advice such as "too dark", which the screen shows).
-pub fn message_prompt(screen: Screen, text: &str, is_error: bool) -> Option<Prompt> {
-    match screen {
-        Screen::Card if is_error => Some(Prompt::CardRetry),
-        Screen::Capture => {
-            if text.contains("不动") {
-                Some(Prompt::HoldStill)
-            } else if text.contains("空白") {
-                Some(Prompt::PageBlank)
-            } else if text.contains("已经拍过") {
-                Some(Prompt::PageDuplicate)
-            } else if text.starts_with("已拍第") {
-                Some(Prompt::PageTaken)
-            } else if text.contains("平放") {
-                Some(Prompt::PlacePage)
-            } else if is_error {
-                Some(Prompt::PageRetry)
-            } else {
-                None
-            }
-        }
-        Screen::Receipt if text.contains("拍下") || is_error => Some(Prompt::ReceiptOnScreen),
-        Screen::Receipt if text.contains("取走") => Some(Prompt::TakeReceipt),
+/// What a message of this kind on a screen calls for; `None` for messages
+/// that need no voice (advice such as "too dark", which the screen shows).
+/// Matched on the message's kind, never on its words.
+pub fn message_prompt(screen: Screen, kind: MessageKind, is_error: bool) -> Option<Prompt> {
+    use MessageKind as K;
+    match (screen, kind) {
+        (Screen::Card, K::CardUnread) => Some(Prompt::CardRetry),
+        (Screen::Card, _) if is_error => Some(Prompt::CardRetry),
+        (Screen::Capture, K::HoldStill) => Some(Prompt::HoldStill),
+        (Screen::Capture, K::PageBlank) => Some(Prompt::PageBlank),
+        (Screen::Capture, K::PageDuplicate) => Some(Prompt::PageDuplicate),
+        (Screen::Capture, K::PageTaken) => Some(Prompt::PageTaken),
+        (Screen::Capture, K::PlacePage) => Some(Prompt::PlacePage),
+        (Screen::Capture, _) if is_error => Some(Prompt::PageRetry),
+        (Screen::Capture, _) => None,
+        (Screen::Receipt, K::ReceiptOnScreen) => Some(Prompt::ReceiptOnScreen),
+        (Screen::Receipt, _) if is_error => Some(Prompt::ReceiptOnScreen),
+        (Screen::Receipt, K::ReceiptPrinted) => Some(Prompt::TakeReceipt),
         // The fault screen's own prompt already says to ask staff.
-        Screen::Fault => None,
+        (Screen::Fault, _) => None,
         _ if is_error => Some(Prompt::LookAtScreen),
         _ => None,
     }
@@ -154,7 +108,10 @@ impl<F: FnMut(Prompt)> Announcer<F> {
     pub fn on_view(&mut self, v: &ViewModel) {
         let screen = v.screen.unwrap_or(Screen::Welcome);
         let counting = v.seconds_left > 0 && screen != Screen::Receipt;
-        let message = || message_prompt(screen, &v.message, v.message_is_error);
+        let message = || {
+            v.message_kind
+                .and_then(|kind| message_prompt(screen, kind, v.message_is_error))
+        };
         let prompt = if self.screen != Some(screen) {
             self.said.clear();
             // Back to the welcome screen on its own (start-up, the receipt's
@@ -197,7 +154,7 @@ pub fn announcing(sink: Sink, cfg: &VoiceConfig) -> Sink {
     if !cfg.enabled {
         return sink;
     }
-    let player = match Player::spawn(cfg.player_config()) {
+    let player = match Player::spawn(player_config(cfg)) {
         Ok(p) => p,
         Err(e) => {
             log::warn!("spoken prompts off: {e}");
@@ -248,10 +205,28 @@ mod tests {
         assert!(prompts.iter().all(|p| p.built_wav().is_some()));
     }
 
+    /// A view; the message's kind follows from the words as the machine and
+    /// the controller would give it (the announcer itself only reads the kind).
     fn view(screen: Screen, message: &str, is_error: bool, seconds_left: u64) -> ViewModel {
+        use MessageKind as K;
+        let kind = match message {
+            "" => None,
+            "请保持材料不动" => Some(K::HoldStill),
+            "请将材料平放在拍摄区域内" => Some(K::PlacePage),
+            "正在拍照，请勿移动" => Some(K::Advice),
+            "这一页是空白页，请翻到有字的一面" => Some(K::PageBlank),
+            "这一页已经拍过了，请放下一页" => Some(K::PageDuplicate),
+            "摄像头暂时不可用，请稍后再拍" => Some(K::PageRetry),
+            "回执已打印，请取走" => Some(K::ReceiptPrinted),
+            m if m.starts_with("已拍第") => Some(K::PageTaken),
+            m if m.starts_with("未能读取证件") => Some(K::CardUnread),
+            _ if is_error => Some(K::Refused),
+            _ => Some(K::Info),
+        };
         ViewModel {
             screen: Some(screen),
             message: message.into(),
+            message_kind: kind,
             message_is_error: is_error,
             seconds_left,
             ..ViewModel::default()
@@ -352,13 +327,31 @@ mod tests {
     #[test]
     fn a_receipt_that_was_not_printed_asks_for_a_photo() {
         assert_eq!(
-            message_prompt(Screen::Receipt, "打印机缺纸，请拍下屏幕上的回执", true),
+            message_prompt(Screen::Receipt, MessageKind::ReceiptOnScreen, true),
             Some(Prompt::ReceiptOnScreen)
         );
         assert_eq!(
-            message_prompt(Screen::Receipt, "请拍下屏幕上的回执", false),
+            message_prompt(Screen::Receipt, MessageKind::ReceiptOnScreen, false),
             Some(Prompt::ReceiptOnScreen)
         );
+        assert_eq!(
+            message_prompt(Screen::Receipt, MessageKind::ReceiptPrinted, false),
+            Some(Prompt::TakeReceipt)
+        );
+    }
+
+    #[test]
+    fn the_words_of_a_message_never_choose_its_prompt() {
+        // The same words under another kind say something else, or nothing.
+        let (mut a, said) = announcer();
+        a.on_view(&view(Screen::Capture, "", false, 0));
+        let mut v = view(Screen::Capture, "请保持材料不动", false, 0);
+        v.message_kind = Some(MessageKind::Advice);
+        a.on_view(&v);
+        let mut v = view(Screen::Capture, "这一页已经拍过了", true, 0);
+        v.message_kind = Some(MessageKind::PageBlank);
+        a.on_view(&v);
+        assert_eq!(*said.borrow(), [Prompt::PlacePage, Prompt::PageBlank]);
     }
 
     #[test]
@@ -414,7 +407,7 @@ mod tests {
             toml::from_str("[voice]\nenabled = false\ndir = \"/srv/voice\"\n").unwrap();
         assert!(!cfg.voice.enabled);
         assert_eq!(
-            cfg.voice.player_config().dir.as_deref(),
+            player_config(&cfg.voice).dir.as_deref(),
             Some(std::path::Path::new("/srv/voice"))
         );
     }

@@ -61,19 +61,21 @@ impl Rig {
             Event::ConfirmIdentity,
             Event::ChooseCategory("labour".into()),
             Event::CaptureRequested,
-            Event::PageCaptured {
-                page_id: 1,
-                jpeg: vec![1],
-                thumb: Thumb {
-                    width: 1,
-                    height: 1,
-                    rgba: vec![0; 4],
-                },
-            },
-            Event::FinishCapture,
         ] {
             rig.feed(e);
         }
+        let visit = rig.machine.visit();
+        rig.feed(Event::PageCaptured {
+            visit,
+            page_id: 1,
+            jpeg: vec![1],
+            thumb: Thumb {
+                width: 1,
+                height: 1,
+                rgba: vec![0; 4],
+            },
+        });
+        rig.feed(Event::FinishCapture);
         rig.render();
         assert_eq!(rig.machine.screen(), Screen::Describe);
         rig

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use i_slint_backend_testing::{ElementHandle, ElementRoot, TestingBackend, TestingBackendOptions};
 use idcard_proto::{CardText, Date, DocType, Sex, Validity};
-use intake::{Event, Intake, Millis, PastRegistration, Screen, Thumb, Timeouts};
+use intake::{CaseStatus, Event, Intake, Millis, PastRegistration, Screen, Thumb, Timeouts};
 use kiosk::{ui, view};
 use kiosk_privacy::{Address, IdNumber, PersonName, PersonalText};
 use kiosk_ui::{AppWindow, Intake as IntakeGlobal};
@@ -68,30 +68,24 @@ fn exposed_texts(app: &AppWindow) -> Vec<String> {
     out
 }
 
-/// The global's properties that can carry personal data, as text.
+/// Every property of the `Intake` global, as text: generated from
+/// `ui/intake.slint` (kiosk-ui's `inspect`), so none is left out.
 fn global_texts(app: &AppWindow) -> Vec<String> {
-    let g = app.global::<IntakeGlobal>();
-    let mut out = vec![
-        g.get_person_name().to_string(),
-        g.get_id_masked().to_string(),
-        g.get_id_warning().to_string(),
-        g.get_message().to_string(),
-        g.get_suggestion().to_string(),
-        g.get_repeat_question().to_string(),
-        g.get_category_label().to_string(),
-        g.get_history_note().to_string(),
-        g.get_description().to_string(),
-        g.get_phone().to_string(),
-        g.get_phone_masked().to_string(),
-        g.get_found_phone().to_string(),
-        g.get_ime_preedit().to_string(),
-    ];
-    for row in g.get_history().iter() {
-        out.push(row.case_number.to_string());
-        out.push(row.date.to_string());
+    let all = kiosk_ui::inspect::intake_properties(app);
+    let read: std::collections::BTreeSet<&str> = all.iter().map(|(n, _)| n.as_str()).collect();
+    for p in kiosk_ui::inspect::INTAKE_PROPERTIES {
+        assert!(read.contains(p), "property {p} is read");
     }
-    out.push(format!("{} pages", g.get_pages().row_count()));
-    out
+    all.into_iter().map(|(name, text)| format!("{name}={text}")).collect()
+}
+
+/// No picture is left: the camera's, the receipt's, the pages'.
+fn assert_empty_images(app: &AppWindow) {
+    for (name, text) in kiosk_ui::inspect::intake_properties(app) {
+        if text.starts_with("image ") {
+            assert_eq!(text, "image 0x0", "{name} still holds a picture");
+        }
+    }
 }
 
 fn leaks<'a>(texts: &'a [String], secrets: &[&str]) -> Vec<&'a String> {
@@ -124,15 +118,19 @@ fn after_the_inactivity_wipe_nothing_personal_is_reachable_from_the_ui() {
     };
     feed(&mut m, Event::Start, &mut now);
     feed(&mut m, Event::CardRead(card()), &mut now);
+    let visit = m.visit();
     feed(
         &mut m,
-        Event::HistoryLoaded(vec![PastRegistration {
-            case_number: CASE.into(),
-            registered_at: "2025-06-01T09:00:00+08:00".into(),
-            category: "labour".into(),
-            status: "in_progress".into(),
-            rating: None,
-        }]),
+        Event::HistoryLoaded {
+            visit,
+            rows: vec![PastRegistration {
+                case_number: CASE.into(),
+                registered_at: "2025-06-01T09:00:00+08:00".into(),
+                category: "labour".into(),
+                status: CaseStatus::InProgress,
+                rating: None,
+            }],
+        },
         &mut now,
     );
     // The identity screen shows the name and the earlier case: the checks
@@ -147,9 +145,11 @@ fn after_the_inactivity_wipe_nothing_personal_is_reachable_from_the_ui() {
     feed(&mut m, Event::ConfirmIdentity, &mut now);
     feed(&mut m, Event::ChooseCategory("labour".into()), &mut now);
     feed(&mut m, Event::CaptureRequested, &mut now);
+    let visit = m.visit();
     feed(
         &mut m,
         Event::PageCaptured {
+            visit,
             page_id: 1,
             jpeg: vec![0xff, 0xd8, 0xff, 0xd9],
             thumb: Thumb {
@@ -160,9 +160,11 @@ fn after_the_inactivity_wipe_nothing_personal_is_reachable_from_the_ui() {
         },
         &mut now,
     );
+    let visit = m.visit();
     feed(
         &mut m,
         Event::OcrFinished {
+            visit,
             page_id: 1,
             result: Some((PersonalText::new(OCR_TEXT), 0.9)),
             doubtful: vec![],
@@ -205,6 +207,7 @@ fn after_the_inactivity_wipe_nothing_personal_is_reachable_from_the_ui() {
     assert!(!g.get_still_there());
     assert_eq!(g.get_pages().row_count(), 0);
     assert_eq!(g.get_history().row_count(), 0);
+    assert_empty_images(&app);
     let after = [exposed_texts(&app), global_texts(&app)].concat();
     let id_tail = &ID[ID.len() - 6..];
     let secrets = [

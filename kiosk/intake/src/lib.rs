@@ -17,8 +17,9 @@ pub mod phone;
 
 pub use category::{Category, CATEGORIES, UNSURE};
 pub use machine::{
-    Effect, Event, History, Intake, KeyboardKey, Message, Millis, Ocr, Page, PastRegistration,
-    RepeatQuestion, Screen, SealRequest, Session, Thumb, Timeouts, MAX_DESCRIPTION_CHARS,
+    CaseStatus, Effect, Event, History, Intake, KeyboardKey, Message, MessageKind, Millis, Ocr,
+    Page, PastRegistration, RepeatQuestion, Screen, SealRequest, Session, Thumb, Timeouts,
+    UnknownStatus, VisitId, MAX_DESCRIPTION_CHARS,
 };
 pub use rating::{QuerySession, RatingDraft, RatingRequest, Reason, REASONS, SCORE_LABELS};
-pub use staff::{Lockout, QueueRow, StaffRole};
+pub use staff::{Lockout, QueueRow, QueueStatus, StaffRole};

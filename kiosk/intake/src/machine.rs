@@ -9,6 +9,14 @@
 //! Personal data lives in the [`Session`] only; leaving a session for any
 //! reason (cancel, inactivity, a fault, a completed registration) drops it,
 //! and the masked newtypes zero their buffers on drop.
+//!
+//! **Visits.** Every session, progress query and staff sub-flow runs under a
+//! [`VisitId`] that is never used again in this process. Every effect that
+//! leads to an asynchronous result names its visit, the result quotes it
+//! back, and **a result from another visit is dropped** (logged at debug
+//! level, without its content). Leaving a visit emits [`Effect::EndVisit`] so
+//! the shell can cancel what is still queued for it. Page ids are unique
+//! across visits too.
 
 use std::time::Duration;
 
@@ -22,6 +30,18 @@ use crate::staff::{Lockout, QueueRow, StaffRole};
 
 mod query;
 mod staff;
+
+/// One visit: a registration session, a progress query or a staff sub-flow
+/// (PIN check, queue view). Fresh at every start and every end of one, never
+/// reused within a process run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct VisitId(pub u64);
+
+impl std::fmt::Display for VisitId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "visit {}", self.0)
+    }
+}
 
 /// Milliseconds on a monotonic clock chosen by the caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
@@ -96,7 +116,7 @@ pub struct PastRegistration {
     pub case_number: String,
     pub registered_at: String,
     pub category: String,
-    pub status: String,
+    pub status: CaseStatus,
     /// The petitioner's satisfaction rating (1–5), when the registry has one.
     pub rating: Option<u8>,
 }
@@ -104,9 +124,55 @@ pub struct PastRegistration {
 impl PastRegistration {
     /// Still being handled: papers can be added to it (not closed).
     pub fn is_open(&self) -> bool {
-        self.status != "closed"
+        self.status != CaseStatus::Closed
     }
 }
+
+/// Where a case stands at the registry (the wire's status words).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CaseStatus {
+    Registered,
+    Accepted,
+    InProgress,
+    Answered,
+    Closed,
+}
+
+impl CaseStatus {
+    pub const ALL: [CaseStatus; 5] = [
+        CaseStatus::Registered,
+        CaseStatus::Accepted,
+        CaseStatus::InProgress,
+        CaseStatus::Answered,
+        CaseStatus::Closed,
+    ];
+
+    /// The word on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CaseStatus::Registered => "registered",
+            CaseStatus::Accepted => "accepted",
+            CaseStatus::InProgress => "in_progress",
+            CaseStatus::Answered => "answered",
+            CaseStatus::Closed => "closed",
+        }
+    }
+}
+
+impl std::str::FromStr for CaseStatus {
+    type Err = UnknownStatus;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        CaseStatus::ALL
+            .into_iter()
+            .find(|c| c.as_str() == s)
+            .ok_or(UnknownStatus)
+    }
+}
+
+/// A status word the terminal does not know.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("unknown case status")]
+pub struct UnknownStatus;
 
 /// What is known of the petitioner's history.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -190,7 +256,6 @@ pub struct Session {
     /// The description or phone screen was opened from the review screen:
     /// finishing it returns there.
     editing_from_review: bool,
-    next_page_id: u32,
 }
 
 impl Session {
@@ -228,11 +293,61 @@ pub struct SealRequest {
     pub phone: Option<PhoneNumber>,
 }
 
-/// A message shown on the current screen.
+/// A message shown on the current screen: what it is about (the voice and
+/// the view match on this, never on the words), its text, and whether it
+/// reports a problem.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Message {
+    pub kind: MessageKind,
     pub text: String,
     pub is_error: bool,
+}
+
+impl Message {
+    pub fn new(kind: MessageKind, text: impl Into<String>, is_error: bool) -> Message {
+        Message {
+            kind,
+            text: text.into(),
+            is_error,
+        }
+    }
+    /// Information, nothing went wrong.
+    pub fn info(text: impl Into<String>) -> Message {
+        Message::new(MessageKind::Info, text, false)
+    }
+    /// A refusal or a failure the person must look at.
+    pub fn refused(text: impl Into<String>) -> Message {
+        Message::new(MessageKind::Refused, text, true)
+    }
+}
+
+/// What a screen message is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MessageKind {
+    /// Information: nothing went wrong (progress, thanks, a clerk's action done).
+    Info,
+    /// Something typed or chosen was refused, or an action failed; the text says why.
+    Refused,
+    /// The card could not be read, or the reader is not there.
+    CardUnread,
+    /// The camera's advice that needs no voice (too dark, glare, focus, not fully in view, ready).
+    Advice,
+    /// The camera's advice: hold the page still.
+    HoldStill,
+    /// Put the page flat in the frame (advice when none is seen, a refusal when none was found).
+    PlacePage,
+    /// A page was taken.
+    PageTaken,
+    /// The page taken is blank.
+    PageBlank,
+    /// The page taken was taken before in this visit.
+    PageDuplicate,
+    /// The page could not be taken; take it again.
+    PageRetry,
+    /// The receipt was printed: take it.
+    ReceiptPrinted,
+    /// The receipt is shown on the screen (no printer, or it could not print).
+    ReceiptOnScreen,
 }
 
 /// Inputs of the machine: touches, device results, worker results, time.
@@ -244,8 +359,13 @@ pub enum Event {
     CardFailed(String),
     /// The card reader is connected (again): an earlier reader error no longer holds.
     CardReaderBack,
-    HistoryLoaded(Vec<PastRegistration>),
-    HistoryUnavailable,
+    HistoryLoaded {
+        visit: VisitId,
+        rows: Vec<PastRegistration>,
+    },
+    HistoryUnavailable {
+        visit: VisitId,
+    },
     ConfirmIdentity,
     /// On the identity screen: these papers supplement this earlier, still
     /// open case of the petitioner's (its category is taken over).
@@ -255,18 +375,22 @@ pub enum Event {
     /// The camera saw a page lying still and sharp: capture it as if "拍照" were pressed.
     AutoCaptureReady,
     /// What the camera advises the petitioner ("请保持材料不动"); shown unless an error is.
-    CaptureAdvice(String),
+    CaptureAdvice(Message),
     PageCaptured {
+        visit: VisitId,
         page_id: u32,
         jpeg: Vec<u8>,
         thumb: Thumb,
     },
     /// No page was found in the photo, or the camera failed; the text is shown.
     PageRejected {
+        visit: VisitId,
         page_id: u32,
+        kind: MessageKind,
         reason: String,
     },
     OcrFinished {
+        visit: VisitId,
         page_id: u32,
         result: Option<(PersonalText, f32)>,
         /// Words recognised with low confidence.
@@ -275,6 +399,7 @@ pub enum Event {
     DeletePage(u32),
     /// The shell found an earlier case this may repeat; asked once per visit.
     RepeatSuspected {
+        visit: VisitId,
         earlier_case: String,
         question: String,
     },
@@ -305,9 +430,13 @@ pub enum Event {
     EditPhone,
     Submit,
     Sealed {
+        visit: VisitId,
         local_ref: String,
     },
-    SealFailed(String),
+    SealFailed {
+        visit: VisitId,
+        reason: String,
+    },
     Acknowledged {
         local_ref: String,
         case_number: String,
@@ -317,11 +446,10 @@ pub enum Event {
         local_ref: String,
         number: String,
     },
-    /// The receipt printer finished (or could not print); the text is shown on the receipt screen.
+    /// The receipt printer finished (or could not print); the message is shown on the receipt screen.
     ReceiptPrinted {
         local_ref: String,
-        message: String,
-        ok: bool,
+        message: Message,
     },
     Back,
     Cancel,
@@ -333,7 +461,10 @@ pub enum Event {
     /// A PIN typed on the staff PIN pad.
     StaffPin(StaffPin),
     /// The shell's verdict on the PIN: the role it belongs to, or none.
-    PinChecked(Option<StaffRole>),
+    PinChecked {
+        visit: VisitId,
+        role: Option<StaffRole>,
+    },
     /// Clerk menu: register on someone's behalf with their card.
     ClerkRegister,
     /// Clerk menu: type the identity of someone without a card.
@@ -345,7 +476,10 @@ pub enum Event {
     },
     /// Clerk menu: the local queue.
     ClerkQueue,
-    QueueLoaded(Vec<QueueRow>),
+    QueueLoaded {
+        visit: VisitId,
+        rows: Vec<QueueRow>,
+    },
     /// Clerk: put a failed registration back in line.
     Resend(String),
     /// Clerk: print a registration's receipt again.
@@ -380,10 +514,54 @@ pub enum Event {
     SubmitRating,
     /// The rating is durably queued.
     RatingSealed {
+        visit: VisitId,
         case_number: String,
     },
     /// The rating could not be queued; the text is shown.
-    RatingSealFailed(String),
+    RatingSealFailed {
+        visit: VisitId,
+        reason: String,
+    },
+}
+
+impl Event {
+    /// The visit a result belongs to; `None` for touches, device events and time.
+    pub fn visit(&self) -> Option<VisitId> {
+        match self {
+            Event::HistoryLoaded { visit, .. }
+            | Event::HistoryUnavailable { visit }
+            | Event::PageCaptured { visit, .. }
+            | Event::PageRejected { visit, .. }
+            | Event::OcrFinished { visit, .. }
+            | Event::RepeatSuspected { visit, .. }
+            | Event::Sealed { visit, .. }
+            | Event::SealFailed { visit, .. }
+            | Event::PinChecked { visit, .. }
+            | Event::QueueLoaded { visit, .. }
+            | Event::RatingSealed { visit, .. }
+            | Event::RatingSealFailed { visit, .. } => Some(*visit),
+            _ => None,
+        }
+    }
+
+    /// The event's name for a log line (never its content).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Event::HistoryLoaded { .. } => "HistoryLoaded",
+            Event::HistoryUnavailable { .. } => "HistoryUnavailable",
+            Event::PageCaptured { .. } => "PageCaptured",
+            Event::PageRejected { .. } => "PageRejected",
+            Event::OcrFinished { .. } => "OcrFinished",
+            Event::RepeatSuspected { .. } => "RepeatSuspected",
+            Event::Sealed { .. } => "Sealed",
+            Event::SealFailed { .. } => "SealFailed",
+            Event::PinChecked { .. } => "PinChecked",
+            Event::QueueLoaded { .. } => "QueueLoaded",
+            Event::RatingSealed { .. } => "RatingSealed",
+            Event::RatingSealFailed { .. } => "RatingSealFailed",
+            _ => "event",
+        }
+    }
 }
 
 /// A key of the description keyboard, as the UI reports it.
@@ -406,18 +584,32 @@ pub enum KeyboardKey {
 pub enum Effect {
     /// Start (true) or stop (false) polling the card reader.
     PollCard(bool),
-    FetchHistory(IdNumber),
+    /// Ask the registry for the petitioner's history; answer with
+    /// `HistoryLoaded` or `HistoryUnavailable` for this visit.
+    FetchHistory {
+        visit: VisitId,
+        id_number: IdNumber,
+    },
     /// Photograph, straighten and recognise a page under this id.
     CapturePage {
+        visit: VisitId,
         page_id: u32,
     },
     /// Show or stop the live camera preview.
     Preview(bool),
-    Seal(Box<SealRequest>),
+    Seal {
+        visit: VisitId,
+        request: Box<SealRequest>,
+    },
     /// Check a staff PIN against the provisioned hashes; answer with `PinChecked`.
-    CheckPin(StaffPin),
+    CheckPin {
+        visit: VisitId,
+        pin: StaffPin,
+    },
     /// Read the queue's summaries; answer with `QueueLoaded`.
-    LoadQueue,
+    LoadQueue {
+        visit: VisitId,
+    },
     /// Put a failed registration back in line, then `LoadQueue`.
     Resend(String),
     /// Print the receipt of a sealed registration again.
@@ -427,7 +619,13 @@ pub enum Effect {
     /// Print a test receipt (technician screen only).
     TestPrint,
     /// Queue a satisfaction rating; answer with `RatingSealed` or `RatingSealFailed`.
-    SealRating(Box<RatingRequest>),
+    SealRating {
+        visit: VisitId,
+        request: Box<RatingRequest>,
+    },
+    /// This visit ended: what is still queued for it can be discarded, and
+    /// whatever the shell keeps per visit dropped.
+    EndVisit(VisitId),
 }
 
 /// Where the flow is.
@@ -485,11 +683,20 @@ pub struct Intake {
     queue_rows: Vec<QueueRow>,
     /// The progress query in front of the terminal (see `query.rs`).
     query: Option<QuerySession>,
+    /// The current visit; results of any other are dropped.
+    visit: VisitId,
+    /// The next page id: unique in this process, across visits.
+    next_page_id: u32,
+    /// The visit the current event ended, for `handle` to report.
+    ended: Option<VisitId>,
 }
 
 impl Intake {
     pub fn new(timeouts: Timeouts) -> Self {
         Intake {
+            visit: VisitId(1),
+            next_page_id: 1,
+            ended: None,
             state: State::Welcome,
             session: None,
             message: None,
@@ -524,6 +731,11 @@ impl Intake {
             State::Progress => Screen::Progress,
             State::Rating => Screen::Rating,
         }
+    }
+
+    /// The current visit: results that quote another are dropped.
+    pub fn visit(&self) -> VisitId {
+        self.visit
     }
 
     /// Who is logged in, if anyone.
@@ -621,12 +833,25 @@ impl Intake {
     /// Feeds one event; returns what the shell must do.
     pub fn handle(&mut self, event: Event, now: Millis) -> Vec<Effect> {
         let mut fx = Vec::new();
+        if let Some(visit) = event.visit() {
+            if visit != self.visit {
+                log::debug!(
+                    "dropped a late {} of {visit} (current: {})",
+                    event.name(),
+                    self.visit
+                );
+                return fx;
+            }
+        }
         let touched = is_touch(&event);
         if touched {
             self.last_activity = now;
         }
         let before = self.screen();
         self.step(event, now, &mut fx);
+        if let Some(ended) = self.ended.take() {
+            fx.push(Effect::EndVisit(ended));
+        }
         let after = self.screen();
         if before != after {
             if before == Screen::Card {
@@ -686,17 +911,10 @@ impl Intake {
                     }
                 }
             }
-            Event::ReceiptPrinted {
-                local_ref,
-                message,
-                ok,
-            } => {
+            Event::ReceiptPrinted { local_ref, message } => {
                 if matches!(&self.state, State::Receipt { local_ref: shown, .. } if *shown == local_ref)
                 {
-                    self.message = Some(Message {
-                        text: message,
-                        is_error: !ok,
-                    });
+                    self.message = Some(message);
                 }
             }
             event if self.in_query(&event) => self.step_query(event, now, fx),
@@ -714,18 +932,20 @@ impl Intake {
                 let assisted = self.staff == Some(StaffRole::Clerk);
                 self.open_session(*text, assisted, false, fx);
             }
-            (State::Card, Event::CardFailed(reason)) => self.say_error(reason),
+            (State::Card, Event::CardFailed(reason)) => {
+                self.message = Some(Message::new(MessageKind::CardUnread, reason, true))
+            }
             (State::Card, Event::CardReaderBack) => {
                 if self.message.as_ref().is_some_and(|m| m.is_error) {
                     self.message = None;
                 }
             }
-            (_, Event::HistoryLoaded(rows)) => {
+            (_, Event::HistoryLoaded { rows, .. }) => {
                 if let Some(s) = &mut self.session {
                     s.history = History::Loaded(rows);
                 }
             }
-            (_, Event::HistoryUnavailable) => {
+            (_, Event::HistoryUnavailable { .. }) => {
                 if let Some(s) = &mut self.session {
                     s.history = History::Unavailable;
                 }
@@ -770,23 +990,23 @@ impl Intake {
                 }
                 None => self.say_error("请选择一个类别".into()),
             },
-            (State::Capture, Event::CaptureAdvice(text)) => {
+            (State::Capture, Event::CaptureAdvice(advice)) => {
                 let busy = self.session.as_ref().is_some_and(|s| s.capture_busy);
                 if !busy && !self.message.as_ref().is_some_and(|m| m.is_error) {
-                    self.message = Some(Message {
-                        text,
-                        is_error: false,
-                    });
+                    self.message = Some(advice);
                 }
             }
             (State::Capture, Event::CaptureRequested | Event::AutoCaptureReady) => {
                 if let Some(s) = &mut self.session {
                     if !s.capture_busy {
                         s.capture_busy = true;
-                        let page_id = s.next_page_id;
-                        s.next_page_id += 1;
+                        let page_id = self.next_page_id;
+                        self.next_page_id += 1;
                         self.message = None;
-                        fx.push(Effect::CapturePage { page_id });
+                        fx.push(Effect::CapturePage {
+                            visit: self.visit,
+                            page_id,
+                        });
                     }
                 }
             }
@@ -796,27 +1016,32 @@ impl Intake {
                     page_id,
                     jpeg,
                     thumb,
+                    ..
                 },
             ) => {
                 if let Some(s) = &mut self.session {
                     s.capture_busy = false;
+                    if s.pages.iter().any(|p| p.id == page_id) {
+                        return;
+                    }
                     s.pages.push(Page {
                         id: page_id,
                         jpeg,
                         thumb,
                         ocr: Ocr::Pending,
                     });
-                    self.message = Some(Message {
-                        text: format!("已拍第{}页", s.pages.len()),
-                        is_error: false,
-                    });
+                    self.message = Some(Message::new(
+                        MessageKind::PageTaken,
+                        format!("已拍第{}页", s.pages.len()),
+                        false,
+                    ));
                 }
             }
-            (_, Event::PageRejected { reason, .. }) => {
+            (_, Event::PageRejected { kind, reason, .. }) => {
                 if let Some(s) = &mut self.session {
                     s.capture_busy = false;
                 }
-                self.say_error(reason);
+                self.message = Some(Message::new(kind, reason, true));
             }
             (
                 _,
@@ -824,6 +1049,7 @@ impl Intake {
                     page_id,
                     result,
                     doubtful,
+                    ..
                 },
             ) => {
                 if let Some(s) = &mut self.session {
@@ -845,6 +1071,7 @@ impl Intake {
                 Event::RepeatSuspected {
                     earlier_case,
                     question,
+                    ..
                 },
             ) => {
                 if let Some(s) = &mut self.session {
@@ -912,7 +1139,7 @@ impl Intake {
                 self.state = State::Submitting { seal_sent: false };
                 self.seal_when_ready(fx);
             }
-            (State::Submitting { .. }, Event::Sealed { local_ref }) => {
+            (State::Submitting { .. }, Event::Sealed { local_ref, .. }) => {
                 // The registration is durable: the personal data leaves memory now.
                 self.session = None;
                 self.message = None;
@@ -923,7 +1150,7 @@ impl Intake {
                     ticket: None,
                 };
             }
-            (State::Submitting { .. }, Event::SealFailed(reason)) => {
+            (State::Submitting { .. }, Event::SealFailed { reason, .. }) => {
                 // Nothing was stored: keep the session so the visitor can try again.
                 self.state = State::Review;
                 self.say_error(reason);
@@ -976,7 +1203,9 @@ impl Intake {
             return;
         }
         let Some(category) = s.category else { return };
-        fx.push(Effect::Seal(Box::new(SealRequest {
+        fx.push(Effect::Seal {
+            visit: self.visit,
+            request: Box::new(SealRequest {
             identity: s.identity.clone(),
             category,
             pages: s.pages.clone(),
@@ -988,7 +1217,8 @@ impl Intake {
             identity_typed: s.identity_typed,
             description: s.description.clone(),
             phone: s.valid_phone().cloned(),
-        })));
+            }),
+        });
         self.state = State::Submitting { seal_sent: true };
     }
 
@@ -1018,10 +1248,9 @@ impl Intake {
             Event::DescriptionEdited(text) => {
                 let chars = text.expose().chars().count();
                 s.description = if chars > MAX_DESCRIPTION_CHARS {
-                    self.message = Some(Message {
-                        text: format!("说明最多{MAX_DESCRIPTION_CHARS}字"),
-                        is_error: true,
-                    });
+                    self.message = Some(Message::refused(format!(
+                        "说明最多{MAX_DESCRIPTION_CHARS}字"
+                    )));
                     PersonalText::new(
                         text.expose()
                             .chars()
@@ -1118,10 +1347,7 @@ impl Intake {
     }
 
     fn say_error(&mut self, text: String) {
-        self.message = Some(Message {
-            text,
-            is_error: true,
-        });
+        self.message = Some(Message::refused(text));
     }
 
     /// Ends the visitor's session: back to the clerk's menu while a clerk is
@@ -1145,7 +1371,11 @@ impl Intake {
         identity_typed: bool,
         fx: &mut Vec<Effect>,
     ) {
-        fx.push(Effect::FetchHistory(identity.id_number.clone()));
+        self.new_visit();
+        fx.push(Effect::FetchHistory {
+            visit: self.visit,
+            id_number: identity.id_number.clone(),
+        });
         self.session = Some(Session {
             id_number_ok: identity.id_number_ok(),
             identity,
@@ -1160,17 +1390,26 @@ impl Intake {
             phone: PhoneNumber::default(),
             no_phone: false,
             editing_from_review: false,
-            next_page_id: 1,
         });
         self.message = None;
         self.state = State::Identity;
     }
 
+    /// Leaves whatever visit is open (session, query, staff sub-flow): its
+    /// data is dropped and its late results will be.
     fn end_session_to(&mut self, state: State) {
         self.session = None;
         self.query = None;
+        self.queue_rows.clear();
         self.message = None;
         self.state = state;
+        self.ended.get_or_insert(self.visit);
+        self.new_visit();
+    }
+
+    /// A fresh visit id (a session or a query starts, or a visit ended).
+    pub(crate) fn new_visit(&mut self) {
+        self.visit = VisitId(self.visit.0 + 1);
     }
 }
 

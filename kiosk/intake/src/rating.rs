@@ -7,7 +7,7 @@
 
 use kiosk_privacy::IdNumber;
 
-use crate::machine::History;
+use crate::machine::{CaseStatus, History};
 
 /// One reason chip: the code sent to the registry and the words shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,21 +52,6 @@ pub fn reason(code: &str) -> Option<&'static Reason> {
     REASONS.iter().find(|r| r.code == code)
 }
 
-/// A registry status in words for the petitioner.
-pub fn status_words(status: &str) -> &'static str {
-    match status {
-        "registered" => "已登记",
-        "accepted" => "已受理",
-        "in_progress" => "办理中",
-        "answered" => "已答复",
-        "closed" => "已办结",
-        _ => "处理中",
-    }
-}
-
-/// The registry status a case must have to be rated.
-pub const CLOSED: &str = "closed";
-
 /// A progress query in front of the terminal: personal (the ID number and the
 /// person's history), so it is dropped with every session end.
 #[derive(Debug)]
@@ -90,7 +75,7 @@ impl QuerySession {
     /// True when the case is in the loaded history, closed, and not rated yet.
     pub fn can_rate(&self, case_number: &str) -> bool {
         let closed = matches!(&self.history, History::Loaded(rows)
-            if rows.iter().any(|r| r.case_number == case_number && r.status == CLOSED));
+            if rows.iter().any(|r| r.case_number == case_number && r.status == CaseStatus::Closed));
         closed && !self.is_rated(case_number)
     }
 }
@@ -131,6 +116,5 @@ mod tests {
         }
         assert!((4..=6).contains(&REASONS.len()));
         assert_eq!(reason("nope"), None);
-        assert_eq!(status_words("closed"), "已办结");
     }
 }

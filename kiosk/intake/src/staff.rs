@@ -68,11 +68,23 @@ pub struct QueueRow {
     pub sealed_at: String,
     pub category: String,
     pub masked_id: String,
-    /// `pending`, `uploading`, `acknowledged` or `failed`.
-    pub status: String,
+    pub status: QueueStatus,
     pub case_number: Option<String>,
     /// Why the last attempt failed (redacted), for failed and retried rows.
     pub reason: Option<String>,
+}
+
+/// Where a registration stands in the terminal's queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum QueueStatus {
+    /// Waiting for (another) upload attempt.
+    Pending,
+    /// An upload is under way.
+    Uploading,
+    /// The registry issued a case number.
+    Acknowledged,
+    /// The registry refused it for good; a clerk must look at it.
+    Failed,
 }
 
 #[cfg(test)]

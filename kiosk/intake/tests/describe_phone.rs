@@ -6,6 +6,9 @@ use idcard_proto::{CardText, DocType, Sex};
 use intake::{Effect, Event, Intake, KeyboardKey, Millis, Screen, Thumb, Timeouts};
 use kiosk_privacy::{Address, IdNumber, PersonName, PersonalText};
 
+mod common;
+use common::{addressed, CURRENT};
+
 fn card() -> Box<CardText> {
     Box::new(CardText {
         doc_type: DocType::Resident,
@@ -41,6 +44,7 @@ impl Script {
             .send(Event::ChooseCategory("labour".into()))
             .send(Event::CaptureRequested)
             .send(Event::PageCaptured {
+                visit: CURRENT,
                 page_id: 1,
                 jpeg: vec![1],
                 thumb: Thumb {
@@ -50,6 +54,7 @@ impl Script {
                 },
             })
             .send(Event::OcrFinished {
+                visit: CURRENT,
                 page_id: 1,
                 result: Some((PersonalText::new("SPECIMEN 拖欠工资"), 90.0)),
                 doubtful: vec![],
@@ -60,6 +65,7 @@ impl Script {
     }
 
     fn send(&mut self, e: Event) -> &mut Self {
+        let e = addressed(e, self.m.visit());
         self.now += 100;
         let fx = self.m.handle(e, Millis(self.now));
         self.effects.extend(fx);
@@ -85,7 +91,7 @@ impl Script {
         self.effects.clear();
         self.send(Event::Submit);
         let seal = self.effects.iter().find_map(|e| match e {
-            Effect::Seal(req) => Some((
+            Effect::Seal { request: req, .. } => Some((
                 req.description.expose().to_string(),
                 req.phone.as_ref().map(|p| p.expose().to_string()),
             )),

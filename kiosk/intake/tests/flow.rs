@@ -4,9 +4,13 @@ use std::time::Duration;
 
 use idcard_proto::{CardText, Date, DocType, Sex, Validity};
 use intake::{
-    Effect, Event, History, Intake, Millis, Ocr, QueueRow, Screen, StaffRole, Thumb, Timeouts,
+    Effect, Event, History, Intake, Message, MessageKind, Millis, Ocr, QueueRow, QueueStatus,
+    Screen, StaffRole, Thumb, Timeouts,
 };
 use kiosk_privacy::{Address, IdNumber, PersonName, PersonalText, StaffPin};
+
+mod common;
+use common::{addressed, CURRENT};
 
 fn specimen(id: &str) -> Box<CardText> {
     Box::new(CardText {
@@ -57,6 +61,7 @@ impl Script {
     }
     fn send(&mut self, e: Event) -> &mut Self {
         self.now += 100;
+        let e = addressed(e, self.m.visit());
         let fx = self.m.handle(e, Millis(self.now));
         self.effects.extend(fx);
         self
@@ -75,11 +80,12 @@ impl Script {
 fn to_review(s: &mut Script) {
     s.send(Event::Start)
         .send(Event::CardRead(specimen("11010519491231002X")));
-    s.send(Event::HistoryLoaded(vec![]))
+    s.send(Event::HistoryLoaded { visit: CURRENT, rows: vec![] })
         .send(Event::ConfirmIdentity);
     s.send(Event::ChooseCategory("labour".into()))
         .send(Event::CaptureRequested);
     s.send(Event::PageCaptured {
+        visit: CURRENT,
         page_id: 1,
         jpeg: vec![1, 2, 3],
         thumb: thumb(),
@@ -103,12 +109,12 @@ fn a_whole_visit_seals_once_and_wipes_the_session() {
     assert_eq!(s.m.screen(), Screen::Identity);
     let fx = s.take();
     assert!(
-        matches!(fx.as_slice(), [Effect::FetchHistory(id), Effect::PollCard(false)] if id.expose() == "11010519491231002X")
+        matches!(fx.as_slice(), [Effect::FetchHistory { id_number: id, .. }, Effect::PollCard(false)] if id.expose() == "11010519491231002X")
     );
     assert!(s.m.session().unwrap().id_number_ok);
     assert_eq!(s.m.session().unwrap().history, History::Loading);
 
-    s.send(Event::HistoryLoaded(vec![]));
+    s.send(Event::HistoryLoaded { visit: CURRENT, rows: vec![] });
     s.send(Event::ConfirmIdentity)
         .send(Event::ChooseCategory("labour".into()));
     assert_eq!(s.m.screen(), Screen::Capture);
@@ -118,14 +124,16 @@ fn a_whole_visit_seals_once_and_wipes_the_session() {
         .send(Event::CaptureRequested);
     let fx = s.take();
     assert_eq!(fx.len(), 1, "a double tap captures once: {fx:?}");
-    assert!(matches!(fx[0], Effect::CapturePage { page_id: 1 }));
+    assert!(matches!(fx[0], Effect::CapturePage { page_id: 1, .. }));
     s.send(Event::PageCaptured {
+        visit: CURRENT,
         page_id: 1,
         jpeg: vec![1, 2, 3],
         thumb: thumb(),
     });
     s.send(Event::CaptureRequested);
     s.send(Event::PageCaptured {
+        visit: CURRENT,
         page_id: 2,
         jpeg: vec![4],
         thumb: thumb(),
@@ -138,11 +146,12 @@ fn a_whole_visit_seals_once_and_wipes_the_session() {
         .send(Event::Submit);
     assert_eq!(s.m.screen(), Screen::Submitting);
     assert!(
-        !s.take().iter().any(|e| matches!(e, Effect::Seal(_))),
+        !s.take().iter().any(|e| matches!(e, Effect::Seal { .. })),
         "waits for OCR"
     );
 
     s.send(Event::OcrFinished {
+        visit: CURRENT,
         page_id: 1,
         result: Some((PersonalText::new("拖欠工资"), 90.0)),
         doubtful: vec![],
@@ -150,10 +159,10 @@ fn a_whole_visit_seals_once_and_wipes_the_session() {
     let seals: Vec<_> = s
         .take()
         .into_iter()
-        .filter(|e| matches!(e, Effect::Seal(_)))
+        .filter(|e| matches!(e, Effect::Seal { .. }))
         .collect();
     assert_eq!(seals.len(), 1);
-    let Effect::Seal(req) = &seals[0] else {
+    let Effect::Seal { request: req, .. } = &seals[0] else {
         unreachable!()
     };
     assert_eq!(req.pages.len(), 1);
@@ -161,6 +170,7 @@ fn a_whole_visit_seals_once_and_wipes_the_session() {
     assert!(matches!(&req.pages[0].ocr, Ocr::Done { text, .. } if text.expose() == "拖欠工资"));
 
     s.send(Event::OcrFinished {
+        visit: CURRENT,
         page_id: 1,
         result: None,
         doubtful: vec![],
@@ -168,6 +178,7 @@ fn a_whole_visit_seals_once_and_wipes_the_session() {
     assert!(s.take().is_empty(), "a late result never seals twice");
 
     s.send(Event::Sealed {
+        visit: CURRENT,
         local_ref: "L-1".into(),
     });
     assert_eq!(s.m.screen(), Screen::Receipt);
@@ -186,8 +197,7 @@ fn a_whole_visit_seals_once_and_wipes_the_session() {
 
     s.send(Event::ReceiptPrinted {
         local_ref: "other".into(),
-        message: "x".into(),
-        ok: true,
+        message: Message::new(MessageKind::ReceiptPrinted, "x", false),
     });
     assert!(
         s.m.message().is_none(),
@@ -195,8 +205,7 @@ fn a_whole_visit_seals_once_and_wipes_the_session() {
     );
     s.send(Event::ReceiptPrinted {
         local_ref: "L-1".into(),
-        message: "打印机缺纸".into(),
-        ok: false,
+        message: Message::new(MessageKind::ReceiptOnScreen, "打印机缺纸", true),
     });
     assert!(s.m.message().unwrap().is_error);
 
@@ -264,13 +273,15 @@ fn card_errors_and_rejected_pages_are_shown_and_the_next_try_works() {
     assert_eq!(s.m.screen(), Screen::Capture, "no pages yet");
     s.send(Event::CaptureRequested);
     s.send(Event::PageRejected {
+        visit: CURRENT,
         page_id: 1,
+        kind: MessageKind::PlacePage,
         reason: "没有找到材料".into(),
     });
     assert_eq!(s.m.message().unwrap().text, "没有找到材料");
     assert!(!s.m.session().unwrap().capture_busy);
     s.take();
-    s.send(Event::CaptureAdvice("请保持材料不动".into()));
+    s.send(Event::CaptureAdvice(Message::new(MessageKind::HoldStill, "请保持材料不动", false)));
     assert!(
         s.m.message().unwrap().is_error,
         "advice does not hide an error"
@@ -278,23 +289,24 @@ fn card_errors_and_rejected_pages_are_shown_and_the_next_try_works() {
     s.send(Event::AutoCaptureReady);
     assert!(matches!(
         s.take().as_slice(),
-        [Effect::CapturePage { page_id: 2 }]
+        [Effect::CapturePage { page_id: 2, .. }]
     ));
     assert!(
         s.m.message().is_none(),
         "a new capture clears the last error"
     );
-    s.send(Event::CaptureAdvice("请保持材料不动".into()));
+    s.send(Event::CaptureAdvice(Message::new(MessageKind::HoldStill, "请保持材料不动", false)));
     assert!(
         s.m.message().is_none(),
         "no advice while a capture is under way"
     );
     s.send(Event::PageCaptured {
+        visit: CURRENT,
         page_id: 2,
         jpeg: vec![9],
         thumb: thumb(),
     });
-    s.send(Event::CaptureAdvice("已拍摄，请放下一页".into()));
+    s.send(Event::CaptureAdvice(Message::new(MessageKind::Advice, "已拍摄，请放下一页", false)));
     assert_eq!(s.m.message().unwrap().text, "已拍摄，请放下一页");
 }
 
@@ -303,17 +315,18 @@ fn seal_failure_keeps_the_registration_for_another_try() {
     let mut s = Script::new();
     to_review(&mut s);
     s.send(Event::OcrFinished {
+        visit: CURRENT,
         page_id: 1,
         result: None,
         doubtful: vec![],
     });
     s.send(Event::Submit);
-    assert!(s.take().iter().any(|e| matches!(e, Effect::Seal(_))));
-    s.send(Event::SealFailed("存储空间不足，请联系工作人员".into()));
+    assert!(s.take().iter().any(|e| matches!(e, Effect::Seal { .. })));
+    s.send(Event::SealFailed { visit: CURRENT, reason: "存储空间不足，请联系工作人员".into() });
     assert_eq!(s.m.screen(), Screen::Review);
     assert!(s.m.session().is_some());
     s.send(Event::Submit);
-    assert!(s.take().iter().any(|e| matches!(e, Effect::Seal(_))));
+    assert!(s.take().iter().any(|e| matches!(e, Effect::Seal { .. })));
 }
 
 #[test]
@@ -337,10 +350,12 @@ fn the_repeat_answer_travels_with_the_registration() {
     let mut s = Script::new();
     to_review(&mut s);
     s.send(Event::RepeatSuspected {
+        visit: CURRENT,
         earlier_case: "XF-1".into(),
         question: "同一件事吗？".into(),
     });
     s.send(Event::RepeatSuspected {
+        visit: CURRENT,
         earlier_case: "XF-2".into(),
         question: "另一件？".into(),
     });
@@ -349,13 +364,14 @@ fn the_repeat_answer_travels_with_the_registration() {
     assert_eq!(q.answer, None);
     s.send(Event::RepeatAnswered(true));
     s.send(Event::OcrFinished {
+        visit: CURRENT,
         page_id: 1,
         result: None,
         doubtful: vec![],
     });
     s.send(Event::Submit);
     let seal = s.take().into_iter().find_map(|e| match e {
-        Effect::Seal(req) => Some(req),
+        Effect::Seal { request: req, .. } => Some(req),
         _ => None,
     });
     assert_eq!(seal.unwrap().repeat, Some(("XF-1".to_string(), true)));
@@ -365,8 +381,8 @@ fn clerk_login(s: &mut Script) {
     s.send(Event::StaffEntry);
     assert_eq!(s.m.screen(), Screen::StaffLogin);
     s.send(Event::StaffPin(StaffPin::new("246810")));
-    assert!(matches!(s.take().as_slice(), [Effect::CheckPin(pin)] if pin.expose() == "246810"));
-    s.send(Event::PinChecked(Some(StaffRole::Clerk)));
+    assert!(matches!(s.take().as_slice(), [Effect::CheckPin { pin, .. }] if pin.expose() == "246810"));
+    s.send(Event::PinChecked { visit: CURRENT, role: Some(StaffRole::Clerk) });
     assert_eq!(s.m.screen(), Screen::ClerkMenu);
     assert_eq!(s.m.staff(), Some(StaffRole::Clerk));
 }
@@ -377,13 +393,13 @@ fn wrong_pins_lock_the_login_and_the_pin_never_shows() {
     s.send(Event::StaffEntry);
     for left in (1..=4).rev() {
         s.send(Event::StaffPin(StaffPin::new("0000")));
-        s.send(Event::PinChecked(None));
+        s.send(Event::PinChecked { visit: CURRENT, role: None });
         assert_eq!(s.m.screen(), Screen::StaffLogin);
         let msg = s.m.message().unwrap();
         assert!(msg.is_error && msg.text.contains(&left.to_string()), "{}", msg.text);
     }
     s.send(Event::StaffPin(StaffPin::new("0000")));
-    s.send(Event::PinChecked(None));
+    s.send(Event::PinChecked { visit: CURRENT, role: None });
     assert!(s.m.message().unwrap().text.contains("5 分钟后再试"));
     s.take();
     // Locked: even the right PIN is not checked.
@@ -401,16 +417,18 @@ fn a_clerk_registers_for_someone_and_comes_back_to_the_menu() {
     assert_eq!(s.m.screen(), Screen::Card);
     s.send(Event::CardRead(specimen("11010519491231002X")));
     assert!(s.m.session().unwrap().assisted);
-    s.send(Event::HistoryLoaded(vec![]))
+    s.send(Event::HistoryLoaded { visit: CURRENT, rows: vec![] })
         .send(Event::ConfirmIdentity)
         .send(Event::ChooseCategory("labour".into()))
         .send(Event::CaptureRequested)
         .send(Event::PageCaptured {
+            visit: CURRENT,
             page_id: 1,
             jpeg: vec![1, 2, 3],
             thumb: thumb(),
         })
         .send(Event::OcrFinished {
+            visit: CURRENT,
             page_id: 1,
             result: Some((PersonalText::new("拖欠工资十八万元"), 0.5)),
             doubtful: vec![PersonalText::new("十八")],
@@ -428,7 +446,7 @@ fn a_clerk_registers_for_someone_and_comes_back_to_the_menu() {
     s.take();
     s.send(Event::Submit);
     let fx = s.take();
-    let Some(Effect::Seal(req)) = fx.first() else {
+    let Some(Effect::Seal { request: req, .. }) = fx.first() else {
         panic!("no seal: {fx:?}")
     };
     assert!(req.assisted && !req.identity_typed);
@@ -436,6 +454,7 @@ fn a_clerk_registers_for_someone_and_comes_back_to_the_menu() {
         matches!(&req.pages[0].ocr, Ocr::Done { text, doubtful, .. } if text.expose() == "拖欠工资十九万元" && doubtful.is_empty())
     );
     s.send(Event::Sealed {
+        visit: CURRENT,
         local_ref: "T1-1".into(),
     })
     .send(Event::Done);
@@ -450,6 +469,7 @@ fn a_petitioner_cannot_edit_recognised_text() {
     let mut s = Script::new();
     to_review(&mut s);
     s.send(Event::OcrFinished {
+        visit: CURRENT,
         page_id: 1,
         result: Some((PersonalText::new("原文"), 0.9)),
         doubtful: vec![],
@@ -490,7 +510,7 @@ fn a_typed_identity_is_checked_and_gives_sex_and_birth() {
     assert_eq!(session.identity.id_number.expose(), "11010519491231002X");
     assert_eq!(session.identity.sex, Sex::Female);
     assert_eq!(session.identity.birth.map(|d| d.year), Some(1949));
-    assert!(matches!(s.take().as_slice(), [Effect::FetchHistory(_)]));
+    assert!(matches!(s.take().as_slice(), [Effect::FetchHistory { .. }]));
     s.send(Event::Back);
     assert_eq!(s.m.screen(), Screen::ManualId);
     assert!(s.m.session().is_none());
@@ -500,20 +520,21 @@ fn a_typed_identity_is_checked_and_gives_sex_and_birth() {
 fn the_queue_view_loads_resends_and_reprints() {
     let mut s = Script::new();
     clerk_login(&mut s);
+    s.take();
     s.send(Event::ClerkQueue);
-    assert!(matches!(s.take().as_slice(), [Effect::LoadQueue]));
-    s.send(Event::QueueLoaded(vec![QueueRow {
+    assert!(matches!(s.take().as_slice(), [Effect::LoadQueue { .. }]));
+    s.send(Event::QueueLoaded { visit: CURRENT, rows: vec![QueueRow {
         local_ref: "T1-2611281200-ABCD".into(),
         sealed_at: "2026-11-28T12:00:00+08:00".into(),
         category: "labour".into(),
         masked_id: "****************2X".into(),
-        status: "failed".into(),
+        status: QueueStatus::Failed,
         case_number: None,
         reason: Some("registry refused: 413".into()),
-    }]));
+    }] });
     assert_eq!(s.m.queue_rows().len(), 1);
     s.send(Event::Resend("T1-2611281200-ABCD".into()));
-    assert!(matches!(s.take().as_slice(), [Effect::Resend(r), Effect::LoadQueue] if r == "T1-2611281200-ABCD"));
+    assert!(matches!(s.take().as_slice(), [Effect::Resend(r), Effect::LoadQueue { .. }] if r == "T1-2611281200-ABCD"));
     s.send(Event::Reprint("T1-2611281200-ABCD".into()));
     assert!(matches!(s.take().as_slice(), [Effect::Reprint(_)]));
     s.send(Event::Back);
@@ -534,12 +555,14 @@ fn the_ticket_number_shows_on_its_own_receipt_only() {
     let mut s = Script::new();
     to_review(&mut s);
     s.send(Event::OcrFinished {
+        visit: CURRENT,
         page_id: 1,
         result: None,
         doubtful: vec![],
     })
     .send(Event::Submit)
     .send(Event::Sealed {
+        visit: CURRENT,
         local_ref: "T1-7".into(),
     });
     s.send(Event::TicketIssued {
@@ -561,7 +584,7 @@ fn the_technician_pin_opens_the_technician_screen() {
     let mut s = Script::new();
     s.send(Event::StaffEntry)
         .send(Event::StaffPin(StaffPin::new("135790")))
-        .send(Event::PinChecked(Some(StaffRole::Technician)));
+        .send(Event::PinChecked { visit: CURRENT, role: Some(StaffRole::Technician) });
     assert_eq!(s.m.screen(), Screen::Technician);
     assert_eq!(s.m.staff(), Some(StaffRole::Technician));
     s.send(Event::LeaveStaff);
@@ -578,13 +601,13 @@ fn papers_can_supplement_an_open_earlier_case_and_skip_the_category() {
         case_number: case.into(),
         registered_at: "2025-06-01T09:00:00+08:00".into(),
         category: "labour".into(),
-        status: status.into(),
+        status: status.parse().unwrap(),
         rating: None,
     };
-    s.send(Event::HistoryLoaded(vec![
+    s.send(Event::HistoryLoaded { visit: CURRENT, rows: vec![
         row("XF-2025-000009", "closed"),
         row("XF-2025-000003", "in_progress"),
-    ]));
+    ] });
     // A closed case takes no more papers.
     s.send(Event::SupplementCase("XF-2025-000009".into()));
     assert_eq!(s.m.screen(), Screen::Identity);
@@ -595,11 +618,13 @@ fn papers_can_supplement_an_open_earlier_case_and_skip_the_category() {
     let q = session.repeat.as_ref().unwrap();
     assert_eq!((q.earlier_case.as_str(), q.answer), ("XF-2025-000003", Some(true)));
     s.send(Event::CaptureRequested).send(Event::PageCaptured {
+        visit: CURRENT,
         page_id: 1,
         jpeg: vec![1],
         thumb: thumb(),
     });
     s.send(Event::OcrFinished {
+        visit: CURRENT,
         page_id: 1,
         result: None,
         doubtful: vec![],
@@ -611,7 +636,7 @@ fn papers_can_supplement_an_open_earlier_case_and_skip_the_category() {
     s.take();
     s.send(Event::Submit);
     let fx = s.take();
-    let Some(Effect::Seal(req)) = fx.first() else {
+    let Some(Effect::Seal { request: req, .. }) = fx.first() else {
         panic!("no seal: {fx:?}")
     };
     assert_eq!(req.repeat, Some(("XF-2025-000003".to_string(), true)));

@@ -28,7 +28,7 @@ fn row(case: &str, status: &str, rating: Option<u8>) -> PastRegistration {
         case_number: case.into(),
         registered_at: "2026-11-01".into(),
         category: "劳动保障".into(),
-        status: status.into(),
+        status: status.parse().unwrap(),
         rating,
     }
 }
@@ -42,16 +42,16 @@ fn on_progress() -> (Intake, u64) {
     assert!(matches!(fx[..], [Effect::PollCard(true)]), "{fx:?}");
     let fx = m.handle(Event::CardRead(card()), Millis(1_100));
     assert_eq!(m.screen(), Screen::Progress);
-    assert!(fx.iter().any(|e| matches!(e, Effect::FetchHistory(_))));
+    assert!(fx.iter().any(|e| matches!(e, Effect::FetchHistory { .. })));
     assert!(fx.iter().any(|e| matches!(e, Effect::PollCard(false))));
     assert!(m.session().is_none(), "a query opens no registration");
     assert_eq!(m.query().unwrap().history, History::Loading);
     m.handle(
-        Event::HistoryLoaded(vec![
+        Event::HistoryLoaded { visit: m.visit(), rows: vec![
             row("XF-2026-000001", "closed", None),
             row("XF-2026-000002", "in_progress", None),
             row("XF-2026-000003", "closed", Some(5)),
-        ]),
+        ] },
         Millis(1_200),
     );
     (m, 1_300)
@@ -83,7 +83,7 @@ fn a_closed_case_is_rated_with_a_score_and_reasons_and_shows_as_rated() {
     assert_eq!(d.reasons, ["timely", "resolved"], "toggled, in chip order");
 
     let fx = m.handle(Event::SubmitRating, Millis(t + 90));
-    let [Effect::SealRating(req)] = &fx[..] else {
+    let [Effect::SealRating { request: req, .. }] = &fx[..] else {
         panic!("expected one seal, got {fx:?}")
     };
     assert_eq!(req.case_number, "XF-2026-000001");
@@ -97,6 +97,7 @@ fn a_closed_case_is_rated_with_a_score_and_reasons_and_shows_as_rated() {
 
     m.handle(
         Event::RatingSealed {
+            visit: m.visit(),
             case_number: "XF-2026-000001".into(),
         },
         Millis(t + 100),
@@ -134,7 +135,7 @@ fn a_failed_seal_keeps_the_rating_screen_with_the_reason() {
     m.handle(Event::RatingScore(1), Millis(t + 10));
     assert_eq!(m.handle(Event::SubmitRating, Millis(t + 20)).len(), 1);
     m.handle(
-        Event::RatingSealFailed("存储空间不足".into()),
+        Event::RatingSealFailed { visit: m.visit(), reason: "存储空间不足".into() },
         Millis(t + 30),
     );
     assert_eq!(m.screen(), Screen::Rating);
@@ -178,13 +179,14 @@ fn an_offline_registry_is_shown_and_a_late_seal_answer_after_cancel_is_ignored()
     assert!(m.message().unwrap().is_error);
     assert_eq!(m.screen(), Screen::Card);
     m.handle(Event::CardRead(card()), Millis(1_100));
-    m.handle(Event::HistoryUnavailable, Millis(1_200));
+    m.handle(Event::HistoryUnavailable { visit: m.visit() }, Millis(1_200));
     assert_eq!(m.query().unwrap().history, History::Unavailable);
     assert!(!m.query().unwrap().can_rate("XF-2026-000001"));
     m.handle(Event::Done, Millis(1_300));
     assert_eq!(m.screen(), Screen::Welcome);
     m.handle(
         Event::RatingSealed {
+            visit: m.visit(),
             case_number: "XF-2026-000001".into(),
         },
         Millis(1_400),

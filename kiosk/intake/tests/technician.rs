@@ -6,8 +6,10 @@ use std::time::Duration;
 
 use intake::{Effect, Event, Intake, Millis, Screen, Timeouts};
 
+/// The effects by name; the end of a visit is bookkeeping, left out here.
 fn names(fx: &[Effect]) -> Vec<String> {
     fx.iter()
+        .filter(|e| !matches!(e, Effect::EndVisit(_)))
         .map(|e| match e {
             Effect::Preview(on) => format!("preview {on}"),
             Effect::PollCard(on) => format!("poll {on}"),

@@ -1,12 +1,16 @@
 //! A fixed pool of OCR worker threads, each owning one `OcrEngine`.
 //!
-//! Jobs go in with `submit` and results come out, tagged with the caller's job
-//! id, through `try_recv` (for a UI event loop) or `recv_timeout`. Dropping
-//! the pool lets the workers finish their current page and joins them.
+//! Jobs go in with `submit` (or `submit_in`, under a group such as one
+//! visitor's visit) and results come out, tagged with the caller's job id,
+//! through `try_recv` (for a UI event loop) or `recv_timeout`. `discard`
+//! drops the jobs of a group that have not started: they never run and never
+//! answer. Dropping the pool lets the workers finish their current page and
+//! joins them; the jobs still waiting are dropped.
 
+use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::mpsc::{self, Receiver, Sender};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -17,14 +21,56 @@ pub type OcrResult = (u64, Result<OcrText, OcrError>);
 
 struct Job {
     id: u64,
+    group: u64,
     gray: Vec<u8>,
     width: u32,
     height: u32,
 }
 
+/// The jobs waiting for a worker; `closed` once the pool is dropped.
+#[derive(Default)]
+struct Waiting {
+    jobs: VecDeque<Job>,
+    closed: bool,
+}
+
+/// The queue the workers take jobs from.
+#[derive(Default)]
+struct JobQueue {
+    waiting: Mutex<Waiting>,
+    ready: Condvar,
+}
+
+impl JobQueue {
+    /// The next job, waiting for one; `None` once the pool is closed.
+    fn take(&self) -> Option<Job> {
+        let mut w = self.waiting.lock().ok()?;
+        loop {
+            if w.closed {
+                return None;
+            }
+            if let Some(job) = w.jobs.pop_front() {
+                return Some(job);
+            }
+            w = self.ready.wait(w).ok()?;
+        }
+    }
+
+    fn close(&self) {
+        if let Ok(mut w) = self.waiting.lock() {
+            w.closed = true;
+            w.jobs.clear();
+        }
+        self.ready.notify_all();
+    }
+}
+
+/// The group of jobs submitted with [`OcrPool::submit`].
+pub const NO_GROUP: u64 = 0;
+
 /// Worker threads recognising pages in the background.
 pub struct OcrPool {
-    jobs: Option<Sender<Job>>,
+    jobs: Arc<JobQueue>,
     results_tx: Sender<OcrResult>,
     results: Mutex<Receiver<OcrResult>>,
     workers: Vec<JoinHandle<()>>,
@@ -42,19 +88,18 @@ impl OcrPool {
     /// Starts `cfg.workers` threads (at least one) and waits until each has loaded its engine.
     pub fn new(cfg: &OcrConfig) -> Result<Self, OcrError> {
         let n_workers = cfg.workers.max(1);
-        let (jobs_tx, jobs_rx) = mpsc::channel::<Job>();
-        let jobs_rx = Arc::new(Mutex::new(jobs_rx));
+        let jobs = Arc::new(JobQueue::default());
         let (results_tx, results_rx) = mpsc::channel();
         let (ready_tx, ready_rx) = mpsc::channel::<Result<(), OcrError>>();
         let mut workers = Vec::with_capacity(n_workers);
         for worker_idx in 0..n_workers {
             let cfg = cfg.clone();
-            let jobs_rx = Arc::clone(&jobs_rx);
+            let jobs = Arc::clone(&jobs);
             let results_tx = results_tx.clone();
             let ready_tx = ready_tx.clone();
             let spawned = std::thread::Builder::new()
                 .name(format!("ocr-{worker_idx}"))
-                .spawn(move || worker(&cfg, &jobs_rx, &results_tx, &ready_tx));
+                .spawn(move || worker(&cfg, &jobs, &results_tx, &ready_tx));
             match spawned {
                 Ok(handle) => workers.push(handle),
                 Err(err) => log::error!("cannot start ocr worker: {err}"),
@@ -62,7 +107,7 @@ impl OcrPool {
         }
         drop(ready_tx);
         let pool = OcrPool {
-            jobs: Some(jobs_tx),
+            jobs,
             results_tx,
             results: Mutex::new(results_rx),
             workers,
@@ -84,21 +129,43 @@ impl OcrPool {
 
     /// Queues a grey page of `width * height` bytes; its result comes back tagged with `job`.
     pub fn submit(&self, job: u64, gray: Vec<u8>, width: u32, height: u32) {
-        let sent = match &self.jobs {
-            Some(jobs) => jobs
-                .send(Job {
-                    id: job,
-                    gray,
-                    width,
-                    height,
-                })
-                .is_ok(),
-            None => false,
-        };
-        if !sent {
+        self.submit_in(NO_GROUP, job, gray, width, height);
+    }
+
+    /// [`OcrPool::submit`] under `group`, which [`OcrPool::discard`] can drop.
+    pub fn submit_in(&self, group: u64, job: u64, gray: Vec<u8>, width: u32, height: u32) {
+        let alive = self.workers.iter().any(|w| !w.is_finished());
+        let queued = alive
+            && match self.jobs.waiting.lock() {
+                Ok(mut w) if !w.closed => {
+                    w.jobs.push_back(Job {
+                        id: job,
+                        group,
+                        gray,
+                        width,
+                        height,
+                    });
+                    true
+                }
+                _ => false,
+            };
+        if queued {
+            self.jobs.ready.notify_one();
+        } else {
             // Every worker is gone; answer at once so the caller does not wait forever.
             let _ = self.results_tx.send((job, Err(OcrError::PoolClosed)));
         }
+    }
+
+    /// Drops the jobs of `group` that no worker has started; they never
+    /// answer. A job already running answers as usual. Returns how many were dropped.
+    pub fn discard(&self, group: u64) -> usize {
+        let Ok(mut w) = self.jobs.waiting.lock() else {
+            return 0;
+        };
+        let before = w.jobs.len();
+        w.jobs.retain(|j| j.group != group);
+        before - w.jobs.len()
     }
 
     /// Returns a finished result if one is ready.
@@ -114,8 +181,8 @@ impl OcrPool {
 
 impl Drop for OcrPool {
     fn drop(&mut self) {
-        // Closing the job channel ends each worker's loop after its current page.
-        self.jobs = None;
+        // Closing the queue ends each worker's loop after its current page.
+        self.jobs.close();
         for handle in self.workers.drain(..) {
             let _ = handle.join();
         }
@@ -124,7 +191,7 @@ impl Drop for OcrPool {
 
 fn worker(
     cfg: &OcrConfig,
-    jobs: &Mutex<Receiver<Job>>,
+    jobs: &JobQueue,
     results: &Sender<OcrResult>,
     ready: &Sender<Result<(), OcrError>>,
 ) {
@@ -138,13 +205,8 @@ fn worker(
             return;
         }
     };
-    loop {
-        // Hold the lock only while taking a job, not while recognising it.
-        let job = match jobs.lock() {
-            Ok(rx) => rx.recv(),
-            Err(_) => return,
-        };
-        let Ok(job) = job else { return };
+    // The lock is held only while taking a job, not while recognising it.
+    while let Some(job) = jobs.take() {
         let res = catch_unwind(AssertUnwindSafe(|| {
             engine.recognize_gray(&job.gray, job.width, job.height)
         }))
@@ -192,6 +254,34 @@ mod tests {
             })
         ));
         assert!(pool.recv_timeout(Duration::from_millis(10)).is_none());
+    }
+
+    #[test]
+    fn discarded_jobs_never_run_and_other_groups_go_on() {
+        let pool = OcrPool::new(&OcrConfig {
+            workers: 1,
+            ..config()
+        })
+        .unwrap();
+        // Visit 1 leaves four pages; the worker can have started one at most.
+        for job in 1..=4 {
+            pool.submit_in(1, job, vec![255; 1200 * 1600], 1200, 1600);
+        }
+        let dropped = pool.discard(1);
+        assert!((3..=4).contains(&dropped), "dropped {dropped}");
+        assert_eq!(pool.discard(1), 0, "nothing of the group is left");
+        pool.submit_in(2, 10, vec![255; 200 * 100], 200, 100);
+        let mut got = Vec::new();
+        while let Some((id, _)) = pool.recv_timeout(Duration::from_secs(30)) {
+            got.push(id);
+            if id == 10 {
+                break;
+            }
+        }
+        assert_eq!(got.last(), Some(&10), "the next visit's page is recognised: {got:?}");
+        assert!(got.len() <= 2, "at most the running job of visit 1 answered: {got:?}");
+        assert_eq!(got.len(), 5 - dropped, "{got:?}");
+        assert!(pool.recv_timeout(Duration::from_millis(200)).is_none());
     }
 
     #[test]

@@ -182,12 +182,42 @@ pub struct RegistrationUpload {
 pub struct ExtractedField {
     /// 1-based page the field was found on.
     pub page: u32,
-    /// `document_kind`, `title`, `id_number`, `phone`, `date`, `amount` (yuan, two decimals),
-    /// `name` or `address`.
-    pub kind: String,
+    pub kind: FieldKind,
     pub value: PersonalText,
     /// True when the value failed its check (an ID number with a bad check digit).
     pub doubtful: bool,
+}
+
+/// What an extracted field is.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum FieldKind {
+    /// The kind of the document (letter, form, judgment, …), as `kiosk-fields` names it.
+    DocumentKind,
+    Title,
+    IdNumber,
+    Phone,
+    Date,
+    /// Yuan with two decimals.
+    Amount,
+    Name,
+    Address,
+}
+
+impl FieldKind {
+    /// The word on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FieldKind::DocumentKind => "document_kind",
+            FieldKind::Title => "title",
+            FieldKind::IdNumber => "id_number",
+            FieldKind::Phone => "phone",
+            FieldKind::Date => "date",
+            FieldKind::Amount => "amount",
+            FieldKind::Name => "name",
+            FieldKind::Address => "address",
+        }
+    }
 }
 
 /// The petitioner's answer to the repeat question the terminal asked.

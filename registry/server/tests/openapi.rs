@@ -230,7 +230,7 @@ fn every_endpoint_is_documented() {
 fn field() -> registry_api::ExtractedField {
     registry_api::ExtractedField {
         page: 1,
-        kind: String::new(),
+        kind: registry_api::FieldKind::Date,
         value: PersonalText::new(""),
         doubtful: false,
     }

@@ -2,32 +2,34 @@
 //! (or the configured wait), the counter queue's ticket is issued and
 //! printed, and a receipt that could not be printed is shown on screen.
 
-use intake::Event;
+use intake::{Event, Message, MessageKind};
 use kiosk_printer::{PrintJob, PrintOutcome, PrintReport, Receipt};
 
-use super::{Shell, Update};
+use super::Shell;
+use crate::update::Update;
 
 impl Shell {
     /// Prints the pending receipt once its case number is known or the wait
     /// is over, and turns printer reports into events.
     pub(super) fn drive_printer(&mut self) {
-        let due = match &self.to_print {
-            Some((r, since)) => r.case_number.is_some() || since.elapsed() >= self.print_wait,
+        let wait = self.terminal.print_wait;
+        let due = match &self.visit.to_print {
+            Some((r, since)) => r.case_number.is_some() || since.elapsed() >= wait,
             None => false,
         };
         if due {
-            if let Some((receipt, _)) = self.to_print.take() {
+            if let Some((receipt, _)) = self.visit.to_print.take() {
                 self.print_receipt(receipt);
             }
         }
-        while let Ok(report) = self.print_rx.try_recv() {
-            if self.tech.printer_report(&report) {
+        while let Ok(report) = self.terminal.print_rx.try_recv() {
+            if self.terminal.tech.printer_report(&report) {
                 continue;
             }
             let PrintReport::Printed { tag, result } = report else {
                 continue;
             };
-            let Some((local_ref, job)) = self.printing.remove(&tag) else {
+            let Some((local_ref, job)) = self.terminal.printing.remove(&tag) else {
                 continue;
             };
             let (message, ok) = match result {
@@ -44,10 +46,14 @@ impl Shell {
             if !ok {
                 self.show_receipt_picture(&job);
             }
-            self.handle(Event::ReceiptPrinted {
+            let kind = if ok {
+                MessageKind::ReceiptPrinted
+            } else {
+                MessageKind::ReceiptOnScreen
+            };
+            self.post(Event::ReceiptPrinted {
                 local_ref,
-                message,
-                ok,
+                message: Message::new(kind, message, !ok),
             });
         }
     }
@@ -61,20 +67,18 @@ impl Shell {
                 return;
             }
         };
-        match &self.printer {
+        let tag = self.terminal.print_tag();
+        match &self.terminal.printer {
             Some(printer) => {
-                let tag = self.next_print_tag;
-                self.next_print_tag += 1;
                 printer.print(tag, job.clone());
-                self.printing.insert(tag, (local_ref, job));
+                self.terminal.printing.insert(tag, (local_ref, job));
             }
             None => {
                 // A hall without a printer: the receipt is shown on screen.
                 self.show_receipt_picture(&job);
-                self.handle(Event::ReceiptPrinted {
+                self.post(Event::ReceiptPrinted {
                     local_ref,
-                    message: "请拍下屏幕上的回执".into(),
-                    ok: true,
+                    message: Message::new(MessageKind::ReceiptOnScreen, "请拍下屏幕上的回执", false),
                 });
             }
         }
@@ -83,7 +87,9 @@ impl Shell {
     /// Issues and prints the counter queue's ticket, when the hall runs one.
     /// A ticket that cannot be issued or printed never holds up the receipt.
     pub(super) fn issue_ticket(&mut self, local_ref: &str) {
-        let Some((counter, window)) = &self.tickets else {
+        let tag = self.terminal.print_tag();
+        let t = &self.terminal;
+        let Some((counter, window)) = &t.tickets else {
             return;
         };
         let now = chrono::Local::now();
@@ -96,24 +102,22 @@ impl Shell {
         };
         log::info!("queue ticket {number} for {local_ref}");
         let ticket = kiosk_printer::QueueTicket {
-            terminal_id: self.terminal_id.clone(),
-            hall_name: self.hall_name.clone(),
+            terminal_id: t.terminal_id.clone(),
+            hall_name: t.hall_name.clone(),
             number: number.clone(),
             window: window.clone(),
             ahead: None,
             issued_at: now.naive_local(),
         };
-        match (ticket.to_job(), &self.printer) {
+        match (ticket.to_job(), &t.printer) {
             (Ok(job), Some(printer)) => {
                 // Not tracked in `printing`: its report changes nothing on screen.
-                let tag = self.next_print_tag;
-                self.next_print_tag += 1;
                 printer.print(tag, job);
             }
             (Err(e), _) => log::error!("queue ticket {number} could not be laid out: {e}"),
             (Ok(_), None) => {}
         }
-        let _ = self.events.send(Event::TicketIssued {
+        self.post(Event::TicketIssued {
             local_ref: local_ref.to_string(),
             number,
         });

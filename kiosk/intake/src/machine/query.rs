@@ -3,7 +3,7 @@
 
 use kiosk_privacy::IdNumber;
 
-use super::{Effect, Event, History, Intake, Message, Millis, State};
+use super::{Effect, Event, History, Intake, Message, MessageKind, Millis, State};
 use crate::rating::{self, QuerySession, RatingDraft, RatingRequest};
 
 impl Intake {
@@ -37,7 +37,11 @@ impl Intake {
             }
             (State::QueryCard, Event::CardRead(text)) => {
                 let id_number: IdNumber = text.id_number.clone();
-                fx.push(Effect::FetchHistory(id_number.clone()));
+                self.new_visit();
+                fx.push(Effect::FetchHistory {
+                    visit: self.visit,
+                    id_number: id_number.clone(),
+                });
                 self.query = Some(QuerySession {
                     id_number,
                     history: History::Loading,
@@ -47,19 +51,21 @@ impl Intake {
                 self.message = None;
                 self.state = State::Progress;
             }
-            (State::QueryCard, Event::CardFailed(reason)) => self.say_error(reason),
+            (State::QueryCard, Event::CardFailed(reason)) => {
+                self.message = Some(Message::new(MessageKind::CardUnread, reason, true))
+            }
             (State::QueryCard, Event::CardReaderBack) => {
                 if self.message.as_ref().is_some_and(|m| m.is_error) {
                     self.message = None;
                 }
             }
             (State::QueryCard | State::Progress, Event::Back | Event::Done) => self.end_session(),
-            (_, Event::HistoryLoaded(rows)) => {
+            (_, Event::HistoryLoaded { rows, .. }) => {
                 if let Some(q) = &mut self.query {
                     q.history = History::Loaded(rows);
                 }
             }
-            (_, Event::HistoryUnavailable) => {
+            (_, Event::HistoryUnavailable { .. }) => {
                 if let Some(q) = &mut self.query {
                     q.history = History::Unavailable;
                 }
@@ -110,14 +116,17 @@ impl Intake {
                 };
                 d.sending = true;
                 self.message = None;
-                fx.push(Effect::SealRating(Box::new(RatingRequest {
-                    id_number: q.id_number.clone(),
-                    case_number: d.case_number.clone(),
-                    score,
-                    reasons: d.reasons.iter().map(|c| c.to_string()).collect(),
-                })));
+                fx.push(Effect::SealRating {
+                    visit: self.visit,
+                    request: Box::new(RatingRequest {
+                        id_number: q.id_number.clone(),
+                        case_number: d.case_number.clone(),
+                        score,
+                        reasons: d.reasons.iter().map(|c| c.to_string()).collect(),
+                    }),
+                });
             }
-            (State::Rating, Event::RatingSealed { case_number }) => {
+            (State::Rating, Event::RatingSealed { case_number, .. }) => {
                 let Some(q) = &mut self.query else { return };
                 if q.draft
                     .as_ref()
@@ -125,14 +134,11 @@ impl Intake {
                 {
                     q.draft = None;
                     q.rated.push(case_number);
-                    self.message = Some(Message {
-                        text: "感谢您的评价！".into(),
-                        is_error: false,
-                    });
+                    self.message = Some(Message::info("感谢您的评价！"));
                     self.state = State::Progress;
                 }
             }
-            (State::Rating, Event::RatingSealFailed(reason)) => {
+            (State::Rating, Event::RatingSealFailed { reason, .. }) => {
                 if let Some(d) = self.draft_mut() {
                     d.sending = false;
                 }

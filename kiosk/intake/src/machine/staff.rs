@@ -23,19 +23,23 @@ impl Intake {
                     Ok(()) => {
                         self.message = None;
                         self.state = State::StaffLogin { checking: true };
-                        fx.push(Effect::CheckPin(pin));
+                        fx.push(Effect::CheckPin {
+                            visit: self.visit,
+                            pin,
+                        });
                     }
                 }
             }
-            (State::StaffLogin { checking: true }, Event::PinChecked(role)) => match role {
+            (State::StaffLogin { checking: true }, Event::PinChecked { role, .. }) => match role {
                 Some(role) => {
                     self.lockout.succeeded();
                     self.staff = Some(role);
                     self.message = None;
-                    self.state = match role {
+                    // The PIN sub-flow ends; the staff screen starts a visit of its own.
+                    self.end_session_to(match role {
                         StaffRole::Clerk => State::ClerkMenu,
                         StaffRole::Technician => State::Technician,
-                    };
+                    });
                 }
                 None => {
                     self.state = State::StaffLogin { checking: false };
@@ -60,28 +64,20 @@ impl Intake {
             (State::ClerkMenu, Event::ClerkQueue) => {
                 self.message = None;
                 self.state = State::QueueView;
-                fx.push(Effect::LoadQueue);
+                fx.push(Effect::LoadQueue { visit: self.visit });
             }
-            (State::QueueView, Event::QueueLoaded(rows)) => self.queue_rows = rows,
+            (State::QueueView, Event::QueueLoaded { rows, .. }) => self.queue_rows = rows,
             (State::QueueView, Event::Resend(local_ref)) => {
-                self.message = Some(Message {
-                    text: "已重新排队，联网后自动发送".into(),
-                    is_error: false,
-                });
+                self.message = Some(Message::info("已重新排队，联网后自动发送"));
                 fx.push(Effect::Resend(local_ref));
-                fx.push(Effect::LoadQueue);
+                fx.push(Effect::LoadQueue { visit: self.visit });
             }
             (State::QueueView, Event::Reprint(local_ref)) => {
-                self.message = Some(Message {
-                    text: "正在补打回执".into(),
-                    is_error: false,
-                });
+                self.message = Some(Message::info("正在补打回执"));
                 fx.push(Effect::Reprint(local_ref));
             }
-            (State::QueueView | State::ManualId, Event::Back) => {
-                self.message = None;
-                self.state = State::ClerkMenu;
-            }
+            // The queue view's rows and the typed identity's form end with the sub-flow.
+            (State::QueueView | State::ManualId, Event::Back) => self.end_session_to(State::ClerkMenu),
             (State::ManualId, Event::ManualIdentity { id_number, name }) => {
                 match typed_identity(id_number, name) {
                     Ok(identity) => self.open_session(identity, true, true, fx),

@@ -2,20 +2,23 @@
 //! the camera thread (preview, auto-capture, page capture and checks, OCR).
 //! They talk to the controller only through intake events and screen updates.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use intake::{Event, Thumb};
+use intake::{Event, Message, MessageKind, Thumb, VisitId};
 use kiosk_camera::{
     check_page, Advice, AutoCapture, AutoCaptureConfig, DocumentCamera, PageError, PageFingerprint,
+    PageProblem,
 };
 use kiosk_idcard::watch::ReaderEvent;
 use kiosk_ocr::OcrPool;
 
-use crate::controller::{record, CamCmd, CameraOpener, Sink, Stage, Timings, Update};
+use super::{CamCmd, CameraOpener};
 use crate::health::Health;
+use crate::update::{record, Sink, Stage, Timings, Update};
 
 /// Turns the reader's event stream into intake events.
 pub(crate) fn card_events(rx: Receiver<ReaderEvent>, tx: Sender<Event>, health: Health) {
@@ -74,9 +77,19 @@ pub(crate) fn camera_loop(
     // Auto-capture watches the preview; the page checks compare with this visit's pages.
     let mut auto = AutoCapture::new(AutoCaptureConfig::default());
     let mut last_advice: Option<Advice> = None;
+    // The visit whose pages `fingerprints` remembers, and the visit of every
+    // page still being recognised.
     let mut fingerprints: Vec<PageFingerprint> = Vec::new();
+    let mut fingerprints_of: Option<VisitId> = None;
+    let mut recognising: HashMap<u32, VisitId> = HashMap::new();
     while !quit.load(Ordering::SeqCst) {
-        while let Some((page_id, result)) = ocr.try_recv() {
+        while let Some((job, result)) = ocr.try_recv() {
+            let page_id = job as u32;
+            let Some(visit) = recognising.remove(&page_id) else {
+                // Its visit ended while it ran: nobody is waiting for it.
+                log::debug!("recognition of page {page_id} finished after its visit");
+                continue;
+            };
             let mut doubtful = Vec::new();
             let result = match result {
                 Ok(text) => {
@@ -105,7 +118,8 @@ pub(crate) fn camera_loop(
                 }
             };
             let _ = tx.send(Event::OcrFinished {
-                page_id: page_id as u32,
+                visit,
+                page_id,
                 result,
                 doubtful,
             });
@@ -123,30 +137,59 @@ pub(crate) fn camera_loop(
                 shown = None;
                 last_advice = None;
             }
-            Ok(CamCmd::Capture(page_id)) => {
-                let started = Instant::now();
-                if page_id == 1 {
-                    // Page ids start again with every visit.
+            Ok(CamCmd::EndVisit(visit)) => {
+                let dropped = ocr.discard(visit.0);
+                recognising.retain(|_, v| *v != visit);
+                if fingerprints_of == Some(visit) {
                     fingerprints.clear();
+                    fingerprints_of = None;
                 }
+                if dropped > 0 {
+                    log::info!("{dropped} recognitions of an ended visit dropped before they ran");
+                }
+            }
+            Ok(CamCmd::Capture { visit, page_id }) => {
+                let started = Instant::now();
+                if fingerprints_of != Some(visit) {
+                    // The duplicate check compares with this visit's pages only.
+                    fingerprints.clear();
+                    fingerprints_of = Some(visit);
+                }
+                let rejected = |kind: MessageKind, reason: &str| Event::PageRejected {
+                    visit,
+                    page_id,
+                    kind,
+                    reason: reason.into(),
+                };
                 let frame = match shown.take() {
                     Some((frame, at)) if preview && at.elapsed() < fresh_for => Ok(frame),
                     _ => grab(&mut open, &mut camera, &health),
                 };
                 let event = match frame {
-                    Err(reason) => Event::PageRejected { page_id, reason },
+                    Err(reason) => rejected(MessageKind::PageRetry, &reason),
                     Ok(frame) => match kiosk_camera::process_page(&frame) {
                         Ok(page) => match check_page(&page, &fingerprints) {
-                            Some(problem) => Event::PageRejected {
-                                page_id,
-                                reason: problem.prompt_zh().into(),
-                            },
+                            Some(problem) => rejected(
+                                match problem {
+                                    PageProblem::Blank => MessageKind::PageBlank,
+                                    PageProblem::Duplicate { .. } => MessageKind::PageDuplicate,
+                                },
+                                problem.prompt_zh(),
+                            ),
                             None => {
                                 fingerprints.push(page.fingerprint.clone());
                                 record(&timings, Stage::Capture, started.elapsed());
                                 let (tw, th, rgba) = page.thumb_rgba;
-                                ocr.submit(page_id as u64, page.gray, page.width, page.height);
+                                recognising.insert(page_id, visit);
+                                ocr.submit_in(
+                                    visit.0,
+                                    u64::from(page_id),
+                                    page.gray,
+                                    page.width,
+                                    page.height,
+                                );
                                 Event::PageCaptured {
+                                    visit,
                                     page_id,
                                     jpeg: page.jpeg,
                                     thumb: Thumb {
@@ -157,16 +200,13 @@ pub(crate) fn camera_loop(
                                 }
                             }
                         },
-                        Err(PageError::NoDocument) => Event::PageRejected {
-                            page_id,
-                            reason: "没有找到材料，请把材料平放在拍摄区内再拍".into(),
-                        },
+                        Err(PageError::NoDocument) => rejected(
+                            MessageKind::PlacePage,
+                            "没有找到材料，请把材料平放在拍摄区内再拍",
+                        ),
                         Err(e) => {
                             log::warn!("page processing failed: {e}");
-                            Event::PageRejected {
-                                page_id,
-                                reason: "这张没拍好，请再拍一次".into(),
-                            }
+                            rejected(MessageKind::PageRetry, "这张没拍好，请再拍一次")
                         }
                     },
                 };
@@ -190,7 +230,17 @@ pub(crate) fn camera_loop(
                         health.camera_frame(auto.last_focus());
                         if last_advice != Some(advice) {
                             last_advice = Some(advice);
-                            let _ = tx.send(Event::CaptureAdvice(advice.prompt_zh().into()));
+                            let kind = match advice {
+                                Advice::HoldStill => MessageKind::HoldStill,
+                                Advice::NoPage => MessageKind::PlacePage,
+                                _ => MessageKind::Advice,
+                            };
+                            let advice_text = advice.prompt_zh();
+                            let _ = tx.send(Event::CaptureAdvice(Message::new(
+                                kind,
+                                advice_text,
+                                false,
+                            )));
                             if advice == Advice::Ready {
                                 let _ = tx.send(Event::AutoCaptureReady);
                             }

@@ -1,18 +1,18 @@
 //! From a visit to the record the registry receives: the registration built
 //! from the machine's seal request, the fields extracted from the recognised
-//! text, and what the review and phone screens offer from them. Pure
-//! functions of the session; no IO.
+//! text, and what the phone screen offers from them. Pure functions of the
+//! session; no IO and no words for the screen (those are `view`'s).
 
 use intake::SealRequest;
 use kiosk_privacy::PersonalText;
-use registry_api::{PageUpload, Petitioner, RegistrationUpload};
+use registry_api::{FieldKind, PageUpload, Petitioner, RegistrationUpload};
 
 /// A phone number recognised on the papers that passes the phone check, as
 /// digits, for the phone screen to offer; `None` when there is none.
-pub(super) fn found_phone(pages: &[intake::Page]) -> Option<String> {
+pub fn found_phone(pages: &[intake::Page]) -> Option<String> {
     extracted_fields(pages)
         .into_iter()
-        .filter(|f| f.kind == "phone" && !f.doubtful)
+        .filter(|f| f.kind == FieldKind::Phone && !f.doubtful)
         .map(|f| {
             f.value
                 .expose()
@@ -24,7 +24,7 @@ pub(super) fn found_phone(pages: &[intake::Page]) -> Option<String> {
 }
 
 /// The text recognised on the session's pages so far.
-pub(super) fn recognised_texts(s: &intake::Session) -> Vec<&str> {
+pub fn recognised_texts(s: &intake::Session) -> Vec<&str> {
     s.pages
         .iter()
         .filter_map(|p| match &p.ocr {
@@ -32,45 +32,6 @@ pub(super) fn recognised_texts(s: &intake::Session) -> Vec<&str> {
             _ => None,
         })
         .collect()
-}
-
-/// What the review screen says about the recognised pages: the fields found
-/// (phone and ID numbers masked) and the words recognised with low confidence.
-pub(super) fn review_notes(pages: &[intake::Page]) -> String {
-    let mut found = Vec::new();
-    for f in extracted_fields(pages) {
-        let value = f.value.expose();
-        let shown = match f.kind.as_str() {
-            "date" => format!("日期 {value}"),
-            "amount" => format!("金额 {value} 元"),
-            "phone" => format!("电话 {}", crate::view::screen_mask(value)),
-            "id_number" if f.doubtful => {
-                format!("证件号 {}（待核对）", crate::view::screen_mask(value))
-            }
-            "id_number" => format!("证件号 {}", crate::view::screen_mask(value)),
-            _ => continue,
-        };
-        if !found.contains(&shown) && found.len() < 4 {
-            found.push(shown);
-        }
-    }
-    let doubtful: Vec<&str> = pages
-        .iter()
-        .filter_map(|p| match &p.ocr {
-            intake::Ocr::Done { doubtful, .. } => Some(doubtful.iter().map(|w| w.expose())),
-            _ => None,
-        })
-        .flatten()
-        .take(6)
-        .collect();
-    let mut lines = Vec::new();
-    if !found.is_empty() {
-        lines.push(format!("识别到：{}", found.join("；")));
-    }
-    if !doubtful.is_empty() {
-        lines.push(format!("请核对识别不确定的字词：{}", doubtful.join("、")));
-    }
-    lines.join("\n")
 }
 
 /// The fields `kiosk-fields` finds in each page's recognised text.
@@ -82,39 +43,39 @@ pub fn extracted_fields(pages: &[intake::Page]) -> Vec<registry_api::ExtractedFi
         };
         let f = kiosk_fields::extract(text.expose());
         let page = i as u32 + 1;
-        let mut push = |kind: &str, value: &str, doubtful: bool| {
+        let mut push = |kind: FieldKind, value: &str, doubtful: bool| {
             out.push(registry_api::ExtractedField {
                 page,
-                kind: kind.into(),
+                kind,
                 value: PersonalText::new(value),
                 doubtful,
             })
         };
-        push("document_kind", f.kind.as_str(), false);
+        push(FieldKind::DocumentKind, f.kind.as_str(), false);
         if let Some(title) = &f.title {
-            push("title", title.value.expose(), false);
+            push(FieldKind::Title, title.value.expose(), false);
         }
         for c in &f.id_numbers {
-            push("id_number", c.number.expose(), !c.valid);
+            push(FieldKind::IdNumber, c.number.expose(), !c.valid);
         }
         for p in &f.phones {
-            push("phone", p.value.expose(), false);
+            push(FieldKind::Phone, p.value.expose(), false);
         }
         for d in &f.dates {
-            push("date", &d.value.to_string(), false);
+            push(FieldKind::Date, &d.value.to_string(), false);
         }
         for a in &f.amounts {
             push(
-                "amount",
+                FieldKind::Amount,
                 &format!("{}.{:02}", a.value.fen / 100, a.value.fen % 100),
                 false,
             );
         }
         for n in &f.names {
-            push("name", n.value.expose(), false);
+            push(FieldKind::Name, n.value.expose(), false);
         }
         for a in &f.addresses {
-            push("address", a.value.expose(), false);
+            push(FieldKind::Address, a.value.expose(), false);
         }
     }
     out

@@ -1,0 +1,370 @@
+//! The controller thread: the one inbox, the machine, and the effects
+//! carried out on the terminal's parts.
+//!
+//! Every event reaches the machine through [`Shell::handle`], and every
+//! event comes out of the one inbox: the screen's touches, the worker
+//! threads' results and the controller's own (a seal's outcome, a printed
+//! receipt, a suspected repeat) all go through the same channel.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use intake::{CaseStatus, Effect, Event, Intake, Millis, PastRegistration, Screen};
+use kiosk_printer::{Receipt, NEXT_STEP};
+
+use super::terminal::Terminal;
+use super::visit::Visit;
+use super::{spawn_named, CamCmd};
+use crate::registration::{build_upload, found_phone};
+use crate::update::{record, Sink, Stage, Update};
+use crate::view::{self, ViewModel};
+
+/// The controller thread's state.
+pub(super) struct Shell {
+    pub machine: Intake,
+    /// Everything of the terminal that outlives visits.
+    pub terminal: Terminal,
+    /// What belongs to the machine's current visit; replaced when it changes.
+    pub visit: Visit,
+    /// The sending side of the one inbox, for results of work done here and
+    /// on short-lived threads.
+    pub inbox: Sender<Event>,
+    pub sink: Sink,
+    pub epoch: Instant,
+    pub last_view: Option<ViewModel>,
+}
+
+impl Shell {
+    pub fn run(mut self, rx: Receiver<Event>, quit: Arc<AtomicBool>) {
+        self.publish();
+        while !quit.load(Ordering::SeqCst) {
+            let event = match rx.recv_timeout(Duration::from_millis(250)) {
+                Ok(e) => e,
+                Err(RecvTimeoutError::Timeout) => Event::Tick,
+                Err(RecvTimeoutError::Disconnected) => break,
+            };
+            self.handle(event);
+            self.publish();
+            self.drive_printer();
+            // The printer's state is asked on the technician screen, and
+            // between visits (never during one, so a receipt never waits behind it).
+            let screen = self.machine.screen();
+            if matches!(screen, Screen::Technician | Screen::Welcome) {
+                let technician = screen == Screen::Technician;
+                let t = &mut self.terminal;
+                t.tech.query_printer(t.printer.as_ref(), technician);
+            }
+        }
+    }
+
+    fn now(&self) -> Millis {
+        Millis(self.epoch.elapsed().as_millis() as u64)
+    }
+
+    /// Puts an event in the inbox, behind those already there.
+    pub(super) fn post(&self, event: Event) {
+        let _ = self.inbox.send(event);
+    }
+
+    /// One event from the inbox: the input method's part, the machine, the effects.
+    fn handle(&mut self, event: Event) {
+        let mut card_at = None;
+        match &event {
+            Event::CardRead(_) => {
+                // From asking the reader for a card to the identity: the read as the
+                // visitor waits for it; the total runs from the same moment.
+                let since = self.terminal.polling_since.take();
+                if let Some(since) = since {
+                    record(&self.terminal.timings, Stage::CardRead, since.elapsed());
+                }
+                card_at = Some(since.unwrap_or_else(Instant::now));
+            }
+            Event::Acknowledged {
+                local_ref,
+                case_number,
+            } => {
+                if let Some((receipt, _)) = &mut self.visit.to_print {
+                    if receipt.local_reference == *local_ref {
+                        receipt.case_number = Some(case_number.clone());
+                    }
+                }
+                if let Some((card_at, sealed_at)) = self.terminal.sealed.remove(local_ref) {
+                    let timings = &self.terminal.timings;
+                    record(timings, Stage::Upload, sealed_at.elapsed());
+                    if let Some(card_at) = card_at {
+                        record(timings, Stage::Total, card_at.elapsed());
+                    }
+                }
+            }
+            _ => {}
+        }
+        let now = self.now();
+        let mut effects = Vec::new();
+        // The keyboard's keys become the description the machine keeps.
+        if let Some(text) = self.visit.typing.before(&event, &self.machine) {
+            effects.extend(self.machine.handle(Event::DescriptionEdited(text), now));
+        }
+        effects.extend(self.machine.handle(event, now));
+        self.follow_visit();
+        if card_at.is_some() && self.machine.session().is_some() {
+            self.visit.card_at = card_at;
+        }
+        for effect in effects {
+            self.perform(effect);
+        }
+    }
+
+    /// A new visit gets a new [`Visit`]; the old one is dropped with
+    /// everything it held, but for a receipt still waiting for its case
+    /// number, which is printed now.
+    fn follow_visit(&mut self) {
+        let id = self.machine.visit();
+        if self.visit.id == id {
+            return;
+        }
+        let ended = std::mem::replace(&mut self.visit, Visit::new(id));
+        if let Some((receipt, _)) = ended.to_print {
+            self.print_receipt(receipt);
+        }
+    }
+
+    fn publish(&mut self) {
+        let mut v = view::build(&self.machine, self.now());
+        if let (Screen::Review, Some(s)) = (self.machine.screen(), self.machine.session()) {
+            let top = self.visit.suggestion(&self.terminal.classifier, s);
+            v.suggestion = view::suggestion_text(top, &view::review_notes(&s.pages));
+            let category = top.map(|t| t.category.clone());
+            if let Some(event) =
+                self.visit
+                    .check_repeat(&self.terminal.terminal_secret, s, category)
+            {
+                self.post(event);
+            }
+        }
+        if self.machine.screen() == Screen::Phone {
+            if let Some(digits) = self.machine.session().and_then(|s| found_phone(&s.pages)) {
+                v.found_phone_masked = intake::phone::masked(&digits);
+                v.found_phone = digits;
+            }
+        }
+        self.visit.typing.show(&self.machine, &mut v);
+        if self.last_view.as_ref() != Some(&v) {
+            (self.sink)(Update::View(Box::new(v.clone())));
+            self.last_view = Some(v);
+        }
+        let t = &mut self.terminal;
+        t.tech.poll();
+        if self.machine.screen() == Screen::Technician {
+            if t.tech.ping_due() {
+                t.uplink.ping();
+            }
+            if let Some(view) = t.tech.view(&t.queue, t.uplink.contact()) {
+                (self.sink)(Update::Technician(Box::new(view)));
+            }
+        } else {
+            t.tech.reset();
+        }
+    }
+
+    fn perform(&mut self, effect: Effect) {
+        match effect {
+            Effect::PollCard(on) => {
+                let t = &mut self.terminal;
+                t.polling_since = on.then(Instant::now);
+                if on {
+                    // Below the disk-space floor no new visit starts (the queue stays intact).
+                    if let Err(e @ kiosk_queue::QueueError::LowDiskSpace { .. }) =
+                        t.queue.check_space()
+                    {
+                        log::error!("intake refused: {e}");
+                        self.post(Event::DeviceFault(view::seal_failure_text(&e).into()));
+                    }
+                    // A new visit: a card still lying on the reader is read again.
+                    self.terminal.watcher.rearm();
+                }
+                self.terminal.watcher.set_active(on);
+            }
+            Effect::Preview(on) => {
+                let _ = self.terminal.cam.send(CamCmd::Preview(on));
+            }
+            Effect::CapturePage { visit, page_id } => {
+                if self
+                    .terminal
+                    .cam
+                    .send(CamCmd::Capture { visit, page_id })
+                    .is_err()
+                {
+                    self.post(Event::DeviceFault("摄像头不可用".into()));
+                }
+            }
+            Effect::EndVisit(visit) => {
+                let _ = self.terminal.cam.send(CamCmd::EndVisit(visit));
+            }
+            Effect::FetchHistory { visit, id_number } => self.fetch_history(visit, id_number),
+            Effect::ExportDiagnostics => {
+                let t = &mut self.terminal;
+                t.tech.export(&t.queue, t.uplink.contact());
+            }
+            Effect::TestPrint => {
+                let tag = self.terminal.print_tag();
+                let t = &mut self.terminal;
+                t.tech.test_print(t.printer.as_ref(), tag);
+            }
+            Effect::Seal { visit, request } => self.seal(visit, *request),
+            Effect::CheckPin { visit, pin } => {
+                // Argon2 takes a moment: off the controller thread.
+                let (staff, tx) = (self.terminal.staff.clone(), self.inbox.clone());
+                let spawned = spawn_named("pin", move || {
+                    let role = crate::staff::check_pin(&staff, &pin);
+                    log::info!(
+                        "staff login: {}",
+                        if role.is_some() {
+                            "accepted"
+                        } else {
+                            "refused"
+                        }
+                    );
+                    let _ = tx.send(Event::PinChecked { visit, role });
+                });
+                if spawned.is_err() {
+                    self.post(Event::PinChecked { visit, role: None });
+                }
+            }
+            Effect::LoadQueue { visit } => match crate::staff::queue_rows(&self.terminal.queue) {
+                Ok(rows) => self.post(Event::QueueLoaded { visit, rows }),
+                Err(e) => log::error!("queue view: {e}"),
+            },
+            Effect::Resend(local_ref) => match self.terminal.queue.resend(&local_ref) {
+                Ok(true) => {
+                    log::info!("clerk put {local_ref} back in line");
+                    self.terminal.uplink.wake();
+                }
+                Ok(false) => log::warn!("resend {local_ref}: not a failed registration"),
+                Err(e) => log::error!("resend {local_ref}: {e}"),
+            },
+            Effect::SealRating { visit, request } => {
+                let t = &self.terminal;
+                let event = match crate::rating::queue_rating(&t.queue, &t.lookup_key, &request) {
+                    Ok(()) => {
+                        log::info!("rating of {} queued", request.case_number);
+                        t.uplink.wake();
+                        Event::RatingSealed {
+                            visit,
+                            case_number: request.case_number.clone(),
+                        }
+                    }
+                    Err(e) => {
+                        log::error!("queuing a rating failed: {e}");
+                        Event::RatingSealFailed {
+                            visit,
+                            reason: view::seal_failure_text(&e).into(),
+                        }
+                    }
+                };
+                self.post(event);
+            }
+            Effect::Reprint(local_ref) => match self.terminal.queue.receipt(&local_ref) {
+                Ok(Some(r)) => {
+                    log::info!("clerk reprints the receipt of {local_ref}");
+                    let t = &self.terminal;
+                    let receipt = crate::staff::receipt_for(&r, &t.terminal_id, &t.hall_name);
+                    self.print_receipt(receipt);
+                }
+                Ok(None) => log::warn!("reprint {local_ref}: not in the queue"),
+                Err(e) => log::error!("reprint {local_ref}: {e}"),
+            },
+        }
+    }
+
+    /// Asks the registry on a short-lived thread; the answer names the visit.
+    fn fetch_history(&self, visit: intake::VisitId, id: kiosk_privacy::IdNumber) {
+        let t = &self.terminal;
+        let (uplink, tx, timeout) = (t.uplink.clone(), self.inbox.clone(), t.history_timeout);
+        let spawned = spawn_named("history", move || {
+            let event = match uplink.history_blocking(&id, timeout) {
+                Ok(reply) => Event::HistoryLoaded {
+                    visit,
+                    rows: reply
+                        .registrations
+                        .into_iter()
+                        .map(|r| PastRegistration {
+                            status: r.status.parse().unwrap_or_else(|_| {
+                                log::warn!(
+                                    "unknown case status from the registry; shown as registered"
+                                );
+                                CaseStatus::Registered
+                            }),
+                            case_number: r.case_number,
+                            registered_at: r.registered_at,
+                            category: r.category,
+                            rating: r.rating,
+                        })
+                        .collect(),
+                },
+                Err(e) => {
+                    log::warn!("history unavailable: {e}");
+                    Event::HistoryUnavailable { visit }
+                }
+            };
+            let _ = tx.send(event);
+        });
+        if spawned.is_err() {
+            self.post(Event::HistoryUnavailable { visit });
+        }
+    }
+
+    /// Commits the registration to the queue; only then is it reported sealed.
+    fn seal(&mut self, visit: intake::VisitId, req: intake::SealRequest) {
+        let started = Instant::now();
+        let category = req.category.label.to_string();
+        let page_count = req.pages.len() as u32;
+        let id_number_masked = req.identity.id_number.masked();
+        let t = &mut self.terminal;
+        let upload = build_upload(&t.terminal_id, req);
+        match t.queue.seal(&upload) {
+            Ok(receipt) => {
+                record(&t.timings, Stage::Seal, started.elapsed());
+                log::info!(
+                    "sealed registration {} ({} pages)",
+                    receipt.local_ref,
+                    receipt.page_count
+                );
+                t.sealed.insert(
+                    receipt.local_ref.clone(),
+                    (self.visit.card_at.take(), Instant::now()),
+                );
+                t.uplink.wake();
+                self.visit.to_print = Some((
+                    Receipt {
+                        terminal_id: t.terminal_id.clone(),
+                        hall_name: t.hall_name.clone(),
+                        registered_at: chrono::Local::now().naive_local(),
+                        case_number: None,
+                        local_reference: receipt.local_ref.clone(),
+                        category,
+                        page_count,
+                        id_number_masked,
+                        // The local reference is what the progress query asks by: never the ID number.
+                        query_code: receipt.local_ref.clone(),
+                        next_step: NEXT_STEP.into(),
+                    },
+                    Instant::now(),
+                ));
+                self.post(Event::Sealed {
+                    visit,
+                    local_ref: receipt.local_ref.clone(),
+                });
+                self.issue_ticket(&receipt.local_ref);
+            }
+            Err(e) => {
+                log::error!("sealing failed: {e}");
+                self.post(Event::SealFailed {
+                    visit,
+                    reason: view::seal_failure_text(&e).into(),
+                });
+            }
+        }
+    }
+}
