@@ -51,7 +51,7 @@ pub const DEFAULT_MIN_FREE_BYTES: u64 = 200 * 1024 * 1024;
 /// The default largest sealed registration, in bytes (below the registry's body limit).
 pub const DEFAULT_MAX_SEALED_BYTES: usize = 24 * 1024 * 1024;
 /// The default most pages in one registration (the registry's limit).
-pub const DEFAULT_MAX_PAGES: usize = 50;
+pub const DEFAULT_MAX_PAGES: usize = registry_api::MAX_PAGES;
 
 /// The longest reason text kept on a row, in characters.
 const MAX_REASON_CHARS: usize = 200;

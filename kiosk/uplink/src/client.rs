@@ -250,9 +250,11 @@ impl RegistryClient {
                 let ack: RegistrationAck = serde_json::from_slice(&body).map_err(|_| {
                     UplinkError::BadReply(format!("201 reply is not the expected json ({kind})"))
                 })?;
-                if ack.case_number.trim().is_empty() {
+                if !registry_api::valid_case_number(&ack.case_number) {
+                    // Never stored, printed or put in a QR code: the row stays
+                    // queued and is sent again.
                     return Err(UplinkError::BadReply(
-                        "acknowledgement without a case number".into(),
+                        "acknowledgement without a valid case number".into(),
                     ));
                 }
                 Ok(Step::Ack(ack))
@@ -260,8 +262,13 @@ impl RegistryClient {
             202 => {
                 // A 202 carrying a receipt is an acknowledgement too (as before staging).
                 if let Ok(ack) = serde_json::from_slice::<RegistrationAck>(&body) {
-                    if !ack.case_number.trim().is_empty() {
+                    if registry_api::valid_case_number(&ack.case_number) {
                         return Ok(Step::Ack(ack));
+                    }
+                    if !ack.case_number.is_empty() {
+                        return Err(UplinkError::BadReply(
+                            "acknowledgement without a valid case number".into(),
+                        ));
                     }
                 }
                 let missing: MissingPages = serde_json::from_slice(&body).map_err(|_| {
@@ -289,7 +296,18 @@ impl RegistryClient {
             .json(&HistoryQuery {
                 id_key: registry_api::envelope::id_lookup_key(&self.lookup_key, id),
             });
-        self.call(req).await
+        let reply: HistoryReply = self.call(req).await?;
+        // The screen shows these numbers and offers them for a supplement.
+        if reply
+            .registrations
+            .iter()
+            .any(|r| !registry_api::valid_case_number(&r.case_number))
+        {
+            return Err(UplinkError::BadReply(
+                "history lists a case number of another format".into(),
+            ));
+        }
+        Ok(reply)
     }
 
     /// Reports this terminal's queue to the registry.

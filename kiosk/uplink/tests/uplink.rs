@@ -49,7 +49,8 @@ enum Mode {
     Portal,
     Slow,
     BadRequest,
-    EmptyCase,
+    /// A 201 whose case number is this text (empty, or not the registry's format).
+    Case(&'static str),
     /// A valid ack body, but with a bare 200.
     Bare200,
 }
@@ -143,10 +144,10 @@ async fn upload(State(reg): State<Shared>, headers: HeaderMap, sealed: Bytes) ->
             "bad_request",
             "page 1 does not match its sha256",
         ),
-        Mode::EmptyCase => (
+        Mode::Case(case) => (
             StatusCode::CREATED,
             Json(RegistrationAck {
-                case_number: String::new(),
+                case_number: case.into(),
                 received_at: "2026-03-01T10:00:00Z".into(),
                 replayed: false,
                 likely_duplicate: false,
@@ -506,15 +507,20 @@ fn captive_portal_page_is_not_an_acknowledgement() {
 }
 
 #[test]
-fn ack_without_case_number_is_retried() {
-    let server = TestServer::start();
-    server.set_mode(Mode::EmptyCase);
-    let f = fixture();
-    f.queue.seal(&specimen_upload(1)).unwrap();
-    let (_uplink, rx) = start(&f, config(&server.url()));
-    let (_, reason) = expect_retry(&rx);
-    assert!(reason.contains("without a case number"), "{reason}");
-    assert!(payload_present(&f.path, "L-SPECIMEN-0001"));
+fn ack_without_a_valid_case_number_is_retried() {
+    // Empty, or text meant for the receipt's QR code: never acknowledged,
+    // stored or printed; the registration stays queued with its payload.
+    for case in ["", "XF-2026-000001\nhttps://evil.example/", "<b>XF</b>"] {
+        let server = TestServer::start();
+        server.set_mode(Mode::Case(case));
+        let f = fixture();
+        f.queue.seal(&specimen_upload(1)).unwrap();
+        let (_uplink, rx) = start(&f, config(&server.url()));
+        let (_, reason) = expect_retry(&rx);
+        assert!(reason.contains("without a valid case number"), "{case:?}: {reason}");
+        assert!(payload_present(&f.path, "L-SPECIMEN-0001"));
+        assert_eq!(f.queue.counts().unwrap().acknowledged, 0, "{case:?}");
+    }
 }
 
 #[test]

@@ -5,7 +5,12 @@
 //! `u32 index`, `u32 length`, `length` bytes. Index 0 is the metadata box and
 //! comes first, exactly once; indexes 1, 2, … are the page boxes, each at most
 //! once. A bundle may carry only some pages (the registry stages them and
-//! answers 202 with the ones it misses).
+//! answers 202 with the ones it misses). A bundle has at most
+//! [`MAX_PARTS`] parts: the decoder stops at the first one over, so a body of
+//! a million empty parts costs nothing but its read.
+
+/// The most parts a bundle may have: the metadata and one per page.
+pub const MAX_PARTS: usize = crate::MAX_PAGES + 1;
 
 /// The first four bytes of every bundle.
 pub const BUNDLE_MAGIC: &[u8; 4] = b"KSB1";
@@ -21,6 +26,8 @@ pub enum BundleError {
     NoMetadata,
     #[error("bundle has part {0} twice or out of place")]
     Duplicate(u32),
+    #[error("bundle has more than {MAX_PARTS} parts")]
+    TooManyParts,
 }
 
 /// A bundle split into its parts, borrowing from the body.
@@ -53,6 +60,9 @@ pub fn decode(body: &[u8]) -> Result<Bundle<'_>, BundleError> {
     let mut parts = Vec::new();
     let mut rest = rest;
     while !rest.is_empty() {
+        if parts.len() == MAX_PARTS {
+            return Err(BundleError::TooManyParts);
+        }
         let (head, tail) = rest.split_at_checked(8).ok_or(BundleError::Truncated)?;
         let index = u32::from_be_bytes([head[0], head[1], head[2], head[3]]);
         let len = u32::from_be_bytes([head[4], head[5], head[6], head[7]]) as usize;
@@ -96,5 +106,17 @@ mod tests {
         assert_eq!(decode(&twice), Err(BundleError::Duplicate(2)));
         let zero = encode(b"m", [(0, &b"a"[..])]);
         assert_eq!(decode(&zero), Err(BundleError::Duplicate(0)));
+    }
+
+    #[test]
+    fn a_bundle_of_a_million_empty_parts_is_refused_at_the_first_part_over() {
+        let full: Vec<(u32, &[u8])> = (1..=crate::MAX_PAGES as u32).map(|i| (i, &b"p"[..])).collect();
+        assert_eq!(decode(&encode(b"m", full.clone())).unwrap().pages.len(), crate::MAX_PAGES);
+        let mut over = full;
+        over.push((crate::MAX_PAGES as u32 + 1, &b"p"[..]));
+        assert_eq!(decode(&encode(b"m", over)), Err(BundleError::TooManyParts));
+        // Refused after reading MAX_PARTS part headers, not a million.
+        let million = encode(b"m", (1..=1_000_000u32).map(|i| (i, &b""[..])));
+        assert_eq!(decode(&million), Err(BundleError::TooManyParts));
     }
 }

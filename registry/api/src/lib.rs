@@ -27,6 +27,24 @@ use kiosk_privacy::{Address, IdNumber, PersonName, PersonalText, PhoneNumber};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+/// The most pages one registration may have (the terminal's queue and the
+/// registry both refuse more).
+pub const MAX_PAGES: usize = 50;
+
+/// True for a case number as the registry issues them: `XF-`, a four-digit
+/// year, `-`, and six to nine digits (`XF-2026-000123`). The terminal checks
+/// every case number it receives before it stores, prints or shows it.
+pub fn valid_case_number(s: &str) -> bool {
+    let Some(rest) = s.strip_prefix("XF-") else {
+        return false;
+    };
+    let Some((year, seq)) = rest.split_once('-') else {
+        return false;
+    };
+    let digits = |t: &str| t.bytes().all(|b| b.is_ascii_digit());
+    year.len() == 4 && digits(year) && (6..=9).contains(&seq.len()) && digits(seq)
+}
+
 /// Path of the upload endpoint (`POST`).
 pub const REGISTRATIONS_PATH: &str = "/v1/registrations";
 /// Path of the sealed upload endpoint (`POST`, body [`SEALED_CONTENT_TYPE`]).
@@ -379,6 +397,26 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_the_registrys_case_number_format_is_valid() {
+        for good in ["XF-2026-000001", "XF-2027-123456789"] {
+            assert!(valid_case_number(good), "{good}");
+        }
+        for bad in [
+            "",
+            "XF-2026-00001",
+            "XF-2026-0000000001",
+            "XF-26-000001",
+            "xf-2026-000001",
+            "XF-2026-00000a",
+            "XF-2026-000001 ",
+            "XF-2026-000001\nhttps://evil.example/",
+            "https://evil.example/?XF-2026-000001",
+        ] {
+            assert!(!valid_case_number(bad), "{bad:?}");
+        }
+    }
 
     #[test]
     fn page_round_trips_and_detects_tampering() {

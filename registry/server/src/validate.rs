@@ -8,7 +8,7 @@ use registry_api::{PageDecodeError, RegistrationUpload};
 use crate::store::PageRow;
 
 /// The most pages one registration may carry.
-pub const MAX_PAGES: usize = 50;
+pub const MAX_PAGES: usize = registry_api::MAX_PAGES;
 /// The longest idempotency key, terminal id, local reference or category accepted.
 const MAX_SHORT_FIELD: usize = 128;
 /// The longest ID number accepted (resident numbers have 18 characters).
