@@ -27,7 +27,9 @@ use kiosk_privacy::{Address, IdNumber, PersonName, PersonalText, PhoneNumber};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-/// Path of the upload endpoint (`POST`).
+/// Path prefix of the stored registrations: `GET {REGISTRATIONS_PATH}/{case_number}`
+/// and [`status_path`]. There is no upload here: uploads are sealed
+/// ([`SEALED_REGISTRATIONS_PATH`]).
 pub const REGISTRATIONS_PATH: &str = "/v1/registrations";
 /// Path of the sealed upload endpoint (`POST`, body [`SEALED_CONTENT_TYPE`]).
 pub const SEALED_REGISTRATIONS_PATH: &str = "/v1/sealed-registrations";
