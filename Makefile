@@ -13,8 +13,11 @@ CARGO ?= cargo
 deps:
 	./scripts/install-deps.sh
 
+# Every binary, kiosk with the feature `demo` (simulators, SPECIMEN data, `kiosk
+# demo`) for the demo and the benchmarks. The terminal's own binary is built
+# without it: `cargo deb -p kiosk` (image-build/), or `cargo build --release -p kiosk`.
 build: deps
-	$(CARGO) build --workspace --bins
+	$(CARGO) build --workspace --bins --features kiosk/demo
 
 demo: build
 	$(CARGO_TARGET_DIR)/debug/kiosk demo

@@ -23,6 +23,35 @@ if ! python3 scripts/module-cycles.py kiosk/app/src; then
   echo "invariant broken: kiosk/app has an import cycle"; fail=1
 fi
 
+# The shipped binary has no simulator and no SPECIMEN data: `cargo deb -p kiosk`
+# (image-build/build.sh) builds kiosk alone with its default features, and
+# nothing on that path may turn on kiosk's `demo`, a driver's `sim` or a
+# crate's `test-utils` feature. `cargo tree` resolves the features without
+# building; dev-dependencies (which do enable them, for the tests) are left
+# out, as in that build.
+test_features='\[([^]]*,)?(demo|sim|test-utils)(,[^]]*)?\]'
+features_of_kiosk() {
+  cargo tree -p kiosk -e normal,build --prefix none --format '{p} [{f}]' "$@" | sort -u
+}
+shipped=$(features_of_kiosk)
+with_demo=$(features_of_kiosk --features demo)
+# The pattern must match where the features are on, or the check proves nothing.
+if ! echo "$with_demo" | grep -E "^kiosk-idcard .*$test_features" >/dev/null; then
+  echo "cannot see the simulator features in cargo tree's output"; fail=1
+fi
+if echo "$shipped" | grep -E "$test_features"; then
+  echo "invariant broken: the shipped kiosk is built with the features above"; fail=1
+fi
+# ... and neither the image build nor cargo-deb's metadata adds features.
+if grep -nE 'cargo deb.*--(all-)?features' image-build/*.sh; then
+  echo "invariant broken: the image build turns on features of kiosk"; fail=1
+fi
+deb_features=$(cargo metadata --no-deps --format-version 1 |
+  jq -r '.packages[] | select(.name == "kiosk") | .metadata.deb | (.features // []) + [if ."all-features" then "all-features" else empty end] | join(" ")')
+if [ -n "$deb_features" ]; then
+  echo "invariant broken: [package.metadata.deb] of kiosk enables features: $deb_features"; fail=1
+fi
+
 # Every Rust file opens with a //! doc comment.
 while IFS= read -r f; do
   [ -f "$f" ] || continue

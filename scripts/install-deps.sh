@@ -15,6 +15,7 @@ packages=(
   python3-jieba                                   # jieba's word list: the pinyin input's table (kiosk/ime/build.rs)
   systemd udev                                    # appliance tests: systemd-analyze verify, udevadm test
   iproute2                                        # slow-link test: ip netns, tc (tbf or netem)
+  jq python3                                      # check-invariants.sh: cargo metadata, module-cycles.py
 )
 
 missing=()

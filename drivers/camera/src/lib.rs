@@ -2,9 +2,10 @@
 //!
 //! `OpenCvCamera` implements the `DocumentCamera` trait over a V4L2 device or,
 //! for the demo and the tests, over a looping image sequence (the synthetic
-//! SPECIMEN photos in `samples/`). `process_page` turns a frame into a
-//! straightened page: a colour JPEG for upload, a grey buffer for OCR and a
-//! thumbnail for the UI.
+//! SPECIMEN photos in `samples/`, whose paths `test_utils` gives under the
+//! feature `sim`, off by default and never in the shipped kiosk).
+//! `process_page` turns a frame into a straightened page: a colour JPEG for
+//! upload, a grey buffer for OCR and a thumbnail for the UI.
 
 mod auto;
 mod capture;
@@ -12,6 +13,7 @@ mod error;
 mod frame;
 mod outline;
 mod page;
+#[cfg(feature = "sim")]
 pub mod test_utils;
 
 pub use auto::{Advice, AutoCapture, AutoCaptureConfig};

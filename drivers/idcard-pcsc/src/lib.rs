@@ -18,8 +18,9 @@
 //! [`apdu`], and a branch in `PcscReader::read_identity`; the rest (card
 //! watching, errors, events) is shared.
 //!
-//! [`vicc`] is a virtual card speaking the socket protocol of vsmartcard's
-//! `vpcd` driver, so tests run this transport against a real `pcscd`.
+//! `vicc` (feature `sim`, off by default and never in the shipped kiosk) is a
+//! virtual card speaking the socket protocol of vsmartcard's `vpcd` driver,
+//! so tests run this transport against a real `pcscd`.
 
 use std::ffi::CString;
 use std::time::Duration;
@@ -30,6 +31,7 @@ use log::debug;
 use pcsc::{Context, Protocols, ReaderState, Scope, ShareMode, State};
 
 pub mod apdu;
+#[cfg(feature = "sim")]
 pub mod vicc;
 
 /// How the reader exposes the card.

@@ -1,7 +1,8 @@
 //! ID card reader: the IdCardReader trait, the serial transport, the reader loop and a reader simulator on a pseudo-terminal.
 //!
 //! [`SerialReader`] drives a SAM reader over a serial line with the codec of
-//! `idcard-proto`; [`sim`] runs a reader simulator on the master side of a
+//! `idcard-proto`; `sim` (feature `sim`, off by default and never in the
+//! shipped kiosk) runs a reader simulator on the master side of a
 //! pseudo-terminal so that the real transport can be tested without a
 //! device. Both sides speak the same frames.
 //!
@@ -29,7 +30,7 @@ pub mod dump;
 mod error;
 pub mod photo;
 mod serial;
-#[cfg(unix)]
+#[cfg(all(unix, feature = "sim"))]
 pub mod sim;
 pub mod watch;
 

@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use kiosk_printer::{sim, EscPosPrinter, PrinterConfig, ReceiptPrinter};
+use kiosk_printer::{EscPosPrinter, PrinterConfig, ReceiptPrinter};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
@@ -21,7 +21,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let status = printer.status()?;
     println!("status: {status} — {}", status.message_zh());
     if print {
-        let outcome = printer.print(&sim::specimen_receipt(None).to_job()?)?;
+        let outcome = printer.print(&kiosk_printer::specimen_receipt(None).to_job()?)?;
         println!("receipt: {outcome} — {}", outcome.message_zh());
     }
     Ok(())

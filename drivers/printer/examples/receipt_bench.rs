@@ -14,7 +14,7 @@ use kiosk_printer::{wire_time, EscPosPrinter, PrinterConfig, ReceiptPrinter};
 const RUNS: usize = 5;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let job = sim::specimen_receipt(None).to_job()?;
+    let job = kiosk_printer::specimen_receipt(None).to_job()?;
     for (qr, native) in [(QrMode::Native, true), (QrMode::Raster, false)] {
         let (sim, ctl) = sim::spawn_with(SimConfig {
             native_qr: native,

@@ -5,8 +5,10 @@
 //! a [`PrintJob`], a list of [`Block`]s. [`EscPosPrinter`] encodes the job
 //! with [`escpos`] (GB18030 text, native QR or a raster fallback, a cut),
 //! and asks the printer for its status (DLE EOT) before and after sending
-//! it. [`sim`] is a printer on a pseudo-terminal that parses what we send,
-//! answers status queries from a script and renders the paper to a PNG.
+//! it. [`PaperRenderer`] draws the paper a job prints to, for the screen when
+//! the printer cannot print. `sim` (feature `sim`, off by default and never
+//! in the shipped kiosk) is a printer on a pseudo-terminal that parses what
+//! we send, answers status queries from a script and saves the paper as PNG.
 //!
 //! Nothing here logs receipt text: logs carry byte counts and statuses.
 
@@ -15,14 +17,19 @@ use std::fmt;
 mod error;
 pub mod escpos;
 mod printer;
-#[cfg(unix)]
+mod render;
+#[cfg(all(unix, feature = "sim"))]
 pub mod sim;
 mod template;
 mod worker;
 
 pub use error::{PrinterError, TemplateError};
 pub use printer::{wire_time, EscPosPrinter, PrinterConfig, DEFAULT_DEVICE};
-pub use template::{QueueTicket, Receipt, Template, NEXT_STEP, QUEUED_NOTE};
+pub use render::{PaperRenderer, FONT_PATH, PAPER_WIDTH_DOTS};
+pub use template::{
+    specimen_receipt, specimen_ticket, QueueTicket, Receipt, Template, NEXT_STEP, QUEUED_NOTE,
+    SPECIMEN_QUERY_CODE,
+};
 pub use worker::{Opener, PrintReport, PrintWorker};
 
 /// What the printer reported through DLE EOT 1, 2 and 4.

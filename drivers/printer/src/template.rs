@@ -259,6 +259,46 @@ impl QueueTicket {
     }
 }
 
+/// The query code of [`specimen_receipt`].
+pub const SPECIMEN_QUERY_CODE: &str = "XF-Q7K2-M9PD";
+
+fn specimen_time() -> chrono::NaiveDateTime {
+    chrono::NaiveDate::from_ymd_opt(2026, 11, 28)
+        .and_then(|d| d.and_hms_opt(15, 10, 0))
+        .unwrap_or_default()
+}
+
+/// The SPECIMEN receipt of a test print (the technician screen's "测试打印",
+/// `kiosk printer test`), also used by the tests and the benchmark; with
+/// `case_number` `None` it is the offline receipt. Marked as a specimen by
+/// its terminal id and hall; it holds no one's data.
+pub fn specimen_receipt(case_number: Option<&str>) -> Receipt {
+    Receipt {
+        terminal_id: "SPECIMEN-T01".to_string(),
+        hall_name: "样例镇信访接待中心".to_string(),
+        registered_at: specimen_time(),
+        case_number: case_number.map(str::to_string),
+        local_reference: "L20261128-0007".to_string(),
+        category: "劳动保障（拖欠工资）".to_string(),
+        page_count: 3,
+        id_number_masked: "****************2X".to_string(),
+        query_code: SPECIMEN_QUERY_CODE.to_string(),
+        next_step: NEXT_STEP.to_string(),
+    }
+}
+
+/// The SPECIMEN queue ticket of a test print (`kiosk printer test --ticket`).
+pub fn specimen_ticket() -> QueueTicket {
+    QueueTicket {
+        terminal_id: "SPECIMEN-T01".to_string(),
+        hall_name: "样例镇信访接待中心".to_string(),
+        number: "A023".to_string(),
+        window: "3号窗口".to_string(),
+        ahead: Some(4),
+        issued_at: specimen_time(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use image::GrayImage;
 use kiosk_printer::escpos::QrMode;
-use kiosk_printer::sim::{self, PrinterSim, SimConfig, SimControl, SimPage, SPECIMEN_QUERY_CODE};
+use kiosk_printer::sim::{self, PrinterSim, SimConfig, SimControl, SimPage};
+use kiosk_printer::SPECIMEN_QUERY_CODE;
 use kiosk_printer::{
     error_message_zh, EscPosPrinter, PrintOutcome, PrinterConfig, PrinterError, PrinterStatus,
     ReceiptPrinter, QUEUED_NOTE,
@@ -92,7 +93,7 @@ fn check_reference(page: &GrayImage, name: &str) {
 #[test]
 fn receipt_prints_and_matches_the_reference() {
     let (_sim, ctl, mut printer) = start(true);
-    let job = sim::specimen_receipt(None)
+    let job = kiosk_printer::specimen_receipt(None)
         .to_job()
         .expect("template fills");
     let outcome = printer.print(&job).expect("prints");
@@ -115,7 +116,7 @@ fn receipt_prints_and_matches_the_reference() {
 #[test]
 fn receipt_with_case_number_has_no_queued_note() {
     let (_sim, ctl, mut printer) = start(true);
-    let job = sim::specimen_receipt(Some("XF20261128-000123"))
+    let job = kiosk_printer::specimen_receipt(Some("XF20261128-000123"))
         .to_job()
         .expect("template fills");
     printer.print(&job).expect("prints");
@@ -127,7 +128,9 @@ fn receipt_with_case_number_has_no_queued_note() {
 #[test]
 fn ticket_prints_and_matches_the_reference() {
     let (_sim, ctl, mut printer) = start(true);
-    let job = sim::specimen_ticket().to_job().expect("template fills");
+    let job = kiosk_printer::specimen_ticket()
+        .to_job()
+        .expect("template fills");
     assert!(matches!(
         printer.print(&job),
         Ok(PrintOutcome::Printed { .. })
@@ -143,7 +146,11 @@ fn qr_code_carries_the_query_code_and_never_the_id_number() {
     for native in [true, false] {
         let (_sim, ctl, mut printer) = start(native);
         printer
-            .print(&sim::specimen_receipt(None).to_job().expect("fills"))
+            .print(
+                &kiosk_printer::specimen_receipt(None)
+                    .to_job()
+                    .expect("fills"),
+            )
             .expect("prints");
         let found = decode_qr(&one_page(&ctl).image);
         assert_eq!(
@@ -168,7 +175,11 @@ fn printer_without_native_qr_prints_nothing_for_native_commands() {
     };
     let mut printer = EscPosPrinter::open(cfg).expect("opens");
     printer
-        .print(&sim::specimen_receipt(None).to_job().expect("fills"))
+        .print(
+            &kiosk_printer::specimen_receipt(None)
+                .to_job()
+                .expect("fills"),
+        )
         .expect("prints");
     assert!(decode_qr(&one_page(&ctl).image).is_empty());
 }
@@ -176,7 +187,7 @@ fn printer_without_native_qr_prints_nothing_for_native_commands() {
 #[test]
 fn gb18030_text_round_trips_and_unprintable_characters_are_marked() {
     let (_sim, ctl, mut printer) = start(true);
-    let mut receipt = sim::specimen_receipt(None);
+    let mut receipt = kiosk_printer::specimen_receipt(None);
     // 𠀀 (U+20000) has no two-byte code: the printer's font cannot print it.
     receipt.hall_name = "龘镇\u{20000}村·综治中心".to_string();
     receipt.category = "征地拆迁（补偿款）€".to_string();
@@ -196,7 +207,11 @@ fn paper_out_before_printing_sends_nothing() {
         paper_out: true,
         ..PrinterStatus::READY
     });
-    let res = printer.print(&sim::specimen_receipt(None).to_job().expect("fills"));
+    let res = printer.print(
+        &kiosk_printer::specimen_receipt(None)
+            .to_job()
+            .expect("fills"),
+    );
     let Err(PrinterError::NotReady(status)) = res else {
         panic!("expected NotReady, got {res:?}")
     };
@@ -218,7 +233,11 @@ fn paper_running_out_during_printing_is_interrupted() {
         },
     );
     let outcome = printer
-        .print(&sim::specimen_receipt(None).to_job().expect("fills"))
+        .print(
+            &kiosk_printer::specimen_receipt(None)
+                .to_job()
+                .expect("fills"),
+        )
         .expect("sent");
     let PrintOutcome::Interrupted { status } = outcome else {
         panic!("expected Interrupted, got {outcome:?}")
@@ -231,7 +250,7 @@ fn paper_running_out_during_printing_is_interrupted() {
     assert!(matches!(printer.status(), Ok(s) if s.paper_out));
     ctl.set_status(PrinterStatus::READY);
     assert!(matches!(
-        printer.print(&sim::specimen_ticket().to_job().expect("fills")),
+        printer.print(&kiosk_printer::specimen_ticket().to_job().expect("fills")),
         Ok(PrintOutcome::Printed { .. })
     ));
 }
@@ -244,7 +263,7 @@ fn cover_open_is_not_ready() {
         offline: true,
         ..PrinterStatus::READY
     });
-    let res = printer.print(&sim::specimen_ticket().to_job().expect("fills"));
+    let res = printer.print(&kiosk_printer::specimen_ticket().to_job().expect("fills"));
     let Err(err @ PrinterError::NotReady(status)) = res else {
         panic!("expected NotReady, got {res:?}")
     };
@@ -260,7 +279,7 @@ fn paper_near_end_still_prints_and_says_so() {
         ..PrinterStatus::READY
     });
     let outcome = printer
-        .print(&sim::specimen_ticket().to_job().expect("fills"))
+        .print(&kiosk_printer::specimen_ticket().to_job().expect("fills"))
         .expect("prints");
     assert!(matches!(outcome, PrintOutcome::Printed { status } if status.paper_near_end));
     assert_eq!(outcome.message_zh(), "回执已打印，打印纸即将用完");
@@ -277,7 +296,7 @@ fn offline_and_silent_printers_are_typed() {
     });
     assert!(matches!(printer.status(), Ok(s) if s.offline && s.error));
     ctl.set_silent(true);
-    let res = printer.print(&sim::specimen_ticket().to_job().expect("fills"));
+    let res = printer.print(&kiosk_printer::specimen_ticket().to_job().expect("fills"));
     assert!(matches!(res, Err(PrinterError::NoReply)), "{res:?}");
 }
 
@@ -309,14 +328,24 @@ fn worker_prints_in_the_background_and_reports() {
         paper_out: true,
         ..PrinterStatus::READY
     });
-    worker.print(1, sim::specimen_receipt(None).to_job().expect("fills"));
+    worker.print(
+        1,
+        kiosk_printer::specimen_receipt(None)
+            .to_job()
+            .expect("fills"),
+    );
     let report = rx.recv_timeout(Duration::from_secs(5)).expect("report");
     assert!(
         matches!(report, kiosk_printer::PrintReport::Printed { tag: 1, result: Err(PrinterError::NotReady(s)) } if s.paper_out)
     );
     // Reprint once paper is loaded.
     ctl.set_status(PrinterStatus::READY);
-    worker.print(2, sim::specimen_receipt(None).to_job().expect("fills"));
+    worker.print(
+        2,
+        kiosk_printer::specimen_receipt(None)
+            .to_job()
+            .expect("fills"),
+    );
     let report = rx.recv_timeout(Duration::from_secs(5)).expect("report");
     assert!(matches!(
         report,
@@ -332,10 +361,13 @@ fn worker_prints_in_the_background_and_reports() {
 #[test]
 fn screen_rendering_is_the_printed_paper() {
     let (_sim, ctl, mut printer) = start(true);
-    let job = sim::specimen_receipt(None).to_job().expect("fills");
+    let job = kiosk_printer::specimen_receipt(None)
+        .to_job()
+        .expect("fills");
     printer.print(&job).expect("prints");
     let printed = one_page(&ctl).image;
-    let mut renderer = sim::PaperRenderer::new(Path::new(sim::FONT_PATH)).expect("font loads");
+    let mut renderer =
+        kiosk_printer::PaperRenderer::new(Path::new(kiosk_printer::FONT_PATH)).expect("font loads");
     let shown = renderer.render(&job);
     assert_eq!(shown, printed);
     assert_eq!(decode_qr(&shown), vec![SPECIMEN_QUERY_CODE.to_string()]);

@@ -2,9 +2,9 @@
 //!
 //! `status` asks the printer (DLE EOT) and prints its state with the
 //! message the screen would show. `test` prints a SPECIMEN receipt or
-//! queue ticket; with `--sim PNG` it prints on the printer simulator
-//! instead and writes the paper to PNG, to check a layout without a
-//! printer.
+//! queue ticket; in builds with the feature `demo` (never the shipped
+//! kiosk), `--sim PNG` prints on the printer simulator instead and writes
+//! the paper to PNG, to check a layout without a printer.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -12,8 +12,10 @@ use std::time::Instant;
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use kiosk_printer::escpos::QrMode;
-use kiosk_printer::sim::{self, SimConfig};
-use kiosk_printer::{error_message_zh, EscPosPrinter, PrinterConfig, PrinterError, ReceiptPrinter};
+use kiosk_printer::{
+    error_message_zh, specimen_receipt, specimen_ticket, EscPosPrinter, PrinterConfig,
+    PrinterError, ReceiptPrinter,
+};
 
 /// The printer subcommands.
 #[derive(Debug, Subcommand)]
@@ -31,6 +33,7 @@ pub enum PrinterCmd {
         #[arg(long)]
         acknowledged: bool,
         /// Print on the simulator and write the paper to this PNG.
+        #[cfg(feature = "demo")]
         #[arg(long, value_name = "PNG")]
         sim: Option<PathBuf>,
     },
@@ -81,42 +84,51 @@ pub fn run(cmd: PrinterCmd) -> anyhow::Result<()> {
             device,
             ticket,
             acknowledged,
-            sim: None,
+            #[cfg(feature = "demo")]
+            sim,
         } => {
+            #[cfg(feature = "demo")]
+            if let Some(png) = sim {
+                return test_on_simulator(&device, ticket, acknowledged, &png);
+            }
             let mut printer = open(&device)?;
             test_print(&mut printer, ticket, acknowledged)
         }
-        PrinterCmd::Test {
-            device,
-            ticket,
-            acknowledged,
-            sim: Some(png),
-        } => {
-            let cfg = SimConfig {
-                native_qr: !device.raster_qr,
-                ..SimConfig::default()
-            };
-            let (sim, ctl) = sim::spawn_with(cfg).context("cannot start the printer simulator")?;
-            let mut printer = EscPosPrinter::open(PrinterConfig {
-                path: sim.path().to_path_buf(),
-                ..device.config()
-            })?;
-            test_print(&mut printer, ticket, acknowledged)?;
-            let page = ctl
-                .take_pages()
-                .pop()
-                .context("the simulator cut no paper")?;
-            page.save_png(&png)
-                .with_context(|| format!("cannot write {}", png.display()))?;
-            println!(
-                "paper written to {} ({}×{} dots)",
-                png.display(),
-                page.image.width(),
-                page.image.height()
-            );
-            Ok(())
-        }
     }
+}
+
+/// `test --sim PNG`: the test print on the printer simulator, its paper written to `png`.
+#[cfg(feature = "demo")]
+fn test_on_simulator(
+    device: &DeviceArgs,
+    ticket: bool,
+    acknowledged: bool,
+    png: &std::path::Path,
+) -> anyhow::Result<()> {
+    use kiosk_printer::sim::{self, SimConfig};
+    let cfg = SimConfig {
+        native_qr: !device.raster_qr,
+        ..SimConfig::default()
+    };
+    let (sim, ctl) = sim::spawn_with(cfg).context("cannot start the printer simulator")?;
+    let mut printer = EscPosPrinter::open(PrinterConfig {
+        path: sim.path().to_path_buf(),
+        ..device.config()
+    })?;
+    test_print(&mut printer, ticket, acknowledged)?;
+    let page = ctl
+        .take_pages()
+        .pop()
+        .context("the simulator cut no paper")?;
+    page.save_png(png)
+        .with_context(|| format!("cannot write {}", png.display()))?;
+    println!(
+        "paper written to {} ({}×{} dots)",
+        png.display(),
+        page.image.width(),
+        page.image.height()
+    );
+    Ok(())
 }
 
 fn open(device: &DeviceArgs) -> anyhow::Result<EscPosPrinter> {
@@ -143,9 +155,9 @@ fn status(device: &DeviceArgs) -> anyhow::Result<()> {
 
 fn test_print(printer: &mut EscPosPrinter, ticket: bool, acknowledged: bool) -> anyhow::Result<()> {
     let job = if ticket {
-        sim::specimen_ticket().to_job()?
+        specimen_ticket().to_job()?
     } else {
-        sim::specimen_receipt(acknowledged.then_some("XF20261128-000123")).to_job()?
+        specimen_receipt(acknowledged.then_some("XF20261128-000123")).to_job()?
     };
     let started = Instant::now();
     let outcome = printer.print(&job).map_err(|e| report(&e))?;

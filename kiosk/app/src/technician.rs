@@ -151,7 +151,7 @@ impl TechShell {
             self.last_view_at = None;
             return;
         };
-        match kiosk_printer::sim::specimen_receipt(None).to_job() {
+        match kiosk_printer::specimen_receipt(None).to_job() {
             Ok(job) => {
                 printer.print(tag, job);
                 self.test_tag = Some(tag);

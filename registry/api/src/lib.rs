@@ -45,7 +45,9 @@ pub fn valid_case_number(s: &str) -> bool {
     year.len() == 4 && digits(year) && (6..=9).contains(&seq.len()) && digits(seq)
 }
 
-/// Path of the upload endpoint (`POST`).
+/// Path prefix of the stored registrations: `GET {REGISTRATIONS_PATH}/{case_number}`
+/// and [`status_path`]. There is no upload here: uploads are sealed
+/// ([`SEALED_REGISTRATIONS_PATH`]).
 pub const REGISTRATIONS_PATH: &str = "/v1/registrations";
 /// Path of the sealed upload endpoint (`POST`, body [`SEALED_CONTENT_TYPE`]).
 pub const SEALED_REGISTRATIONS_PATH: &str = "/v1/sealed-registrations";

@@ -4,6 +4,10 @@
 //! Every error answer is an [`ApiError`] JSON body whose message names what is
 //! wrong without quoting the request, so nothing personal leaks into answers or
 //! logs. Database work and the decoding of page images run on the blocking pool.
+//!
+//! Registrations come in sealed only ([`SEALED_REGISTRATIONS_PATH`]): there is
+//! no plain-JSON upload route, for terminals or anyone else holding a token
+//! (`POST /v1/registrations` is answered 404 and stores nothing).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -53,12 +57,13 @@ impl std::fmt::Debug for AppState {
 }
 
 /// Builds the router with all endpoints, the body limit and the access log.
+/// Under [`REGISTRATIONS_PATH`] it serves only the stored records and their
+/// status; uploads go to [`SEALED_REGISTRATIONS_PATH`].
 pub(crate) fn router(state: AppState) -> Router {
     let record_path = format!("{REGISTRATIONS_PATH}/{{case_number}}");
     let page_path = format!("{SEALED_REGISTRATIONS_PATH}/{{key}}/pages/{{index}}");
     Router::new()
         .route(HEALTH_PATH, get(health))
-        .route(REGISTRATIONS_PATH, post(register))
         .route(SEALED_REGISTRATIONS_PATH, post(register_sealed))
         .route(&page_path, put(sealed_page))
         .route(HEARTBEAT_PATH, post(heartbeat).get(heartbeats))
@@ -249,17 +254,6 @@ async fn blocking<T: Send + 'static>(
 
 async fn health() -> Json<serde_json::Value> {
     Json(serde_json::json!({ "status": "ok" }))
-}
-
-async fn register(
-    State(state): State<AppState>,
-    _terminal: Terminal,
-    headers: HeaderMap,
-    ApiJson(upload): ApiJson<RegistrationUpload>,
-) -> Result<Response, Failure> {
-    check_key_header(&headers, &upload)?;
-    let outcome = blocking(move || store_upload(&state, &upload)).await?;
-    answer(outcome, StatusCode::OK)
 }
 
 /// `POST /v1/sealed-registrations`: a registration sealed to this registry's
@@ -510,7 +504,7 @@ fn after_stage(state: &AppState, key: &str, stage: StageState) -> Result<Staged,
 
 fn staged_answer(outcome: Staged) -> Result<Response, Failure> {
     match outcome {
-        Staged::Done(outcome) => answer(outcome, StatusCode::CREATED),
+        Staged::Done(outcome) => answer(outcome),
         Staged::Missing(missing_pages) => {
             Ok((StatusCode::ACCEPTED, Json(MissingPages { missing_pages })).into_response())
         }
@@ -578,8 +572,8 @@ fn store_upload(state: &AppState, upload: &RegistrationUpload) -> Result<Registe
         .map_err(|err| Failure::internal("cannot store the registration", &err))
 }
 
-/// The answer to an upload; `replay_status` is the status of a replayed one.
-fn answer(outcome: RegisterOutcome, replay_status: StatusCode) -> Result<Response, Failure> {
+/// The answer to a complete upload: 201 for a new and a replayed key alike.
+fn answer(outcome: RegisterOutcome) -> Result<Response, Failure> {
     match outcome {
         RegisterOutcome::Created(ack) => {
             log::info!("issued case {}", ack.case_number);
@@ -592,7 +586,7 @@ fn answer(outcome: RegisterOutcome, replay_status: StatusCode) -> Result<Respons
         }
         RegisterOutcome::Replayed(ack) => {
             log::info!("replayed case {}", ack.case_number);
-            Ok((replay_status, Json(ack)).into_response())
+            Ok((StatusCode::CREATED, Json(ack)).into_response())
         }
         RegisterOutcome::Conflict => Err(Failure::new(
             StatusCode::CONFLICT,

@@ -1,5 +1,9 @@
 //! End-to-end tests of the registry over real HTTP: reqwest against `start` on
 //! 127.0.0.1:0 with a fresh SQLite file. All personal data here is SPECIMEN.
+//!
+//! Registrations go in as the terminals send them, sealed to the registry's
+//! key (`Client::post_upload`); there is no plain upload route
+//! (`plain_registration_upload_is_gone`).
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -101,15 +105,11 @@ impl Client {
         }
     }
 
+    /// Uploads `up` as a terminal does: its JSON sealed to the registry key,
+    /// in one box with the page images.
     async fn post_upload(&self, up: &RegistrationUpload) -> reqwest::Response {
-        self.http
-            .post(format!("{}{REGISTRATIONS_PATH}", self.base))
-            .bearer_auth(TOKEN)
-            .header(IDEMPOTENCY_HEADER, &up.idempotency_key)
-            .json(up)
-            .send()
+        self.post_sealed(&up.idempotency_key, seal(up), SEALED_CONTENT_TYPE)
             .await
-            .unwrap()
     }
 
     async fn upload_ok(&self, up: &RegistrationUpload) -> RegistrationAck {
@@ -162,6 +162,11 @@ async fn api_error(res: reqwest::Response, status: StatusCode, code: &str) -> Ap
     err
 }
 
+/// `up` sealed to the test registry's key.
+fn seal(up: &RegistrationUpload) -> Vec<u8> {
+    keys().0.public_key().seal(up).unwrap()
+}
+
 fn seq_of(case_number: &str) -> u32 {
     let (prefix, seq) = case_number.rsplit_once('-').unwrap();
     assert!(prefix.starts_with("XF-20"), "{case_number}");
@@ -200,7 +205,7 @@ async fn upload_replay_conflict_and_record() {
 
     // The same key and content again: the same answer, marked as a replay.
     let res = c.post_upload(&up).await;
-    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.status(), StatusCode::CREATED);
     let again: RegistrationAck = res.json().await.unwrap();
     assert_eq!(again.case_number, ack.case_number);
     assert_eq!(again.received_at, ack.received_at);
@@ -208,17 +213,11 @@ async fn upload_replay_conflict_and_record() {
 
     // The same content with other JSON formatting is still the same content.
     let pretty = serde_json::to_string_pretty(&up).unwrap();
-    let res = c
-        .http
-        .post(format!("{}{REGISTRATIONS_PATH}", c.base))
-        .bearer_auth(TOKEN)
-        .header(IDEMPOTENCY_HEADER, "key-1")
-        .header("content-type", "application/json; charset=utf-8")
-        .body(pretty)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::OK);
+    let sealed = keys().0.public_key().seal_bytes(pretty.as_bytes()).unwrap();
+    let res = c.post_sealed("key-1", sealed, SEALED_CONTENT_TYPE).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let pretty_ack: RegistrationAck = res.json().await.unwrap();
+    assert!(pretty_ack.replayed && pretty_ack.case_number == ack.case_number);
 
     // The same key with different content is a conflict.
     let mut changed = up.clone();
@@ -285,38 +284,26 @@ async fn authentication_is_required() {
     let dir = tempfile::tempdir().unwrap();
     let reg = start_on(&dir.path().join("r.db")).await;
     let c = Client::new(&reg);
-    let up = upload("key-auth", ID_A, "wages");
-    let url = format!("{}{REGISTRATIONS_PATH}", c.base);
+    let sealed = seal(&upload("key-auth", ID_A, "wages"));
+    let url = format!("{}{SEALED_REGISTRATIONS_PATH}", c.base);
+    let post = || {
+        c.http
+            .post(&url)
+            .header(IDEMPOTENCY_HEADER, "key-auth")
+            .header("content-type", SEALED_CONTENT_TYPE)
+            .body(sealed.clone())
+    };
 
-    let no_token = c
-        .http
-        .post(&url)
-        .header(IDEMPOTENCY_HEADER, "key-auth")
-        .json(&up)
-        .send()
-        .await
-        .unwrap();
+    let no_token = post().send().await.unwrap();
     api_error(no_token, StatusCode::UNAUTHORIZED, "unauthorized").await;
-    let bad = c
-        .http
-        .post(&url)
-        .bearer_auth("wrong")
-        .header(IDEMPOTENCY_HEADER, "key-auth")
-        .json(&up);
+    let bad = post().bearer_auth("wrong");
     api_error(
         bad.send().await.unwrap(),
         StatusCode::UNAUTHORIZED,
         "unauthorized",
     )
     .await;
-    let basic = c
-        .http
-        .post(&url)
-        .basic_auth("x", Some(TOKEN))
-        .json(&up)
-        .send()
-        .await
-        .unwrap();
+    let basic = post().basic_auth("x", Some(TOKEN)).send().await.unwrap();
     api_error(basic, StatusCode::UNAUTHORIZED, "unauthorized").await;
     for path in [HISTORY_PATH] {
         let res = c
@@ -339,13 +326,57 @@ async fn authentication_is_required() {
     }
 
     // The second configured token works too.
-    let ok = c
-        .http
-        .post(&url)
-        .bearer_auth("other-token")
-        .header(IDEMPOTENCY_HEADER, "key-auth")
-        .json(&up);
+    let ok = post().bearer_auth("other-token");
     assert_eq!(ok.send().await.unwrap().status(), StatusCode::CREATED);
+    reg.shutdown().await;
+}
+
+/// The plain-JSON upload that once sat at `POST /v1/registrations` is gone:
+/// a client holding a valid terminal token that posts a registration there in
+/// clear (as JSON, or sealed) gets 404 and nothing is stored, not even staged.
+#[tokio::test]
+async fn plain_registration_upload_is_gone() {
+    let dir = tempfile::tempdir().unwrap();
+    let reg = start_on(&dir.path().join("r.db")).await;
+    let c = Client::new(&reg);
+    let up = upload("key-plain", ID_A, "wages");
+    let url = format!("{}{REGISTRATIONS_PATH}", c.base);
+    for (content_type, body) in [
+        ("application/json", serde_json::to_vec(&up).unwrap()),
+        (SEALED_CONTENT_TYPE, seal(&up)),
+    ] {
+        let res = c
+            .http
+            .post(&url)
+            .bearer_auth(TOKEN)
+            .header(IDEMPOTENCY_HEADER, "key-plain")
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        api_error(res, StatusCode::NOT_FOUND, "not_found").await;
+    }
+    // Nor any other method on the bare path.
+    let res = c
+        .http
+        .put(&url)
+        .bearer_auth(TOKEN)
+        .json(&up)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        [StatusCode::NOT_FOUND, StatusCode::METHOD_NOT_ALLOWED].contains(&res.status()),
+        "{}",
+        res.status()
+    );
+    assert_eq!(c.stats().await, Stats::default());
+    assert!(c.history(ID_A).await.registrations.is_empty());
+    // The key was never seen: the sealed upload of the same registration is new.
+    let ack = c.upload_ok(&up).await;
+    assert!(!ack.replayed);
+    assert_eq!(seq_of(&ack.case_number), 1);
     reg.shutdown().await;
 }
 
@@ -354,20 +385,27 @@ async fn bad_requests_get_json_errors_without_personal_data() {
     let dir = tempfile::tempdir().unwrap();
     let reg = start_on(&dir.path().join("r.db")).await;
     let c = Client::new(&reg);
-    let url = format!("{}{REGISTRATIONS_PATH}", c.base);
+    // The JSON endpoints (here the heartbeat) refuse bodies without quoting them.
     let post = |body: String, content_type: &str| {
         c.http
-            .post(&url)
+            .post(format!("{}{HEARTBEAT_PATH}", c.base))
             .bearer_auth(TOKEN)
-            .header(IDEMPOTENCY_HEADER, "key-bad")
             .header("content-type", content_type)
             .body(body)
             .send()
     };
+    let heartbeat = serde_json::to_value(Heartbeat {
+        terminal_id: "T-SPECIMEN-01".into(),
+        queue_depth: 0,
+        failed: 0,
+        oldest_unsent_age_s: None,
+        version: "0.1.0".into(),
+    })
+    .unwrap();
 
     // Malformed JSON.
     let res = post(
-        format!("{{\"idempotency_key\": \"key-bad\", \"petitioner\": {{\"id_number\": \"{ID_A}\""),
+        format!("{{\"terminal_id\": \"{ID_A}\", \"version\": \"测试样例"),
         "application/json",
     )
     .await
@@ -378,21 +416,33 @@ async fn bad_requests_get_json_errors_without_personal_data() {
     assert!(err.message.contains("not valid JSON"), "{err:?}");
 
     // Well-formed JSON of the wrong shape, with personal data in the wrong place.
-    let mut wrong = serde_json::to_value(upload("key-bad", ID_A, "wages")).unwrap();
-    wrong["petitioner"]["sex"] = serde_json::json!("测试样例");
+    let mut wrong = heartbeat.clone();
+    wrong["queue_depth"] = serde_json::json!("测试样例");
     let res = post(wrong.to_string(), "application/json").await.unwrap();
     api_error(res, StatusCode::BAD_REQUEST, "bad_request").await;
-    let mut missing = serde_json::to_value(upload("key-bad", ID_A, "wages")).unwrap();
-    missing.as_object_mut().unwrap().remove("category");
+    let mut wrong = heartbeat.clone();
+    wrong["failed"] = serde_json::json!(ID_A);
+    let res = post(wrong.to_string(), "application/json").await.unwrap();
+    api_error(res, StatusCode::BAD_REQUEST, "bad_request").await;
+    let mut missing = heartbeat.clone();
+    missing.as_object_mut().unwrap().remove("version");
     let res = post(missing.to_string(), "application/json").await.unwrap();
     let err = api_error(res, StatusCode::BAD_REQUEST, "bad_request").await;
-    assert!(err.message.contains("missing field `category`"), "{err:?}");
+    assert!(err.message.contains("missing field `version`"), "{err:?}");
 
     // Wrong content type.
-    let body = serde_json::to_string(&upload("key-bad", ID_A, "wages")).unwrap();
-    let res = post(body, "text/plain").await.unwrap();
+    let res = post(heartbeat.to_string(), "text/plain").await.unwrap();
     let err = api_error(res, StatusCode::BAD_REQUEST, "bad_request").await;
     assert!(err.message.contains("application/json"), "{err:?}");
+
+    // A sealed upload whose JSON inside does not parse, or has the wrong shape.
+    let mut wrong = serde_json::to_value(upload("key-bad", ID_A, "wages")).unwrap();
+    wrong["petitioner"]["sex"] = serde_json::json!("测试样例");
+    for inside in [b"{not json".to_vec(), wrong.to_string().into_bytes()] {
+        let sealed = keys().0.public_key().seal_bytes(&inside).unwrap();
+        let res = c.post_sealed("key-bad", sealed, SEALED_CONTENT_TYPE).await;
+        api_error(res, StatusCode::BAD_REQUEST, "bad_envelope").await;
+    }
 
     // A page whose bytes do not match its hash.
     let mut tampered = upload("key-bad", ID_A, "wages");
@@ -436,26 +486,21 @@ async fn bad_requests_get_json_errors_without_personal_data() {
     assert!(err.message.contains("too many pages"), "{err:?}");
 
     // Idempotency-Key header missing or different from the body.
-    let up = upload("key-bad", ID_A, "wages");
+    let sealed = seal(&upload("key-bad", ID_A, "wages"));
     let res = c
         .http
-        .post(&url)
+        .post(format!("{}{SEALED_REGISTRATIONS_PATH}", c.base))
         .bearer_auth(TOKEN)
-        .json(&up)
+        .header("content-type", SEALED_CONTENT_TYPE)
+        .body(sealed.clone())
         .send()
         .await
         .unwrap();
-    api_error(res, StatusCode::BAD_REQUEST, "bad_request").await;
-    let res = c
-        .http
-        .post(&url)
-        .bearer_auth(TOKEN)
-        .header(IDEMPOTENCY_HEADER, "other")
-        .json(&up)
-        .send()
-        .await
-        .unwrap();
-    api_error(res, StatusCode::BAD_REQUEST, "bad_request").await;
+    let err = api_error(res, StatusCode::BAD_REQUEST, "bad_request").await;
+    assert!(err.message.contains("Idempotency-Key"), "{err:?}");
+    let res = c.post_sealed("other", sealed, SEALED_CONTENT_TYPE).await;
+    let err = api_error(res, StatusCode::BAD_REQUEST, "bad_request").await;
+    assert!(err.message.contains("Idempotency-Key"), "{err:?}");
 
     // Empty history query.
     let res = c
@@ -481,9 +526,8 @@ async fn oversized_body_is_413() {
     let body = vec![b' '; registry_api::MAX_BODY_BYTES + 1];
     let res = c
         .http
-        .post(format!("{}{REGISTRATIONS_PATH}", c.base))
+        .post(format!("{}{HEARTBEAT_PATH}", c.base))
         .bearer_auth(TOKEN)
-        .header(IDEMPOTENCY_HEADER, "key-big")
         .header("content-type", "application/json")
         .body(body)
         .send()
@@ -558,7 +602,7 @@ async fn restart_keeps_data_and_continues_numbering() {
     );
     // A replay after the restart still finds the first answer.
     let res = c.post_upload(&upload("r-1", ID_A, "wages")).await;
-    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.status(), StatusCode::CREATED);
     assert_eq!(
         res.json::<RegistrationAck>().await.unwrap().case_number,
         a.case_number
@@ -591,13 +635,14 @@ async fn concurrent_uploads_get_unique_gapless_numbers() {
             up
         };
         let http = http.clone();
-        let url = format!("{base}{REGISTRATIONS_PATH}");
+        let url = format!("{base}{SEALED_REGISTRATIONS_PATH}");
         tasks.spawn(async move {
             let res = http
                 .post(url)
                 .bearer_auth(TOKEN)
                 .header(IDEMPOTENCY_HEADER, &up.idempotency_key)
-                .json(&up)
+                .header("content-type", SEALED_CONTENT_TYPE)
+                .body(seal(&up))
                 .send()
                 .await
                 .unwrap();
@@ -618,21 +663,11 @@ async fn concurrent_uploads_get_unique_gapless_numbers() {
         }
     }
 
-    // Exactly one of the shared-key requests created the case; the rest replayed it.
-    assert_eq!(
-        shared
-            .iter()
-            .filter(|(s, _)| *s == StatusCode::CREATED)
-            .count(),
-        1
-    );
-    assert_eq!(
-        shared
-            .iter()
-            .filter(|(s, a)| *s == StatusCode::OK && a.replayed)
-            .count(),
-        9
-    );
+    // Exactly one of the shared-key requests created the case; the rest replayed it
+    // (a replay is answered 201 too, marked `replayed`).
+    assert!(shared.iter().all(|(s, _)| *s == StatusCode::CREATED));
+    assert_eq!(shared.iter().filter(|(_, a)| !a.replayed).count(), 1);
+    assert_eq!(shared.iter().filter(|(_, a)| a.replayed).count(), 9);
     let shared_case = &shared[0].1.case_number;
     assert!(shared.iter().all(|(_, a)| &a.case_number == shared_case));
 

@@ -10,7 +10,7 @@ use registry_api::envelope::id_lookup_key;
 use registry_api::{
     ApiError, HistoryQuery, HistoryReply, Petitioner, RatingAck, RatingUpload, RegistrationAck,
     RegistrationUpload, StatusUpdate, HISTORY_PATH, IDEMPOTENCY_HEADER, RATINGS_PATH,
-    REGISTRATIONS_PATH,
+    SEALED_CONTENT_TYPE, SEALED_REGISTRATIONS_PATH,
 };
 use reqwest::StatusCode;
 
@@ -22,15 +22,17 @@ struct Rig {
     reg: RunningRegistry,
     http: reqwest::Client,
     lookup: LookupKey,
+    seal: SealSecretKey,
 }
 
 impl Rig {
     async fn start(db: &Path) -> Rig {
         let lookup = LookupKey::generate();
+        let seal = SealSecretKey::generate();
         let cfg = RegistryConfig {
             db_path: db.to_path_buf(),
             tokens: vec![TOKEN.into()],
-            seal_key: SealSecretKey::generate(),
+            seal_key: seal.clone(),
             lookup_key: lookup.clone(),
             tls: None,
             staged_max_age: registry::DEFAULT_STAGED_MAX_AGE,
@@ -42,6 +44,7 @@ impl Rig {
             reg,
             http: reqwest::Client::new(),
             lookup,
+            seal,
         }
     }
 
@@ -53,6 +56,7 @@ impl Rig {
         id_lookup_key(&self.lookup, &IdNumber::new(id))
     }
 
+    /// Registers a case as a terminal does: sealed to the registry key.
     async fn register(&self, key: &str, id: &str) -> String {
         let up = RegistrationUpload {
             repeat: None,
@@ -78,10 +82,11 @@ impl Rig {
         };
         let res = self
             .http
-            .post(self.url(REGISTRATIONS_PATH))
+            .post(self.url(SEALED_REGISTRATIONS_PATH))
             .bearer_auth(TOKEN)
             .header(IDEMPOTENCY_HEADER, key)
-            .json(&up)
+            .header("content-type", SEALED_CONTENT_TYPE)
+            .body(self.seal.public_key().seal(&up).unwrap())
             .send()
             .await
             .unwrap();

@@ -7,17 +7,15 @@
 //!
 //! - *raw*: the same sealed bodies POSTed one after another to a sink that
 //!   only reads them (the transport's ceiling);
-//! - *registry json*: the same registrations POSTed unsealed, as JSON, to the
-//!   registry's plain endpoint, which stores them too (the cost without the
-//!   queue, the sealing and the uplink), once before and once after the
-//!   drain; the drain is compared with the faster of the two;
 //! - *registry, same bytes*: the same kind of sealed bundles the uplink sends
 //!   (sealed by a scratch queue for fresh keys, claimed beforehand), POSTed
 //!   one after another by a plain loop to the registry's sealed endpoint,
 //!   which opens, checks and stores them as it does the drain's: the cost of
 //!   the upload itself, so that the ratio shows what the queue and the uplink
-//!   add. Like the JSON upload it runs before and after the drain, and the
-//!   drain is compared with the faster.
+//!   add. It runs once before and once after the drain (the machine's load
+//!   may change), and the drain is compared with the faster.
+//!
+//! (The registry has no unsealed upload, so there is no "plain JSON" figure.)
 //!
 //! `cargo run --release -p kiosk-e2e --bin queue-bench [N] [page KB]`
 #![allow(clippy::print_stdout)] // A benchmark: its output is the figures.
@@ -31,8 +29,8 @@ use kiosk_privacy::PersonalText;
 use kiosk_queue::test_utils::specimen_upload;
 use kiosk_uplink::{Uplink, UplinkEvent};
 use registry_api::{
-    PageUpload, RegistrationUpload, IDEMPOTENCY_HEADER, REGISTRATIONS_PATH,
-    SEALED_BUNDLE_CONTENT_TYPE, SEALED_REGISTRATIONS_PATH,
+    PageUpload, RegistrationUpload, IDEMPOTENCY_HEADER, SEALED_BUNDLE_CONTENT_TYPE,
+    SEALED_REGISTRATIONS_PATH,
 };
 
 fn registration(n: u32, page_bytes: usize, tag: &str) -> RegistrationUpload {
@@ -60,37 +58,6 @@ fn registration(n: u32, page_bytes: usize, tag: &str) -> RegistrationUpload {
         })
         .collect();
     up
-}
-
-/// POSTs the same registrations unsealed, as JSON, to the registry's plain
-/// endpoint one after another (keys tagged `tag`); returns the seconds taken.
-fn plain_json_upload(
-    rt: &tokio::runtime::Runtime,
-    url: &str,
-    n: u32,
-    page_kb: usize,
-    tag: &str,
-) -> anyhow::Result<f64> {
-    rt.block_on(async {
-        let http = reqwest::Client::new();
-        let t = Instant::now();
-        for i in 1..=n {
-            let up = registration(i, page_kb * 1024, tag);
-            let res = http
-                .post(format!("{url}{REGISTRATIONS_PATH}"))
-                .bearer_auth(kiosk_e2e::TOKEN)
-                .header(IDEMPOTENCY_HEADER, &up.idempotency_key)
-                .json(&up)
-                .send()
-                .await?;
-            anyhow::ensure!(
-                res.status().as_u16() == 201,
-                "plain upload answered {}",
-                res.status()
-            );
-        }
-        anyhow::Ok(t.elapsed().as_secs_f64())
-    })
 }
 
 /// Seals `n` registrations (keys tagged `tag`) into a scratch queue, claims
@@ -161,7 +128,6 @@ fn main() -> anyhow::Result<()> {
         .worker_threads(2)
         .enable_all()
         .build()?;
-    let json_before_s = plain_json_upload(&rt, &url, n, page_kb, "J1")?;
     let bundle_before_s = plain_bundle_upload(&rt, &rig, &url, n, page_kb, "B1")?;
 
     let t = Instant::now();
@@ -229,7 +195,6 @@ fn main() -> anyhow::Result<()> {
     println!("purge, once the uplink had nothing to send: {n} payloads in {purge_s:.2} s ({:.2} ms each)", purge_s * 1000.0 / f64::from(n));
 
     // The same bytes, plain HTTP, same run.
-    let json_after_s = plain_json_upload(&rt, &url, n, page_kb, "J2")?;
     let bundle_after_s = plain_bundle_upload(&rt, &rig, &url, n, page_kb, "B2")?;
     let bundle_s = bundle_before_s.min(bundle_after_s);
     let bodies: Vec<Vec<u8>> = {
@@ -265,21 +230,12 @@ fn main() -> anyhow::Result<()> {
         anyhow::Ok(t.elapsed().as_secs_f64())
     })?;
     let raw_mbs = sealed_bytes as f64 / raw_s / 1e6;
-    let json_s = json_before_s.min(json_after_s);
-    let json_mbs = sealed_bytes as f64 / json_s / 1e6;
     println!("bytes: {:.1} MB sealed", sealed_bytes as f64 / 1e6);
     println!(
         "drain throughput        {drain_mbs:7.1} MB/s ({:.1} registrations/s)",
         f64::from(n) / drain_s
     );
     println!("plain HTTP, raw sink    {raw_mbs:7.1} MB/s ({:.1} registrations/s) -> drain is {:.0} % of it", f64::from(n) / raw_s, 100.0 * drain_mbs / raw_mbs);
-    println!(
-        "plain HTTP, registry    {json_mbs:7.1} MB/s ({:.1} registrations/s; {:.1} before the drain, {:.1} after) -> drain is {:.0} % of it",
-        f64::from(n) / json_s,
-        f64::from(n) / json_before_s,
-        f64::from(n) / json_after_s,
-        100.0 * drain_mbs / json_mbs
-    );
     let bundle_mbs = sealed_bytes as f64 / bundle_s / 1e6;
     println!(
         "plain HTTP, registry, same bytes {bundle_mbs:7.1} MB/s ({:.1} registrations/s; {:.1} before the drain, {:.1} after) -> drain is {:.0} % of it",

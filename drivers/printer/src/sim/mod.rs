@@ -1,20 +1,19 @@
-//! A receipt printer simulator on a pseudo-terminal.
+//! A receipt printer simulator on a pseudo-terminal (feature `sim`: for the
+//! demo, the tests and the benchmark; never in the shipped kiosk).
 //!
 //! [`spawn`] creates a pty pair with `serialport::TTYPort::pair()`; a thread
 //! owns the master side and behaves like an 80 mm ESC/POS printer: it
 //! parses the subset [`crate::escpos`] sends (decoding GB18030 text),
 //! answers DLE EOT from a scripted [`PrinterStatus`], consumes input no
-//! faster than the line speed (115200 baud by default), and renders each
-//! cut strip of paper to a [`SimPage`]. As in the card reader simulator,
+//! faster than the line speed (115200 baud by default), and draws each cut
+//! strip of paper to a [`SimPage`] with the same engine as
+//! [`crate::PaperRenderer`]. As in the card reader simulator,
 //! the slave end is kept open for the simulator's whole life so its path
 //! stays valid between the printer's opens.
 //!
 //! [`SimControl`] scripts it: set the status, change it after a number of
 //! printed lines (paper running out mid-receipt), fall silent, and collect
 //! the printed pages.
-
-mod paper;
-mod parse;
 
 use std::io::{self, ErrorKind, Read, Write};
 use std::path::{Path, PathBuf};
@@ -23,55 +22,13 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use ab_glyph::FontVec;
-use image::GrayImage;
+use image::{GrayImage, ImageFormat};
 use log::debug;
 use serialport::{SerialPort, TTYPort};
 
-pub use paper::{to_png, FONT_PATH, PAPER_WIDTH_DOTS};
-use paper::{Glyph, Paper, LINE_DOTS};
-use parse::{Op, Parser};
-
-use crate::escpos::{self, StatusKind};
-use crate::{wire_time, Align, PrinterStatus, QueueTicket, Receipt, NEXT_STEP};
-
-/// The query code of [`specimen_receipt`].
-pub const SPECIMEN_QUERY_CODE: &str = "XF-Q7K2-M9PD";
-
-fn specimen_time() -> chrono::NaiveDateTime {
-    chrono::NaiveDate::from_ymd_opt(2026, 11, 28)
-        .and_then(|d| d.and_hms_opt(15, 10, 0))
-        .unwrap_or_default()
-}
-
-/// A SPECIMEN receipt for tests, the technician's test print and the
-/// benchmark; with `case_number` `None` it is the offline receipt.
-pub fn specimen_receipt(case_number: Option<&str>) -> Receipt {
-    Receipt {
-        terminal_id: "SPECIMEN-T01".to_string(),
-        hall_name: "样例镇信访接待中心".to_string(),
-        registered_at: specimen_time(),
-        case_number: case_number.map(str::to_string),
-        local_reference: "L20261128-0007".to_string(),
-        category: "劳动保障（拖欠工资）".to_string(),
-        page_count: 3,
-        id_number_masked: "****************2X".to_string(),
-        query_code: SPECIMEN_QUERY_CODE.to_string(),
-        next_step: NEXT_STEP.to_string(),
-    }
-}
-
-/// A SPECIMEN queue ticket.
-pub fn specimen_ticket() -> QueueTicket {
-    QueueTicket {
-        terminal_id: "SPECIMEN-T01".to_string(),
-        hall_name: "样例镇信访接待中心".to_string(),
-        number: "A023".to_string(),
-        window: "3号窗口".to_string(),
-        ahead: Some(4),
-        issued_at: specimen_time(),
-    }
-}
+use crate::render::parse::Parser;
+use crate::render::{paper, Engine, PrinterState};
+use crate::{wire_time, PrinterStatus, FONT_PATH};
 
 /// How long the simulator thread waits for input before checking for stop.
 const TICK: Duration = Duration::from_millis(10);
@@ -120,32 +77,19 @@ impl Default for SimConfig {
     }
 }
 
-#[derive(Debug, Default)]
-struct SimState {
-    status: PrinterStatus,
-    silent: bool,
-    /// Lines left before `change` applies.
-    change_after: Option<(u32, PrinterStatus)>,
-    pages: Vec<SimPage>,
-    bytes_received: u64,
-    status_queries: u64,
-    lines_printed: u64,
-    text_lines: Vec<String>,
-}
-
 /// Scripts a running simulator. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct SimControl {
-    state: Arc<Mutex<SimState>>,
+    state: Arc<Mutex<PrinterState>>,
 }
 
-fn lock(state: &Mutex<SimState>) -> MutexGuard<'_, SimState> {
+fn lock(state: &Mutex<PrinterState>) -> MutexGuard<'_, PrinterState> {
     // A panic elsewhere must not take the simulator down with it.
     state.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl SimControl {
-    fn lock(&self) -> MutexGuard<'_, SimState> {
+    fn lock(&self) -> MutexGuard<'_, PrinterState> {
         lock(&self.state)
     }
 
@@ -174,6 +118,12 @@ impl SimControl {
     /// Takes the pages cut so far.
     pub fn take_pages(&self) -> Vec<SimPage> {
         std::mem::take(&mut self.lock().pages)
+            .into_iter()
+            .map(|strip| SimPage {
+                image: strip.image,
+                complete: strip.complete,
+            })
+            .collect()
     }
 
     /// Bytes received so far.
@@ -194,49 +144,6 @@ impl SimControl {
     /// Lines printed so far.
     pub fn lines_printed(&self) -> u64 {
         self.lock().lines_printed
-    }
-}
-
-/// Renders jobs to paper images in-process, through the same encoder,
-/// parser and paper as the simulator: the picture of the receipt the
-/// screen shows (QR included) when the printer cannot print.
-pub struct PaperRenderer {
-    engine: Engine,
-}
-
-impl std::fmt::Debug for PaperRenderer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PaperRenderer").finish_non_exhaustive()
-    }
-}
-
-impl PaperRenderer {
-    /// Loads the font (see [`FONT_PATH`]).
-    pub fn new(font_path: &Path) -> io::Result<Self> {
-        let cfg = SimConfig {
-            font_path: font_path.to_path_buf(),
-            ..SimConfig::default()
-        };
-        Ok(PaperRenderer {
-            engine: Engine::new(paper::load_font(font_path)?, cfg),
-        })
-    }
-
-    /// The paper `job` prints to (576 printable dots on 640-dot paper).
-    pub fn render(&mut self, job: &crate::PrintJob) -> GrayImage {
-        let mut bytes = Vec::new();
-        escpos::encode_job(job, escpos::QrMode::Native, &mut bytes);
-        let mut parser = Parser::default();
-        parser.push(&bytes);
-        let mut state = SimState::default();
-        while let Some(op) = parser.next_op() {
-            self.engine.apply(op, &mut state);
-        }
-        state
-            .pages
-            .pop()
-            .map(|p| p.image)
-            .unwrap_or_else(|| GrayImage::new(paper::PAPER_WIDTH_DOTS, 0))
     }
 }
 
@@ -281,7 +188,7 @@ pub fn spawn_with(cfg: SimConfig) -> io::Result<(PrinterSim, SimControl)> {
         .map(PathBuf::from)
         .ok_or_else(|| io::Error::new(ErrorKind::NotFound, "pty slave has no path"))?;
     master.set_timeout(TICK).map_err(io::Error::from)?;
-    let state = Arc::new(Mutex::new(SimState::default()));
+    let state = Arc::new(Mutex::new(PrinterState::default()));
     let stop = Arc::new(AtomicBool::new(false));
     let thread = {
         let state = Arc::clone(&state);
@@ -289,8 +196,8 @@ pub fn spawn_with(cfg: SimConfig) -> io::Result<(PrinterSim, SimControl)> {
         thread::Builder::new()
             .name("printer-sim".to_string())
             .spawn(move || {
-                let mut engine = Engine::new(font, cfg);
-                run(&mut master, &mut engine, &state, &stop)
+                let mut engine = Engine::new(font, cfg.native_qr);
+                run(&mut master, &mut engine, cfg.baud, &state, &stop)
             })?
     };
     let sim = PrinterSim {
@@ -302,7 +209,13 @@ pub fn spawn_with(cfg: SimConfig) -> io::Result<(PrinterSim, SimControl)> {
     Ok((sim, SimControl { state }))
 }
 
-fn run(master: &mut TTYPort, engine: &mut Engine, state: &Mutex<SimState>, stop: &AtomicBool) {
+fn run(
+    master: &mut TTYPort,
+    engine: &mut Engine,
+    baud: u32,
+    state: &Mutex<PrinterState>,
+    stop: &AtomicBool,
+) {
     let mut parser = Parser::default();
     let mut buf = [0u8; 1024];
     let mut wire_clock = Instant::now();
@@ -310,7 +223,7 @@ fn run(master: &mut TTYPort, engine: &mut Engine, state: &Mutex<SimState>, stop:
         match master.read(&mut buf) {
             Ok(n) if n > 0 => {
                 // The bytes could not have arrived faster than the line carries them.
-                wire_clock = wire_clock.max(Instant::now()) + wire_time(n, engine.cfg.baud);
+                wire_clock = wire_clock.max(Instant::now()) + wire_time(n, baud);
                 let wait = wire_clock.saturating_duration_since(Instant::now());
                 if !wait.is_zero() {
                     thread::sleep(wait);
@@ -332,178 +245,10 @@ fn run(master: &mut TTYPort, engine: &mut Engine, state: &Mutex<SimState>, stop:
     }
 }
 
-/// The printer's state machine: modes, line buffer, paper.
-struct Engine {
-    font: FontVec,
-    cfg: SimConfig,
-    paper: Paper,
-    line: Vec<Glyph>,
-    align: Align,
-    bold: bool,
-    size: (u8, u8),
-    qr_data: Vec<u8>,
-    qr_module: u8,
-    /// Set when the printer stopped during the current strip.
-    interrupted: bool,
-}
-
-impl Engine {
-    fn new(font: FontVec, cfg: SimConfig) -> Self {
-        Engine {
-            font,
-            cfg,
-            paper: Paper::default(),
-            line: Vec::new(),
-            align: Align::Left,
-            bold: false,
-            size: (1, 1),
-            qr_data: Vec::new(),
-            qr_module: 3,
-            interrupted: false,
-        }
-    }
-
-    fn reset_modes(&mut self) {
-        self.align = Align::Left;
-        self.bold = false;
-        self.size = (1, 1);
-    }
-
-    /// Whether the printer can put dots on paper now; counts the line.
-    fn can_print(&mut self, s: &mut SimState) -> bool {
-        if !s.status.can_print() {
-            self.interrupted = true;
-            return false;
-        }
-        if let Some((n, status)) = s.change_after {
-            if n == 0 {
-                s.status = status;
-                s.change_after = None;
-                return self.can_print(s);
-            }
-            s.change_after = Some((n - 1, status));
-        }
-        s.lines_printed += 1;
-        true
-    }
-
-    fn flush_line(&mut self, s: &mut SimState) {
-        let glyphs = std::mem::take(&mut self.line);
-        if self.can_print(s) {
-            s.text_lines.push(glyphs.iter().map(|g| g.ch).collect());
-            self.paper.print_line(&self.font, &glyphs, self.align);
-        }
-    }
-
-    fn apply(&mut self, op: Op, s: &mut SimState) -> Option<u8> {
-        match op {
-            Op::Status(n) => {
-                s.status_queries += 1;
-                if s.silent {
-                    return None;
-                }
-                let kind = match n {
-                    1 => StatusKind::Printer,
-                    2 => StatusKind::OfflineCause,
-                    4 => StatusKind::Paper,
-                    // DLE EOT 3 (error cause): no errors beyond the status flag.
-                    _ => return Some(0x12 | if s.status.error { 0x40 } else { 0 }),
-                };
-                return Some(escpos::status_reply(kind, &s.status));
-            }
-            Op::Init => {
-                self.line.clear();
-                self.reset_modes();
-            }
-            Op::Align(n) => {
-                self.align = match n % 48 {
-                    1 => Align::Center,
-                    2 => Align::Right,
-                    _ => Align::Left,
-                }
-            }
-            Op::Bold(on) => self.bold = on,
-            Op::Size(n) => self.size = ((n >> 4) + 1, (n & 0x0F) + 1),
-            Op::Text(text) => {
-                for ch in text.chars() {
-                    let glyph = Glyph {
-                        ch,
-                        bold: self.bold,
-                        w: self.size.0,
-                        h: self.size.1,
-                    };
-                    let used: u32 = self.line.iter().map(|g| g.width_dots()).sum();
-                    if used + glyph.width_dots() > escpos::PAPER_DOTS {
-                        // The printer wraps a line that does not fit.
-                        self.flush_line(s);
-                    }
-                    self.line.push(glyph);
-                }
-            }
-            Op::LineFeed => self.flush_line(s),
-            Op::Feed(n) => {
-                if !self.line.is_empty() {
-                    self.flush_line(s);
-                }
-                if s.status.can_print() {
-                    self.paper.feed(u32::from(n) * LINE_DOTS);
-                }
-            }
-            Op::FeedDots(n) => {
-                if !self.line.is_empty() {
-                    self.flush_line(s);
-                }
-                if s.status.can_print() {
-                    self.paper.feed(u32::from(n));
-                }
-            }
-            Op::Cut => {
-                if !self.line.is_empty() {
-                    self.flush_line(s);
-                }
-                let strip = std::mem::take(&mut self.paper);
-                let interrupted = std::mem::take(&mut self.interrupted);
-                if !strip.is_blank() {
-                    s.pages.push(SimPage {
-                        image: strip.finish(),
-                        complete: !interrupted,
-                    });
-                }
-            }
-            Op::QrModule(n) => self.qr_module = n.clamp(1, 16),
-            Op::QrStore(data) => self.qr_data = data,
-            Op::QrPrint => {
-                if !self.cfg.native_qr {
-                    return None;
-                }
-                let text = String::from_utf8_lossy(&self.qr_data).into_owned();
-                if let Some((width, dark)) = escpos::qr_modules(&text) {
-                    if self.can_print(s) {
-                        let m = u32::from(self.qr_module);
-                        let side = width as u32 * m;
-                        self.paper.print_image(side, side, self.align, |x, y| {
-                            dark[(y / m) as usize * width + (x / m) as usize]
-                        });
-                    }
-                }
-            }
-            Op::Raster {
-                width_bytes,
-                height,
-                data,
-            } => {
-                if self.can_print(s) {
-                    let width = u32::from(width_bytes) * 8;
-                    let wb = usize::from(width_bytes);
-                    self.paper
-                        .print_image(width, u32::from(height), self.align, |x, y| {
-                            let byte = data[y as usize * wb + (x / 8) as usize];
-                            byte & (0x80 >> (x % 8)) != 0
-                        });
-                }
-            }
-            Op::Ignored => {}
-        }
-        None
-    }
+/// Encodes a page as PNG.
+pub fn to_png(img: &GrayImage) -> Vec<u8> {
+    let mut out = io::Cursor::new(Vec::new());
+    // Writing a valid in-memory grayscale image to a Vec cannot fail.
+    let _ = img.write_to(&mut out, ImageFormat::Png);
+    out.into_inner()
 }

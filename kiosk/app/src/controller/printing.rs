@@ -124,8 +124,8 @@ impl Shell {
     }
 
     pub(super) fn show_receipt_picture(&self, job: &PrintJob) {
-        let font = std::path::Path::new(kiosk_printer::sim::FONT_PATH);
-        match kiosk_printer::sim::PaperRenderer::new(font) {
+        let font = std::path::Path::new(kiosk_printer::FONT_PATH);
+        match kiosk_printer::PaperRenderer::new(font) {
             Ok(mut renderer) => {
                 let img = renderer.render(job);
                 let (width, height) = img.dimensions();

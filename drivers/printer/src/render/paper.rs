@@ -1,12 +1,11 @@
-//! The simulated paper: a 576-dot-wide 1-bit strip that text lines, QR
+//! The paper: a 576-dot-wide 1-bit strip that text lines, QR
 //! codes and raster images are printed onto, rendered with the Noto CJK
 //! font the way the printer's built-in 24-dot font would place them.
 
-use std::io::Cursor;
 use std::path::Path;
 
 use ab_glyph::{Font, FontVec, PxScale, ScaleFont};
-use image::{GrayImage, ImageFormat, Luma};
+use image::{GrayImage, Luma};
 
 use crate::escpos::PAPER_DOTS;
 use crate::Align;
@@ -28,7 +27,7 @@ const TOP_MARGIN: u32 = 16;
 const WHITE: u8 = 255;
 const BLACK: u8 = 0;
 
-/// Loads the simulator's font.
+/// Loads the font the paper is drawn with.
 pub fn load_font(path: &Path) -> std::io::Result<FontVec> {
     let data = std::fs::read(path)?;
     FontVec::try_from_vec_and_index(data, FONT_INDEX_SC)
@@ -194,12 +193,4 @@ impl Paper {
         image::imageops::replace(&mut paper, &printed, i64::from(MARGIN_DOTS), 0);
         paper
     }
-}
-
-/// Encodes a page as PNG.
-pub fn to_png(img: &GrayImage) -> Vec<u8> {
-    let mut out = Cursor::new(Vec::new());
-    // Writing a valid in-memory grayscale image to a Vec cannot fail.
-    let _ = img.write_to(&mut out, ImageFormat::Png);
-    out.into_inner()
 }

@@ -1,6 +1,7 @@
-//! The simulator's ESC/POS parser: bytes in any fragmentation in,
-//! [`Op`]s out. Text runs are decoded as GB18030; commands outside our
-//! subset are skipped by their known lengths, unknown bytes one by one.
+//! The ESC/POS parser of the paper renderer and the printer simulator:
+//! bytes in any fragmentation in, [`Op`]s out. Text runs are decoded as
+//! GB18030; commands outside our subset are skipped by their known lengths,
+//! unknown bytes one by one.
 
 use encoding_rs::GB18030;
 
