@@ -103,13 +103,15 @@ fn a_closed_case_is_rated_once_and_shows_as_rated_on_the_next_query() -> anyhow:
     wait_ratings(&reg, 1, Duration::from_secs(20))?;
     std::thread::sleep(Duration::from_secs(2));
     assert_eq!(reg.rating_count()?, 1, "stored exactly once");
+    // Once the registry has it, the terminal keeps no row of who rated what.
     let queue = kiosk_queue::Queue::open(&h.cfg.queue.path)?;
-    let rows = queue.ratings()?;
-    assert_eq!(rows.len(), 1);
-    assert_eq!(
-        (rows[0].score, rows[0].status.as_str()),
-        (4, "acknowledged")
-    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !queue.ratings()?.is_empty() {
+        if Instant::now() > deadline {
+            bail!("the acknowledged rating was not deleted: {:?}", queue.ratings()?);
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
 
     // The registry's history now carries the rating: rated on a later visit too.
     let v = query(&h)?;
@@ -157,7 +159,7 @@ fn a_rating_made_while_the_registry_is_down_is_sent_once_after_recovery() -> any
     std::thread::sleep(Duration::from_secs(2));
     assert_eq!(reg.rating_count()?, 1, "stored exactly once");
     let deadline = Instant::now() + Duration::from_secs(10);
-    while queue.ratings()?[0].status != "acknowledged" {
+    while !queue.ratings()?.is_empty() {
         if Instant::now() > deadline {
             bail!("the queue never recorded the acknowledgement");
         }

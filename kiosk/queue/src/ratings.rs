@@ -4,9 +4,10 @@
 //! (`registry_api::envelope::id_lookup_key`), never the number itself, and
 //! holds a case number, a score and reason codes: nothing personal to seal,
 //! so a row is stored in the clear. It moves like a registration row,
-//! `pending → uploading → acknowledged | failed`, oldest first, with the
-//! caller's idempotency key so the registry stores it once however often it
-//! is sent.
+//! `pending → uploading → failed`, oldest first, with the caller's
+//! idempotency key so the registry stores it once however often it is sent;
+//! once the registry has it, the row is deleted at once (`secure_delete`
+//! zeroes its page): the terminal keeps no record of who rated what.
 
 use chrono::{DateTime, Utc};
 use rusqlite::{params, OptionalExtension};
@@ -140,9 +141,15 @@ impl Queue {
         })
     }
 
-    /// The registry stored the rating (or had stored it under this key).
+    /// The registry stored the rating (or had stored it under this key): the
+    /// row is deleted. A crash before this commit sends it again, and the
+    /// registry answers the replay with the same acknowledgement.
     pub fn rating_acknowledged(&self, id: i64) -> Result<(), QueueError> {
-        self.rating_transition(id, "acknowledged", None, 0)
+        let n = self.conn.execute("DELETE FROM ratings WHERE id = ?1", [id])?;
+        if n == 0 {
+            return Err(QueueError::NotFound(id));
+        }
+        Ok(())
     }
 
     /// Puts a claimed rating back to pending, due again at `next_attempt_at`.
@@ -254,6 +261,27 @@ mod tests {
     }
 
     #[test]
+    fn an_acknowledged_rating_leaves_no_trace_in_the_queue_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("q.db");
+        let q = Queue::open_with(&path, specimen_options()).unwrap();
+        let mut r = rating(7, 5);
+        r.id_key = "c0ffee".repeat(10) + "c0ff";
+        q.queue_rating(&r).unwrap();
+        let c = q.claim_rating(Utc::now()).unwrap().unwrap();
+        q.rating_acknowledged(c.id).unwrap();
+        assert!(q.ratings().unwrap().is_empty());
+        q.checkpoint();
+        drop(q);
+        for entry in std::fs::read_dir(dir.path()).unwrap() {
+            let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+            let text = String::from_utf8_lossy(&bytes);
+            assert!(!text.contains(&r.id_key), "the keyed hash is still on disk");
+            assert!(!text.contains("XF-2026-000007"), "the case is still on disk");
+        }
+    }
+
+    #[test]
     fn ratings_survive_reopen_and_are_claimed_oldest_first_once() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("queue.sqlite");
@@ -302,19 +330,19 @@ mod tests {
         assert!(q.rating_next_due(now).unwrap().unwrap() > now);
         assert_eq!(q.reset_rating_backoff().unwrap(), 1);
         let c = q.claim_rating(now).unwrap().unwrap();
+        assert_eq!(c.attempts, 3);
         q.rating_acknowledged(c.id).unwrap();
-        q.rating_retry(c.id, "late", now).unwrap();
         assert!(
-            q.claim_rating(now).unwrap().is_none(),
-            "acknowledged stays so"
+            matches!(q.rating_retry(c.id, "late", now), Err(QueueError::NotFound(_))),
+            "an acknowledged rating is gone"
         );
+        assert!(q.claim_rating(now).unwrap().is_none());
         assert_eq!(q.rating_next_due(now).unwrap(), None);
         let rows = q.ratings().unwrap();
-        assert_eq!(rows[0].status, "acknowledged");
-        assert_eq!(rows[0].attempts, 3);
-        assert_eq!(rows[1].status, "failed");
+        assert_eq!(rows.len(), 1, "only the failed one is kept, for the clerk");
+        assert_eq!(rows[0].status, "failed");
         assert_eq!(
-            rows[1].last_error.as_deref(),
+            rows[0].last_error.as_deref(),
             Some("registry rejected the request (404): unknown_case")
         );
         assert!(matches!(

@@ -71,7 +71,8 @@ impl Outgoing {
 pub struct RegistryClient {
     http: reqwest::Client,
     base_url: String,
-    auth: String,
+    /// `Bearer <token>`, zeroed when the client is dropped.
+    auth: zeroize::Zeroizing<String>,
     lookup_key: LookupKey,
     /// What the registry last answered; shared by every clone.
     contact: crate::ContactLog,
@@ -152,7 +153,7 @@ impl RegistryClient {
         Ok(RegistryClient {
             http,
             base_url,
-            auth: format!("Bearer {token}"),
+            auth: zeroize::Zeroizing::new(format!("Bearer {token}")),
             lookup_key,
             contact: crate::ContactLog::default(),
         })
@@ -200,7 +201,7 @@ impl RegistryClient {
         let req = self
             .http
             .post(self.url(SEALED_REGISTRATIONS_PATH))
-            .header(reqwest::header::AUTHORIZATION, &self.auth)
+            .header(reqwest::header::AUTHORIZATION, self.auth.as_str())
             .header(IDEMPOTENCY_HEADER, &claimed.idempotency_key);
         let req = if let Some(bundle) = &out.bundle {
             req.header(reqwest::header::CONTENT_TYPE, SEALED_BUNDLE_CONTENT_TYPE)
@@ -230,7 +231,7 @@ impl RegistryClient {
                     &claimed.idempotency_key,
                     index,
                 )))
-                .header(reqwest::header::AUTHORIZATION, &self.auth)
+                .header(reqwest::header::AUTHORIZATION, self.auth.as_str())
                 .header(reqwest::header::CONTENT_TYPE, SEALED_PAGE_CONTENT_TYPE)
                 .body(page.sealed.clone());
             missing = match self.staged_reply(req).await? {
@@ -292,7 +293,7 @@ impl RegistryClient {
         let req = self
             .http
             .post(self.url(HISTORY_PATH))
-            .header(reqwest::header::AUTHORIZATION, &self.auth)
+            .header(reqwest::header::AUTHORIZATION, self.auth.as_str())
             .json(&HistoryQuery {
                 id_key: registry_api::envelope::id_lookup_key(&self.lookup_key, id),
             });
@@ -315,7 +316,7 @@ impl RegistryClient {
         let req = self
             .http
             .post(self.url(HEARTBEAT_PATH))
-            .header(reqwest::header::AUTHORIZATION, &self.auth)
+            .header(reqwest::header::AUTHORIZATION, self.auth.as_str())
             .json(hb);
         let res = self.send(req).await?;
         let res = match res.status().as_u16() {
@@ -334,7 +335,7 @@ impl RegistryClient {
         let req = self
             .http
             .get(self.url(HEALTH_PATH))
-            .header(reqwest::header::AUTHORIZATION, &self.auth);
+            .header(reqwest::header::AUTHORIZATION, self.auth.as_str());
         let _: serde_json::Map<String, serde_json::Value> = self.call(req).await?;
         Ok(())
     }

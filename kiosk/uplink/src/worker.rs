@@ -63,7 +63,7 @@ impl Uplink {
     /// run are put back to pending first.
     pub fn spawn(
         queue_path: PathBuf,
-        cfg: UplinkConfig,
+        mut cfg: UplinkConfig,
         events: std_mpsc::Sender<UplinkEvent>,
     ) -> Result<Uplink, UplinkError> {
         let client = RegistryClient::new(
@@ -72,7 +72,10 @@ impl Uplink {
             cfg.lookup_key.clone(),
             cfg.tls.as_ref(),
             cfg.request_timeout,
-        )?;
+        );
+        // The client keeps its own copy (zeroed when it goes); this one is not needed.
+        zeroize::Zeroize::zeroize(&mut cfg.token);
+        let client = client?;
         if cfg.min_backoff.is_zero() || cfg.max_backoff < cfg.min_backoff {
             return Err(UplinkError::Config(
                 "backoff must be positive with max at least min",

@@ -118,10 +118,8 @@ fn ratings_go_oldest_first_retry_a_503_and_fail_on_a_404() {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let rows = q.ratings().unwrap();
-        if rows
-            .iter()
-            .all(|r| r.status == "acknowledged" || r.status == "failed")
-        {
+        // An acknowledged rating is deleted; the refused one stays, failed.
+        if rows.iter().all(|r| r.status == "failed") {
             break;
         }
         assert!(Instant::now() < deadline, "not settled: {rows:?}");
@@ -129,10 +127,9 @@ fn ratings_go_oldest_first_retry_a_503_and_fail_on_a_404() {
     }
     uplink.shutdown();
     let rows = q.ratings().unwrap();
-    assert_eq!(rows[0].status, "acknowledged");
-    assert_eq!(rows[0].attempts, 2, "the 503 was retried");
-    assert_eq!(rows[1].status, "failed");
-    let reason = rows[1].last_error.clone().unwrap_or_default();
+    assert_eq!(rows.len(), 1, "the acknowledged rating is gone");
+    assert_eq!(rows[0].status, "failed");
+    let reason = rows[0].last_error.clone().unwrap_or_default();
     assert!(
         reason.contains("404") && reason.contains("unknown_case"),
         "{reason}"

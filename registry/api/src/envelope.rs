@@ -54,7 +54,8 @@ pub struct SealPublicKey(crypto_box::PublicKey);
 pub struct SealSecretKey(crypto_box::SecretKey);
 
 /// The key of the ID lookup hash, shared by the registry and its terminals.
-#[derive(Clone, PartialEq, Eq)]
+/// Its bytes are zeroed when it is dropped.
+#[derive(Clone, PartialEq, Eq, zeroize::Zeroize, zeroize::ZeroizeOnDrop)]
 pub struct LookupKey([u8; 32]);
 
 impl std::fmt::Debug for SealPublicKey {

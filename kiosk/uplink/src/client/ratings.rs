@@ -22,7 +22,7 @@ impl RegistryClient {
         let req = self
             .http
             .post(self.url(RATINGS_PATH))
-            .header(reqwest::header::AUTHORIZATION, &self.auth)
+            .header(reqwest::header::AUTHORIZATION, self.auth.as_str())
             .header(IDEMPOTENCY_HEADER, &r.idempotency_key)
             .json(&body);
         let ack: RatingAck = self.call(req).await?;
