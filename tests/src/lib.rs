@@ -25,6 +25,8 @@ use registry::{BlockingRegistry, RegistryConfig};
 
 /// The token the test terminal and the test registry share.
 pub const TOKEN: &str = "e2e-terminal-token";
+/// The test registry's staff API token ([`RegistryReader`] uses it).
+pub const STAFF_TOKEN: &str = "e2e-staff-token";
 
 /// How the world around the kiosk starts.
 #[derive(Debug, Clone)]
@@ -390,6 +392,7 @@ pub fn registry_config(
     Ok(RegistryConfig {
         db_path,
         tokens: vec![TOKEN.into()],
+        staff_tokens: vec![STAFF_TOKEN.into()],
         seal_key: registry::SealSecretKey::from_text(&read(&keys.seal_secret)?)?,
         lookup_key: registry::LookupKey::from_text(&read(&keys.lookup)?)?,
         tls: None,
@@ -500,7 +503,7 @@ impl RegistryReader {
             let r = self
                 .http
                 .get(format!("{}{path}", self.base))
-                .bearer_auth(TOKEN)
+                .bearer_auth(STAFF_TOKEN)
                 .send()
                 .await?;
             let status = r.status();
@@ -513,14 +516,14 @@ impl RegistryReader {
 
     /// How many registrations the registry holds.
     pub fn registration_count(&self) -> anyhow::Result<u64> {
-        self.get("/v1/stats")?["registrations"]
+        self.get(registry_api::STAFF_STATS_PATH)?["registrations"]
             .as_u64()
             .context("stats without a count")
     }
 
     /// How many satisfaction ratings the registry holds.
     pub fn rating_count(&self) -> anyhow::Result<u64> {
-        self.get("/v1/stats")?["ratings"]
+        self.get(registry_api::STAFF_STATS_PATH)?["ratings"]
             .as_u64()
             .context("stats without a rating count")
     }
@@ -531,7 +534,7 @@ impl RegistryReader {
             let r = self
                 .http
                 .post(format!("{}{}", self.base, registry_api::status_path(case_number)))
-                .bearer_auth(TOKEN)
+                .bearer_auth(STAFF_TOKEN)
                 .json(&registry_api::StatusUpdate {
                     status: status.into(),
                 })
@@ -550,7 +553,7 @@ impl RegistryReader {
         case_number: &str,
     ) -> anyhow::Result<registry_api::RegistrationRecord> {
         Ok(serde_json::from_value(
-            self.get(&format!("/v1/registrations/{case_number}"))?,
+            self.get(&format!("{}/{case_number}", registry_api::REGISTRATIONS_PATH))?,
         )?)
     }
 }

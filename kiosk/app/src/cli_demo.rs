@@ -60,6 +60,8 @@ fn start_registry(
         .arg(state_dir.join("registry.db"))
         .arg("--token-file")
         .arg(token_file)
+        .arg("--staff-token-file")
+        .arg(state_dir.join("staff-token"))
         .arg("--seal-key-file")
         .arg(&keys.seal_secret)
         .arg("--lookup-key-file")
@@ -93,6 +95,8 @@ pub(crate) fn run(state_dir: &Path, registry_listen: &str, technician: bool) -> 
         .with_context(|| format!("cannot create {}", state_dir.display()))?;
     let token_file = state_dir.join("registry-token");
     std::fs::write(&token_file, "demo-terminal-token\n")?;
+    // The demo registry's staff API (to close a case by hand): its own token.
+    std::fs::write(state_dir.join("staff-token"), "demo-staff-token\n")?;
     let mut cfg = Config::default();
     // The demo registry gets a fresh key set each run; its public half goes to the kiosk.
     let keys = cfg.provision_local_keys(state_dir)?;

@@ -45,10 +45,21 @@ pub fn valid_case_number(s: &str) -> bool {
     year.len() == 4 && digits(year) && (6..=9).contains(&seq.len()) && digits(seq)
 }
 
-/// Path prefix of the stored registrations: `GET {REGISTRATIONS_PATH}/{case_number}`
-/// and [`status_path`]. There is no upload here: uploads are sealed
-/// ([`SEALED_REGISTRATIONS_PATH`]).
-pub const REGISTRATIONS_PATH: &str = "/v1/registrations";
+/// The staff API's prefix. Its own credentials (staff tokens, never a
+/// terminal's), every call audited: the stored records, their status, the
+/// fleet's heartbeats, the totals and the audit log. A terminal credential
+/// is answered 403 here, and a staff credential 403 on the terminal API.
+pub const STAFF_PREFIX: &str = "/v1/staff";
+/// Path prefix of the stored registrations in the staff API:
+/// `GET {REGISTRATIONS_PATH}/{case_number}` and [`status_path`]. Uploads are
+/// sealed, on the terminal API ([`SEALED_REGISTRATIONS_PATH`]).
+pub const REGISTRATIONS_PATH: &str = "/v1/staff/registrations";
+/// Staff: the terminals' last heartbeats (`GET`).
+pub const STAFF_HEARTBEATS_PATH: &str = "/v1/staff/heartbeats";
+/// Staff: the registry's totals (`GET`).
+pub const STAFF_STATS_PATH: &str = "/v1/staff/stats";
+/// Staff: the newest audit entries (`GET`).
+pub const STAFF_AUDIT_PATH: &str = "/v1/staff/audit";
 /// Path of the sealed upload endpoint (`POST`, body [`SEALED_CONTENT_TYPE`]).
 pub const SEALED_REGISTRATIONS_PATH: &str = "/v1/sealed-registrations";
 /// Content type of a sealed registration: a sealed box holding the upload's JSON.
@@ -69,8 +80,7 @@ pub const HISTORY_PATH: &str = "/v1/history/query";
 pub const HEALTH_PATH: &str = "/v1/health";
 /// Path of the satisfaction ratings (`POST`, body [`RatingUpload`], header [`IDEMPOTENCY_HEADER`]).
 pub const RATINGS_PATH: &str = "/v1/ratings";
-/// Path that sets a registration's status (`POST`, body [`StatusUpdate`]), for
-/// the registry's own staff tooling and the demo.
+/// Staff: sets a registration's status (`POST`, body [`StatusUpdate`]).
 pub fn status_path(case_number: &str) -> String {
     format!("{REGISTRATIONS_PATH}/{case_number}/status")
 }

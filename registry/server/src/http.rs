@@ -35,15 +35,17 @@ use crate::validate;
 
 mod ratings;
 
-/// Path of the totals endpoint (`GET`); not part of `registry-api`.
-pub const STATS_PATH: &str = "/v1/stats";
+/// Path of the totals endpoint (`GET`, staff).
+pub const STATS_PATH: &str = registry_api::STAFF_STATS_PATH;
 
 /// What every handler shares.
 #[derive(Clone)]
 pub(crate) struct AppState {
     pub store: Arc<Store>,
-    /// SHA-256 digests of the accepted bearer tokens.
+    /// SHA-256 digests of the accepted terminal bearer tokens.
     pub token_digests: Arc<Vec<[u8; 32]>>,
+    /// SHA-256 digests of the staff tokens (the staff API's credentials).
+    pub staff_digests: Arc<Vec<[u8; 32]>>,
     /// Opens the registrations terminals sealed to this registry.
     pub seal_key: Arc<SealSecretKey>,
 }
@@ -52,13 +54,19 @@ impl std::fmt::Debug for AppState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AppState")
             .field("tokens", &self.token_digests.len())
+            .field("staff_tokens", &self.staff_digests.len())
             .finish_non_exhaustive()
     }
 }
 
 /// Builds the router with all endpoints, the body limit and the access log.
-/// Under [`REGISTRATIONS_PATH`] it serves only the stored records and their
-/// status; uploads go to [`SEALED_REGISTRATIONS_PATH`].
+///
+/// Two APIs with their own credentials: the **terminal API** (sealed uploads
+/// and their pages, heartbeats, history lookups, ratings) takes terminal
+/// tokens; the **staff API** under [`registry_api::STAFF_PREFIX`] (stored
+/// records, their status, the fleet's heartbeats, totals, the audit log)
+/// takes staff tokens and writes an audit entry for every call. Each answers
+/// the other's credentials with 403.
 pub(crate) fn router(state: AppState) -> Router {
     let record_path = format!("{REGISTRATIONS_PATH}/{{case_number}}");
     let page_path = format!("{SEALED_REGISTRATIONS_PATH}/{{key}}/pages/{{index}}");
@@ -66,12 +74,14 @@ pub(crate) fn router(state: AppState) -> Router {
         .route(HEALTH_PATH, get(health))
         .route(SEALED_REGISTRATIONS_PATH, post(register_sealed))
         .route(&page_path, put(sealed_page))
-        .route(HEARTBEAT_PATH, post(heartbeat).get(heartbeats))
-        .route(&record_path, get(record))
+        .route(HEARTBEAT_PATH, post(heartbeat))
         .route(HISTORY_PATH, post(history))
-        .route(STATS_PATH, get(stats))
         .route(registry_api::RATINGS_PATH, post(ratings::rate))
+        .route(&record_path, get(record))
         .route(&registry_api::status_path("{case_number}"), post(ratings::set_status))
+        .route(registry_api::STAFF_HEARTBEATS_PATH, get(heartbeats))
+        .route(STATS_PATH, get(stats))
+        .route(registry_api::STAFF_AUDIT_PATH, get(audit_log))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -141,40 +151,92 @@ impl IntoResponse for Failure {
     }
 }
 
-/// Proof that the request carried an accepted terminal token.
+/// Who a bearer token belongs to, named by a digest prefix (never the token).
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Credential {
+    Terminal(String),
+    Staff(String),
+}
+
+/// True when `digest` is one of `known`; every entry is compared in full, so
+/// the time does not depend on where a guessed token first differs.
+fn known_digest(known: &[[u8; 32]], digest: &[u8; 32]) -> bool {
+    let mut accepted = false;
+    for k in known {
+        let diff = k.iter().zip(digest.iter()).fold(0u8, |acc, (a, b)| acc | (a ^ b));
+        accepted |= diff == 0;
+    }
+    accepted
+}
+
+fn credential(parts: &Parts, state: &AppState) -> Result<Credential, Failure> {
+    let value = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .ok_or_else(Failure::unauthorized)?;
+    let value = value.to_str().map_err(|_| Failure::unauthorized())?;
+    let (scheme, token) = value.split_once(' ').ok_or_else(Failure::unauthorized)?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(Failure::unauthorized());
+    }
+    let digest: [u8; 32] = Sha256::digest(token.trim().as_bytes()).into();
+    let name = |role: &str| format!("{role}-{}", hex::encode(&digest[..4]));
+    let terminal = known_digest(&state.token_digests, &digest);
+    let staff = known_digest(&state.staff_digests, &digest);
+    match (terminal, staff) {
+        (true, _) => Ok(Credential::Terminal(name("terminal"))),
+        (false, true) => Ok(Credential::Staff(name("staff"))),
+        (false, false) => Err(Failure::unauthorized()),
+    }
+}
+
+/// Proof that the request carried an accepted terminal token; its name for the audit.
 #[derive(Debug)]
-pub(crate) struct Terminal;
+pub(crate) struct Terminal(pub String);
 
 impl FromRequestParts<AppState> for Terminal {
     type Rejection = Failure;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Failure> {
-        let value = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .ok_or_else(Failure::unauthorized)?;
-        let value = value.to_str().map_err(|_| Failure::unauthorized())?;
-        let (scheme, token) = value.split_once(' ').ok_or_else(Failure::unauthorized)?;
-        if !scheme.eq_ignore_ascii_case("bearer") {
-            return Err(Failure::unauthorized());
-        }
-        // Comparing fixed-size digests in full keeps the time independent of
-        // where a guessed token first differs.
-        let digest: [u8; 32] = Sha256::digest(token.trim().as_bytes()).into();
-        let mut accepted = false;
-        for known in state.token_digests.iter() {
-            let diff = known
-                .iter()
-                .zip(digest.iter())
-                .fold(0u8, |acc, (a, b)| acc | (a ^ b));
-            accepted |= diff == 0;
-        }
-        if accepted {
-            Ok(Terminal)
-        } else {
-            Err(Failure::unauthorized())
+        match credential(parts, state)? {
+            Credential::Terminal(name) => Ok(Terminal(name)),
+            Credential::Staff(_) => Err(Failure::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "staff credentials cannot use the terminal API",
+            )),
         }
     }
+}
+
+/// Proof that the request carried a staff token; its name for the audit.
+#[derive(Debug)]
+pub(crate) struct Staff(pub String);
+
+impl FromRequestParts<AppState> for Staff {
+    type Rejection = Failure;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Failure> {
+        match credential(parts, state)? {
+            Credential::Staff(name) => Ok(Staff(name)),
+            Credential::Terminal(_) => Err(Failure::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "terminal credentials cannot use the staff API",
+            )),
+        }
+    }
+}
+
+/// Writes an audit entry before the call it records answers.
+async fn audited(state: &AppState, who: String, action: &'static str, target: String) -> Result<(), Failure> {
+    let store = state.store.clone();
+    blocking(move || {
+        store
+            .audit(&who, action, &target)
+            .map_err(|err| Failure::internal("cannot write the audit log", &err))
+    })
+    .await
 }
 
 /// A JSON body whose rejections are [`ApiError`] answers that never quote the body.
@@ -598,7 +660,7 @@ fn answer(outcome: RegisterOutcome) -> Result<Response, Failure> {
 
 async fn history(
     State(state): State<AppState>,
-    _terminal: Terminal,
+    Terminal(who): Terminal,
     ApiJson(query): ApiJson<HistoryQuery>,
 ) -> Result<Response, Failure> {
     let key = query.id_key.trim().to_owned();
@@ -611,6 +673,7 @@ async fn history(
             "id_key must be 64 lower-case hex digits",
         ));
     }
+    audited(&state, who, "history_lookup", key.clone()).await?;
     let reply = blocking(move || {
         state
             .store
@@ -623,9 +686,15 @@ async fn history(
 
 async fn record(
     State(state): State<AppState>,
-    _terminal: Terminal,
+    Staff(who): Staff,
     Path(case_number): Path<String>,
 ) -> Result<Response, Failure> {
+    let target = if registry_api::valid_case_number(&case_number) {
+        case_number.clone()
+    } else {
+        format!("<{} bytes>", case_number.len())
+    };
+    audited(&state, who, "read_registration", target).await?;
     let found = blocking(move || {
         state
             .store
@@ -664,11 +733,9 @@ async fn heartbeat(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-/// `GET /v1/heartbeats`: the latest heartbeat of every terminal.
-async fn heartbeats(
-    State(state): State<AppState>,
-    _terminal: Terminal,
-) -> Result<Response, Failure> {
+/// `GET /v1/staff/heartbeats`: the latest heartbeat of every terminal.
+async fn heartbeats(State(state): State<AppState>, Staff(who): Staff) -> Result<Response, Failure> {
+    audited(&state, who, "list_heartbeats", String::new()).await?;
     let all = blocking(move || {
         state
             .store
@@ -679,7 +746,8 @@ async fn heartbeats(
     Ok(Json(all).into_response())
 }
 
-async fn stats(State(state): State<AppState>, _terminal: Terminal) -> Result<Response, Failure> {
+async fn stats(State(state): State<AppState>, Staff(who): Staff) -> Result<Response, Failure> {
+    audited(&state, who, "read_stats", String::new()).await?;
     let totals = blocking(move || {
         state
             .store
@@ -688,6 +756,19 @@ async fn stats(State(state): State<AppState>, _terminal: Terminal) -> Result<Res
     })
     .await?;
     Ok(Json(totals).into_response())
+}
+
+/// `GET /v1/staff/audit`: the newest 500 audit entries, newest first (itself audited).
+async fn audit_log(State(state): State<AppState>, Staff(who): Staff) -> Result<Response, Failure> {
+    audited(&state, who, "read_audit", String::new()).await?;
+    let entries = blocking(move || {
+        state
+            .store
+            .audit_log(500)
+            .map_err(|err| Failure::internal("cannot read the audit log", &err))
+    })
+    .await?;
+    Ok(Json(entries).into_response())
 }
 
 async fn not_found() -> Failure {
@@ -729,6 +810,8 @@ fn loggable_path(path: &str) -> String {
         HISTORY_PATH,
         STATS_PATH,
         registry_api::RATINGS_PATH,
+        registry_api::STAFF_HEARTBEATS_PATH,
+        registry_api::STAFF_AUDIT_PATH,
     ];
     if FIXED.contains(&path) {
         return path.to_owned();
@@ -776,14 +859,19 @@ mod tests {
 
     #[test]
     fn log_paths_hide_anything_unexpected() {
-        assert_eq!(loggable_path("/v1/registrations"), "/v1/registrations");
+        assert_eq!(loggable_path("/v1/staff/registrations"), "/v1/staff/registrations");
         assert_eq!(
-            loggable_path("/v1/registrations/XF-2026-000001"),
-            "/v1/registrations/XF-2026-000001"
+            loggable_path("/v1/staff/registrations/XF-2026-000001"),
+            "/v1/staff/registrations/XF-2026-000001"
         );
         assert_eq!(
-            loggable_path("/v1/registrations/11010519491231002X"),
-            "/v1/registrations/<18 bytes>"
+            loggable_path("/v1/staff/registrations/11010519491231002X"),
+            "/v1/staff/registrations/<18 bytes>"
+        );
+        assert_eq!(loggable_path("/v1/staff/audit"), "/v1/staff/audit");
+        assert_eq!(
+            loggable_path("/v1/registrations/XF-2026-000001"),
+            "<other path, 32 bytes>"
         );
         assert_eq!(
             loggable_path("/v1/history/11010519491231002X"),

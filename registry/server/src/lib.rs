@@ -28,7 +28,7 @@ use tokio::sync::oneshot;
 pub use registry_api::envelope::{LookupKey, SealPublicKey, SealSecretKey};
 
 pub use http::STATS_PATH;
-pub use store::{HeartbeatRecord, Stats};
+pub use store::{AuditEntry, HeartbeatRecord, Stats};
 pub use validate::MAX_PAGES;
 
 /// The default age after which a staged upload that was never completed is deleted.
@@ -43,8 +43,11 @@ pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(1
 pub struct RegistryConfig {
     /// The SQLite database file; created and migrated as needed.
     pub db_path: PathBuf,
-    /// Bearer tokens of the terminals allowed to call the registry.
+    /// Bearer tokens of the terminals allowed to call the terminal API.
     pub tokens: Vec<String>,
+    /// Bearer tokens of the staff API (records, status, fleet, totals,
+    /// audit); none of them may also be a terminal's. Empty: no staff API.
+    pub staff_tokens: Vec<String>,
     /// The secret half of the sealing key pair; terminals hold the public half.
     pub seal_key: SealSecretKey,
     /// The key of the history lookup hash, shared with the terminals.
@@ -113,6 +116,7 @@ impl std::fmt::Debug for RegistryConfig {
         f.debug_struct("RegistryConfig")
             .field("db_path", &self.db_path)
             .field("tokens", &format_args!("<{} tokens>", self.tokens.len()))
+            .field("staff_tokens", &format_args!("<{} tokens>", self.staff_tokens.len()))
             .finish()
     }
 }
@@ -183,6 +187,20 @@ pub async fn start(cfg: RegistryConfig, listen: SocketAddr) -> anyhow::Result<Ru
         .map(|token| Sha256::digest(token.as_bytes()).into())
         .collect();
     anyhow::ensure!(!token_digests.is_empty(), "no terminal tokens configured");
+    let staff_digests: Vec<[u8; 32]> = cfg
+        .staff_tokens
+        .iter()
+        .map(|token| token.trim())
+        .filter(|token| !token.is_empty())
+        .map(|token| Sha256::digest(token.as_bytes()).into())
+        .collect();
+    anyhow::ensure!(
+        staff_digests.iter().all(|d| !token_digests.contains(d)),
+        "a staff token is also a terminal token: give staff their own"
+    );
+    if staff_digests.is_empty() {
+        log::warn!("no staff tokens: the staff API answers 401 to everyone");
+    }
 
     let db_path = cfg.db_path.clone();
     let lookup_key = cfg.lookup_key.clone();
@@ -209,6 +227,7 @@ pub async fn start(cfg: RegistryConfig, listen: SocketAddr) -> anyhow::Result<Ru
     let state = http::AppState {
         store,
         token_digests: Arc::new(token_digests),
+        staff_digests: Arc::new(staff_digests),
         seal_key: Arc::new(cfg.seal_key.clone()),
     };
     let app = http::router(state);

@@ -54,6 +54,9 @@ struct Args {
     /// An accepted terminal bearer token (repeatable).
     #[arg(long = "token", value_name = "TOKEN")]
     tokens: Vec<String>,
+    /// File with the staff API's bearer tokens, one per line (never a terminal's).
+    #[arg(long)]
+    staff_token_file: Option<PathBuf>,
     /// Delete staged uploads never completed after this many days (checked
     /// at start and hourly).
     #[arg(long, default_value_t = 14.0, value_name = "DAYS")]
@@ -166,6 +169,12 @@ async fn main() -> anyhow::Result<()> {
         !tokens.is_empty(),
         "no tokens: pass --token-file or --token"
     );
+    let staff_tokens = match &args.staff_token_file {
+        Some(path) => parse_tokens(&std::fs::read_to_string(path).with_context(|| {
+            format!("cannot read the staff token file {}", path.display())
+        })?),
+        None => Vec::new(),
+    };
     let tls = match (args.tls_cert, args.tls_key, args.client_ca) {
         (Some(cert_chain), Some(key), Some(client_ca)) => Some(registry::TlsFiles {
             cert_chain,
@@ -191,6 +200,7 @@ async fn main() -> anyhow::Result<()> {
         tls,
         db_path: db,
         tokens,
+        staff_tokens,
         seal_key: read_key(&seal_path, registry::SealSecretKey::from_text)?,
         lookup_key: read_key(&lookup_path, registry::LookupKey::from_text)?,
     };

@@ -120,7 +120,31 @@ const MIGRATIONS: &[&str] = &[
     // an identity the clerk typed instead of reading a card.
     "ALTER TABLE registrations ADD COLUMN assisted INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE registrations ADD COLUMN identity_typed INTEGER NOT NULL DEFAULT 0;",
+    // Version 8: the audit log: who (a staff or terminal credential's name)
+    // did what to which target, and when. Every staff call and every history
+    // lookup writes one row.
+    "CREATE TABLE audit_log (
+        id     INTEGER PRIMARY KEY,
+        at     TEXT    NOT NULL,
+        who    TEXT    NOT NULL,
+        action TEXT    NOT NULL,
+        target TEXT    NOT NULL
+    );",
 ];
+
+/// One entry of the audit log.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct AuditEntry {
+    /// RFC 3339, UTC.
+    pub at: String,
+    /// The credential's name: `staff-…` or `terminal-…` (a digest prefix, never the token).
+    pub who: String,
+    /// `read_registration`, `set_status`, `list_heartbeats`, `read_stats`,
+    /// `read_audit`, `history_lookup`.
+    pub action: String,
+    /// The case number, the new status, or the lookup's keyed hash; "" when none.
+    pub target: String,
+}
 
 /// How far back a registration of the same petitioner counts for the likely-duplicate flag.
 const DUPLICATE_WINDOW_DAYS: i64 = 30;
@@ -522,6 +546,37 @@ impl Store {
         Ok(())
     }
 
+    /// Writes one audit entry (committed before the call it records answers).
+    pub fn audit(&self, who: &str, action: &str, target: &str) -> Result<(), StoreError> {
+        self.conn().execute(
+            "INSERT INTO audit_log (at, who, action, target) VALUES (?1, ?2, ?3, ?4)",
+            rusqlite::params![
+                chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                who,
+                action,
+                target
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// The newest `limit` audit entries, newest first.
+    pub fn audit_log(&self, limit: usize) -> Result<Vec<AuditEntry>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT at, who, action, target FROM audit_log ORDER BY id DESC LIMIT ?1",
+        )?;
+        let rows = stmt.query_map([limit as i64], |row| {
+            Ok(AuditEntry {
+                at: row.get(0)?,
+                who: row.get(1)?,
+                action: row.get(2)?,
+                target: row.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
     /// The latest heartbeat of every terminal, by terminal id.
     pub fn heartbeats(&self) -> Result<Vec<HeartbeatRecord>, StoreError> {
         let conn = self.conn();
@@ -917,7 +972,7 @@ mod tests {
                 err,
                 StoreError::SchemaTooNew {
                     found: 99,
-                    known: 7
+                    known: 8
                 }
             ),
             "{err}"

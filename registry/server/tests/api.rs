@@ -38,10 +38,13 @@ fn config(db: &Path, tokens: Vec<String>) -> RegistryConfig {
         lookup_key: keys().1.clone(),
         tls: None,
         staged_max_age: registry::DEFAULT_STAGED_MAX_AGE,
+        staff_tokens: vec![STAFF.into()],
     }
 }
 
 const TOKEN: &str = "specimen-terminal-token";
+/// The staff API's credential.
+const STAFF: &str = "specimen-staff-token";
 const ID_A: &str = "11010519491231002X";
 const ID_B: &str = "110105194912310037";
 
@@ -136,8 +139,8 @@ impl Client {
     async fn stats(&self) -> Stats {
         let res = self
             .http
-            .get(format!("{}/v1/stats", self.base))
-            .bearer_auth(TOKEN)
+            .get(format!("{}/v1/staff/stats", self.base))
+            .bearer_auth(STAFF)
             .send()
             .await
             .unwrap();
@@ -237,7 +240,7 @@ async fn upload_replay_conflict_and_record() {
             "{}{REGISTRATIONS_PATH}/{}",
             c.base, ack.case_number
         ))
-        .bearer_auth(TOKEN)
+        .bearer_auth(STAFF)
         .send()
         .await
         .unwrap();
@@ -262,7 +265,7 @@ async fn upload_replay_conflict_and_record() {
     let res = c
         .http
         .get(format!("{}{REGISTRATIONS_PATH}/XF-1999-000001", c.base))
-        .bearer_auth(TOKEN)
+        .bearer_auth(STAFF)
         .send()
         .await
         .unwrap();
@@ -315,7 +318,7 @@ async fn authentication_is_required() {
             .unwrap();
         api_error(res, StatusCode::UNAUTHORIZED, "unauthorized").await;
     }
-    for path in ["/v1/stats", "/v1/registrations/XF-2026-000001"] {
+    for path in ["/v1/staff/stats", "/v1/staff/registrations/XF-2026-000001"] {
         let res = c
             .http
             .get(format!("{}{path}", c.base))
@@ -680,8 +683,8 @@ async fn concurrent_uploads_get_unique_gapless_numbers() {
         "numbers must be unique and without gaps"
     );
     assert_eq!(
-        http.get(format!("{base}/v1/stats"))
-            .bearer_auth(TOKEN)
+        http.get(format!("{base}/v1/staff/stats"))
+            .bearer_auth(STAFF)
             .send()
             .await
             .unwrap()
@@ -866,8 +869,8 @@ async fn history_takes_only_a_keyed_hash_and_heartbeats_are_recorded() {
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     let res = c
         .http
-        .get(format!("{}{HEARTBEAT_PATH}", c.base))
-        .bearer_auth(TOKEN)
+        .get(format!("{}{}", c.base, registry_api::STAFF_HEARTBEATS_PATH))
+        .bearer_auth(STAFF)
         .send()
         .await
         .unwrap();
@@ -1189,5 +1192,106 @@ async fn staged_uploads_never_completed_are_swept() {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     assert_eq!(count("staged_uploads"), 0);
+    reg.shutdown().await;
+}
+
+/// Least privilege: a terminal's credentials get 403 on every staff
+/// endpoint (no record, no status change, no fleet list, no totals, no
+/// audit), a staff credential 403 on the terminal API; every staff call and
+/// every history lookup is in the audit log with the credential's name and
+/// never the token.
+#[tokio::test]
+async fn terminal_and_staff_credentials_reach_only_their_own_api_and_are_audited() {
+    let dir = tempfile::tempdir().unwrap();
+    let reg = start_on(&dir.path().join("r.db")).await;
+    let c = Client::new(&reg);
+    let ack = c.upload_ok(&upload("key-priv", ID_A, "wages")).await;
+    let record = format!("{}{REGISTRATIONS_PATH}/{}", c.base, ack.case_number);
+    let status = format!("{}{}", c.base, registry_api::status_path(&ack.case_number));
+    let gets = [
+        record.clone(),
+        format!("{}{}", c.base, registry_api::STAFF_HEARTBEATS_PATH),
+        format!("{}{}", c.base, registry_api::STAFF_STATS_PATH),
+        format!("{}{}", c.base, registry_api::STAFF_AUDIT_PATH),
+    ];
+    for token in [TOKEN, "other-token"] {
+        for url in &gets {
+            let res = c.http.get(url).bearer_auth(token).send().await.unwrap();
+            api_error(res, StatusCode::FORBIDDEN, "forbidden").await;
+        }
+        let res = c
+            .http
+            .post(&status)
+            .bearer_auth(token)
+            .json(&serde_json::json!({"status": "closed"}))
+            .send()
+            .await
+            .unwrap();
+        api_error(res, StatusCode::FORBIDDEN, "forbidden").await;
+    }
+    // The status did not change.
+    let res = c.http.get(&record).bearer_auth(STAFF).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(c.history(ID_A).await.registrations[0].status, "registered");
+
+    // Staff credentials are not a terminal's.
+    let res = c
+        .http
+        .post(format!("{}{HISTORY_PATH}", c.base))
+        .bearer_auth(STAFF)
+        .json(&serde_json::json!({ "id_key": "0".repeat(64) }))
+        .send()
+        .await
+        .unwrap();
+    api_error(res, StatusCode::FORBIDDEN, "forbidden").await;
+
+    // A terminal's lookup and the staff's calls are audited.
+    c.history(ID_B).await;
+    for url in &gets {
+        let res = c.http.get(url).bearer_auth(STAFF).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "{url}");
+    }
+    let res = c
+        .http
+        .post(&status)
+        .bearer_auth(STAFF)
+        .json(&serde_json::json!({"status": "accepted"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let res = c
+        .http
+        .get(format!("{}{}", c.base, registry_api::STAFF_AUDIT_PATH))
+        .bearer_auth(STAFF)
+        .send()
+        .await
+        .unwrap();
+    let audit: Vec<registry::AuditEntry> = res.json().await.unwrap();
+    let actions: Vec<(&str, &str)> = audit
+        .iter()
+        .rev()
+        .map(|e| (e.who.split('-').next().unwrap_or(""), e.action.as_str()))
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            ("staff", "read_registration"),
+            ("terminal", "history_lookup"),
+            ("terminal", "history_lookup"),
+            ("staff", "read_registration"),
+            ("staff", "list_heartbeats"),
+            ("staff", "read_stats"),
+            ("staff", "read_audit"),
+            ("staff", "set_status"),
+            ("staff", "read_audit"),
+        ]
+    );
+    assert!(audit.iter().any(|e| e.action == "set_status"
+        && e.target == format!("{} accepted", ack.case_number)));
+    let text = serde_json::to_string(&audit).unwrap();
+    for secret in [TOKEN, STAFF, ID_A, ID_B] {
+        assert!(!text.contains(secret), "the audit log holds {secret}");
+    }
     reg.shutdown().await;
 }

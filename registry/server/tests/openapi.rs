@@ -194,6 +194,15 @@ fn schemas_match_the_wire_types() {
         },
     );
     check(
+        "AuditEntry",
+        &registry::AuditEntry {
+            at: String::new(),
+            who: String::new(),
+            action: String::new(),
+            target: String::new(),
+        },
+    );
+    check(
         "ApiError",
         &ApiError {
             code: String::new(),
@@ -210,7 +219,9 @@ fn every_endpoint_is_documented() {
         registry_api::SEALED_REGISTRATIONS_PATH,
         registry_api::HEARTBEAT_PATH,
         registry::STATS_PATH,
-        "/v1/registrations/{case_number}",
+        "/v1/staff/registrations/{case_number}",
+        registry_api::STAFF_HEARTBEATS_PATH,
+        registry_api::STAFF_AUDIT_PATH,
         registry_api::RATINGS_PATH,
         &registry_api::status_path("{case_number}"),
         &registry_api::sealed_page_path("{idempotency_key}", 0).replace("/0", "/{index}"),
@@ -241,4 +252,23 @@ fn field() -> registry_api::ExtractedField {
         value: PersonalText::new(""),
         doubtful: false,
     }
+}
+
+#[test]
+fn the_staff_api_is_described_apart_from_the_terminal_api() {
+    // Every path is tagged with the API it belongs to: staff paths (and only
+    // they) under /v1/staff/, and they answer a terminal's credentials 403.
+    let paths = SPEC.split("\ncomponents:").next().unwrap();
+    for block in paths.split("\n  /v1").skip(1) {
+        let path = format!("/v1{}", block.lines().next().unwrap().trim_end_matches(':'));
+        let staff = path.starts_with(registry_api::STAFF_PREFIX);
+        let tag = if staff { "tags: [staff]" } else { "tags: [" };
+        assert!(block.contains(tag), "{path} has no tag");
+        if staff {
+            assert!(block.contains("components/responses/Forbidden"), "{path} says no 403");
+        } else {
+            assert!(!block.contains("tags: [staff]"), "{path} is tagged staff");
+        }
+    }
+    assert!(SPEC.contains("staffToken:") && SPEC.contains("terminalToken:"));
 }

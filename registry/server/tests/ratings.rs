@@ -15,6 +15,7 @@ use registry_api::{
 use reqwest::StatusCode;
 
 const TOKEN: &str = "specimen-terminal-token";
+const STAFF: &str = "specimen-staff-token";
 const ID_A: &str = "11010519491231002X";
 const ID_B: &str = "110105194912310037";
 
@@ -36,6 +37,7 @@ impl Rig {
             lookup_key: lookup.clone(),
             tls: None,
             staged_max_age: registry::DEFAULT_STAGED_MAX_AGE,
+            staff_tokens: vec![STAFF.into()],
         };
         let reg = registry::start(cfg, "127.0.0.1:0".parse().unwrap())
             .await
@@ -97,7 +99,7 @@ impl Rig {
     async fn set_status(&self, case: &str, status: &str) -> reqwest::Response {
         self.http
             .post(self.url(&registry_api::status_path(case)))
-            .bearer_auth(TOKEN)
+            .bearer_auth(STAFF)
             .json(&StatusUpdate {
                 status: status.into(),
             })
@@ -120,8 +122,8 @@ impl Rig {
     async fn stats(&self) -> Stats {
         let res = self
             .http
-            .get(self.url("/v1/stats"))
-            .bearer_auth(TOKEN)
+            .get(self.url("/v1/staff/stats"))
+            .bearer_auth(STAFF)
             .send()
             .await
             .unwrap();

@@ -1,5 +1,5 @@
 //! `POST /v1/ratings` (a petitioner's satisfaction with a closed case) and
-//! `POST /v1/registrations/{case}/status` (staff tooling, the demo and tests).
+//! `POST /v1/staff/registrations/{case}/status` (the staff API: staff tooling, the demo and tests).
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use registry_api::{RatingUpload, StatusUpdate, IDEMPOTENCY_HEADER, RATING_REASONS};
 
-use super::{blocking, ApiJson, AppState, Failure, Terminal};
+use super::{blocking, ApiJson, AppState, Failure, Staff, Terminal};
 use crate::store::{RateOutcome, StatusOutcome};
 
 /// Checks a rating's fields; the message names the field, never its value.
@@ -116,10 +116,14 @@ pub(super) async fn rate(
 
 pub(super) async fn set_status(
     State(state): State<AppState>,
-    _terminal: Terminal,
+    Staff(who): Staff,
     Path(case_number): Path<String>,
     ApiJson(update): ApiJson<StatusUpdate>,
 ) -> Result<Response, Failure> {
+    if registry_api::valid_case_number(&case_number) {
+        let target = format!("{case_number} {}", update.status);
+        super::audited(&state, who, "set_status", target).await?;
+    }
     let outcome = blocking(move || {
         state
             .store
