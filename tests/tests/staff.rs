@@ -121,3 +121,38 @@ fn a_clerk_registers_for_someone_without_a_card() -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// Wrong PINs survive a restart: five of them lock the login, and after the
+/// kiosk restarts (the power cut an attacker would try) the right PIN is
+/// still refused with the lock's message, not given five new tries.
+#[test]
+fn the_pin_lockout_survives_a_restart() -> anyhow::Result<()> {
+    let mut h = Harness::start(Options::default())?;
+    let with_pin = |cfg: &mut kiosk::Config| {
+        cfg.staff.clerk_pin_hash =
+            kiosk::staff::hash_pin(&StaffPin::new(PIN)).expect("a six-digit PIN hashes");
+    };
+    h.restart_controller(with_pin)?;
+    let long = Duration::from_secs(60);
+    h.wait_for("welcome", long, |v| v.screen == Some(Screen::Welcome))?;
+    h.press(intake::Event::StaffEntry);
+    h.wait_for("PIN pad", long, |v| v.screen == Some(Screen::StaffLogin))?;
+    for left in (1..=4).rev() {
+        h.press(intake::Event::StaffPin(StaffPin::new("999999")));
+        h.wait_for("a wrong PIN", long, |v| {
+            v.message.contains(&format!("还可以再试 {left} 次"))
+        })?;
+    }
+    h.press(intake::Event::StaffPin(StaffPin::new("999999")));
+    h.wait_for("locked", long, |v| v.message.contains("密码错误次数过多"))?;
+
+    h.restart_controller(with_pin)?;
+    h.wait_for("welcome", long, |v| v.screen == Some(Screen::Welcome))?;
+    h.press(intake::Event::StaffEntry);
+    h.wait_for("PIN pad", long, |v| v.screen == Some(Screen::StaffLogin))?;
+    h.press(intake::Event::StaffPin(StaffPin::new(PIN)));
+    let v = h.wait_for("still locked", long, |v| v.message.contains("密码错误次数过多"))?;
+    assert_eq!(v.screen, Some(Screen::StaffLogin), "the right PIN does not open it");
+    h.press(intake::Event::Back);
+    h.finish()
+}

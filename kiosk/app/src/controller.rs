@@ -206,11 +206,16 @@ impl Controller {
         } else {
             None
         };
-        let machine = Intake::new(Timeouts {
+        let mut machine = Intake::new(Timeouts {
             inactivity: cfg.inactivity(),
             still_there: Duration::from_secs(cfg.ui.still_there_s),
             receipt: Duration::from_secs(cfg.ui.receipt_timeout_s),
         });
+        // Wrong staff PINs before a restart still count.
+        let lockout_path = crate::lockout::path_beside(&cfg.queue.path);
+        let saved_lockout =
+            crate::lockout::load(&lockout_path, intake::Millis(0), std::time::SystemTime::now());
+        machine.restore_lockout(saved_lockout.clone());
         let first_visit = machine.visit();
         let terminal = Terminal {
             queue,
@@ -243,6 +248,8 @@ impl Controller {
             ),
             tech: crate::technician::TechShell::new(cfg, health, events_tx.clone()),
             lookup_key: cfg.read_lookup_key()?,
+            lockout_path,
+            saved_lockout,
         };
         let shell = Shell {
             machine,

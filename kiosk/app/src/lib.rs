@@ -11,6 +11,7 @@
 //! - [`cli_queue`]: the `kiosk queue` technician view and the queue's refusal texts.
 //! - [`devices`]: opening the real devices, or the simulators for demo and tests.
 //! - [`staff`]: staff PINs (Argon2id), the clerk's queue rows, reprints.
+//! - [`lockout`]: the staff PIN lockout kept across restarts.
 //! - [`ticket`]: the day's queue ticket numbers (叫号).
 //! - [`voice`]: the spoken prompt of each screen and situation.
 //! - [`progress`]: what the screen says while the terminal works.
@@ -28,6 +29,7 @@ pub mod devices;
 pub mod fonts;
 pub mod diagnostics;
 pub mod health;
+pub mod lockout;
 pub mod logging;
 pub mod staff;
 pub mod ticket;

@@ -738,6 +738,16 @@ impl Intake {
         self.visit
     }
 
+    /// The count of wrong staff PINs and the lock they caused.
+    pub fn lockout(&self) -> &Lockout {
+        &self.lockout
+    }
+
+    /// Takes over a lockout saved before a restart.
+    pub fn restore_lockout(&mut self, lockout: Lockout) {
+        self.lockout = lockout;
+    }
+
     /// Who is logged in, if anyone.
     pub fn staff(&self) -> Option<StaffRole> {
         self.staff

@@ -50,6 +50,31 @@ impl Lockout {
         Some(lock)
     }
 
+    /// Wrong PINs in a row so far.
+    pub fn failures(&self) -> u32 {
+        self.failures
+    }
+
+    /// How long the login stays locked from `now` (zero when it is not).
+    pub fn locked_for(&self, now: Millis) -> Duration {
+        match self.locked_until {
+            Some(until) if now < until => Duration::from_millis(until.0 - now.0),
+            _ => Duration::ZERO,
+        }
+    }
+
+    /// The lockout as it was saved: `failures` wrong PINs, locked for
+    /// `locked_for` from `now` (at most [`MAX_LOCK`]), so a restart does not
+    /// give an attacker five new tries.
+    pub fn restored(failures: u32, locked_for: Duration, now: Millis) -> Lockout {
+        let locked_for = locked_for.min(MAX_LOCK);
+        Lockout {
+            failures,
+            locked_until: (!locked_for.is_zero())
+                .then(|| Millis(now.0 + locked_for.as_millis() as u64)),
+        }
+    }
+
     /// Wrong PINs left before the lock.
     pub fn attempts_left(&self) -> u32 {
         FREE_ATTEMPTS.saturating_sub(self.failures)

@@ -114,6 +114,20 @@ impl Shell {
         for effect in effects {
             self.perform(effect);
         }
+        self.keep_lockout(now);
+    }
+
+    /// Saves the staff PIN lockout whenever it changed, so a restart keeps it.
+    fn keep_lockout(&mut self, now: Millis) {
+        let current = self.machine.lockout();
+        if *current == self.terminal.saved_lockout {
+            return;
+        }
+        let t = &mut self.terminal;
+        match crate::lockout::save(&t.lockout_path, current, now, std::time::SystemTime::now()) {
+            Ok(()) => t.saved_lockout = current.clone(),
+            Err(e) => log::error!("cannot save the staff lockout: {e}"),
+        }
     }
 
     /// A new visit gets a new [`Visit`]; the old one is dropped with

@@ -48,6 +48,9 @@ pub(super) struct Terminal {
     pub classifier: kiosk_classify::Classifier,
     /// Keys the petitioner hashes of the repeat check; lives only in memory.
     pub terminal_secret: kiosk_classify::TerminalSecret,
+    /// Where the staff PIN lockout is kept across restarts, and what it holds.
+    pub lockout_path: std::path::PathBuf,
+    pub saved_lockout: intake::Lockout,
 }
 
 impl Terminal {
