@@ -393,6 +393,10 @@ pub fn registry_config(
         db_path,
         tokens: vec![TOKEN.into()],
         staff_tokens: vec![STAFF_TOKEN.into()],
+        history_limit: registry::HistoryLimit {
+            burst: 1000,
+            per_minute: 1000,
+        },
         seal_key: registry::SealSecretKey::from_text(&read(&keys.seal_secret)?)?,
         lookup_key: registry::LookupKey::from_text(&read(&keys.lookup)?)?,
         tls: None,

@@ -180,3 +180,35 @@ fn first_visit_registers_and_repeat_visit_shows_history() -> anyhow::Result<()> 
     );
     Ok(())
 }
+
+/// A registry that refuses a history lookup (this terminal asked too often)
+/// leaves the visit going: the identity screen says "暂时无法查询以前的登记"
+/// instead of an error, and the category screen follows.
+#[test]
+fn a_rate_limited_history_lookup_says_so_and_the_visit_goes_on() -> anyhow::Result<()> {
+    let mut h = Harness::start(Options::default())?;
+    // The same registry, allowing one lookup and no more.
+    h.registry = None;
+    let mut cfg = kiosk_e2e::registry_config(&h.keys, h.dir.path().join("registry.db"))?;
+    cfg.history_limit = registry::HistoryLimit {
+        burst: 1,
+        per_minute: 0,
+    };
+    h.registry = Some(registry::start_blocking(cfg, h.registry_addr)?);
+    let long = Duration::from_secs(60);
+    for (n, note) in [(1, "首次登记"), (2, "暂时无法查询以前的登记")] {
+        h.wait_for("welcome", long, |v| v.screen == Some(intake::Screen::Welcome))?;
+        h.reader.control.insert(SimCard::specimen());
+        h.press(intake::Event::Start);
+        let v = h.wait_for("identity", long, |v| {
+            v.screen == Some(intake::Screen::Identity) && !v.history_loading
+        })?;
+        assert_eq!(v.history_note, note, "visit {n}");
+        assert!(!v.message_is_error, "visit {n}: no error on screen");
+        h.press(intake::Event::ConfirmIdentity);
+        h.wait_for("category", long, |v| v.screen == Some(intake::Screen::Category))?;
+        h.press(intake::Event::Cancel);
+        h.reader.control.remove();
+    }
+    h.finish()
+}

@@ -362,6 +362,7 @@ pub fn build(m: &Intake, now: Millis) -> ViewModel {
             History::Unavailable => {
                 v.history_note = "登记系统暂时无法连接，历史记录稍后由工作人员查询".into()
             }
+            History::Limited => v.history_note = "暂时无法查询以前的登记".into(),
             History::Loaded(rows) if rows.is_empty() => v.history_note = "首次登记".into(),
             History::Loaded(rows) => {
                 v.history = rows

@@ -181,6 +181,8 @@ pub enum History {
     Loaded(Vec<PastRegistration>),
     /// The registry could not be asked (offline); registration goes on.
     Unavailable,
+    /// The registry refused the lookup: this terminal asked too often.
+    Limited,
 }
 
 /// A small RGBA picture of a page for the screen.
@@ -366,6 +368,10 @@ pub enum Event {
     HistoryUnavailable {
         visit: VisitId,
     },
+    /// The registry refused the history lookup (too many from this terminal).
+    HistoryLimited {
+        visit: VisitId,
+    },
     ConfirmIdentity,
     /// On the identity screen: these papers supplement this earlier, still
     /// open case of the petitioner's (its category is taken over).
@@ -530,6 +536,7 @@ impl Event {
         match self {
             Event::HistoryLoaded { visit, .. }
             | Event::HistoryUnavailable { visit }
+            | Event::HistoryLimited { visit }
             | Event::PageCaptured { visit, .. }
             | Event::PageRejected { visit, .. }
             | Event::OcrFinished { visit, .. }
@@ -549,6 +556,7 @@ impl Event {
         match self {
             Event::HistoryLoaded { .. } => "HistoryLoaded",
             Event::HistoryUnavailable { .. } => "HistoryUnavailable",
+            Event::HistoryLimited { .. } => "HistoryLimited",
             Event::PageCaptured { .. } => "PageCaptured",
             Event::PageRejected { .. } => "PageRejected",
             Event::OcrFinished { .. } => "OcrFinished",
@@ -958,6 +966,11 @@ impl Intake {
             (_, Event::HistoryUnavailable { .. }) => {
                 if let Some(s) = &mut self.session {
                     s.history = History::Unavailable;
+                }
+            }
+            (_, Event::HistoryLimited { .. }) => {
+                if let Some(s) = &mut self.session {
+                    s.history = History::Limited;
                 }
             }
             (State::Identity, Event::ConfirmIdentity) => {

@@ -46,6 +46,10 @@ pub(crate) struct AppState {
     pub token_digests: Arc<Vec<[u8; 32]>>,
     /// SHA-256 digests of the staff tokens (the staff API's credentials).
     pub staff_digests: Arc<Vec<[u8; 32]>>,
+    /// History lookups allowed per terminal credential.
+    pub history_limit: crate::HistoryLimit,
+    /// Each terminal credential's bucket: lookups left and when it was filled.
+    pub history_buckets: Arc<std::sync::Mutex<std::collections::HashMap<String, (f64, Instant)>>>,
     /// Opens the registrations terminals sealed to this registry.
     pub seal_key: Arc<SealSecretKey>,
 }
@@ -225,6 +229,30 @@ impl FromRequestParts<AppState> for Staff {
                 "terminal credentials cannot use the staff API",
             )),
         }
+    }
+}
+
+/// Takes one history lookup from `who`'s bucket; `Err(seconds)` until the
+/// next one is allowed.
+fn take_lookup(state: &AppState, who: &str) -> Result<(), u64> {
+    let limit = state.history_limit;
+    let burst = f64::from(limit.burst.max(1));
+    let per_sec = f64::from(limit.per_minute) / 60.0;
+    let now = Instant::now();
+    let Ok(mut buckets) = state.history_buckets.lock() else {
+        return Err(60);
+    };
+    // Credentials are few (one per terminal); the map never grows past them.
+    let (left, filled) = buckets.entry(who.to_owned()).or_insert((burst, now));
+    *left = (*left + now.duration_since(*filled).as_secs_f64() * per_sec).min(burst);
+    *filled = now;
+    if *left >= 1.0 {
+        *left -= 1.0;
+        Ok(())
+    } else if per_sec > 0.0 {
+        Err(((1.0 - *left) / per_sec).ceil().max(1.0) as u64)
+    } else {
+        Err(3600)
     }
 }
 
@@ -672,6 +700,18 @@ async fn history(
         return Err(Failure::bad_request(
             "id_key must be 64 lower-case hex digits",
         ));
+    }
+    if let Err(wait) = take_lookup(&state, &who) {
+        audited(&state, who, "history_refused", key).await?;
+        let mut res = Failure::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            format!("too many history lookups from this terminal; try again in {wait} s"),
+        )
+        .into_response();
+        res.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(wait));
+        return Ok(res);
     }
     audited(&state, who, "history_lookup", key.clone()).await?;
     let reply = blocking(move || {

@@ -48,6 +48,9 @@ pub struct RegistryConfig {
     /// Bearer tokens of the staff API (records, status, fleet, totals,
     /// audit); none of them may also be a terminal's. Empty: no staff API.
     pub staff_tokens: Vec<String>,
+    /// How many history lookups one terminal may make: a burst, then a
+    /// steady rate ([`HistoryLimit::default`]: 5, then 3 a minute).
+    pub history_limit: HistoryLimit,
     /// The secret half of the sealing key pair; terminals hold the public half.
     pub seal_key: SealSecretKey,
     /// The key of the history lookup hash, shared with the terminals.
@@ -59,6 +62,24 @@ pub struct RegistryConfig {
     /// this are deleted at start and then every `staged_max_age / 4` (at
     /// most hourly); [`DEFAULT_STAGED_MAX_AGE`] unless configured.
     pub staged_max_age: std::time::Duration,
+}
+
+/// The history lookups one terminal credential may make: `burst` at once,
+/// then `per_minute` (a token bucket). One more is answered 429
+/// `rate_limited` with `Retry-After`, and audited as refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HistoryLimit {
+    pub burst: u32,
+    pub per_minute: u32,
+}
+
+impl Default for HistoryLimit {
+    fn default() -> Self {
+        HistoryLimit {
+            burst: 5,
+            per_minute: 3,
+        }
+    }
 }
 
 /// PEM files of a registry that requires mutual TLS.
@@ -228,6 +249,8 @@ pub async fn start(cfg: RegistryConfig, listen: SocketAddr) -> anyhow::Result<Ru
         store,
         token_digests: Arc::new(token_digests),
         staff_digests: Arc::new(staff_digests),
+        history_limit: cfg.history_limit,
+        history_buckets: Arc::default(),
         seal_key: Arc::new(cfg.seal_key.clone()),
     };
     let app = http::router(state);

@@ -57,6 +57,12 @@ struct Args {
     /// File with the staff API's bearer tokens, one per line (never a terminal's).
     #[arg(long)]
     staff_token_file: Option<PathBuf>,
+    /// History lookups one terminal may make at once ...
+    #[arg(long, default_value_t = 5)]
+    history_burst: u32,
+    /// ... and then per minute.
+    #[arg(long, default_value_t = 3)]
+    history_per_minute: u32,
     /// Delete staged uploads never completed after this many days (checked
     /// at start and hourly).
     #[arg(long, default_value_t = 14.0, value_name = "DAYS")]
@@ -201,6 +207,10 @@ async fn main() -> anyhow::Result<()> {
         db_path: db,
         tokens,
         staff_tokens,
+        history_limit: registry::HistoryLimit {
+            burst: args.history_burst,
+            per_minute: args.history_per_minute,
+        },
         seal_key: read_key(&seal_path, registry::SealSecretKey::from_text)?,
         lookup_key: read_key(&lookup_path, registry::LookupKey::from_text)?,
     };

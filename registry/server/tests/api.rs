@@ -21,6 +21,7 @@ use registry_api::{
     Heartbeat, HEARTBEAT_PATH, SEALED_BUNDLE_CONTENT_TYPE, SEALED_CONTENT_TYPE,
     SEALED_REGISTRATIONS_PATH,
 };
+use reqwest::header;
 use reqwest::StatusCode;
 use std::sync::OnceLock;
 
@@ -39,6 +40,10 @@ fn config(db: &Path, tokens: Vec<String>) -> RegistryConfig {
         tls: None,
         staged_max_age: registry::DEFAULT_STAGED_MAX_AGE,
         staff_tokens: vec![STAFF.into()],
+        history_limit: registry::HistoryLimit {
+            burst: 1000,
+            per_minute: 1000,
+        },
     }
 }
 
@@ -1293,5 +1298,65 @@ async fn terminal_and_staff_credentials_reach_only_their_own_api_and_are_audited
     for secret in [TOKEN, STAFF, ID_A, ID_B] {
         assert!(!text.contains(secret), "the audit log holds {secret}");
     }
+    reg.shutdown().await;
+}
+
+/// History lookups cannot be farmed: one terminal gets its burst, then 429
+/// `rate_limited` with `Retry-After`, while another terminal is not held
+/// back; every lookup, refused ones included, is in the audit log with the
+/// terminal that made it.
+#[tokio::test]
+async fn history_lookups_are_rate_limited_per_terminal_and_audited() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config(&dir.path().join("r.db"), vec![TOKEN.into(), "other-token".into()]);
+    cfg.history_limit = registry::HistoryLimit {
+        burst: 5,
+        per_minute: 1,
+    };
+    let reg = registry::start(cfg, local()).await.unwrap();
+    let c = Client::new(&reg);
+    let lookup = |token: &'static str| {
+        c.http
+            .post(format!("{}{HISTORY_PATH}", c.base))
+            .bearer_auth(token)
+            .json(&HistoryQuery {
+                id_key: id_lookup_key(&keys().1, &IdNumber::new(ID_A)),
+            })
+            .send()
+    };
+    for n in 1..=5 {
+        assert_eq!(lookup(TOKEN).await.unwrap().status(), StatusCode::OK, "lookup {n}");
+    }
+    let sixth = lookup(TOKEN).await.unwrap();
+    let wait: u64 = sixth.headers()[header::RETRY_AFTER]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&wait), "Retry-After {wait}");
+    api_error(sixth, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+    assert_eq!(lookup("other-token").await.unwrap().status(), StatusCode::OK);
+
+    let res = c
+        .http
+        .get(format!("{}{}", c.base, registry_api::STAFF_AUDIT_PATH))
+        .bearer_auth(STAFF)
+        .send()
+        .await
+        .unwrap();
+    let audit: Vec<registry::AuditEntry> = res.json().await.unwrap();
+    let by = |action: &str| -> Vec<&str> {
+        audit
+            .iter()
+            .filter(|e| e.action == action)
+            .map(|e| e.who.as_str())
+            .collect()
+    };
+    let looked = by("history_lookup");
+    assert_eq!(looked.len(), 6);
+    let refused = by("history_refused");
+    assert_eq!(refused.len(), 1);
+    assert_eq!(looked.iter().filter(|w| **w == refused[0]).count(), 5, "the same terminal");
+    assert!(refused[0].starts_with("terminal-"));
     reg.shutdown().await;
 }

@@ -38,6 +38,10 @@ impl Rig {
             tls: None,
             staged_max_age: registry::DEFAULT_STAGED_MAX_AGE,
             staff_tokens: vec![STAFF.into()],
+            history_limit: registry::HistoryLimit {
+                burst: 1000,
+                per_minute: 1000,
+            },
         };
         let reg = registry::start(cfg, "127.0.0.1:0".parse().unwrap())
             .await

@@ -317,6 +317,10 @@ impl Shell {
                         })
                         .collect(),
                 },
+                Err(kiosk_uplink::UplinkError::Server { status: 429 }) => {
+                    log::warn!("history lookup refused: too many from this terminal");
+                    Event::HistoryLimited { visit }
+                }
                 Err(e) => {
                     log::warn!("history unavailable: {e}");
                     Event::HistoryUnavailable { visit }

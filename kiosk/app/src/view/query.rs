@@ -13,6 +13,7 @@ pub(super) fn fill_view(m: &Intake, v: &mut ViewModel) {
         History::Unavailable => {
             v.history_note = "登记系统暂时无法连接，请稍后再查询或咨询工作人员".into()
         }
+        History::Limited => v.history_note = "暂时无法查询以前的登记，请稍后再试或咨询工作人员".into(),
         History::Loaded(rows) if rows.is_empty() => v.history_note = "您还没有登记记录".into(),
         History::Loaded(rows) => {
             v.progress = rows

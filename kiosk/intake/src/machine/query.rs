@@ -70,6 +70,11 @@ impl Intake {
                     q.history = History::Unavailable;
                 }
             }
+            (_, Event::HistoryLimited { .. }) => {
+                if let Some(q) = &mut self.query {
+                    q.history = History::Limited;
+                }
+            }
             (State::Progress, Event::RateCase(case_number)) => {
                 let Some(q) = &mut self.query else { return };
                 if q.can_rate(&case_number) {

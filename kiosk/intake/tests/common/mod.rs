@@ -15,6 +15,7 @@ pub fn addressed(e: Event, visit: VisitId) -> Event {
     match e {
         Event::HistoryLoaded { rows, .. } => Event::HistoryLoaded { visit, rows },
         Event::HistoryUnavailable { .. } => Event::HistoryUnavailable { visit },
+        Event::HistoryLimited { .. } => Event::HistoryLimited { visit },
         Event::PageCaptured {
             page_id,
             jpeg,
