@@ -392,6 +392,7 @@ pub fn registry_config(
     Ok(RegistryConfig {
         db_path,
         tokens: vec![TOKEN.into()],
+        token_file: None,
         staff_tokens: vec![STAFF_TOKEN.into()],
         history_limit: registry::HistoryLimit {
             burst: 1000,

@@ -95,12 +95,15 @@ pub(crate) fn run(state_dir: &Path, registry_listen: &str, technician: bool) -> 
         .with_context(|| format!("cannot create {}", state_dir.display()))?;
     let token_file = state_dir.join("registry-token");
     std::fs::write(&token_file, "demo-terminal-token\n")?;
+    // The registry's side: the token bound to the demo terminal's id.
+    let registry_tokens = state_dir.join("registry-tokens");
+    std::fs::write(&registry_tokens, "demo-01 demo-terminal-token\n")?;
     // The demo registry's staff API (to close a case by hand): its own token.
     std::fs::write(state_dir.join("staff-token"), "demo-staff-token\n")?;
     let mut cfg = Config::default();
     // The demo registry gets a fresh key set each run; its public half goes to the kiosk.
     let keys = cfg.provision_local_keys(state_dir)?;
-    let _registry = start_registry(state_dir, registry_listen, &token_file, &keys)?;
+    let _registry = start_registry(state_dir, registry_listen, &registry_tokens, &keys)?;
 
     cfg.terminal.id = "demo-01".into();
     cfg.terminal.hall_name = "示范镇便民服务中心（演示）".into();

@@ -42,8 +42,8 @@ pub const STATS_PATH: &str = registry_api::STAFF_STATS_PATH;
 #[derive(Clone)]
 pub(crate) struct AppState {
     pub store: Arc<Store>,
-    /// SHA-256 digests of the accepted terminal bearer tokens.
-    pub token_digests: Arc<Vec<[u8; 32]>>,
+    /// The accepted terminal tokens and the terminal ids they are bound to.
+    pub terminals: Arc<crate::terminals::Terminals>,
     /// SHA-256 digests of the staff tokens (the staff API's credentials).
     pub staff_digests: Arc<Vec<[u8; 32]>>,
     /// History lookups allowed per terminal credential.
@@ -57,7 +57,7 @@ pub(crate) struct AppState {
 impl std::fmt::Debug for AppState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AppState")
-            .field("tokens", &self.token_digests.len())
+            .field("tokens", &self.terminals.len())
             .field("staff_tokens", &self.staff_digests.len())
             .finish_non_exhaustive()
     }
@@ -155,10 +155,11 @@ impl IntoResponse for Failure {
     }
 }
 
-/// Who a bearer token belongs to, named by a digest prefix (never the token).
+/// Who a bearer token belongs to, named by a digest prefix (never the token);
+/// a terminal's with the id its token is bound to, if it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Credential {
-    Terminal(String),
+    Terminal(String, Option<String>),
     Staff(String),
 }
 
@@ -185,25 +186,37 @@ fn credential(parts: &Parts, state: &AppState) -> Result<Credential, Failure> {
     }
     let digest: [u8; 32] = Sha256::digest(token.trim().as_bytes()).into();
     let name = |role: &str| format!("{role}-{}", hex::encode(&digest[..4]));
-    let terminal = known_digest(&state.token_digests, &digest);
+    let terminal = state.terminals.find(&digest);
     let staff = known_digest(&state.staff_digests, &digest);
     match (terminal, staff) {
-        (true, _) => Ok(Credential::Terminal(name("terminal"))),
-        (false, true) => Ok(Credential::Staff(name("staff"))),
-        (false, false) => Err(Failure::unauthorized()),
+        (Some(t), _) => Ok(Credential::Terminal(name("terminal"), t.terminal_id)),
+        (None, true) => Ok(Credential::Staff(name("staff"))),
+        (None, false) => Err(Failure::unauthorized()),
     }
 }
 
-/// Proof that the request carried an accepted terminal token; its name for the audit.
+/// Proof that the request carried an accepted terminal token: its name for
+/// the audit, and the terminal id it is bound to (which overrides any id a
+/// body names).
 #[derive(Debug)]
-pub(crate) struct Terminal(pub String);
+pub(crate) struct Terminal {
+    pub who: String,
+    pub id: Option<String>,
+}
+
+impl Terminal {
+    /// The terminal id to record: the bound one, else the body's.
+    pub fn id_or(&self, claimed: String) -> String {
+        self.id.clone().unwrap_or(claimed)
+    }
+}
 
 impl FromRequestParts<AppState> for Terminal {
     type Rejection = Failure;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Failure> {
         match credential(parts, state)? {
-            Credential::Terminal(name) => Ok(Terminal(name)),
+            Credential::Terminal(who, id) => Ok(Terminal { who, id }),
             Credential::Staff(_) => Err(Failure::new(
                 StatusCode::FORBIDDEN,
                 "forbidden",
@@ -223,7 +236,7 @@ impl FromRequestParts<AppState> for Staff {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Failure> {
         match credential(parts, state)? {
             Credential::Staff(name) => Ok(Staff(name)),
-            Credential::Terminal(_) => Err(Failure::new(
+            Credential::Terminal(..) => Err(Failure::new(
                 StatusCode::FORBIDDEN,
                 "forbidden",
                 "terminal credentials cannot use the staff API",
@@ -359,7 +372,7 @@ async fn health() -> Json<serde_json::Value> {
 /// registry still misses; a whole registration in one box is registered at once.
 async fn register_sealed(
     State(state): State<AppState>,
-    _terminal: Terminal,
+    terminal: Terminal,
     headers: HeaderMap,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Response, Failure> {
@@ -373,9 +386,9 @@ async fn register_sealed(
     }
     let outcome = blocking(move || {
         if kind == SEALED_BUNDLE_CONTENT_TYPE {
-            return register_bundle(&state, &headers, &body);
+            return register_bundle(&state, &terminal, &headers, &body);
         }
-        let upload = open_upload(&state, &body)?;
+        let upload = open_upload(&state, &terminal, &body)?;
         drop(body);
         check_key_header(&headers, &upload)?;
         if !validate::is_staged(&upload) {
@@ -388,11 +401,18 @@ async fn register_sealed(
     staged_answer(outcome)
 }
 
-fn open_upload(state: &AppState, sealed: &[u8]) -> Result<RegistrationUpload, Failure> {
-    state
+/// Opens a sealed registration; a bound token's terminal id replaces the one it names.
+fn open_upload(
+    state: &AppState,
+    terminal: &Terminal,
+    sealed: &[u8],
+) -> Result<RegistrationUpload, Failure> {
+    let mut upload: RegistrationUpload = state
         .seal_key
         .open(sealed)
-        .map_err(|err| Failure::new(StatusCode::BAD_REQUEST, "bad_envelope", err.to_string()))
+        .map_err(|err| Failure::new(StatusCode::BAD_REQUEST, "bad_envelope", err.to_string()))?;
+    upload.terminal_id = terminal.id_or(std::mem::take(&mut upload.terminal_id));
+    Ok(upload)
 }
 
 /// Validates and stages the metadata of a registration whose pages follow (blocking).
@@ -448,10 +468,15 @@ fn open_page(
 
 /// A bundle: the metadata and the page boxes in one body (blocking). Complete,
 /// it is registered in one transaction; otherwise what came is staged.
-fn register_bundle(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Staged, Failure> {
+fn register_bundle(
+    state: &AppState,
+    terminal: &Terminal,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Staged, Failure> {
     let bundle = registry_api::bundle::decode(body)
         .map_err(|err| Failure::new(StatusCode::BAD_REQUEST, "bad_bundle", err.to_string()))?;
-    let upload = open_upload(state, bundle.metadata)?;
+    let upload = open_upload(state, terminal, bundle.metadata)?;
     check_key_header(headers, &upload)?;
     if !validate::is_staged(&upload) {
         return Err(Failure::new(
@@ -688,7 +713,7 @@ fn answer(outcome: RegisterOutcome) -> Result<Response, Failure> {
 
 async fn history(
     State(state): State<AppState>,
-    Terminal(who): Terminal,
+    Terminal { who, .. }: Terminal,
     ApiJson(query): ApiJson<HistoryQuery>,
 ) -> Result<Response, Failure> {
     let key = query.id_key.trim().to_owned();
@@ -755,9 +780,10 @@ async fn record(
 /// `POST /v1/heartbeats`: records a terminal's queue report.
 async fn heartbeat(
     State(state): State<AppState>,
-    _terminal: Terminal,
-    ApiJson(hb): ApiJson<Heartbeat>,
+    terminal: Terminal,
+    ApiJson(mut hb): ApiJson<Heartbeat>,
 ) -> Result<Response, Failure> {
+    hb.terminal_id = terminal.id_or(std::mem::take(&mut hb.terminal_id));
     if hb.terminal_id.trim().is_empty() || hb.terminal_id.len() > 128 || hb.version.len() > 64 {
         return Err(Failure::bad_request(
             "terminal_id must be 1 to 128 characters, version at most 64",

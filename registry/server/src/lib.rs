@@ -13,6 +13,7 @@
 //! Code map: `http` holds the routes, authentication and error answers;
 //! `validate` checks uploads; `store` owns the SQLite schema and queries.
 
+mod terminals;
 mod http;
 mod store;
 mod validate;
@@ -43,8 +44,14 @@ pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(1
 pub struct RegistryConfig {
     /// The SQLite database file; created and migrated as needed.
     pub db_path: PathBuf,
-    /// Bearer tokens of the terminals allowed to call the terminal API.
+    /// Bearer tokens of the terminals allowed to call the terminal API, as
+    /// token-file lines: `TERMINAL_ID TOKEN` binds the token to a terminal
+    /// (its uploads, heartbeats and ratings are recorded under that id,
+    /// whatever their body says); a bare `TOKEN` is unbound (older form).
     pub tokens: Vec<String>,
+    /// The file the tokens came from: read again when it changes, so a
+    /// terminal whose line is removed is refused at its next request.
+    pub token_file: Option<PathBuf>,
     /// Bearer tokens of the staff API (records, status, fleet, totals,
     /// audit); none of them may also be a terminal's. Empty: no staff API.
     pub staff_tokens: Vec<String>,
@@ -137,6 +144,7 @@ impl std::fmt::Debug for RegistryConfig {
         f.debug_struct("RegistryConfig")
             .field("db_path", &self.db_path)
             .field("tokens", &format_args!("<{} tokens>", self.tokens.len()))
+            .field("token_file", &self.token_file)
             .field("staff_tokens", &format_args!("<{} tokens>", self.staff_tokens.len()))
             .finish()
     }
@@ -200,14 +208,15 @@ impl Drop for RunningRegistry {
 /// Opens the database, binds `listen` (port 0 picks a free port) and serves on
 /// the current tokio runtime until shut down.
 pub async fn start(cfg: RegistryConfig, listen: SocketAddr) -> anyhow::Result<RunningRegistry> {
-    let token_digests: Vec<[u8; 32]> = cfg
-        .tokens
-        .iter()
-        .map(|token| token.trim())
-        .filter(|token| !token.is_empty())
-        .map(|token| Sha256::digest(token.as_bytes()).into())
-        .collect();
-    anyhow::ensure!(!token_digests.is_empty(), "no terminal tokens configured");
+    let entries = terminals::parse(&cfg.tokens);
+    anyhow::ensure!(!entries.is_empty(), "no terminal tokens configured");
+    let unbound = entries.iter().filter(|e| e.terminal_id.is_none()).count();
+    if unbound > 0 {
+        log::warn!(
+            "{unbound} terminal tokens are not bound to a terminal id (write `TERMINAL_ID TOKEN`): their uploads name their own terminal"
+        );
+    }
+    let token_digests: Vec<[u8; 32]> = entries.iter().map(|e| e.digest).collect();
     let staff_digests: Vec<[u8; 32]> = cfg
         .staff_tokens
         .iter()
@@ -247,7 +256,7 @@ pub async fn start(cfg: RegistryConfig, listen: SocketAddr) -> anyhow::Result<Ru
     let sweeper = tokio::spawn(sweep_staged(store.clone(), cfg.staged_max_age));
     let state = http::AppState {
         store,
-        token_digests: Arc::new(token_digests),
+        terminals: Arc::new(terminals::Terminals::new(entries, cfg.token_file.clone())),
         staff_digests: Arc::new(staff_digests),
         history_limit: cfg.history_limit,
         history_buckets: Arc::default(),

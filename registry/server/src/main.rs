@@ -206,6 +206,7 @@ async fn main() -> anyhow::Result<()> {
         tls,
         db_path: db,
         tokens,
+        token_file: args.token_file.clone(),
         staff_tokens,
         history_limit: registry::HistoryLimit {
             burst: args.history_burst,

@@ -39,6 +39,7 @@ fn config(db: &Path, tokens: Vec<String>) -> RegistryConfig {
         lookup_key: keys().1.clone(),
         tls: None,
         staged_max_age: registry::DEFAULT_STAGED_MAX_AGE,
+        token_file: None,
         staff_tokens: vec![STAFF.into()],
         history_limit: registry::HistoryLimit {
             burst: 1000,
@@ -1358,5 +1359,84 @@ async fn history_lookups_are_rate_limited_per_terminal_and_audited() {
     assert_eq!(refused.len(), 1);
     assert_eq!(looked.iter().filter(|w| **w == refused[0]).count(), 5, "the same terminal");
     assert!(refused[0].starts_with("terminal-"));
+    reg.shutdown().await;
+}
+
+/// A token bound to a terminal (`TERMINAL_ID TOKEN`) records that terminal,
+/// whatever the body says; removing its line from the token file refuses it
+/// at its next request, without a restart, while the others go on.
+#[tokio::test]
+async fn a_bound_token_names_its_terminal_and_a_removed_line_revokes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("tokens");
+    let lines = "hall-01 tok-hall-01\nhall-02 tok-hall-02\n";
+    std::fs::write(&file, lines).unwrap();
+    let mut cfg = config(
+        &dir.path().join("r.db"),
+        lines.lines().map(str::to_owned).collect(),
+    );
+    cfg.token_file = Some(file.clone());
+    let reg = registry::start(cfg, local()).await.unwrap();
+    let c = Client::new(&reg);
+    // hall-01 uploads claiming to be another terminal.
+    let mut up = upload("key-bound", ID_A, "wages");
+    up.terminal_id = "hall-02".into();
+    let res = c
+        .http
+        .post(format!("{}{SEALED_REGISTRATIONS_PATH}", c.base))
+        .bearer_auth("tok-hall-01")
+        .header(IDEMPOTENCY_HEADER, "key-bound")
+        .header("content-type", SEALED_CONTENT_TYPE)
+        .body(seal(&up))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let ack: RegistrationAck = res.json().await.unwrap();
+    let res = c
+        .http
+        .get(format!("{}{REGISTRATIONS_PATH}/{}", c.base, ack.case_number))
+        .bearer_auth(STAFF)
+        .send()
+        .await
+        .unwrap();
+    let record: RegistrationRecord = res.json().await.unwrap();
+    assert_eq!(record.terminal_id, "hall-01", "the body's terminal_id is ignored");
+    // Its heartbeat, also claiming to be hall-02, is hall-01's.
+    let heartbeat = |token: &'static str| {
+        c.http
+            .post(format!("{}{HEARTBEAT_PATH}", c.base))
+            .bearer_auth(token)
+            .json(&Heartbeat {
+                terminal_id: "hall-02".into(),
+                queue_depth: 0,
+                failed: 0,
+                oldest_unsent_age_s: None,
+                version: "1".into(),
+            })
+            .send()
+    };
+    assert_eq!(heartbeat("tok-hall-01").await.unwrap().status(), StatusCode::NO_CONTENT);
+    let res = c
+        .http
+        .get(format!("{}{}", c.base, registry_api::STAFF_HEARTBEATS_PATH))
+        .bearer_auth(STAFF)
+        .send()
+        .await
+        .unwrap();
+    let all: Vec<registry::HeartbeatRecord> = res.json().await.unwrap();
+    let ids: Vec<&str> = all.iter().map(|h| h.heartbeat.terminal_id.as_str()).collect();
+    assert_eq!(ids, ["hall-01"]);
+
+    // Revoked: its line leaves the file.
+    std::fs::write(&file, "hall-02 tok-hall-02\n").unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    api_error(
+        heartbeat("tok-hall-01").await.unwrap(),
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+    )
+    .await;
+    assert_eq!(heartbeat("tok-hall-02").await.unwrap().status(), StatusCode::NO_CONTENT);
     reg.shutdown().await;
 }

@@ -65,10 +65,11 @@ fn check(headers: &HeaderMap, r: &RatingUpload) -> Result<String, Failure> {
 
 pub(super) async fn rate(
     State(state): State<AppState>,
-    _terminal: Terminal,
+    terminal: Terminal,
     headers: HeaderMap,
-    ApiJson(rating): ApiJson<RatingUpload>,
+    ApiJson(mut rating): ApiJson<RatingUpload>,
 ) -> Result<Response, Failure> {
+    rating.terminal_id = terminal.id_or(std::mem::take(&mut rating.terminal_id));
     let key = check(&headers, &rating)?;
     let outcome = blocking(move || {
         let body = serde_json::to_vec(&rating)
