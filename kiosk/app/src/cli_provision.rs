@@ -86,7 +86,15 @@ pub enum ProvisionError {
     Config(String),
     #[error("cannot mount {device}: {reason}")]
     Mount { device: PathBuf, reason: String },
+    #[error("{path} is not a plain file (a link or a device is never read)")]
+    NotPlainFile { path: PathBuf },
+    #[error("{path} is larger than a provisioning file can be ({limit} bytes)")]
+    TooLarge { path: PathBuf, limit: u64 },
 }
+
+/// The largest provisioning file read (a real one is a few KiB: a token,
+/// two keys, a CA and a client certificate).
+pub const MAX_FILE_BYTES: u64 = 64 * 1024;
 
 /// The provisioning file. `Debug` masks the token and the keys.
 #[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -254,12 +262,40 @@ impl Provisioning {
     }
 }
 
-/// Reads and validates a provisioning file.
+/// Reads and validates a provisioning file: never through a symbolic link
+/// (`O_NOFOLLOW`), a plain file only, at most [`MAX_FILE_BYTES`].
 pub fn read_file(path: &Path) -> Result<Provisioning, ProvisionError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ProvisionError::Read {
+    use std::io::Read;
+    let read_err = |source| ProvisionError::Read {
         path: path.into(),
         source,
-    })?;
+    };
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::fcntl::OFlag::O_NOFOLLOW.bits() | nix::fcntl::OFlag::O_NONBLOCK.bits())
+        .open(path)
+        .map_err(|e| {
+            if e.raw_os_error() == Some(nix::errno::Errno::ELOOP as i32) {
+                ProvisionError::NotPlainFile { path: path.into() }
+            } else {
+                read_err(e)
+            }
+        })?;
+    if !file.metadata().map_err(read_err)?.is_file() {
+        return Err(ProvisionError::NotPlainFile { path: path.into() });
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(read_err)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(ProvisionError::TooLarge {
+            path: path.into(),
+            limit: MAX_FILE_BYTES,
+        });
+    }
+    let text = String::from_utf8(bytes)
+        .map_err(|_| ProvisionError::Syntax("the file is not UTF-8 text".into()))?;
     Provisioning::parse(&text)
 }
 
@@ -480,8 +516,9 @@ impl Mounted {
             .prefix("kiosk-provision-")
             .tempdir_in(base)
             .map_err(|e| merr(e.to_string()))?;
+        // An explicit type (a stick is FAT) and no symbolic links followed.
         let out = std::process::Command::new("mount")
-            .args(["-o", "ro,nosuid,nodev,noexec"])
+            .args(["-t", "vfat", "-o", "ro,nosuid,nodev,noexec,nosymfollow"])
             .arg(device)
             .arg(dir.path())
             .output()
@@ -757,6 +794,32 @@ mod tests {
         p.registry_public_key = SealSecretKey::generate().public_key().to_pem();
         let text = p.to_toml().expect("toml");
         assert_eq!(Provisioning::parse(&text).expect("valid"), p);
+    }
+
+    #[test]
+    fn a_link_a_fifo_or_an_oversized_file_is_never_read() {
+        let dir = tempfile::tempdir().expect("dir");
+        let good = dir.path().join("provision.toml");
+        let p = sample();
+        std::fs::write(&good, p.to_toml().expect("toml")).expect("write");
+        assert_eq!(read_file(&good).expect("a plain file is read"), p);
+        // A stick's provision.toml that links elsewhere (say, to a root-only file).
+        let link = dir.path().join("link.toml");
+        std::os::unix::fs::symlink(&good, &link).expect("symlink");
+        let err = read_file(&link).unwrap_err();
+        assert!(matches!(err, ProvisionError::NotPlainFile { .. }), "{err}");
+        // A FIFO would block a reader forever.
+        let fifo = dir.path().join("fifo.toml");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).expect("mkfifo");
+        let err = read_file(&fifo).unwrap_err();
+        assert!(matches!(err, ProvisionError::NotPlainFile { .. }), "{err}");
+        // A huge file is not read whole.
+        let big = dir.path().join("big.toml");
+        let mut text = sample().to_toml().expect("toml");
+        text.push_str(&format!("# {}\n", "x".repeat(MAX_FILE_BYTES as usize)));
+        std::fs::write(&big, text).expect("write");
+        let err = read_file(&big).unwrap_err();
+        assert!(matches!(err, ProvisionError::TooLarge { .. }), "{err}");
     }
 
     #[test]

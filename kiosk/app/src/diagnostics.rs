@@ -18,6 +18,7 @@
 //! in the logs. The test plants them in a log and scans every file of the archive.
 
 use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -369,7 +370,13 @@ pub fn write_bundle(dir: &Path, inputs: &BundleInputs<'_>) -> Result<PathBuf, Di
     ];
 
     let result = (|| -> std::io::Result<()> {
-        let file = std::fs::File::create(&partial)?;
+        // A new file only, never through a link someone left on the stick.
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .custom_flags(nix::fcntl::OFlag::O_NOFOLLOW.bits())
+            .mode(0o644)
+            .open(&partial)?;
         let gz = GzEncoder::new(file, flate2::Compression::default());
         let mut tar = tar::Builder::new(gz);
         let mtime = chrono::Utc::now().timestamp().max(0) as u64;
@@ -551,6 +558,38 @@ mod tests {
             usb_target(&cfg),
             Err(DiagnosticsError::NotADirectory(_))
         ));
+    }
+
+    #[test]
+    fn links_planted_on_the_stick_are_never_followed() {
+        let cfg = Config::default();
+        let snapshot = Health::default().snapshot(&Sources {
+            cfg: &cfg,
+            queue: None,
+            contact: None,
+        });
+        let inputs = BundleInputs {
+            snapshot: &snapshot,
+            cfg: &cfg,
+            config_path: None,
+            queue: None,
+            logs: LogSource::File("/nonexistent/kiosk.log".into()),
+        };
+        let stick = tempfile::tempdir().unwrap();
+        let elsewhere = tempfile::tempdir().unwrap();
+        let victim = elsewhere.path().join("victim");
+        std::fs::write(&victim, "precious").unwrap();
+        // The names the next few seconds' bundles will use, all linked to the victim.
+        let now = chrono::Local::now();
+        for s in 0..5 {
+            let stamp = (now + chrono::TimeDelta::seconds(s)).format("%Y%m%d-%H%M%S");
+            let name = format!("kiosk-diagnostics--{stamp}.tar.gz");
+            for planted in [name.clone(), format!(".{name}.partial")] {
+                std::os::unix::fs::symlink(&victim, stick.path().join(planted)).unwrap();
+            }
+        }
+        let _ = write_bundle(stick.path(), &inputs);
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
     }
 
     #[test]
