@@ -552,6 +552,23 @@ impl RegistryReader {
         })
     }
 
+    /// The actions of the registry's audit log that concern history
+    /// lookups (`history_lookup`, `history_lookup_typed`, `history_refused`),
+    /// oldest first. (Reading the audit is itself audited, as `read_audit`.)
+    pub fn history_audit(&self) -> anyhow::Result<Vec<String>> {
+        let entries = self.get(registry_api::STAFF_AUDIT_PATH)?;
+        let mut actions: Vec<String> = entries
+            .as_array()
+            .context("the audit log is not a list")?
+            .iter()
+            .filter_map(|e| e["action"].as_str())
+            .filter(|a| a.starts_with("history_"))
+            .map(str::to_owned)
+            .collect();
+        actions.reverse();
+        Ok(actions)
+    }
+
     /// One stored registration.
     pub fn registration(
         &self,

@@ -75,11 +75,9 @@ impl Rig {
 
     /// An impatient uplink configuration for the registry at `url`.
     pub fn uplink_config(&self, url: &str) -> anyhow::Result<UplinkConfig> {
-        let lookup = std::fs::read_to_string(&self.keys.lookup)?;
         Ok(UplinkConfig {
             base_url: url.into(),
             token: TOKEN.into(),
-            lookup_key: registry_api::envelope::LookupKey::from_text(&lookup)?,
             terminal_id: "rig-01".into(),
             heartbeat_interval: Duration::from_millis(500),
             tls: None,

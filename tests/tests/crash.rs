@@ -29,7 +29,6 @@ fn sigkill_at_random_points_loses_nothing_and_doubles_nothing() -> anyhow::Resul
         Command::new(env!("CARGO_BIN_EXE_crash-kiosk"))
             .arg(&rig.queue_path)
             .arg(&rig.keys.seal_public)
-            .arg(&rig.keys.lookup)
             .arg(&url)
             .arg(kiosk_e2e::TOKEN)
             .arg(N.to_string())

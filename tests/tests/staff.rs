@@ -2,8 +2,10 @@
 //! identity of someone without a card, corrects the recognised text, submits
 //! (the hall runs a counter queue, so a ticket is printed too), comes back to
 //! the clerk's menu, finds the registration in the queue view and reprints
-//! its receipt. The registry holds the typed identity and the corrected text;
-//! the log holds neither the PIN nor anything personal.
+//! its receipt. The typed identity's history is looked up only once the clerk
+//! confirms the person is present, and the registry audits it as typed. The
+//! registry holds the typed identity and the corrected text; the log holds
+//! neither the PIN nor anything personal.
 
 use std::time::Duration;
 
@@ -52,6 +54,17 @@ fn a_clerk_registers_for_someone_without_a_card() -> anyhow::Result<()> {
     })?;
     assert_eq!(identity.id_masked, ID, "the clerk sees the whole number");
     assert!(identity.assisted);
+    // A typed identity's history waits for the clerk's "本人在场": the
+    // registry has not been asked.
+    assert!(identity.history_held, "the screen offers 本人在场");
+    let reader = RegistryReader::new(h.registry_addr)?;
+    assert!(reader.history_audit()?.is_empty(), "no lookup before confirmation");
+    h.press(intake::Event::ConfirmPresence);
+    let looked = h.wait_for("history after 本人在场", long, |v| {
+        !v.history_held && !v.history_loading && !v.history_note.is_empty()
+    })?;
+    assert_eq!(looked.history_note, "首次登记");
+    assert_eq!(reader.history_audit()?, ["history_lookup_typed"], "audited as typed");
 
     h.press(intake::Event::ConfirmIdentity);
     h.wait_for("category", long, |v| v.screen == Some(Screen::Category))?;
@@ -83,7 +96,6 @@ fn a_clerk_registers_for_someone_without_a_card() -> anyhow::Result<()> {
         printed += &h.wait_printed_text(Duration::from_secs(20))?;
     }
 
-    let reader = RegistryReader::new(h.registry_addr)?;
     let record = reader.registration(&receipt)?;
     assert_eq!(record.petitioner.id_number.expose(), ID);
     assert_eq!(record.petitioner.name.expose(), NAME);

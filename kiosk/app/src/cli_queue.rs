@@ -271,7 +271,7 @@ mod tests {
         q.queue_rating(&kiosk_queue::NewRating {
             idempotency_key: "rating-1".into(),
             case_number: "XF-2026-000007".into(),
-            id_key: "ab".repeat(32),
+            id_number: kiosk_privacy::IdNumber::new("11010519491231002X"),
             score: 4,
             reasons: vec!["timely".into()],
             rated_at: "2026-11-28T10:00:00+08:00".into(),

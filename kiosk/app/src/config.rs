@@ -215,8 +215,11 @@ pub struct RegistryConfig {
     pub max_backoff_s: u64,
     /// How long the identity screen waits for the history before showing "unavailable".
     pub history_timeout_s: u64,
-    /// The history lookup key shared with the registry (`kiosk-lookup-key-v1:...`), from
-    /// provisioning; history is asked by a keyed hash of the ID number.
+    /// No longer read: the terminal holds no history lookup key (it sends the
+    /// ID number over the authenticated channel and the registry computes the
+    /// keyed hash). Still accepted so configurations written by older
+    /// provisioning load; `kiosk provision install` still writes it until the
+    /// provisioning file loses its `lookup_key`.
     pub lookup_key_file: PathBuf,
     /// Seconds between heartbeats (queue depth, oldest unsent age, version); 0 turns them off.
     pub heartbeat_s: u64,
@@ -255,7 +258,8 @@ pub struct LocalKeys {
     pub seal_secret: PathBuf,
     /// The registry's public sealing key (the terminal's `queue.seal_key_file`).
     pub seal_public: PathBuf,
-    /// The shared lookup key (both sides).
+    /// The history lookup key (for the local registry only: the terminal
+    /// holds none).
     pub lookup: PathBuf,
 }
 
@@ -431,7 +435,9 @@ impl Config {
         }))
     }
 
-    /// Reads the history lookup key named by `registry.lookup_key_file`.
+    /// Reads the key file named by `registry.lookup_key_file`. The kiosk
+    /// itself never does (it holds no lookup key); only the provisioning
+    /// checks read it, until the provisioning file loses its `lookup_key`.
     pub fn read_lookup_key(&self) -> anyhow::Result<registry_api::envelope::LookupKey> {
         let path = &self.registry.lookup_key_file;
         let text = std::fs::read_to_string(path)
@@ -475,7 +481,6 @@ impl Config {
                 .with_context(|| format!("cannot write {}", path.display()))?;
         }
         self.queue.seal_key_file = keys.seal_public.clone();
-        self.registry.lookup_key_file = keys.lookup.clone();
         Ok(keys)
     }
 

@@ -118,7 +118,6 @@ impl Controller {
                 UplinkConfig {
                     base_url: cfg.registry.url.clone(),
                     token,
-                    lookup_key: cfg.read_lookup_key()?,
                     terminal_id: cfg.terminal.id.clone(),
                     heartbeat_interval: Duration::from_secs(cfg.registry.heartbeat_s),
                     tls: cfg.client_tls()?,
@@ -247,7 +246,6 @@ impl Controller {
                 uuid::Uuid::new_v4().as_bytes().to_vec(),
             ),
             tech: crate::technician::TechShell::new(cfg, health, events_tx.clone()),
-            lookup_key: cfg.read_lookup_key()?,
             lockout_path,
             saved_lockout,
         };

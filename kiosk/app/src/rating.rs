@@ -1,16 +1,17 @@
-//! Queuing a petitioner's satisfaction rating: the ID number becomes its
-//! keyed hash here and goes no further; the uplink sends the row later.
+//! Queuing a petitioner's satisfaction rating: the ID number is sealed with
+//! the case number to the registry's key as the row is written (the queue
+//! does it) and goes no further; the uplink sends the row later. The terminal
+//! holds no lookup key: the registry hashes the number itself.
 
 use intake::RatingRequest;
 use kiosk_queue::{NewRating, Queue, QueueError};
-use registry_api::envelope::{id_lookup_key, LookupKey};
 
 /// Stores the rating as a pending queue row under a fresh idempotency key.
-pub fn queue_rating(queue: &Queue, key: &LookupKey, req: &RatingRequest) -> Result<(), QueueError> {
+pub fn queue_rating(queue: &Queue, req: &RatingRequest) -> Result<(), QueueError> {
     queue.queue_rating(&NewRating {
         idempotency_key: uuid::Uuid::new_v4().to_string(),
         case_number: req.case_number.clone(),
-        id_key: id_lookup_key(key, &req.id_number),
+        id_number: req.id_number.clone(),
         score: req.score,
         reasons: req.reasons.clone(),
         rated_at: chrono::Local::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
@@ -21,7 +22,7 @@ pub fn queue_rating(queue: &Queue, key: &LookupKey, req: &RatingRequest) -> Resu
 mod tests {
     use super::*;
     use kiosk_privacy::IdNumber;
-    use kiosk_queue::test_utils::specimen_options;
+    use kiosk_queue::test_utils::{specimen_options, specimen_registry_key};
 
     #[test]
     fn the_kiosk_chips_are_exactly_the_registry_reasons() {
@@ -30,11 +31,10 @@ mod tests {
     }
 
     #[test]
-    fn a_rating_is_queued_with_the_keyed_hash_never_the_id_number() {
+    fn a_rating_is_queued_with_its_rater_sealed_never_the_id_number() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("q.db");
         let q = Queue::open_with(&path, specimen_options()).unwrap();
-        let key = LookupKey::generate();
         let id = IdNumber::new("11010519491231002X");
         let req = RatingRequest {
             id_number: id.clone(),
@@ -42,9 +42,12 @@ mod tests {
             score: 4,
             reasons: vec!["timely".into()],
         };
-        queue_rating(&q, &key, &req).unwrap();
+        queue_rating(&q, &req).unwrap();
         let c = q.claim_rating(chrono::Utc::now()).unwrap().unwrap();
-        assert_eq!(c.rating.id_key, id_lookup_key(&key, &id));
+        let proof = registry_api::open_rater(specimen_registry_key(), &c.rating.rater_sealed)
+            .expect("the registry opens the rater");
+        assert_eq!(proof.id_number, id);
+        assert_eq!(proof.case_number, "XF-2026-000001");
         assert_eq!(c.rating.score, 4);
         drop(q);
         let bytes = std::fs::read(&path).unwrap();

@@ -72,6 +72,7 @@ pub fn apply(app: &AppWindow, v: &ViewModel) {
     g.set_id_warning(v.id_warning.as_str().into());
     g.set_document_label(v.document_label.as_str().into());
     g.set_history_loading(v.history_loading);
+    g.set_history_held(v.history_held);
     g.set_history_note(v.history_note.as_str().into());
     let rows: Vec<HistoryRow> = v
         .history
@@ -208,6 +209,7 @@ pub fn attach(app: &AppWindow, hall_name: &str, events: Sender<Event>, demo: Opt
     }
     on!(on_start, Event::Start);
     on!(on_still_here, Event::StillHere);
+    on!(on_confirm_presence, Event::ConfirmPresence);
     {
         let tx = events.clone();
         g.on_supplement(move |case| send(&tx, Event::SupplementCase(case.to_string())));

@@ -87,6 +87,8 @@ pub struct ViewModel {
     pub id_warning: String,
     pub document_label: String,
     pub history_loading: bool,
+    /// A typed identity whose history waits for the clerk's "本人在场".
+    pub history_held: bool,
     pub history_note: String,
     pub history: Vec<HistoryRow>,
     /// The most recent case still open, which the papers may supplement ("" = none).
@@ -359,6 +361,7 @@ pub fn build(m: &Intake, now: Millis) -> ViewModel {
         v.document_label = document_label(s.identity.doc_type).into();
         match &s.history {
             History::Loading => v.history_loading = true,
+            History::AwaitingPresence => v.history_held = true,
             History::Unavailable => {
                 v.history_note = "登记系统暂时无法连接，历史记录稍后由工作人员查询".into()
             }

@@ -177,6 +177,10 @@ pub struct UnknownStatus;
 /// What is known of the petitioner's history.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum History {
+    /// A clerk typed the identity (no card was read): nothing is asked until
+    /// the clerk confirms on the screen that the person is present
+    /// ([`Event::ConfirmPresence`]), so a typed number shows no one's history at once.
+    AwaitingPresence,
     Loading,
     Loaded(Vec<PastRegistration>),
     /// The registry could not be asked (offline); registration goes on.
@@ -373,6 +377,10 @@ pub enum Event {
         visit: VisitId,
     },
     ConfirmIdentity,
+    /// Identity screen of a typed identity: "本人在场，查看以前的登记" — the
+    /// clerk confirms the person is present, and only then is the history
+    /// asked for (marked as typed, for the registry's audit).
+    ConfirmPresence,
     /// On the identity screen: these papers supplement this earlier, still
     /// open case of the petitioner's (its category is taken over).
     SupplementCase(String),
@@ -597,6 +605,9 @@ pub enum Effect {
     FetchHistory {
         visit: VisitId,
         id_number: IdNumber,
+        /// A clerk typed the number and confirmed the person is present (no
+        /// card was read); the registry's audit log records it as typed.
+        identity_typed: bool,
     },
     /// Photograph, straighten and recognise a page under this id.
     CapturePage {
@@ -958,20 +969,36 @@ impl Intake {
                     self.message = None;
                 }
             }
+            // A history answer counts only while one was asked for.
             (_, Event::HistoryLoaded { rows, .. }) => {
-                if let Some(s) = &mut self.session {
+                if let Some(s) = self.session.as_mut().filter(|s| s.history == History::Loading) {
                     s.history = History::Loaded(rows);
                 }
             }
             (_, Event::HistoryUnavailable { .. }) => {
-                if let Some(s) = &mut self.session {
+                if let Some(s) = self.session.as_mut().filter(|s| s.history == History::Loading) {
                     s.history = History::Unavailable;
                 }
             }
             (_, Event::HistoryLimited { .. }) => {
-                if let Some(s) = &mut self.session {
+                if let Some(s) = self.session.as_mut().filter(|s| s.history == History::Loading) {
                     s.history = History::Limited;
                 }
+            }
+            (State::Identity, Event::ConfirmPresence) => {
+                let Some(s) = self
+                    .session
+                    .as_mut()
+                    .filter(|s| s.identity_typed && s.history == History::AwaitingPresence)
+                else {
+                    return;
+                };
+                s.history = History::Loading;
+                fx.push(Effect::FetchHistory {
+                    visit: self.visit,
+                    id_number: s.identity.id_number.clone(),
+                    identity_typed: true,
+                });
             }
             (State::Identity, Event::ConfirmIdentity) => {
                 self.message = None;
@@ -1385,8 +1412,9 @@ impl Intake {
     }
 
     /// A visitor's identity is known (read from the card or typed by a
-    /// clerk): the session opens on the identity screen and the history is
-    /// asked for.
+    /// clerk): the session opens on the identity screen. A card's history is
+    /// asked for at once; a typed identity's only after the clerk confirms
+    /// the person is present ([`Event::ConfirmPresence`]).
     fn open_session(
         &mut self,
         identity: CardText,
@@ -1395,14 +1423,20 @@ impl Intake {
         fx: &mut Vec<Effect>,
     ) {
         self.new_visit();
-        fx.push(Effect::FetchHistory {
-            visit: self.visit,
-            id_number: identity.id_number.clone(),
-        });
+        let history = if identity_typed {
+            History::AwaitingPresence
+        } else {
+            fx.push(Effect::FetchHistory {
+                visit: self.visit,
+                id_number: identity.id_number.clone(),
+                identity_typed: false,
+            });
+            History::Loading
+        };
         self.session = Some(Session {
             id_number_ok: identity.id_number_ok(),
             identity,
-            history: History::Loading,
+            history,
             category: None,
             pages: Vec::new(),
             capture_busy: false,
@@ -1451,6 +1485,7 @@ fn is_touch(event: &Event) -> bool {
             | Event::Reprint(_)
             | Event::EditPageText { .. }
             | Event::ConfirmIdentity
+            | Event::ConfirmPresence
             | Event::SupplementCase(_)
             | Event::ChooseCategory(_)
             | Event::CaptureRequested

@@ -510,7 +510,8 @@ fn a_typed_identity_is_checked_and_gives_sex_and_birth() {
     assert_eq!(session.identity.id_number.expose(), "11010519491231002X");
     assert_eq!(session.identity.sex, Sex::Female);
     assert_eq!(session.identity.birth.map(|d| d.year), Some(1949));
-    assert!(matches!(s.take().as_slice(), [Effect::FetchHistory { .. }]));
+    // Typed: no lookup until the clerk confirms the person is present.
+    assert!(s.take().is_empty());
     s.send(Event::Back);
     assert_eq!(s.m.screen(), Screen::ManualId);
     assert!(s.m.session().is_none());
@@ -640,4 +641,59 @@ fn papers_can_supplement_an_open_earlier_case_and_skip_the_category() {
         panic!("no seal: {fx:?}")
     };
     assert_eq!(req.repeat, Some(("XF-2025-000003".to_string(), true)));
+}
+
+/// A typed identity (no card read) fetches no history until the clerk
+/// confirms on the screen that the person is present; the lookup then says
+/// it was typed. A card read asks at once, not marked.
+#[test]
+fn a_typed_identity_shows_history_only_after_the_clerk_confirms_presence() {
+    let mut s = Script::new();
+    clerk_login(&mut s);
+    s.send(Event::ClerkManualEntry);
+    s.take();
+    s.send(Event::ManualIdentity {
+        id_number: IdNumber::new("11010519491231002X"),
+        name: PersonName::new("张三"),
+    });
+    assert_eq!(s.m.screen(), Screen::Identity);
+    assert!(
+        !s.take().iter().any(|e| matches!(e, Effect::FetchHistory { .. })),
+        "no lookup before the clerk confirms presence"
+    );
+    assert_eq!(s.m.session().unwrap().history, History::AwaitingPresence);
+    // An answer nobody asked for changes nothing.
+    s.send(Event::HistoryLoaded { visit: CURRENT, rows: Vec::new() });
+    assert_eq!(s.m.session().unwrap().history, History::AwaitingPresence);
+    // "本人在场，查看以前的登记": now the lookup goes, marked as typed.
+    s.send(Event::ConfirmPresence);
+    let fx = s.take();
+    let [Effect::FetchHistory { id_number, identity_typed, .. }] = fx.as_slice() else {
+        panic!("one lookup expected: {fx:?}");
+    };
+    assert_eq!(id_number.expose(), "11010519491231002X");
+    assert!(*identity_typed);
+    assert_eq!(s.m.session().unwrap().history, History::Loading);
+    s.send(Event::ConfirmPresence);
+    assert!(s.take().is_empty(), "confirmed once, asked once");
+    s.send(Event::HistoryLoaded { visit: CURRENT, rows: Vec::new() });
+    assert_eq!(s.m.session().unwrap().history, History::Loaded(Vec::new()));
+    // The clerk may also go on without looking: nothing is asked.
+    s.send(Event::Back);
+    s.send(Event::ManualIdentity {
+        id_number: IdNumber::new("11010519491231002X"),
+        name: PersonName::new("张三"),
+    });
+    s.send(Event::ConfirmIdentity);
+    assert_eq!(s.m.screen(), Screen::Category);
+    assert!(!s.take().iter().any(|e| matches!(e, Effect::FetchHistory { .. })));
+
+    // A card read asks at once, unmarked, and has nothing to confirm.
+    s.send(Event::LeaveStaff);
+    s.send(Event::Start);
+    s.send(Event::CardRead(specimen("11010519491231002X")));
+    let fx = s.take();
+    assert!(fx.iter().any(|e| matches!(e, Effect::FetchHistory { identity_typed: false, .. })), "{fx:?}");
+    s.send(Event::ConfirmPresence);
+    assert!(!s.take().iter().any(|e| matches!(e, Effect::FetchHistory { .. })));
 }

@@ -345,3 +345,43 @@ fn leaving_a_visit_says_so_for_its_work_to_be_cancelled() {
     assert_ne!(s2.m.visit(), v, "a new visit id after leaving");
     assert_ne!(s.m.visit(), a_visit);
 }
+
+/// A clerk types A's identity and confirms presence; before A's history
+/// arrives the clerk goes back and types B's. A's late answer is dropped,
+/// and B's history waits for its own confirmation.
+#[test]
+fn a_late_history_of_a_typed_identity_never_shows_in_the_next() {
+    let mut s = Script::new();
+    s.send(Event::StaffEntry);
+    s.send(Event::StaffPin(kiosk_privacy::StaffPin::new("246810")));
+    s.send(Event::PinChecked {
+        visit: s.m.visit(),
+        role: Some(intake::StaffRole::Clerk),
+    });
+    s.send(Event::ClerkManualEntry);
+    let typed = |s: &mut Script, id: &str| {
+        s.send(Event::ManualIdentity {
+            id_number: IdNumber::new(id),
+            name: PersonName::new("代办样例"),
+        })
+    };
+    assert!(typed(&mut s, A_ID).is_empty(), "nothing asked before confirmation");
+    let a = s
+        .send(Event::ConfirmPresence)
+        .iter()
+        .find_map(|e| match e {
+            Effect::FetchHistory { visit, .. } => Some(*visit),
+            _ => None,
+        })
+        .expect("asked once confirmed");
+    s.send(Event::Back);
+    assert_eq!(s.m.screen(), Screen::ManualId);
+    typed(&mut s, B_ID);
+    s.send(Event::HistoryLoaded {
+        visit: a,
+        rows: vec![case("XF-2026-000001", "registered")],
+    });
+    let b = s.m.session().expect("B's session");
+    assert_eq!(b.identity.id_number.expose(), B_ID);
+    assert_eq!(b.history, History::AwaitingPresence, "A's cases never reach B");
+}

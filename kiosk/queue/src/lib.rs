@@ -39,7 +39,7 @@ use registry_api::{RegistrationAck, RegistrationUpload};
 use rusqlite::{params, Connection, OptionalExtension};
 
 pub use payload::PayloadError;
-pub use ratings::{ClaimedRating, NewRating, RatingRow};
+pub use ratings::{ClaimedRating, NewRating, QueuedRating, RatingRow};
 
 /// The longest delay [`Queue::mark_retry`] stores. A row scheduled further
 /// ahead than this is treated as due, so a clock that jumps backwards (a

@@ -1,15 +1,19 @@
 //! The outbox of satisfaction ratings, beside the registrations.
 //!
-//! A rating names its petitioner only by the keyed hash of the ID number
-//! (`registry_api::envelope::id_lookup_key`), never the number itself, and
-//! holds a case number, a score and reason codes: nothing personal to seal,
-//! so a row is stored in the clear. It moves like a registration row,
+//! A rating proves who rated by a sealed box (`registry_api::seal_rater`):
+//! the petitioner's ID number and the case number, sealed to the registry's
+//! key when the rating is queued, so the terminal holds no lookup key and
+//! cannot read the number back; the registry opens the box, hashes the
+//! number and compares it with the case's petitioner. The rest of the row (a
+//! case number, a score and reason codes) is nothing personal and stays in
+//! the clear, for `kiosk queue` to show. It moves like a registration row,
 //! `pending → uploading → failed`, oldest first, with the caller's
 //! idempotency key so the registry stores it once however often it is sent;
 //! once the registry has it, the row is deleted at once (`secure_delete`
 //! zeroes its page): the terminal keeps no record of who rated what.
 
 use chrono::{DateTime, Utc};
+use kiosk_privacy::IdNumber;
 use rusqlite::{params, OptionalExtension};
 
 use crate::{clean_reason, horizon, now_text, Queue, QueueError};
@@ -20,8 +24,9 @@ pub struct NewRating {
     /// Client-generated, sent as the `Idempotency-Key` header.
     pub idempotency_key: String,
     pub case_number: String,
-    /// Keyed hash of the petitioner's ID number (64 hex digits).
-    pub id_key: String,
+    /// The petitioner's ID number: sealed with the case number to the
+    /// registry's key by [`Queue::queue_rating`], never stored as it is.
+    pub id_number: IdNumber,
     /// 1 to 5.
     pub score: u8,
     /// Reason codes.
@@ -30,11 +35,23 @@ pub struct NewRating {
     pub rated_at: String,
 }
 
+/// A queued rating as it is sent: the rater sealed, the rest in the clear.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueuedRating {
+    pub idempotency_key: String,
+    pub case_number: String,
+    /// `registry_api::seal_rater` of the case number and the ID number.
+    pub rater_sealed: Vec<u8>,
+    pub score: u8,
+    pub reasons: Vec<String>,
+    pub rated_at: String,
+}
+
 /// A rating claimed for upload.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClaimedRating {
     pub id: i64,
-    pub rating: NewRating,
+    pub rating: QueuedRating,
     /// Attempts so far, this one included.
     pub attempts: u32,
 }
@@ -51,15 +68,19 @@ pub struct RatingRow {
 }
 
 impl Queue {
-    /// Stores a pending rating (fsynced on a sealing connection). Queuing a key
+    /// Stores a pending rating (fsynced on a sealing connection), its rater
+    /// (ID number and case number) sealed to the registry's key. Queuing a key
     /// that is already queued with the same content changes nothing.
     pub fn queue_rating(&self, r: &NewRating) -> Result<(), QueueError> {
         if !(1..=5).contains(&r.score) {
             return Err(QueueError::BadRating("score must be 1 to 5"));
         }
-        if r.case_number.trim().is_empty() || r.id_key.len() != 64 {
-            return Err(QueueError::BadRating("case number and id key are required"));
+        if r.case_number.trim().is_empty() || r.id_number.expose().trim().is_empty() {
+            return Err(QueueError::BadRating("case number and ID number are required"));
         }
+        let key = self.opts.seal_key.as_ref().ok_or(QueueError::NoSealKey)?;
+        let rater_sealed = registry_api::seal_rater(key, &r.case_number, &r.id_number)
+            .map_err(QueueError::Seal)?;
         self.immediate(|conn| {
             let earlier: Option<(String, i64)> = conn
                 .query_row(
@@ -77,13 +98,13 @@ impl Queue {
                 )),
                 None => {
                     conn.execute(
-                        "INSERT INTO ratings (idempotency_key, case_number, id_key, score, reasons,
-                                              rated_at, status, last_status_change)
+                        "INSERT INTO ratings (idempotency_key, case_number, rater_sealed, score,
+                                              reasons, rated_at, status, last_status_change)
                          VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', ?7)",
                         params![
                             r.idempotency_key,
                             r.case_number,
-                            r.id_key,
+                            rater_sealed,
                             r.score,
                             r.reasons.join(","),
                             r.rated_at,
@@ -103,9 +124,10 @@ impl Queue {
         self.immediate(|conn| {
             let row = conn
                 .query_row(
-                    "SELECT id, idempotency_key, case_number, id_key, score, reasons, rated_at, attempts
+                    "SELECT id, idempotency_key, case_number, rater_sealed, score, reasons, rated_at,
+                            attempts
                      FROM ratings
-                     WHERE status = 'pending'
+                     WHERE status = 'pending' AND rater_sealed IS NOT NULL
                        AND (next_attempt_at_ms <= ?1 OR next_attempt_at_ms > ?2)
                      ORDER BY id LIMIT 1",
                     params![now_ms, horizon_ms],
@@ -113,10 +135,10 @@ impl Queue {
                         let reasons: String = row.get(5)?;
                         Ok(ClaimedRating {
                             id: row.get(0)?,
-                            rating: NewRating {
+                            rating: QueuedRating {
                                 idempotency_key: row.get(1)?,
                                 case_number: row.get(2)?,
-                                id_key: row.get(3)?,
+                                rater_sealed: row.get(3)?,
                                 score: row.get(4)?,
                                 reasons: reasons
                                     .split(',')
@@ -247,13 +269,15 @@ impl Queue {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_utils::specimen_options;
+    use crate::test_utils::{specimen_options, specimen_registry_key};
+
+    const ID: &str = "11010519491231002X";
 
     fn rating(n: u32, score: u8) -> NewRating {
         NewRating {
             idempotency_key: format!("rating-{n}"),
             case_number: format!("XF-2026-{n:06}"),
-            id_key: "ab".repeat(32),
+            id_number: IdNumber::new(ID),
             score,
             reasons: vec!["timely".into(), "resolved".into()],
             rated_at: "2026-11-28T10:00:00+08:00".into(),
@@ -265,10 +289,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("q.db");
         let q = Queue::open_with(&path, specimen_options()).unwrap();
-        let mut r = rating(7, 5);
-        r.id_key = "c0ffee".repeat(10) + "c0ff";
+        let r = rating(7, 5);
         q.queue_rating(&r).unwrap();
         let c = q.claim_rating(Utc::now()).unwrap().unwrap();
+        let sealed = c.rating.rater_sealed.clone();
         q.rating_acknowledged(c.id).unwrap();
         assert!(q.ratings().unwrap().is_empty());
         q.checkpoint();
@@ -276,8 +300,9 @@ mod tests {
         for entry in std::fs::read_dir(dir.path()).unwrap() {
             let bytes = std::fs::read(entry.unwrap().path()).unwrap();
             let text = String::from_utf8_lossy(&bytes);
-            assert!(!text.contains(&r.id_key), "the keyed hash is still on disk");
+            assert!(!text.contains(ID), "the ID number reached the disk");
             assert!(!text.contains("XF-2026-000007"), "the case is still on disk");
+            assert!(!bytes.windows(sealed.len()).any(|w| w == sealed), "the sealed rater is still on disk");
         }
     }
 
@@ -300,7 +325,8 @@ mod tests {
             ));
             // Claimed, then the process dies mid-upload.
             let c = q.claim_rating(Utc::now()).unwrap().unwrap();
-            assert_eq!(c.rating, rating(1, 4));
+            assert_eq!((c.rating.case_number.as_str(), c.rating.score), ("XF-2026-000001", 4));
+            assert_eq!(c.rating.idempotency_key, "rating-1");
             assert_eq!(c.attempts, 1);
         }
         let q = Queue::open(&path).unwrap();
@@ -349,5 +375,31 @@ mod tests {
             q.rating_acknowledged(99),
             Err(QueueError::NotFound(99))
         ));
+    }
+
+    /// The rater travels sealed: the registry's secret key opens it to the
+    /// case and the ID number; the queue's files never hold the number.
+    #[test]
+    fn a_rating_holds_its_rater_sealed_to_the_registry_and_the_number_never_reaches_disk() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("q.db");
+        let q = Queue::open_with(&path, specimen_options()).unwrap();
+        q.queue_rating(&rating(3, 2)).unwrap();
+        let c = q.claim_rating(Utc::now()).unwrap().unwrap();
+        let proof = registry_api::open_rater(specimen_registry_key(), &c.rating.rater_sealed)
+            .expect("the registry opens the rater");
+        assert_eq!(proof.case_number, "XF-2026-000003");
+        assert_eq!(proof.id_number.expose(), ID);
+        let other = registry_api::envelope::SealSecretKey::generate();
+        assert!(registry_api::open_rater(&other, &c.rating.rater_sealed).is_err());
+        q.checkpoint();
+        drop(q);
+        for entry in std::fs::read_dir(dir.path()).unwrap() {
+            let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+            assert!(!bytes.windows(ID.len()).any(|w| w == ID.as_bytes()));
+        }
+        // Without the registry's public key there is nothing to seal to.
+        let bare = Queue::open(&dir.path().join("bare.db")).unwrap();
+        assert!(matches!(bare.queue_rating(&rating(4, 5)), Err(QueueError::NoSealKey)));
     }
 }

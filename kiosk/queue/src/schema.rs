@@ -80,6 +80,16 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     // partial index lists the rows still to purge.
     "CREATE INDEX registrations_unpurged ON registrations (id)
         WHERE status = 'acknowledged' AND payload IS NOT NULL;",
+    // Version 7: a rating's rater is sealed to the registry (the ID number
+    // and the case, `registry_api::seal_rater`) instead of the keyed hash the
+    // terminal computed with a lookup key it no longer holds. Ratings queued
+    // before cannot be sent any more: they fail with the reason, and their
+    // hashes are dropped with the column.
+    "UPDATE ratings SET status = 'failed',
+         last_error = 'queued before ratings were sealed; the registry no longer takes it'
+         WHERE status IN ('pending', 'uploading');
+     ALTER TABLE ratings DROP COLUMN id_key;
+     ALTER TABLE ratings ADD COLUMN rater_sealed BLOB;",
 ];
 
 /// Applies the pragmas every connection needs.
@@ -157,5 +167,32 @@ mod tests {
         assert_eq!(v, MIGRATIONS.len() as i64);
         conn.pragma_update(None, "user_version", 99).unwrap();
         assert!(matches!(migrate(&conn), Err(QueueError::NewerSchema(99))));
+    }
+
+    /// Ratings queued with a keyed hash (schema 6) cannot be sent any more:
+    /// version 7 fails the unsent ones with the reason and drops the hashes.
+    #[test]
+    fn version_7_fails_unsent_hashed_ratings_and_drops_the_hashes() {
+        let conn = Connection::open_in_memory().unwrap();
+        for sql in &MIGRATIONS[..6] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 6).unwrap();
+        conn.execute(
+            "INSERT INTO ratings (idempotency_key, case_number, id_key, score, reasons, rated_at,
+                                  status, last_status_change)
+             VALUES ('k', 'XF-2026-000001', ?1, 4, '', 'now', 'pending', 'now')",
+            ["ab".repeat(32)],
+        )
+        .unwrap();
+        migrate(&conn).unwrap();
+        let (status, reason): (String, String) = conn
+            .query_row("SELECT status, last_error FROM ratings", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        assert_eq!(status, "failed");
+        assert!(reason.contains("before ratings were sealed"), "{reason}");
+        assert!(conn.prepare("SELECT id_key FROM ratings").is_err(), "the hash column is gone");
     }
 }

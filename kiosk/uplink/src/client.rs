@@ -4,7 +4,9 @@
 //! acknowledged only when a 201 or 202 reply parses as a `RegistrationAck`
 //! with a non-empty case number (a bare 200, a captive portal's page, is not).
 //! Registrations travel sealed to the registry's key, exactly as the queue
-//! holds them; history lookups send the keyed hash of the ID number. Redirects are not followed (a captive portal's
+//! holds them; history lookups send the ID number itself, over mutual TLS (plain HTTP
+//! to a loopback registry only), and the registry computes the keyed hash: the
+//! terminal holds no lookup key. Redirects are not followed (a captive portal's
 //! favourite trick), proxies from the environment are not used, and reply
 //! bodies are read up to a fixed size so a portal page cannot exhaust memory.
 
@@ -12,7 +14,6 @@ use std::time::Duration;
 
 use kiosk_privacy::IdNumber;
 use kiosk_queue::Claimed;
-use registry_api::envelope::LookupKey;
 use registry_api::{
     ApiError, Heartbeat, HistoryQuery, HistoryReply, MissingPages, RegistrationAck, HEALTH_PATH,
     HEARTBEAT_PATH, HISTORY_PATH, IDEMPOTENCY_HEADER, SEALED_BUNDLE_CONTENT_TYPE,
@@ -73,7 +74,6 @@ pub struct RegistryClient {
     base_url: String,
     /// `Bearer <token>`, zeroed when the client is dropped.
     auth: zeroize::Zeroizing<String>,
-    lookup_key: LookupKey,
     /// What the registry last answered; shared by every clone.
     contact: crate::ContactLog,
 }
@@ -91,10 +91,9 @@ impl RegistryClient {
     /// `timeout` from start to the end of the reply. `https://` needs `tls`:
     /// only its CA is trusted and its client certificate is presented.
     /// Plain `http://` is accepted for a loopback host only (the demo, tests).
-    pub fn new(
+    pub fn build(
         base_url: &str,
         token: &str,
-        lookup_key: LookupKey,
         tls: Option<&ClientTls>,
         timeout: Duration,
     ) -> Result<Self, UplinkError> {
@@ -154,9 +153,24 @@ impl RegistryClient {
             http,
             base_url,
             auth: zeroize::Zeroizing::new(format!("Bearer {token}")),
-            lookup_key,
             contact: crate::ContactLog::default(),
         })
+    }
+
+    /// [`RegistryClient::build`] as it was called while terminals held the
+    /// history lookup key: the key is dropped unused. Only `kiosk provision`'s
+    /// TLS check still calls it, until the provisioning file loses its
+    /// `lookup_key` field.
+    #[doc(hidden)]
+    pub fn new(
+        base_url: &str,
+        token: &str,
+        unused_lookup_key: registry_api::envelope::LookupKey,
+        tls: Option<&ClientTls>,
+        timeout: Duration,
+    ) -> Result<Self, UplinkError> {
+        drop(unused_lookup_key);
+        Self::build(base_url, token, tls, timeout)
     }
 
     /// What the registry last answered this client (and its clones).
@@ -288,14 +302,21 @@ impl RegistryClient {
         }
     }
 
-    /// The registry's earlier registrations of the holder of `id`, newest first.
-    pub async fn history(&self, id: &IdNumber) -> Result<HistoryReply, UplinkError> {
+    /// The registry's earlier registrations of the holder of `id`, newest
+    /// first. `identity_typed`: a clerk typed the number (no card was read),
+    /// which the registry's audit log records.
+    pub async fn history(
+        &self,
+        id: &IdNumber,
+        identity_typed: bool,
+    ) -> Result<HistoryReply, UplinkError> {
         let req = self
             .http
             .post(self.url(HISTORY_PATH))
             .header(reqwest::header::AUTHORIZATION, self.auth.as_str())
             .json(&HistoryQuery {
-                id_key: registry_api::envelope::id_lookup_key(&self.lookup_key, id),
+                id_number: id.clone(),
+                identity_typed,
             });
         let reply: HistoryReply = self.call(req).await?;
         // The screen shows these numbers and offers them for a supplement.

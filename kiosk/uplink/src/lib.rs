@@ -23,7 +23,6 @@ use std::time::Duration;
 
 pub use client::{Outgoing, RegistryClient, BUNDLE_MAX_BYTES};
 pub use contact::{clock_offset_ms, Contact, ContactLog};
-pub use registry_api::envelope::LookupKey;
 pub use worker::Uplink;
 
 /// What went wrong talking to the registry (or running the uplink).
@@ -175,8 +174,6 @@ pub struct UplinkConfig {
     pub base_url: String,
     /// The terminal's bearer token.
     pub token: String,
-    /// The key of the history lookup hash, shared with the registry.
-    pub lookup_key: LookupKey,
     /// This terminal's identifier, reported in heartbeats.
     pub terminal_id: String,
     /// How often to report the queue to the registry; zero turns heartbeats off.
@@ -234,7 +231,6 @@ mod tests {
         let cfg = UplinkConfig {
             base_url: "http://127.0.0.1:1".into(),
             token: "SECRET-TOKEN".into(),
-            lookup_key: LookupKey::generate(),
             terminal_id: "T".into(),
             heartbeat_interval: Duration::ZERO,
             tls: None,

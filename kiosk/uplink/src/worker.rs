@@ -43,6 +43,8 @@ enum Command {
     Wake,
     History {
         id: IdNumber,
+        /// A clerk typed the number: the registry audits the lookup as such.
+        typed: bool,
         timeout: Duration,
         reply: std_mpsc::SyncSender<Result<HistoryReply, UplinkError>>,
     },
@@ -66,10 +68,9 @@ impl Uplink {
         mut cfg: UplinkConfig,
         events: std_mpsc::Sender<UplinkEvent>,
     ) -> Result<Uplink, UplinkError> {
-        let client = RegistryClient::new(
+        let client = RegistryClient::build(
             &cfg.base_url,
             &cfg.token,
-            cfg.lookup_key.clone(),
             cfg.tls.as_ref(),
             cfg.request_timeout,
         );
@@ -140,17 +141,21 @@ impl Uplink {
         }
     }
 
-    /// Asks the registry for the history of `id`, waiting at most `timeout`.
+    /// Asks the registry for the history of `id`, waiting at most `timeout`;
+    /// `typed` when a clerk typed the number (no card was read). The number
+    /// itself travels, over the authenticated channel; the registry hashes it.
     /// Call it from a plain thread, not from inside an async runtime.
     pub fn history_blocking(
         &self,
         id: &IdNumber,
+        typed: bool,
         timeout: Duration,
     ) -> Result<HistoryReply, UplinkError> {
         let (reply, answer) = std_mpsc::sync_channel(1);
         let tx = self.commands.as_ref().ok_or(UplinkError::Stopped)?;
         tx.send(Command::History {
             id: id.clone(),
+            typed,
             timeout,
             reply,
         })
@@ -626,13 +631,19 @@ fn serve(client: &RegistryClient, cmd: Command) {
         });
         return;
     }
-    let Command::History { id, timeout, reply } = cmd else {
+    let Command::History {
+        id,
+        typed,
+        timeout,
+        reply,
+    } = cmd
+    else {
         return;
     };
     let client = client.clone();
     tokio::spawn(async move {
         let started = Instant::now();
-        let res = match tokio::time::timeout(timeout, client.history(&id)).await {
+        let res = match tokio::time::timeout(timeout, client.history(&id, typed)).await {
             Ok(res) => res,
             Err(_) => Err(UplinkError::Timeout),
         };
@@ -686,7 +697,6 @@ mod tests {
         UplinkConfig {
             base_url: "http://127.0.0.1:9".into(),
             token: "t".into(),
-            lookup_key: crate::LookupKey::generate(),
             terminal_id: "T".into(),
             heartbeat_interval: Duration::ZERO,
             tls: None,

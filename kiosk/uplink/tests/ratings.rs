@@ -13,7 +13,8 @@ use axum::routing::post;
 use axum::{Json, Router};
 use kiosk_queue::test_utils::specimen_options;
 use kiosk_queue::{NewRating, Queue};
-use kiosk_uplink::{LookupKey, Uplink, UplinkConfig};
+use kiosk_privacy::IdNumber;
+use kiosk_uplink::{Uplink, UplinkConfig};
 use registry_api::{ApiError, RatingAck, RatingUpload, IDEMPOTENCY_HEADER, RATINGS_PATH};
 
 /// The stand-in's scripted answers (503, 404 or 201), and what it saw.
@@ -68,7 +69,7 @@ fn rating(n: u32) -> NewRating {
     NewRating {
         idempotency_key: format!("rating-key-{n}"),
         case_number: format!("XF-2026-{n:06}"),
-        id_key: "cd".repeat(32),
+        id_number: IdNumber::new("11010519491231002X"),
         score: 4,
         reasons: vec!["resolved".into()],
         rated_at: "2026-11-28T10:00:00+08:00".into(),
@@ -104,7 +105,6 @@ fn ratings_go_oldest_first_retry_a_503_and_fail_on_a_404() {
         UplinkConfig {
             base_url: format!("http://{addr}"),
             token: "SPECIMEN-TOKEN".into(),
-            lookup_key: LookupKey::generate(),
             terminal_id: "T-SPECIMEN".into(),
             heartbeat_interval: Duration::ZERO,
             tls: None,

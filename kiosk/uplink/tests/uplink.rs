@@ -25,18 +25,12 @@ use kiosk_privacy::IdNumber;
 use kiosk_queue::test_utils::{specimen_options, specimen_registry_key, specimen_upload};
 use kiosk_queue::{Queue, Status};
 use kiosk_uplink::{
-    LookupKey, Outgoing, RegistryClient, Uplink, UplinkConfig, UplinkError, UplinkEvent,
+    Outgoing, RegistryClient, Uplink, UplinkConfig, UplinkError, UplinkEvent,
 };
 use registry_api::{
     ApiError, HistoryEntry, HistoryQuery, HistoryReply, MissingPages, RegistrationAck, HEALTH_PATH,
     HISTORY_PATH, IDEMPOTENCY_HEADER, SEALED_REGISTRATIONS_PATH,
 };
-use std::sync::OnceLock;
-
-fn lookup_key() -> &'static LookupKey {
-    static KEY: OnceLock<LookupKey> = OnceLock::new();
-    KEY.get_or_init(LookupKey::generate)
-}
 
 const TOKEN: &str = "SPECIMEN-TOKEN";
 const WAIT: Duration = Duration::from_secs(10);
@@ -62,8 +56,8 @@ struct Registry {
     keys_seen: Vec<String>,
     /// Case numbers issued, by idempotency key.
     cases: HashMap<String, String>,
-    /// Lookup keys asked about in history queries.
-    history_keys: Vec<String>,
+    /// The ID numbers asked about in history queries, and whether typed.
+    history_asked: Vec<(String, bool)>,
     /// The registration whose page 1 this registry keeps asking for, however often it is sent.
     keeps_asking_for: Option<String>,
     /// Page uploads received.
@@ -207,7 +201,10 @@ async fn history(
             "missing or unknown bearer token",
         );
     }
-    reg.lock().unwrap().history_keys.push(q.id_key);
+    reg.lock()
+        .unwrap()
+        .history_asked
+        .push((q.id_number.expose().to_owned(), q.identity_typed));
     Json(sample_history()).into_response()
 }
 
@@ -288,7 +285,6 @@ fn config(url: &str) -> UplinkConfig {
     UplinkConfig {
         base_url: url.into(),
         token: TOKEN.into(),
-        lookup_key: lookup_key().clone(),
         terminal_id: "T-SPECIMEN".into(),
         heartbeat_interval: Duration::ZERO,
         tls: None,
@@ -607,19 +603,23 @@ fn history_blocking_returns_the_registry_answer() {
     let (uplink, _rx) = start(&f, config(&server.url()));
     let id = IdNumber::new("11010519491231002X");
     let reply = uplink
-        .history_blocking(&id, Duration::from_secs(5))
+        .history_blocking(&id, false, Duration::from_secs(5))
         .unwrap();
     assert_eq!(reply, sample_history());
-    // The registry is asked by the keyed hash, never by the number.
+    uplink
+        .history_blocking(&id, true, Duration::from_secs(5))
+        .unwrap();
+    // The registry is asked with the number (it holds the lookup key, the
+    // terminal does not), and told when a clerk typed it.
     assert_eq!(
-        server.reg.lock().unwrap().history_keys,
-        [registry_api::envelope::id_lookup_key(lookup_key(), &id)]
+        server.reg.lock().unwrap().history_asked,
+        [(id.expose().to_owned(), false), (id.expose().to_owned(), true)]
     );
 
     let down = fixture();
     let (uplink, _rx) = start(&down, config(&format!("http://{}", dead_addr())));
     let err = uplink
-        .history_blocking(&id, Duration::from_secs(5))
+        .history_blocking(&id, false, Duration::from_secs(5))
         .unwrap_err();
     assert!(err.is_retryable(), "{err:?}");
     assert!(!err.reason().contains("11010519491231002X"));
@@ -632,11 +632,9 @@ fn client_checks_health_and_configuration() {
         .enable_all()
         .build()
         .unwrap();
-    let key = || lookup_key().clone();
-    let client = RegistryClient::new(
+    let client = RegistryClient::build(
         &format!("{}/", server.url()),
         TOKEN,
-        key(),
         None,
         Duration::from_secs(2),
     )
@@ -658,15 +656,15 @@ fn client_checks_health_and_configuration() {
         "XF-2026-000001"
     );
     assert!(matches!(
-        RegistryClient::new("not a url", TOKEN, key(), None, Duration::from_secs(1)),
+        RegistryClient::build("not a url", TOKEN, None, Duration::from_secs(1)),
         Err(UplinkError::Config(_))
     ));
     assert!(matches!(
-        RegistryClient::new("ftp://x", TOKEN, key(), None, Duration::from_secs(1)),
+        RegistryClient::build("ftp://x", TOKEN, None, Duration::from_secs(1)),
         Err(UplinkError::Config(_))
     ));
     assert!(matches!(
-        RegistryClient::new(&server.url(), "", key(), None, Duration::from_secs(1)),
+        RegistryClient::build(&server.url(), "", None, Duration::from_secs(1)),
         Err(UplinkError::Config(_))
     ));
 }
@@ -719,10 +717,9 @@ fn the_contact_log_records_answers_errors_and_the_clock_offset() {
         .enable_all()
         .build()
         .unwrap();
-    let client = RegistryClient::new(
+    let client = RegistryClient::build(
         &server.url(),
         TOKEN,
-        lookup_key().clone(),
         None,
         Duration::from_secs(2),
     )
@@ -735,10 +732,9 @@ fn the_contact_log_records_answers_errors_and_the_clock_offset() {
     let off = c.clock_offset_ms.expect("the answer carries a Date header");
     assert!(off.abs() <= 1_500, "{off}");
 
-    let dead = RegistryClient::new(
+    let dead = RegistryClient::build(
         &format!("http://{}", dead_addr()),
         TOKEN,
-        lookup_key().clone(),
         None,
         Duration::from_secs(2),
     )

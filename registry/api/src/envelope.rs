@@ -5,9 +5,11 @@
 //! sealed box (`crypto_box`: ephemeral X25519, XSalsa20-Poly1305, the
 //! libsodium `crypto_box_seal` construction), so once sealed not even the
 //! terminal can read it back; only the registry, holding the secret key, opens
-//! it. History lookups send [`id_lookup_key`], an HMAC-SHA256 of the ID number
-//! under a lookup key shared by the registry and its terminals, never the
-//! number itself.
+//! it. The registry files and finds a petitioner's history under
+//! [`id_lookup_key`], an HMAC-SHA256 of the ID number under a lookup key
+//! that only the registry holds: terminals send the number over the
+//! authenticated channel and the registry hashes it, so a stolen terminal
+//! has no key to hash guessed numbers with.
 //!
 //! Keys are provisioned as one-line text files (see [`SealPublicKey::from_text`]
 //! and friends); `#` comment lines and blank lines are ignored.
@@ -53,7 +55,7 @@ pub struct SealPublicKey(crypto_box::PublicKey);
 #[derive(Clone)]
 pub struct SealSecretKey(crypto_box::SecretKey);
 
-/// The key of the ID lookup hash, shared by the registry and its terminals.
+/// The key of the ID lookup hash; it never leaves the registry.
 /// Its bytes are zeroed when it is dropped.
 #[derive(Clone, PartialEq, Eq, zeroize::Zeroize, zeroize::ZeroizeOnDrop)]
 pub struct LookupKey([u8; 32]);
@@ -221,7 +223,8 @@ pub fn id_lookup_key(key: &LookupKey, id: &IdNumber) -> String {
     // HMAC accepts keys of any length, so this cannot fail.
     let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&key.0)
         .unwrap_or_else(|_| unreachable!("hmac takes any key length"));
-    mac.update(id.expose().trim().to_ascii_uppercase().as_bytes());
+    let normalised = zeroize::Zeroizing::new(id.expose().trim().to_ascii_uppercase());
+    mac.update(normalised.as_bytes());
     hex::encode(mac.finalize().into_bytes())
 }
 

@@ -17,7 +17,10 @@
 //! carries the [`RegistrationAck`]. The common case is one request: a
 //! [`bundle`] ([`SEALED_BUNDLE_CONTENT_TYPE`]) carries the metadata box and
 //! every page box, and the registry answers 201 at once; the page-by-page way
-//! remains for resuming. History queries carry a keyed hash of the ID number.
+//! remains for resuming. History queries carry the ID number itself, over the
+//! mutually authenticated channel, and the registry computes the keyed hash
+//! ([`envelope::id_lookup_key`]) with a key no terminal holds; a rating proves
+//! its rater with a box sealed to the registry ([`seal_rater`]).
 
 pub mod bundle;
 pub mod envelope;
@@ -282,11 +285,32 @@ pub struct MissingPages {
     pub missing_pages: Vec<u32>,
 }
 
-/// `POST /v1/history/query`.
+/// The longest ID number the registry takes in a history query or a rater
+/// (resident ID numbers have 18 characters, permits fewer).
+pub const MAX_ID_NUMBER_CHARS: usize = 32;
+
+/// `POST /v1/history/query`: the petitioner's ID number, which the registry
+/// hashes under its lookup key (the terminal holds none). It travels only
+/// over the authenticated channel (mutual TLS; plain HTTP on loopback), is
+/// never logged nor echoed in an error, and is zeroed when dropped.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub struct HistoryQuery {
-    /// [`envelope::id_lookup_key`] of the ID number: 64 lower-case hex digits.
-    pub id_key: String,
+    /// As read from the card or typed: 1 to [`MAX_ID_NUMBER_CHARS`] ASCII
+    /// letters and digits (surrounding blanks ignored, the check letter in either case).
+    pub id_number: IdNumber,
+    /// A clerk typed the number (no card was read) and confirmed on the
+    /// screen that the person is present; the audit log records the lookup
+    /// as `history_lookup_typed`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub identity_typed: bool,
+}
+
+/// True for an ID number the registry looks up: 1 to
+/// [`MAX_ID_NUMBER_CHARS`] ASCII letters and digits once trimmed.
+pub fn id_number_shape_ok(id: &IdNumber) -> bool {
+    let id = id.expose().trim();
+    !id.is_empty() && id.len() <= MAX_ID_NUMBER_CHARS && id.bytes().all(|b| b.is_ascii_alphanumeric())
 }
 
 /// `POST /v1/heartbeats`: a terminal's periodic report of its queue.
@@ -318,13 +342,16 @@ pub struct HistoryEntry {
     pub rating: Option<u8>,
 }
 
-/// `POST /v1/ratings`: a petitioner's satisfaction with a closed case. Not
-/// sealed: it names the petitioner only by the keyed hash of the ID number.
+/// `POST /v1/ratings`: a petitioner's satisfaction with a closed case. The
+/// rater is sealed to the registry ([`seal_rater`]); the score and reasons
+/// are nothing personal and travel in the clear.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct RatingUpload {
     pub case_number: String,
-    /// [`envelope::id_lookup_key`] of the petitioner's ID number; must match the case's.
-    pub id_key: String,
+    /// Base64 (standard alphabet) of [`seal_rater`]: the petitioner's ID
+    /// number and this case number, sealed to the registry's key. The registry
+    /// opens it, hashes the number and compares it with the case's petitioner.
+    pub rater: String,
     /// 1 (很不满意) to 5 (很满意).
     pub score: u8,
     /// Codes from [`RATING_REASONS`], possibly none.
@@ -333,6 +360,50 @@ pub struct RatingUpload {
     pub terminal_id: String,
     /// When the petitioner rated, RFC 3339.
     pub rated_at: String,
+}
+
+/// The largest sealed rater the registry opens, in bytes (a real one is
+/// about 130; base64 makes the field a third longer).
+pub const MAX_RATER_BYTES: usize = 1024;
+
+/// Who rated, as sealed in [`RatingUpload::rater`]: the ID number and the
+/// case it rates, so a box cannot be replayed for another case.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct RaterProof {
+    pub case_number: String,
+    pub id_number: IdNumber,
+}
+
+/// Seals the rater of a rating of `case_number` to the registry's public key
+/// (the existing sealed box); only the registry can open it. The plain JSON
+/// is zeroed once sealed.
+pub fn seal_rater(
+    key: &envelope::SealPublicKey,
+    case_number: &str,
+    id_number: &IdNumber,
+) -> Result<Vec<u8>, envelope::EnvelopeError> {
+    let proof = RaterProof {
+        case_number: case_number.to_owned(),
+        id_number: id_number.clone(),
+    };
+    let plain = zeroize::Zeroizing::new(
+        serde_json::to_vec(&proof).map_err(|_| envelope::EnvelopeError::Seal)?,
+    );
+    key.seal_bytes(&plain)
+}
+
+/// Opens a sealed rater with the registry's secret key; the plain JSON is
+/// zeroed once read.
+pub fn open_rater(
+    key: &envelope::SealSecretKey,
+    sealed: &[u8],
+) -> Result<RaterProof, envelope::EnvelopeError> {
+    if sealed.len() > MAX_RATER_BYTES {
+        return Err(envelope::EnvelopeError::Open);
+    }
+    let plain = zeroize::Zeroizing::new(key.open_bytes(sealed)?);
+    serde_json::from_slice(&plain).map_err(|_| envelope::EnvelopeError::Content)
 }
 
 /// The registry's answer (201) to a rating.

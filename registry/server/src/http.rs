@@ -711,21 +711,23 @@ fn answer(outcome: RegisterOutcome) -> Result<Response, Failure> {
     }
 }
 
+/// `POST /v1/history/query`: the terminal sends the ID number and the
+/// registry computes the keyed hash (terminals hold no lookup key). The
+/// number is never logged nor echoed; the audit entry names the keyed hash,
+/// and a typed identity's lookup is recorded as `history_lookup_typed`.
 async fn history(
     State(state): State<AppState>,
     Terminal { who, .. }: Terminal,
     ApiJson(query): ApiJson<HistoryQuery>,
 ) -> Result<Response, Failure> {
-    let key = query.id_key.trim().to_owned();
-    if key.len() != 64
-        || !key
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-    {
-        return Err(Failure::bad_request(
-            "id_key must be 64 lower-case hex digits",
-        ));
+    if !registry_api::id_number_shape_ok(&query.id_number) {
+        return Err(Failure::bad_request(format!(
+            "id_number must be 1 to {} letters or digits",
+            registry_api::MAX_ID_NUMBER_CHARS
+        )));
     }
+    let key = state.store.id_lookup_key(&query.id_number);
+    drop(query.id_number);
     if let Err(wait) = take_lookup(&state, &who) {
         audited(&state, who, "history_refused", key).await?;
         let mut res = Failure::new(
@@ -738,7 +740,12 @@ async fn history(
             .insert(header::RETRY_AFTER, HeaderValue::from(wait));
         return Ok(res);
     }
-    audited(&state, who, "history_lookup", key.clone()).await?;
+    let action = if query.identity_typed {
+        "history_lookup_typed"
+    } else {
+        "history_lookup"
+    };
+    audited(&state, who, action, key.clone()).await?;
     let reply = blocking(move || {
         state
             .store
@@ -954,14 +961,14 @@ mod tests {
     #[test]
     fn json_errors_do_not_quote_values() {
         let err =
-            serde_json::from_str::<HistoryQuery>(r#"{"id_key": 11010519491231002}"#).unwrap_err();
+            serde_json::from_str::<HistoryQuery>(r#"{"id_number": 11010519491231002}"#).unwrap_err();
         let msg = describe_json_error(&err);
         assert!(!msg.contains("110105"), "{msg}");
         assert!(msg.contains("does not match the schema"), "{msg}");
         let err = serde_json::from_str::<HistoryQuery>("{}").unwrap_err();
         assert_eq!(
             describe_json_error(&err),
-            "request body does not match the schema: missing field `id_key`"
+            "request body does not match the schema: missing field `id_number`"
         );
         let err = serde_json::from_str::<HistoryQuery>("{nope").unwrap_err();
         assert!(describe_json_error(&err).starts_with("request body is not valid JSON (line 1"));

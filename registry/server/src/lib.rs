@@ -60,7 +60,8 @@ pub struct RegistryConfig {
     pub history_limit: HistoryLimit,
     /// The secret half of the sealing key pair; terminals hold the public half.
     pub seal_key: SealSecretKey,
-    /// The key of the history lookup hash, shared with the terminals.
+    /// The key of the history lookup hash; only the registry holds it
+    /// (terminals send the ID number, the registry hashes it).
     pub lookup_key: LookupKey,
     /// Serve HTTPS and require a client certificate from every terminal;
     /// `None` serves plain HTTP (for loopback: the demo and the tests).

@@ -8,8 +8,9 @@
 //!
 //! `registry --init-keys DIR` provisions a new registry: it writes
 //! `seal.secret` (stays on the registry), `seal.public` (also as
-//! `seal.public.pem`, X25519 SubjectPublicKeyInfo) and `lookup.key` (both
-//! copied to every terminal) into DIR, refusing to overwrite, and exits.
+//! `seal.public.pem`, X25519 SubjectPublicKeyInfo; copied to every terminal)
+//! and `lookup.key` (stays on the registry: terminals send ID numbers and the
+//! registry hashes them) into DIR, refusing to overwrite, and exits.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -30,7 +31,7 @@ struct Args {
     /// The registry's secret sealing key (`kiosk-seal-secret-v1:...`).
     #[arg(long, required_unless_present = "init_keys")]
     seal_key_file: Option<PathBuf>,
-    /// The history lookup key shared with the terminals (`kiosk-lookup-key-v1:...`).
+    /// The history lookup key (`kiosk-lookup-key-v1:...`); it stays on the registry.
     #[arg(long, required_unless_present = "init_keys")]
     lookup_key_file: Option<PathBuf>,
     /// Serve HTTPS with this certificate chain (PEM, leaf first); needs

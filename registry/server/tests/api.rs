@@ -133,7 +133,8 @@ impl Client {
             .post(format!("{}{HISTORY_PATH}", self.base))
             .bearer_auth(TOKEN)
             .json(&HistoryQuery {
-                id_key: id_lookup_key(&keys().1, &IdNumber::new(id_number)),
+                id_number: IdNumber::new(id_number),
+                identity_typed: false,
             })
             .send()
             .await
@@ -828,34 +829,24 @@ async fn sealed_uploads_that_do_not_open_or_match_are_refused_precisely() {
 }
 
 #[tokio::test]
-async fn history_takes_only_a_keyed_hash_and_heartbeats_are_recorded() {
+async fn history_takes_the_id_number_and_heartbeats_are_recorded() {
     let dir = tempfile::tempdir().unwrap();
     let reg = start_on(&dir.path().join("r.db")).await;
     let c = Client::new(&reg);
     c.upload_ok(&upload("k-1", ID_A, "wages")).await;
-    // The ID number itself is not a lookup key.
-    let res = c
-        .http
-        .post(format!("{}{HISTORY_PATH}", c.base))
-        .bearer_auth(TOKEN)
-        .json(&serde_json::json!({ "id_key": ID_A }))
-        .send()
-        .await
-        .unwrap();
-    api_error(res, StatusCode::BAD_REQUEST, "bad_request").await;
-    // A hash under another key finds nothing.
+    // A keyed hash computed elsewhere is not a query: the registry hashes.
     let other = id_lookup_key(&LookupKey::generate(), &IdNumber::new(ID_A));
     let res = c
         .http
         .post(format!("{}{HISTORY_PATH}", c.base))
         .bearer_auth(TOKEN)
-        .json(&HistoryQuery { id_key: other })
+        .json(&serde_json::json!({ "id_key": other }))
         .send()
         .await
         .unwrap();
-    let reply: HistoryReply = res.json().await.unwrap();
-    assert!(reply.registrations.is_empty());
+    api_error(res, StatusCode::BAD_REQUEST, "bad_request").await;
     assert_eq!(c.history(ID_A).await.registrations.len(), 1);
+    assert!(c.history(ID_B).await.registrations.is_empty());
 
     let hb = Heartbeat {
         terminal_id: "T-SPECIMEN-01".into(),
@@ -1245,7 +1236,7 @@ async fn terminal_and_staff_credentials_reach_only_their_own_api_and_are_audited
         .http
         .post(format!("{}{HISTORY_PATH}", c.base))
         .bearer_auth(STAFF)
-        .json(&serde_json::json!({ "id_key": "0".repeat(64) }))
+        .json(&serde_json::json!({ "id_number": ID_A }))
         .send()
         .await
         .unwrap();
@@ -1266,14 +1257,7 @@ async fn terminal_and_staff_credentials_reach_only_their_own_api_and_are_audited
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
-    let res = c
-        .http
-        .get(format!("{}{}", c.base, registry_api::STAFF_AUDIT_PATH))
-        .bearer_auth(STAFF)
-        .send()
-        .await
-        .unwrap();
-    let audit: Vec<registry::AuditEntry> = res.json().await.unwrap();
+    let audit = audit_of(&c).await;
     let actions: Vec<(&str, &str)> = audit
         .iter()
         .rev()
@@ -1321,7 +1305,8 @@ async fn history_lookups_are_rate_limited_per_terminal_and_audited() {
             .post(format!("{}{HISTORY_PATH}", c.base))
             .bearer_auth(token)
             .json(&HistoryQuery {
-                id_key: id_lookup_key(&keys().1, &IdNumber::new(ID_A)),
+                id_number: IdNumber::new(ID_A),
+                identity_typed: false,
             })
             .send()
     };
@@ -1338,14 +1323,7 @@ async fn history_lookups_are_rate_limited_per_terminal_and_audited() {
     api_error(sixth, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
     assert_eq!(lookup("other-token").await.unwrap().status(), StatusCode::OK);
 
-    let res = c
-        .http
-        .get(format!("{}{}", c.base, registry_api::STAFF_AUDIT_PATH))
-        .bearer_auth(STAFF)
-        .send()
-        .await
-        .unwrap();
-    let audit: Vec<registry::AuditEntry> = res.json().await.unwrap();
+    let audit = audit_of(&c).await;
     let by = |action: &str| -> Vec<&str> {
         audit
             .iter()
@@ -1438,5 +1416,96 @@ async fn a_bound_token_names_its_terminal_and_a_removed_line_revokes_it() {
     )
     .await;
     assert_eq!(heartbeat("tok-hall-02").await.unwrap().status(), StatusCode::NO_CONTENT);
+    reg.shutdown().await;
+}
+
+/// The registry's audit log, newest first, as the staff reads it.
+async fn audit_of(c: &Client) -> Vec<registry::AuditEntry> {
+    let res = c
+        .http
+        .get(format!("{}{}", c.base, registry_api::STAFF_AUDIT_PATH))
+        .bearer_auth(STAFF)
+        .send()
+        .await
+        .unwrap();
+    res.json().await.unwrap()
+}
+
+/// Posts a history query as raw JSON with `token`.
+async fn raw_history(c: &Client, token: &str, body: serde_json::Value) -> reqwest::Response {
+    c.http
+        .post(format!("{}{HISTORY_PATH}", c.base))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The registry computes the keyed hash: a terminal sends the ID number and
+/// holds no key, and any terminal finds the same history for the same number
+/// (the check letter in either case); a hash sent in its place, an empty or
+/// oversized number, are refused without quoting them; the audit log keeps
+/// the keyed hash, never the number.
+#[tokio::test]
+async fn the_registry_hashes_the_id_number_so_every_terminal_finds_the_same_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let reg = start_on(&dir.path().join("r.db")).await;
+    let c = Client::new(&reg);
+    let first = c.upload_ok(&upload("key-across-1", ID_A, "wages")).await;
+    let second = c.upload_ok(&upload("key-across-2", ID_A, "land")).await;
+    c.upload_ok(&upload("key-across-3", ID_B, "wages")).await;
+    for (token, number) in [(TOKEN, ID_A), ("other-token", "11010519491231002x ")] {
+        let res = raw_history(&c, token, serde_json::json!({ "id_number": number })).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        let reply: HistoryReply = res.json().await.unwrap();
+        let cases: Vec<&str> = reply.registrations.iter().map(|r| r.case_number.as_str()).collect();
+        assert_eq!(cases, [second.case_number.as_str(), first.case_number.as_str()], "{token}");
+    }
+    let hash = id_lookup_key(&keys().1, &IdNumber::new(ID_A));
+    for body in [
+        serde_json::json!({ "id_key": hash }),
+        serde_json::json!({ "id_number": "" }),
+        serde_json::json!({ "id_number": format!("{ID_A}{}", "9".repeat(4000)) }),
+        serde_json::json!({ "id_number": "110105 19491231002X" }),
+    ] {
+        let res = raw_history(&c, TOKEN, body).await;
+        api_error(res, StatusCode::BAD_REQUEST, "bad_request").await;
+    }
+    let audit = audit_of(&c).await;
+    let lookups: Vec<&registry::AuditEntry> =
+        audit.iter().filter(|e| e.action == "history_lookup").collect();
+    assert_eq!(lookups.len(), 2);
+    assert!(lookups.iter().all(|e| e.target == hash), "the keyed hash is the target");
+    assert!(!serde_json::to_string(&audit).unwrap().contains("19491231"));
+    reg.shutdown().await;
+}
+
+/// A lookup for an identity a clerk typed (no card read) says so, and the
+/// audit log records it apart from card lookups.
+#[tokio::test]
+async fn a_typed_identitys_lookup_is_audited_as_typed() {
+    let dir = tempfile::tempdir().unwrap();
+    let reg = start_on(&dir.path().join("r.db")).await;
+    let c = Client::new(&reg);
+    c.upload_ok(&upload("key-typed-1", ID_A, "wages")).await;
+    let res = raw_history(&c, TOKEN, serde_json::json!({ "id_number": ID_A })).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let res = raw_history(
+        &c,
+        TOKEN,
+        serde_json::json!({ "id_number": ID_A, "identity_typed": true }),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let reply: HistoryReply = res.json().await.unwrap();
+    assert_eq!(reply.registrations.len(), 1, "a typed identity finds the same history");
+    let audit = audit_of(&c).await;
+    let lookups: Vec<&registry::AuditEntry> =
+        audit.iter().rev().filter(|e| e.action.starts_with("history_")).collect();
+    let actions: Vec<&str> = lookups.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(actions, ["history_lookup", "history_lookup_typed"]);
+    assert!(lookups.iter().all(|e| e.who.starts_with("terminal-")));
+    assert_eq!(lookups[0].target, lookups[1].target, "the same keyed hash");
     reg.shutdown().await;
 }

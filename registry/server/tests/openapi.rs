@@ -117,7 +117,8 @@ fn schemas_match_the_wire_types() {
     check(
         "HistoryQuery",
         &HistoryQuery {
-            id_key: String::new(),
+            id_number: IdNumber::new(""),
+            identity_typed: true,
         },
     );
     check(
@@ -166,7 +167,7 @@ fn schemas_match_the_wire_types() {
         "RatingUpload",
         &registry_api::RatingUpload {
             case_number: String::new(),
-            id_key: String::new(),
+            rater: String::new(),
             score: 1,
             reasons: vec![],
             terminal_id: String::new(),

@@ -1,12 +1,13 @@
 //! The ratings endpoint and the status endpoint over real HTTP: a rating is
-//! stored once per key for a closed case of the same petitioner, and every
+//! stored once per key for a closed case of the same petitioner (proved by a
+//! rater sealed to the registry, which hashes the ID number itself), and every
 //! refusal has its own status, code and message. All personal data is SPECIMEN.
 
 use std::path::Path;
 
 use kiosk_privacy::{Address, IdNumber, PersonName, PersonalText};
 use registry::{LookupKey, RegistryConfig, RunningRegistry, SealSecretKey, Stats};
-use registry_api::envelope::id_lookup_key;
+use base64::Engine as _;
 use registry_api::{
     ApiError, HistoryQuery, HistoryReply, Petitioner, RatingAck, RatingUpload, RegistrationAck,
     RegistrationUpload, StatusUpdate, HISTORY_PATH, IDEMPOTENCY_HEADER, RATINGS_PATH,
@@ -22,7 +23,6 @@ const ID_B: &str = "110105194912310037";
 struct Rig {
     reg: RunningRegistry,
     http: reqwest::Client,
-    lookup: LookupKey,
     seal: SealSecretKey,
 }
 
@@ -50,7 +50,6 @@ impl Rig {
         Rig {
             reg,
             http: reqwest::Client::new(),
-            lookup,
             seal,
         }
     }
@@ -59,8 +58,16 @@ impl Rig {
         format!("{}{path}", self.reg.base_url())
     }
 
-    fn key_of(&self, id: &str) -> String {
-        id_lookup_key(&self.lookup, &IdNumber::new(id))
+    /// What a terminal sends as the rater of `case`: `id` and the case
+    /// sealed to `key` (base64).
+    fn rater_to(key: &registry::SealPublicKey, case: &str, id: &str) -> String {
+        let sealed = registry_api::seal_rater(key, case, &IdNumber::new(id)).unwrap();
+        base64::engine::general_purpose::STANDARD.encode(sealed)
+    }
+
+    /// The rater of `case` sealed to this registry, as a terminal makes it.
+    fn rater(&self, case: &str, id: &str) -> String {
+        Rig::rater_to(&self.seal.public_key(), case, id)
     }
 
     /// Registers a case as a terminal does: sealed to the registry key.
@@ -141,7 +148,8 @@ impl Rig {
             .post(self.url(HISTORY_PATH))
             .bearer_auth(TOKEN)
             .json(&HistoryQuery {
-                id_key: self.key_of(id),
+                id_number: IdNumber::new(id),
+                identity_typed: false,
             })
             .send()
             .await
@@ -150,10 +158,10 @@ impl Rig {
     }
 }
 
-fn rating(case: &str, id_key: &str, score: u8, reasons: &[&str]) -> RatingUpload {
+fn rating(case: &str, rater: &str, score: u8, reasons: &[&str]) -> RatingUpload {
     RatingUpload {
         case_number: case.into(),
-        id_key: id_key.into(),
+        rater: rater.into(),
         score,
         reasons: reasons.iter().map(|r| r.to_string()).collect(),
         terminal_id: "T-SPECIMEN-01".into(),
@@ -179,7 +187,7 @@ async fn a_closed_case_is_rated_once_and_the_history_carries_the_score() {
         rig.set_status(&case, "closed").await.status(),
         StatusCode::NO_CONTENT
     );
-    let r = rating(&case, &rig.key_of(ID_A), 4, &["timely", "resolved"]);
+    let r = rating(&case, &rig.rater(&case, ID_A), 4, &["timely", "resolved"]);
     let res = rig.rate("rate-1", &r).await;
     assert_eq!(res.status(), StatusCode::CREATED);
     let first: RatingAck = res.json().await.unwrap();
@@ -223,10 +231,10 @@ async fn each_refusal_has_its_status_and_message() {
     let dir = tempfile::tempdir().unwrap();
     let rig = Rig::start(&dir.path().join("r.db")).await;
     let case = rig.register("reg-1", ID_A).await;
-    let key_a = rig.key_of(ID_A);
+    let key_a = rig.rater(&case, ID_A);
 
     let msg = refused(
-        rig.rate("k", &rating("XF-2099-000001", &key_a, 4, &[]))
+        rig.rate("k", &rating("XF-2099-000001", &rig.rater("XF-2099-000001", ID_A), 4, &[]))
             .await,
         StatusCode::NOT_FOUND,
         "unknown_case",
@@ -234,13 +242,33 @@ async fn each_refusal_has_its_status_and_message() {
     .await;
     assert_eq!(msg, "no registration with this case number");
     let msg = refused(
-        rig.rate("k", &rating(&case, &rig.key_of(ID_B), 4, &[]))
+        rig.rate("k", &rating(&case, &rig.rater(&case, ID_B), 4, &[]))
             .await,
         StatusCode::FORBIDDEN,
         "wrong_petitioner",
     )
     .await;
     assert_eq!(msg, "the case was registered by another petitioner");
+    // A rater sealed for another case, or to another registry's key, does not
+    // prove anything about this one.
+    let other_case = rig.register("reg-2", ID_A).await;
+    let msg = refused(
+        rig.rate("k", &rating(&case, &rig.rater(&other_case, ID_A), 4, &[]))
+            .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "bad_rater",
+    )
+    .await;
+    assert_eq!(msg, "rater was sealed for another case");
+    let stranger = SealSecretKey::generate().public_key();
+    let msg = refused(
+        rig.rate("k", &rating(&case, &Rig::rater_to(&stranger, &case, ID_A), 4, &[]))
+            .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "bad_rater",
+    )
+    .await;
+    assert_eq!(msg, "rater does not open with this registry's key");
     let msg = refused(
         rig.rate("k", &rating(&case, &key_a, 4, &[])).await,
         StatusCode::CONFLICT,
@@ -278,12 +306,19 @@ async fn each_refusal_has_its_status_and_message() {
     .await;
     assert_eq!(msg, "reasons must not repeat");
     let msg = refused(
-        rig.rate("k", &rating(&case, "ABC", 3, &[])).await,
+        rig.rate("k", &rating(&case, "not base64!", 3, &[])).await,
         StatusCode::BAD_REQUEST,
         "bad_request",
     )
     .await;
-    assert_eq!(msg, "id_key must be 64 lower-case hex digits");
+    assert_eq!(msg, "rater is not valid base64");
+    let msg = refused(
+        rig.rate("k", &rating(&case, &"A".repeat(4000), 3, &[])).await,
+        StatusCode::BAD_REQUEST,
+        "bad_request",
+    )
+    .await;
+    assert!(msg.starts_with("rater must be 1 to"), "{msg}");
     let res = rig
         .http
         .post(rig.url(RATINGS_PATH))
@@ -331,5 +366,29 @@ async fn each_refusal_has_its_status_and_message() {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    rig.reg.shutdown().await;
+}
+
+/// A rating whose sealed rater holds another petitioner's ID number is refused.
+#[tokio::test]
+async fn a_sealed_rater_who_is_not_the_petitioner_is_refused() {
+    use base64::Engine as _;
+    let dir = tempfile::tempdir().unwrap();
+    let rig = Rig::start(&dir.path().join("r.db")).await;
+    let case = rig.register("reg-1", ID_A).await;
+    rig.set_status(&case, "closed").await;
+    let seal = |id: &str| {
+        let plain = serde_json::to_vec(&serde_json::json!({"case_number": case, "id_number": id})).unwrap();
+        base64::engine::general_purpose::STANDARD.encode(rig.seal.public_key().seal_bytes(&plain).unwrap())
+    };
+    let body = |rater: String| serde_json::json!({
+        "case_number": case, "rater": rater, "score": 4, "reasons": [],
+        "terminal_id": "T-SPECIMEN-01", "rated_at": "2026-11-28T10:00:00+08:00"});
+    let res = rig.http.post(rig.url(RATINGS_PATH)).bearer_auth(TOKEN)
+        .header(IDEMPOTENCY_HEADER, "k1").json(&body(seal(ID_B))).send().await.unwrap();
+    refused(res, StatusCode::FORBIDDEN, "wrong_petitioner").await;
+    let res = rig.http.post(rig.url(RATINGS_PATH)).bearer_auth(TOKEN)
+        .header(IDEMPOTENCY_HEADER, "k2").json(&body(seal(ID_A))).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
     rig.reg.shutdown().await;
 }

@@ -3,7 +3,7 @@
 //! waits until the queue is drained and exits 0. The test kills it with
 //! SIGKILL at random moments and starts it again.
 //!
-//! `crash-kiosk <queue.db> <seal.public> <lookup.key> <registry url> <token> <N>`
+//! `crash-kiosk <queue.db> <seal.public> <registry url> <token> <N>`
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -12,13 +12,13 @@ use anyhow::{bail, Context};
 use kiosk_queue::test_utils::specimen_upload;
 use kiosk_queue::{Queue, QueueOptions};
 use kiosk_uplink::{Uplink, UplinkConfig};
-use registry_api::envelope::{LookupKey, SealPublicKey};
+use registry_api::envelope::SealPublicKey;
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let [queue_path, seal, lookup, url, token, n] = args.as_slice() else {
+    let [queue_path, seal, url, token, n] = args.as_slice() else {
         bail!(
-            "usage: crash-kiosk <queue.db> <seal.public> <lookup.key> <registry url> <token> <N>"
+            "usage: crash-kiosk <queue.db> <seal.public> <registry url> <token> <N>"
         );
     };
     let n: u32 = n.parse().context("N")?;
@@ -35,7 +35,6 @@ fn main() -> anyhow::Result<()> {
         UplinkConfig {
             base_url: url.clone(),
             token: token.clone(),
-            lookup_key: LookupKey::from_text(&std::fs::read_to_string(lookup)?)?,
             terminal_id: "crash-01".into(),
             heartbeat_interval: Duration::ZERO,
             tls: None,

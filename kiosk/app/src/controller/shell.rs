@@ -216,7 +216,11 @@ impl Shell {
             Effect::EndVisit(visit) => {
                 let _ = self.terminal.cam.send(CamCmd::EndVisit(visit));
             }
-            Effect::FetchHistory { visit, id_number } => self.fetch_history(visit, id_number),
+            Effect::FetchHistory {
+                visit,
+                id_number,
+                identity_typed,
+            } => self.fetch_history(visit, id_number, identity_typed),
             Effect::ExportDiagnostics => {
                 let t = &mut self.terminal;
                 t.tech.export(&t.queue, t.uplink.contact());
@@ -260,7 +264,7 @@ impl Shell {
             },
             Effect::SealRating { visit, request } => {
                 let t = &self.terminal;
-                let event = match crate::rating::queue_rating(&t.queue, &t.lookup_key, &request) {
+                let event = match crate::rating::queue_rating(&t.queue, &request) {
                     Ok(()) => {
                         log::info!("rating of {} queued", request.case_number);
                         t.uplink.wake();
@@ -293,11 +297,12 @@ impl Shell {
     }
 
     /// Asks the registry on a short-lived thread; the answer names the visit.
-    fn fetch_history(&self, visit: intake::VisitId, id: kiosk_privacy::IdNumber) {
+    /// `typed`: a clerk typed the identity (the registry audits it so).
+    fn fetch_history(&self, visit: intake::VisitId, id: kiosk_privacy::IdNumber, typed: bool) {
         let t = &self.terminal;
         let (uplink, tx, timeout) = (t.uplink.clone(), self.inbox.clone(), t.history_timeout);
         let spawned = spawn_named("history", move || {
-            let event = match uplink.history_blocking(&id, timeout) {
+            let event = match uplink.history_blocking(&id, typed, timeout) {
                 Ok(reply) => Event::HistoryLoaded {
                     visit,
                     rows: reply

@@ -43,8 +43,6 @@ pub(super) struct Terminal {
     /// The provisioned staff PIN hashes.
     pub staff: Arc<crate::staff::StaffConfig>,
     pub tech: crate::technician::TechShell,
-    /// Keys the ID hash a rating carries (the history lookup key).
-    pub lookup_key: registry_api::envelope::LookupKey,
     pub classifier: kiosk_classify::Classifier,
     /// Keys the petitioner hashes of the repeat check; lives only in memory.
     pub terminal_secret: kiosk_classify::TerminalSecret,

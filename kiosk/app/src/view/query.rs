@@ -10,6 +10,8 @@ pub(super) fn fill_view(m: &Intake, v: &mut ViewModel) {
     let Some(q) = m.query() else { return };
     match &q.history {
         History::Loading => v.history_loading = true,
+        // A progress query starts from a card read: never held.
+        History::AwaitingPresence => {}
         History::Unavailable => {
             v.history_note = "登记系统暂时无法连接，请稍后再查询或咨询工作人员".into()
         }

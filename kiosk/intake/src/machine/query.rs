@@ -41,6 +41,7 @@ impl Intake {
                 fx.push(Effect::FetchHistory {
                     visit: self.visit,
                     id_number: id_number.clone(),
+                    identity_typed: false,
                 });
                 self.query = Some(QuerySession {
                     id_number,

@@ -473,3 +473,21 @@ fn an_open_case_can_take_the_papers() {
     button(&ui, "补充材料").invoke_accessible_default_action();
     assert_eq!(*chosen.borrow(), ["XF-2025-000003"]);
 }
+
+#[test]
+fn a_typed_identity_shows_its_history_only_after_the_clerk_confirms_presence() {
+    let ui = new_window(PORTRAIT);
+    let intake = ui.global::<Intake>();
+    let pressed = std::rc::Rc::new(std::cell::Cell::new(0));
+    {
+        let pressed = pressed.clone();
+        intake.on_confirm_presence(move || pressed.set(pressed.get() + 1));
+    }
+    intake.set_screen(Screen::Identity);
+    assert!(find(&ui, "本人在场").is_empty(), "a card read shows no such button");
+    intake.set_history(Default::default());
+    intake.set_history_held(true);
+    assert!(!find(&ui, "history-held").is_empty(), "the screen says why");
+    button(&ui, "本人在场").invoke_accessible_default_action();
+    assert_eq!(pressed.get(), 1);
+}

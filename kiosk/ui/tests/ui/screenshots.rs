@@ -61,6 +61,15 @@ struct Shot {
 
 fn nothing(_: &Intake) {}
 
+/// A clerk typed the identity: the whole number, and the history held until "本人在场".
+fn typed_identity(i: &Intake) {
+    i.set_history(Default::default());
+    i.set_history_held(true);
+    i.set_assisted(true);
+    i.set_staff_mode(1);
+    i.set_id_masked("11010519491231002X".into());
+}
+
 const PORTRAIT_SHOTS: &[Shot] = &[
     Shot {
         name: "card-query",
@@ -160,6 +169,12 @@ const PORTRAIT_SHOTS: &[Shot] = &[
         name: "identity-loading",
         screen: Screen::Identity,
         tweak: |i| i.set_history_loading(true),
+    },
+    Shot {
+        // A clerk typed the identity: the history waits for "本人在场".
+        name: "identity-typed",
+        screen: Screen::Identity,
+        tweak: typed_identity,
     },
     Shot {
         name: "category",
@@ -453,6 +468,11 @@ const LANDSCAPE_SHOTS: &[Shot] = &[
         name: "identity-landscape",
         screen: Screen::Identity,
         tweak: nothing,
+    },
+    Shot {
+        name: "identity-typed-landscape",
+        screen: Screen::Identity,
+        tweak: typed_identity,
     },
     Shot {
         name: "identity-warning-landscape",

@@ -141,6 +141,7 @@ pub fn fill_specimen(ui: &AppWindow) {
     intake.set_id_warning("".into());
     intake.set_document_label("居民身份证".into());
     intake.set_history_loading(false);
+    intake.set_history_held(false);
     intake.set_history_note("".into());
     intake.set_history(ModelRc::new(VecModel::from(vec![
         history_row("XF-2025-000417", "2025-11-03", "土地征收", "办理中"),
@@ -304,6 +305,7 @@ pub fn record_callbacks(ui: &AppWindow) -> Rc<RefCell<Vec<String>>> {
         on_leave_staff => "leave-staff",
         on_still_here => "still-here",
         on_confirm_identity => "confirm-identity",
+        on_confirm_presence => "confirm-presence",
         on_capture => "capture",
         on_finish_capture => "finish-capture",
         on_submit => "submit",

@@ -1,6 +1,7 @@
 //! Sending one queued satisfaction rating (`POST /v1/ratings`).
 
-use kiosk_queue::NewRating;
+use base64::Engine as _;
+use kiosk_queue::QueuedRating;
 use registry_api::{RatingAck, RatingUpload, IDEMPOTENCY_HEADER, RATINGS_PATH};
 
 use super::RegistryClient;
@@ -10,10 +11,10 @@ impl RegistryClient {
     /// Sends a rating under its idempotency key; only a 2xx [`RatingAck`]
     /// for the same case counts. A 4xx refusal is [`UplinkError::Rejected`]
     /// (final), a 5xx or a network failure is retryable.
-    pub async fn rate(&self, r: &NewRating, terminal_id: &str) -> Result<RatingAck, UplinkError> {
+    pub async fn rate(&self, r: &QueuedRating, terminal_id: &str) -> Result<RatingAck, UplinkError> {
         let body = RatingUpload {
             case_number: r.case_number.clone(),
-            id_key: r.id_key.clone(),
+            rater: base64::engine::general_purpose::STANDARD.encode(&r.rater_sealed),
             score: r.score,
             reasons: r.reasons.clone(),
             terminal_id: terminal_id.to_owned(),

@@ -41,14 +41,11 @@ fn check(headers: &HeaderMap, r: &RatingUpload) -> Result<String, Failure> {
     if seen.len() != r.reasons.len() {
         return Err(Failure::bad_request("reasons must not repeat"));
     }
-    let hex64 = r.id_key.len() == 64
-        && r.id_key
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-    if !hex64 {
-        return Err(Failure::bad_request(
-            "id_key must be 64 lower-case hex digits",
-        ));
+    if r.rater.is_empty() || r.rater.len() > registry_api::MAX_RATER_BYTES * 4 / 3 + 4 {
+        return Err(Failure::bad_request(format!(
+            "rater must be 1 to {} bytes of base64",
+            registry_api::MAX_RATER_BYTES * 4 / 3 + 4
+        )));
     }
     if r.case_number.trim().is_empty() || r.case_number.len() > 64 {
         return Err(Failure::bad_request(
@@ -63,6 +60,39 @@ fn check(headers: &HeaderMap, r: &RatingUpload) -> Result<String, Failure> {
     Ok(key)
 }
 
+/// Opens the sealed rater and answers the keyed hash of its ID number, for
+/// the store to compare with the case's petitioner. A box that does not open
+/// with this registry's key, or was sealed for another case, is refused; the
+/// number itself goes no further than this function.
+fn rater_lookup(state: &AppState, rating: &RatingUpload) -> Result<String, Failure> {
+    use base64::Engine as _;
+    let sealed = base64::engine::general_purpose::STANDARD
+        .decode(rating.rater.trim())
+        .map_err(|_| Failure::bad_request("rater is not valid base64"))?;
+    let proof = registry_api::open_rater(&state.seal_key, &sealed).map_err(|_| {
+        Failure::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "bad_rater",
+            "rater does not open with this registry's key",
+        )
+    })?;
+    if proof.case_number != rating.case_number {
+        return Err(Failure::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "bad_rater",
+            "rater was sealed for another case",
+        ));
+    }
+    if !registry_api::id_number_shape_ok(&proof.id_number) {
+        return Err(Failure::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "bad_rater",
+            "rater holds no usable ID number",
+        ));
+    }
+    Ok(state.store.id_lookup_key(&proof.id_number))
+}
+
 pub(super) async fn rate(
     State(state): State<AppState>,
     terminal: Terminal,
@@ -71,13 +101,14 @@ pub(super) async fn rate(
 ) -> Result<Response, Failure> {
     rating.terminal_id = terminal.id_or(std::mem::take(&mut rating.terminal_id));
     let key = check(&headers, &rating)?;
+    let id_lookup = rater_lookup(&state, &rating)?;
     let outcome = blocking(move || {
         let body = serde_json::to_vec(&rating)
             .map_err(|err| Failure::internal("cannot hash the rating", &err))?;
         let hash = registry_api::sha256_hex(&body);
         state
             .store
-            .rate(&key, &rating, &hash, chrono::Utc::now())
+            .rate(&key, &rating, &id_lookup, &hash, chrono::Utc::now())
             .map_err(|err| Failure::internal("cannot store the rating", &err))
     })
     .await?;

@@ -35,11 +35,13 @@ pub enum StatusOutcome {
 
 impl Store {
     /// Stores a rating under `key` unless a check fails; a repeated key with
-    /// the same body answers the earlier acknowledgement.
+    /// the same body answers the earlier acknowledgement. `rater_lookup` is
+    /// the keyed hash of the ID number the sealed rater holds.
     pub fn rate(
         &self,
         key: &str,
         rating: &RatingUpload,
+        rater_lookup: &str,
         body_sha256: &str,
         now: DateTime<Utc>,
     ) -> Result<RateOutcome, StoreError> {
@@ -76,7 +78,7 @@ impl Store {
         let Some((id, id_lookup, status)) = case else {
             return Ok(RateOutcome::UnknownCase);
         };
-        if id_lookup != rating.id_key {
+        if id_lookup != rater_lookup {
             return Ok(RateOutcome::WrongPetitioner);
         }
         if status != STATUS_CLOSED {
@@ -161,10 +163,10 @@ mod tests {
     use super::*;
     use chrono::TimeZone;
 
-    fn rating(case: &str, id_key: &str, score: u8) -> RatingUpload {
+    fn rating(case: &str, score: u8) -> RatingUpload {
         RatingUpload {
             case_number: case.into(),
-            id_key: id_key.into(),
+            rater: "c2VhbGVk".into(),
             score,
             reasons: vec!["timely".into(), "resolved".into()],
             terminal_id: "T-1".into(),
@@ -189,18 +191,18 @@ mod tests {
         );
         assert_eq!(
             store
-                .rate("r1", &rating("XF-2099-000001", &key, 4), "a", now)
+                .rate("r1", &rating("XF-2099-000001", 4), &key, "a", now)
                 .unwrap(),
             RateOutcome::UnknownCase
         );
         assert_eq!(
             store
-                .rate("r1", &rating(&case, &"0".repeat(64), 4), "a", now)
+                .rate("r1", &rating(&case, 4), &"0".repeat(64), "a", now)
                 .unwrap(),
             RateOutcome::WrongPetitioner
         );
         assert_eq!(
-            store.rate("r1", &rating(&case, &key, 4), "a", now).unwrap(),
+            store.rate("r1", &rating(&case, 4), &key, "a", now).unwrap(),
             RateOutcome::NotClosed
         );
         assert_eq!(
@@ -216,23 +218,23 @@ mod tests {
             StatusOutcome::Set
         );
         let RateOutcome::Created(first) =
-            store.rate("r1", &rating(&case, &key, 4), "a", now).unwrap()
+            store.rate("r1", &rating(&case, 4), &key, "a", now).unwrap()
         else {
             panic!("not stored")
         };
         assert!(!first.replayed);
         let RateOutcome::Replayed(again) =
-            store.rate("r1", &rating(&case, &key, 4), "a", now).unwrap()
+            store.rate("r1", &rating(&case, 4), &key, "a", now).unwrap()
         else {
             panic!("not replayed")
         };
         assert_eq!(again.received_at, first.received_at);
         assert_eq!(
-            store.rate("r1", &rating(&case, &key, 2), "b", now).unwrap(),
+            store.rate("r1", &rating(&case, 2), &key, "b", now).unwrap(),
             RateOutcome::Conflict
         );
         assert_eq!(
-            store.rate("r2", &rating(&case, &key, 2), "b", now).unwrap(),
+            store.rate("r2", &rating(&case, 2), &key, "b", now).unwrap(),
             RateOutcome::AlreadyRated
         );
         assert_eq!(
