@@ -34,6 +34,7 @@ use crate::store::{PageRow, RegisterOutcome, StageState, Store};
 use crate::validate;
 
 mod ratings;
+mod terminals;
 
 /// Path of the totals endpoint (`GET`, staff).
 pub const STATS_PATH: &str = registry_api::STAFF_STATS_PATH;
@@ -52,6 +53,9 @@ pub(crate) struct AppState {
     pub history_buckets: Arc<std::sync::Mutex<std::collections::HashMap<String, (f64, Instant)>>>,
     /// Opens the registrations terminals sealed to this registry.
     pub seal_key: Arc<SealSecretKey>,
+    /// Served over TLS: the terminal API then takes enrolled keys only, and
+    /// bearer tokens no longer make a terminal.
+    pub tls: bool,
 }
 
 impl std::fmt::Debug for AppState {
@@ -86,6 +90,12 @@ pub(crate) fn router(state: AppState) -> Router {
         .route(registry_api::STAFF_HEARTBEATS_PATH, get(heartbeats))
         .route(STATS_PATH, get(stats))
         .route(registry_api::STAFF_AUDIT_PATH, get(audit_log))
+        .route(
+            registry_api::STAFF_TERMINALS_PATH,
+            get(terminals::list).post(terminals::issue),
+        )
+        .route(&registry_api::revoke_path("{terminal_id}"), post(terminals::revoke))
+        .route(registry_api::ENROLL_PATH, post(terminals::enroll))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -175,6 +185,30 @@ fn known_digest(known: &[[u8; 32]], digest: &[u8; 32]) -> bool {
 }
 
 fn credential(parts: &Parts, state: &AppState) -> Result<Credential, Failure> {
+    // Over TLS, a terminal is the key it enrolled; its certificate was
+    // checked in the handshake (serve.rs) and its record is read now, so a
+    // revocation holds from the next request.
+    if let Some(key) = parts.extensions.get::<crate::serve::PeerKey>() {
+        let found = state
+            .store
+            .terminal_by_key(&key.to_hex())
+            .map_err(|err| Failure::internal("cannot read terminals", &err))?;
+        match found {
+            Some((id, crate::store::TerminalStatus::Active)) => {
+                return Ok(Credential::Terminal(format!("terminal:{id}"), Some(id)));
+            }
+            Some((_, _)) => {
+                return Err(Failure::new(
+                    StatusCode::UNAUTHORIZED,
+                    "revoked",
+                    "this terminal's enrollment was revoked",
+                ));
+            }
+            // Not a terminal's key: staff may still present one; go on to
+            // the bearer token.
+            None => {}
+        }
+    }
     let value = parts
         .headers
         .get(header::AUTHORIZATION)
@@ -186,7 +220,12 @@ fn credential(parts: &Parts, state: &AppState) -> Result<Credential, Failure> {
     }
     let digest: [u8; 32] = Sha256::digest(token.trim().as_bytes()).into();
     let name = |role: &str| format!("{role}-{}", hex::encode(&digest[..4]));
-    let terminal = state.terminals.find(&digest);
+    // Over TLS a bearer token alone never makes a terminal: it must enrol.
+    let terminal = if state.tls {
+        None
+    } else {
+        state.terminals.find(&digest)
+    };
     let staff = known_digest(&state.staff_digests, &digest);
     match (terminal, staff) {
         (Some(t), _) => Ok(Credential::Terminal(name("terminal"), t.terminal_id)),

@@ -34,17 +34,25 @@ struct Args {
     #[arg(long, required_unless_present = "init_keys")]
     lookup_key_file: Option<PathBuf>,
     /// Serve HTTPS with this certificate chain (PEM, leaf first); needs
-    /// --tls-key and --client-ca. Without it the registry speaks plain HTTP
-    /// and refuses to listen anywhere but loopback.
-    #[arg(long, requires_all = ["tls_key", "client_ca"])]
+    /// --tls-key. Terminals then authenticate with the key they enrolled
+    /// (`POST /v1/staff/terminals` issues an enrollment code). Without it the
+    /// registry speaks plain HTTP, knows terminals by bearer token only, and
+    /// refuses to listen anywhere but loopback.
+    #[arg(long, requires = "tls_key")]
     tls_cert: Option<PathBuf>,
     /// The private key of --tls-cert (PEM).
-    #[arg(long)]
+    #[arg(long, requires = "tls_cert")]
     tls_key: Option<PathBuf>,
-    /// The CA that signs the terminals' client certificates (PEM); every
-    /// terminal must present a certificate it signed.
-    #[arg(long)]
-    client_ca: Option<PathBuf>,
+    /// Connections served at once; more are closed at once.
+    #[arg(long, default_value_t = registry::Limits::default().max_connections)]
+    max_connections: usize,
+    /// Seconds a client has to send a request's head (and the longest a
+    /// connection may sit idle).
+    #[arg(long, default_value_t = registry::Limits::default().header_timeout.as_secs())]
+    header_timeout_secs: u64,
+    /// Seconds a client has to send a whole request and get its answer.
+    #[arg(long, default_value_t = registry::Limits::default().request_timeout.as_secs())]
+    request_timeout_secs: u64,
     /// Write a new key set into this directory and exit.
     #[arg(long, value_name = "DIR")]
     init_keys: Option<PathBuf>,
@@ -171,29 +179,36 @@ async fn main() -> anyhow::Result<()> {
             .with_context(|| format!("cannot read the token file {}", path.display()))?;
         tokens.extend(parse_tokens(&text));
     }
-    anyhow::ensure!(
-        !tokens.is_empty(),
-        "no tokens: pass --token-file or --token"
-    );
+    
     let staff_tokens = match &args.staff_token_file {
         Some(path) => parse_tokens(&std::fs::read_to_string(path).with_context(|| {
             format!("cannot read the staff token file {}", path.display())
         })?),
         None => Vec::new(),
     };
-    let tls = match (args.tls_cert, args.tls_key, args.client_ca) {
-        (Some(cert_chain), Some(key), Some(client_ca)) => Some(registry::TlsFiles {
-            cert_chain,
-            key,
-            client_ca,
-        }),
-        (None, None, None) => None,
-        _ => anyhow::bail!("--tls-cert, --tls-key and --client-ca go together"),
+    let tls = match (args.tls_cert, args.tls_key) {
+        (Some(cert_chain), Some(key)) => Some(registry::TlsFiles { cert_chain, key }),
+        (None, None) => None,
+        _ => anyhow::bail!("--tls-cert and --tls-key go together"),
     };
     anyhow::ensure!(
         tls.is_some() || args.listen.ip().is_loopback(),
-        "plain HTTP is for loopback only: pass --tls-cert, --tls-key and --client-ca to listen on {}",
+        "plain HTTP is for loopback only: pass --tls-cert and --tls-key to listen on {}",
         args.listen
+    );
+    anyhow::ensure!(
+        args.max_connections > 0 && args.header_timeout_secs > 0 && args.request_timeout_secs > 0,
+        "--max-connections, --header-timeout-secs and --request-timeout-secs must be positive"
+    );
+    let limits = registry::Limits {
+        max_connections: args.max_connections,
+        header_timeout: std::time::Duration::from_secs(args.header_timeout_secs),
+        request_timeout: std::time::Duration::from_secs(args.request_timeout_secs),
+        ..registry::Limits::default()
+    };
+    anyhow::ensure!(
+        !tokens.is_empty() || tls.is_some(),
+        "no terminals could call: pass --token-file or --token, or serve TLS (--tls-cert) and enrol terminals"
     );
     anyhow::ensure!(
         args.staged_max_age_days.is_finite() && args.staged_max_age_days > 0.0,
@@ -214,6 +229,7 @@ async fn main() -> anyhow::Result<()> {
         },
         seal_key: read_key(&seal_path, registry::SealSecretKey::from_text)?,
         lookup_key: read_key(&lookup_path, registry::LookupKey::from_text)?,
+        limits,
     };
     let running = registry::start(cfg, args.listen).await?;
     wait_for_stop_signal().await;

@@ -39,6 +39,7 @@ fn config(db: &Path, tokens: Vec<String>) -> RegistryConfig {
         lookup_key: keys().1.clone(),
         tls: None,
         staged_max_age: registry::DEFAULT_STAGED_MAX_AGE,
+        limits: Default::default(),
         token_file: None,
         staff_tokens: vec![STAFF.into()],
         history_limit: registry::HistoryLimit {
