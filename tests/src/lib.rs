@@ -403,6 +403,7 @@ pub fn registry_config(
         tls: None,
         staged_max_age: registry::DEFAULT_STAGED_MAX_AGE,
         limits: Default::default(),
+        staging: registry::StagingLimits::default(),
     })
 }
 

@@ -35,6 +35,14 @@ pub use store::{AuditEntry, HeartbeatRecord, Stats, TerminalRecord, TerminalStat
 pub use validate::MAX_PAGES;
 
 /// The default age after which a staged upload that was never completed is deleted.
+///
+/// Kept at 14 days with the staging quotas in place: what abandoned uploads
+/// can hold is now bounded by [`StagingLimits`] per terminal credential,
+/// whatever their age, so the age is no longer the defence against a flood.
+/// It only decides how long a terminal may stay away and still resume where
+/// it was cut instead of sending every page again: halls close for a week
+/// at the Spring Festival and National Day, and a broken terminal can wait
+/// days for a technician. A swept upload costs a resend, never a registration.
 pub const DEFAULT_STAGED_MAX_AGE: std::time::Duration =
     std::time::Duration::from_secs(14 * 24 * 3600);
 
@@ -73,6 +81,46 @@ pub struct RegistryConfig {
     pub staged_max_age: std::time::Duration,
     /// Connection limit and deadlines for slow clients ([`Limits::default`]).
     pub limits: Limits,
+    /// How much one staged upload and one terminal credential's staged
+    /// uploads may hold ([`StagingLimits::default`]).
+    pub staging: StagingLimits,
+}
+
+/// Quotas on staged uploads (metadata posted, pages still coming), which sit
+/// in the database until completed or swept. A staged upload holds at most
+/// [`MAX_PAGES`] pages (its metadata says how many) and `upload_bytes` in all
+/// (its metadata and its opened pages); one terminal credential holds at most
+/// `terminal_uploads` open staged uploads and `terminal_bytes` in all of them.
+///
+/// Over `upload_bytes` the registration can never complete: the page is
+/// answered 413 `staged_too_large` and the staged upload is dropped. Over a
+/// terminal's quota the new upload or page is answered 429 `staging_quota`
+/// and nothing of it is stored; the terminal completes or abandons what it
+/// has staged first. A bundle with every page stages nothing and is never
+/// counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StagingLimits {
+    /// Bytes one staged upload may hold: its metadata and its pages.
+    pub upload_bytes: u64,
+    /// Open staged uploads per terminal credential.
+    pub terminal_uploads: u32,
+    /// Bytes of all the open staged uploads of one terminal credential.
+    pub terminal_bytes: u64,
+}
+
+impl Default for StagingLimits {
+    /// One request body's worth per upload (32 MiB: the terminal's queue
+    /// refuses registrations over 24 MiB sealed), 16 open uploads and
+    /// 128 MiB per terminal. A terminal sends one registration at a time,
+    /// so it has one or two open at once; the rest of the room is for
+    /// uploads it abandoned (a row that failed for good), until the sweep.
+    fn default() -> Self {
+        StagingLimits {
+            upload_bytes: registry_api::MAX_BODY_BYTES as u64,
+            terminal_uploads: 16,
+            terminal_bytes: 128 * 1024 * 1024,
+        }
+    }
 }
 
 /// The history lookups one terminal credential may make: `burst` at once,
@@ -138,6 +186,7 @@ impl std::fmt::Debug for RegistryConfig {
             .field("tokens", &format_args!("<{} tokens>", self.tokens.len()))
             .field("token_file", &self.token_file)
             .field("staff_tokens", &format_args!("<{} tokens>", self.staff_tokens.len()))
+            .field("staging", &self.staging)
             .finish()
     }
 }
@@ -257,6 +306,7 @@ pub async fn start(cfg: RegistryConfig, listen: SocketAddr) -> anyhow::Result<Ru
         history_buckets: Arc::default(),
         seal_key: Arc::new(cfg.seal_key.clone()),
         tls: tls.is_some(),
+        staging: cfg.staging,
     };
     let app = http::router(state);
     let (stop_tx, stop_rx) = oneshot::channel::<()>();

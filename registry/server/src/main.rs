@@ -75,6 +75,35 @@ struct Args {
     /// at start and hourly).
     #[arg(long, default_value_t = 14.0, value_name = "DAYS")]
     staged_max_age_days: f64,
+    /// Bytes one staged upload may hold, metadata and pages [default: 32 MiB].
+    #[arg(long, value_name = "MIB")]
+    staged_mib_per_upload: Option<u64>,
+    /// Open staged uploads one terminal credential may have [default: 16].
+    #[arg(long, value_name = "N")]
+    staged_uploads_per_terminal: Option<u32>,
+    /// Bytes all the staged uploads of one terminal credential may hold [default: 128 MiB].
+    #[arg(long, value_name = "MIB")]
+    staged_mib_per_terminal: Option<u64>,
+}
+
+/// The staging quotas: the defaults, with what the flags change.
+fn staging_limits(args: &Args) -> anyhow::Result<registry::StagingLimits> {
+    const MIB: u64 = 1024 * 1024;
+    let mut limits = registry::StagingLimits::default();
+    if let Some(mib) = args.staged_mib_per_upload {
+        limits.upload_bytes = mib.saturating_mul(MIB);
+    }
+    if let Some(n) = args.staged_uploads_per_terminal {
+        limits.terminal_uploads = n;
+    }
+    if let Some(mib) = args.staged_mib_per_terminal {
+        limits.terminal_bytes = mib.saturating_mul(MIB);
+    }
+    anyhow::ensure!(
+        limits.upload_bytes > 0 && limits.terminal_uploads > 0 && limits.terminal_bytes > 0,
+        "the staging quotas must be positive"
+    );
+    Ok(limits)
 }
 
 /// Reads tokens from `text`: one per line, blank lines and `#` comments skipped.
@@ -168,6 +197,7 @@ async fn main() -> anyhow::Result<()> {
     if let Some(dir) = &args.init_keys {
         return init_keys(dir);
     }
+    let staging = staging_limits(&args)?;
     let (Some(db), Some(seal_path), Some(lookup_path)) =
         (args.db, args.seal_key_file, args.lookup_key_file)
     else {
@@ -215,6 +245,7 @@ async fn main() -> anyhow::Result<()> {
         "--staged-max-age-days must be a positive number"
     );
     let cfg = registry::RegistryConfig {
+        staging,
         staged_max_age: std::time::Duration::from_secs_f64(
             (args.staged_max_age_days * 86_400.0).min(1e12),
         ),

@@ -38,6 +38,7 @@ impl Rig {
             tls: None,
             staged_max_age: registry::DEFAULT_STAGED_MAX_AGE,
             limits: Default::default(),
+            staging: registry::StagingLimits::default(),
             token_file: None,
             staff_tokens: vec![STAFF.into()],
             history_limit: registry::HistoryLimit {
