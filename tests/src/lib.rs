@@ -402,6 +402,8 @@ pub fn registry_config(
         lookup_key: registry::LookupKey::from_text(&read(&keys.lookup)?)?,
         tls: None,
         staged_max_age: registry::DEFAULT_STAGED_MAX_AGE,
+        limits: Default::default(),
+        staging: registry::StagingLimits::default(),
     })
 }
 

@@ -1,8 +1,10 @@
 //! Mutual TLS between the uplink and the real registry, with certificates made
-//! here by `rcgen`: a registry CA and a terminal CA, each signing separate
-//! leaf certificates. The terminal pins the registry CA and presents its own
-//! certificate; a terminal without one, with one from another CA, or pinning
-//! another CA gets no acknowledgement and stores nothing.
+//! here by `rcgen` (the registry's, signed by a registry CA) and by the
+//! kiosk's own enrollment code (the terminal's self-signed one). The terminal
+//! pins the registry CA, makes its own key, enrols it with the one-time code
+//! staff issued, and is known by that key from then on; a terminal whose key
+//! was never enrolled, or that pins another CA, gets no acknowledgement and
+//! stores nothing.
 
 use std::path::Path;
 use std::sync::mpsc;
@@ -51,10 +53,25 @@ fn write(dir: &Path, name: &str, text: &str) -> anyhow::Result<std::path::PathBu
     Ok(p)
 }
 
+/// Staff issue a one-time code for `terminal_id` (as `POST /v1/staff/terminals`).
+async fn issue_code(base: &str, ca: &Ca, terminal_id: &str) -> anyhow::Result<String> {
+    let staff = reqwest::Client::builder()
+        .tls_certs_only(reqwest::Certificate::from_pem_bundle(ca.pem().as_bytes())?)
+        .build()?;
+    let res = staff
+        .post(format!("{base}{}", registry_api::STAFF_TERMINALS_PATH))
+        .bearer_auth(kiosk_e2e::STAFF_TOKEN)
+        .json(&serde_json::json!({ "terminal_id": terminal_id, "hall": "SPECIMEN hall" }))
+        .send()
+        .await?;
+    anyhow::ensure!(res.status() == 201, "issue: {}", res.status());
+    let code: registry_api::EnrollmentCode = res.json().await?;
+    Ok(code.code)
+}
+
 #[test]
 fn mutual_tls_uploads_and_refuses_strangers() -> anyhow::Result<()> {
     let registry_ca = Ca::new("SPECIMEN registry CA")?;
-    let terminal_ca = Ca::new("SPECIMEN terminal CA")?;
     let stranger_ca = Ca::new("SPECIMEN stranger CA")?;
     let mut rig = Rig::start()?;
     let dir = rig.dir.path().to_path_buf();
@@ -62,7 +79,6 @@ fn mutual_tls_uploads_and_refuses_strangers() -> anyhow::Result<()> {
     let tls = registry::TlsFiles {
         cert_chain: write(&dir, "server.pem", &server_cert)?,
         key: write(&dir, "server.key", &server_key)?,
-        client_ca: write(&dir, "terminal-ca.pem", &terminal_ca.pem())?,
     };
     // Restart the rig's registry with TLS on the same database.
     rig.stop_registry();
@@ -72,29 +88,35 @@ fn mutual_tls_uploads_and_refuses_strangers() -> anyhow::Result<()> {
     let url = reg.base_url();
     assert!(url.starts_with("https://"), "{url}");
 
-    let terminal = |ca: &Ca, pinned: &Ca| -> anyhow::Result<ClientTls> {
-        let (cert, key) = ca.leaf(&["terminal-01"])?;
+    // Each terminal makes its own key, as `kiosk enroll` does.
+    let terminal = |pinned: &Ca| -> anyhow::Result<ClientTls> {
+        let (cert, key) = kiosk_uplink::make_identity("terminal-01")?;
         Ok(ClientTls {
             registry_ca_pem: pinned.pem().into_bytes(),
-            identity_pem: format!("{cert}\n{key}").into_bytes(),
+            identity_pem: format!("{cert}\n{}", key.as_str()).into_bytes(),
         })
     };
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let ours = terminal(&registry_ca)?;
+    let code = runtime.block_on(issue_code(&url, &registry_ca, "terminal-01"))?;
+    // Pinning another CA, the terminal cannot even enrol.
+    let err = runtime
+        .block_on(kiosk_uplink::enroll(&url, &terminal(&stranger_ca)?, "terminal-01", &code, Duration::from_secs(10)))
+        .expect_err("a terminal pinning another CA must not reach the registry");
+    assert!(matches!(err, kiosk_uplink::UplinkError::Network(_)), "{err}");
+    let reply = runtime.block_on(kiosk_uplink::enroll(&url, &ours, "terminal-01", &code, Duration::from_secs(10)))?;
+    assert_eq!(reply.terminal_id, "terminal-01");
+
     let queue = rig.queue()?;
     queue.seal(&specimen_upload(1))?;
-
-    // Strangers: a certificate from another CA, and a terminal pinning another CA.
-    for bad in [
-        terminal(&stranger_ca, &registry_ca)?,
-        terminal(&terminal_ca, &stranger_ca)?,
-    ] {
+    // Strangers: a key never enrolled, and a terminal pinning another CA.
+    for bad in [terminal(&registry_ca)?, terminal(&stranger_ca)?] {
         let mut ucfg = rig.uplink_config(&url)?;
         ucfg.tls = Some(bad);
         let (tx, rx) = mpsc::channel();
         let uplink = Uplink::spawn(rig.queue_path.clone(), ucfg, tx)?;
         match rx.recv_timeout(Duration::from_secs(10))? {
-            UplinkEvent::RetryScheduled { reason, .. } => {
-                assert!(reason.starts_with("network error"), "{reason}")
-            }
+            UplinkEvent::RetryScheduled { .. } => {}
             other => panic!("a stranger got {other:?}"),
         }
         drop(uplink);
@@ -108,9 +130,10 @@ fn mutual_tls_uploads_and_refuses_strangers() -> anyhow::Result<()> {
         "a stranger's upload was stored"
     );
 
-    // The provisioned terminal.
+    // The enrolled terminal, with no bearer token at all.
     let mut ucfg = rig.uplink_config(&url)?;
-    ucfg.tls = Some(terminal(&terminal_ca, &registry_ca)?);
+    ucfg.tls = Some(ours);
+    ucfg.token = String::new();
     let (tx, _rx) = mpsc::channel();
     let uplink = Uplink::spawn(rig.queue_path.clone(), ucfg, tx)?;
     for n in 2..=3 {

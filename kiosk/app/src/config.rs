@@ -447,8 +447,13 @@ impl Config {
     }
 
     /// Reads the registry token named by `registry.token_file`.
+    /// Over https an enrolled terminal needs none: a missing file reads as
+    /// no token.
     pub fn read_token(&self) -> anyhow::Result<String> {
         let path = &self.registry.token_file;
+        if self.registry.url.starts_with("https://") && !path.exists() {
+            return Ok(String::new());
+        }
         let token = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read registry token {}", path.display()))?;
         let token = token.trim().to_string();

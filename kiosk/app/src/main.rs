@@ -13,6 +13,7 @@ use slint::ComponentHandle;
 mod cli_classify;
 #[cfg(feature = "demo")]
 mod cli_demo;
+mod cli_enroll;
 mod cli_idcard;
 mod cli_ocr;
 mod cli_printer;
@@ -80,6 +81,9 @@ enum Cmd {
         #[command(subcommand)]
         cmd: cli_provision::ProvisionCmd,
     },
+    /// Make this terminal's key (once) and enrol it at the registry with the
+    /// one-time code staff issued.
+    Enroll(cli_enroll::EnrollArgs),
     /// Staff PINs: make the hash for the configuration.
     Staff {
         #[command(subcommand)]
@@ -127,6 +131,7 @@ fn main() -> ExitCode {
         Cmd::Printer { cmd } => cli_printer::run(cmd),
         Cmd::Provision { cmd } => cli_provision::run(cmd),
         Cmd::Staff { cmd } => cli_staff::run(cmd),
+        Cmd::Enroll(args) => load(&cli.config).and_then(|cfg| cli_enroll::run(&cfg, &args)),
         Cmd::Diagnostics { cmd } => {
             load(&cli.config).and_then(|cfg| kiosk::cli_diagnostics::run(&cfg, &cmd))
         }

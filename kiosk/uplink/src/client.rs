@@ -124,7 +124,11 @@ impl RegistryClient {
             }
             _ => {}
         }
-        if token.trim().is_empty() || token.chars().any(|c| c.is_control() || c == ' ') {
+        // Over https the terminal is known by its enrolled key and needs no
+        // token; over loopback http the token is its only credential.
+        if (token.trim().is_empty() && tls.is_none())
+            || token.chars().any(|c| c.is_control() || c == ' ')
+        {
             return Err(UplinkError::Config(
                 "token is empty or has invalid characters",
             ));

@@ -17,12 +17,14 @@
 
 mod client;
 mod contact;
+mod enroll;
 mod worker;
 
 use std::time::Duration;
 
 pub use client::{Outgoing, RegistryClient, BUNDLE_MAX_BYTES};
 pub use contact::{clock_offset_ms, Contact, ContactLog};
+pub use enroll::{enroll, make_identity};
 pub use worker::Uplink;
 
 /// What went wrong talking to the registry (or running the uplink).

@@ -63,6 +63,16 @@ pub const STAFF_HEARTBEATS_PATH: &str = "/v1/staff/heartbeats";
 pub const STAFF_STATS_PATH: &str = "/v1/staff/stats";
 /// Staff: the newest audit entries (`GET`).
 pub const STAFF_AUDIT_PATH: &str = "/v1/staff/audit";
+/// Staff: the terminal records (`GET` lists, `POST` body [`NewTerminal`]
+/// issues an enrollment code) and [`revoke_path`].
+pub const STAFF_TERMINALS_PATH: &str = "/v1/staff/terminals";
+/// Staff: revokes a terminal (`POST`, no body); refused from its next request.
+pub fn revoke_path(terminal_id: &str) -> String {
+    format!("{STAFF_TERMINALS_PATH}/{terminal_id}/revoke")
+}
+/// Terminal enrollment (`POST`, body [`EnrollRequest`], over TLS with the
+/// terminal's own certificate, no bearer token).
+pub const ENROLL_PATH: &str = "/v1/enroll";
 /// Path of the sealed upload endpoint (`POST`, body [`SEALED_CONTENT_TYPE`]).
 pub const SEALED_REGISTRATIONS_PATH: &str = "/v1/sealed-registrations";
 /// Content type of a sealed registration: a sealed box holding the upload's JSON.
@@ -311,6 +321,56 @@ pub struct HistoryQuery {
 pub fn id_number_shape_ok(id: &IdNumber) -> bool {
     let id = id.expose().trim();
     !id.is_empty() && id.len() <= MAX_ID_NUMBER_CHARS && id.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
+/// `POST /v1/staff/terminals`: a terminal to create (or re-enrol) and the
+/// hall it serves; answered with an [`EnrollmentCode`].
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct NewTerminal {
+    /// 1 to 64 of `A-Z a-z 0-9 - _ .`.
+    pub terminal_id: String,
+    /// The hall's name, 1 to 100 characters.
+    pub hall: String,
+}
+
+/// A one-time enrollment code for one terminal: the technician types it on
+/// the terminal (`kiosk enroll --code`). Shown once; only its hash is kept.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct EnrollmentCode {
+    pub terminal_id: String,
+    pub hall: String,
+    /// Groups of four of `A-Z 2-9` (no 0, 1, I, O), e.g. `K7QX-M2PD-9RTA-WC4E`.
+    pub code: String,
+    /// RFC 3339: the code is refused after this.
+    pub expires_at: String,
+}
+
+/// `POST /v1/enroll`: a terminal's claim to an id, with the code staff issued.
+#[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct EnrollRequest {
+    pub terminal_id: String,
+    pub code: String,
+}
+
+impl std::fmt::Debug for EnrollRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EnrollRequest")
+            .field("terminal_id", &self.terminal_id)
+            .field("code", &"***")
+            .finish()
+    }
+}
+
+/// The answer to an enrollment: the key of the certificate presented is now
+/// this terminal's.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct EnrollReply {
+    pub terminal_id: String,
+    pub hall: String,
+    /// Hex SHA-256 of the enrolled public key (SubjectPublicKeyInfo).
+    pub key_sha256: String,
 }
 
 /// `POST /v1/heartbeats`: a terminal's periodic report of its queue.

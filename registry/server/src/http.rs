@@ -30,10 +30,15 @@ use registry_api::{
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 
-use crate::store::{PageRow, RegisterOutcome, StageState, Store};
+use crate::store::{PageRow, PageSource, RegisterOutcome, StageState, Store};
 use crate::validate;
 
 mod ratings;
+mod terminals;
+
+/// The `Retry-After` of a staging quota refusal: room comes back as the
+/// terminal completes what it staged, or at the hourly sweep.
+const STAGING_RETRY_AFTER_S: u64 = 600;
 
 /// Path of the totals endpoint (`GET`, staff).
 pub const STATS_PATH: &str = registry_api::STAFF_STATS_PATH;
@@ -52,6 +57,11 @@ pub(crate) struct AppState {
     pub history_buckets: Arc<std::sync::Mutex<std::collections::HashMap<String, (f64, Instant)>>>,
     /// Opens the registrations terminals sealed to this registry.
     pub seal_key: Arc<SealSecretKey>,
+    /// Served over TLS: the terminal API then takes enrolled keys only, and
+    /// bearer tokens no longer make a terminal.
+    pub tls: bool,
+    /// What staged uploads may hold, per upload and per terminal credential.
+    pub staging: crate::StagingLimits,
 }
 
 impl std::fmt::Debug for AppState {
@@ -86,6 +96,12 @@ pub(crate) fn router(state: AppState) -> Router {
         .route(registry_api::STAFF_HEARTBEATS_PATH, get(heartbeats))
         .route(STATS_PATH, get(stats))
         .route(registry_api::STAFF_AUDIT_PATH, get(audit_log))
+        .route(
+            registry_api::STAFF_TERMINALS_PATH,
+            get(terminals::list).post(terminals::issue),
+        )
+        .route(&registry_api::revoke_path("{terminal_id}"), post(terminals::revoke))
+        .route(registry_api::ENROLL_PATH, post(terminals::enroll))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -99,6 +115,8 @@ pub(crate) struct Failure {
     status: StatusCode,
     code: &'static str,
     message: String,
+    /// Seconds for a `Retry-After` header.
+    retry_after: Option<u64>,
 }
 
 impl Failure {
@@ -107,7 +125,13 @@ impl Failure {
             status,
             code,
             message: message.into(),
+            retry_after: None,
         }
+    }
+
+    fn retry_after(mut self, seconds: u64) -> Failure {
+        self.retry_after = Some(seconds);
+        self
     }
 
     fn bad_request(message: impl Into<String>) -> Failure {
@@ -151,6 +175,10 @@ impl IntoResponse for Failure {
             res.headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
+        if let Some(seconds) = self.retry_after {
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
         res
     }
 }
@@ -175,6 +203,30 @@ fn known_digest(known: &[[u8; 32]], digest: &[u8; 32]) -> bool {
 }
 
 fn credential(parts: &Parts, state: &AppState) -> Result<Credential, Failure> {
+    // Over TLS, a terminal is the key it enrolled; its certificate was
+    // checked in the handshake (serve.rs) and its record is read now, so a
+    // revocation holds from the next request.
+    if let Some(key) = parts.extensions.get::<crate::serve::PeerKey>() {
+        let found = state
+            .store
+            .terminal_by_key(&key.to_hex())
+            .map_err(|err| Failure::internal("cannot read terminals", &err))?;
+        match found {
+            Some((id, crate::store::TerminalStatus::Active)) => {
+                return Ok(Credential::Terminal(format!("terminal:{id}"), Some(id)));
+            }
+            Some((_, _)) => {
+                return Err(Failure::new(
+                    StatusCode::UNAUTHORIZED,
+                    "revoked",
+                    "this terminal's enrollment was revoked",
+                ));
+            }
+            // Not a terminal's key: staff may still present one; go on to
+            // the bearer token.
+            None => {}
+        }
+    }
     let value = parts
         .headers
         .get(header::AUTHORIZATION)
@@ -186,7 +238,12 @@ fn credential(parts: &Parts, state: &AppState) -> Result<Credential, Failure> {
     }
     let digest: [u8; 32] = Sha256::digest(token.trim().as_bytes()).into();
     let name = |role: &str| format!("{role}-{}", hex::encode(&digest[..4]));
-    let terminal = state.terminals.find(&digest);
+    // Over TLS a bearer token alone never makes a terminal: it must enrol.
+    let terminal = if state.tls {
+        None
+    } else {
+        state.terminals.find(&digest)
+    };
     let staff = known_digest(&state.staff_digests, &digest);
     match (terminal, staff) {
         (Some(t), _) => Ok(Credential::Terminal(name("terminal"), t.terminal_id)),
@@ -394,7 +451,7 @@ async fn register_sealed(
         if !validate::is_staged(&upload) {
             return store_upload(&state, &upload).map(Staged::Done);
         }
-        let stage = stage_metadata(&state, &upload)?;
+        let stage = stage_metadata(&state, &terminal, &upload, &[])?;
         after_stage(&state, &upload.idempotency_key, stage)
     })
     .await?;
@@ -415,20 +472,29 @@ fn open_upload(
     Ok(upload)
 }
 
-/// Validates and stages the metadata of a registration whose pages follow (blocking).
-fn stage_metadata(state: &AppState, upload: &RegistrationUpload) -> Result<StageState, Failure> {
+/// Validates and stages the metadata of a registration whose pages follow,
+/// with the `pages` that came along (blocking), within the staging quotas.
+fn stage_metadata(
+    state: &AppState,
+    terminal: &Terminal,
+    upload: &RegistrationUpload,
+    pages: &[(u32, Vec<u8>)],
+) -> Result<StageState, Failure> {
     validate::check_metadata(upload).map_err(|err| Failure::bad_request(err.to_string()))?;
     let metadata = serde_json::to_vec(upload)
         .map_err(|err| Failure::internal("cannot encode the metadata", &err))?;
     let digest = registry_api::sha256_hex(&metadata);
-    let pages = u32::try_from(upload.pages.len()).unwrap_or(u32::MAX);
+    let page_count = u32::try_from(upload.pages.len()).unwrap_or(u32::MAX);
     state
         .store
         .stage(
             &upload.idempotency_key,
+            &terminal.who,
             &metadata,
             &digest,
+            page_count,
             pages,
+            &state.staging,
             chrono::Utc::now(),
         )
         .map_err(|err| Failure::internal("cannot stage the registration", &err))
@@ -491,17 +557,9 @@ fn register_bundle(
         pages.push((*index, open_page(state, &upload, *index, sealed)?));
     }
     if pages.len() < upload.pages.len() {
-        // Only some pages: stage them, the rest follow one by one.
-        let mut stage = stage_metadata(state, &upload)?;
-        for (index, jpeg) in &pages {
-            if !matches!(stage, StageState::Missing(_)) {
-                break;
-            }
-            stage = state
-                .store
-                .stage_page(&upload.idempotency_key, *index, jpeg)
-                .map_err(|err| Failure::internal("cannot stage the page", &err))?;
-        }
+        // Only some pages: stage them with the metadata in one transaction,
+        // the rest follow one by one.
+        let stage = stage_metadata(state, terminal, &upload, &pages)?;
         return after_stage(state, &upload.idempotency_key, stage);
     }
     // Complete: every page is opened and matches its sha256 (`open_page`),
@@ -535,7 +593,7 @@ fn register_bundle(
 /// one is in (the case number is issued then).
 async fn sealed_page(
     State(state): State<AppState>,
-    _terminal: Terminal,
+    terminal: Terminal,
     Path((key, index)): Path<(String, String)>,
     headers: HeaderMap,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
@@ -568,7 +626,7 @@ async fn sealed_page(
         drop(body);
         let state_now = state
             .store
-            .stage_page(&key, index, &jpeg)
+            .stage_page(&key, &terminal.who, index, &jpeg, &state.staging)
             .map_err(store_err)?;
         after_stage(&state, &key, state_now)
     })
@@ -593,7 +651,28 @@ fn after_stage(state: &AppState, key: &str, stage: StageState) -> Result<Staged,
             "no staged registration with this key; post its metadata first",
         )),
         StageState::Missing(missing) if !missing.is_empty() => Ok(Staged::Missing(missing)),
+        StageState::OverQuota => Err(Failure::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "staging_quota",
+            format!(
+                "this terminal has too much staged and not completed (at most {} uploads, {} bytes); \
+                 complete those first",
+                state.staging.terminal_uploads, state.staging.terminal_bytes
+            ),
+        )
+        .retry_after(STAGING_RETRY_AFTER_S)),
+        StageState::TooLarge => Err(Failure::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "staged_too_large",
+            format!(
+                "a staged registration holds at most {} bytes; it was dropped",
+                state.staging.upload_bytes
+            ),
+        )),
         StageState::Missing(_) => {
+            // Complete: the metadata was checked when staged and each page
+            // against its sha256 when it came, so the pages are copied as
+            // they are, inside the database (no base64, no second hashing).
             let store_err = |err: crate::store::StoreError| {
                 Failure::internal("cannot read the staged pages", &err)
             };
@@ -603,16 +682,18 @@ fn after_stage(state: &AppState, key: &str, stage: StageState) -> Result<Staged,
                     &std::fmt::Error,
                 ));
             };
-            use base64::Engine as _;
-            let mut upload: RegistrationUpload = serde_json::from_slice(&metadata)
+            let upload: RegistrationUpload = serde_json::from_slice(&metadata)
                 .map_err(|err| Failure::internal("staged metadata unreadable", &err))?;
-            let pages = state.store.staged_pages(key).map_err(store_err)?;
-            for page in &mut upload.pages {
-                if let Some((_, jpeg)) = pages.iter().find(|(i, _)| *i == page.index) {
-                    page.jpeg_base64 = base64::engine::general_purpose::STANDARD.encode(jpeg);
-                }
-            }
-            store_upload(state, &upload).map(Staged::Done)
+            drop(metadata);
+            validate::check_metadata(&upload)
+                .map_err(|err| Failure::bad_request(err.to_string()))?;
+            let body_hash = validate::content_hash(&upload)
+                .map_err(|err| Failure::internal("cannot hash the upload", &err))?;
+            state
+                .store
+                .register_from(&upload, &body_hash, PageSource::Staged, chrono::Utc::now())
+                .map(Staged::Done)
+                .map_err(|err| Failure::internal("cannot store the registration", &err))
         }
     }
 }

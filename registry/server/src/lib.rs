@@ -16,6 +16,7 @@
 mod terminals;
 mod http;
 mod store;
+mod serve;
 mod validate;
 
 use std::net::SocketAddr;
@@ -29,10 +30,19 @@ use tokio::sync::oneshot;
 pub use registry_api::envelope::{LookupKey, SealPublicKey, SealSecretKey};
 
 pub use http::STATS_PATH;
-pub use store::{AuditEntry, HeartbeatRecord, Stats};
+pub use serve::{Limits, PeerKey};
+pub use store::{AuditEntry, HeartbeatRecord, Stats, TerminalRecord, TerminalStatus};
 pub use validate::MAX_PAGES;
 
 /// The default age after which a staged upload that was never completed is deleted.
+///
+/// Kept at 14 days with the staging quotas in place: what abandoned uploads
+/// can hold is now bounded by [`StagingLimits`] per terminal credential,
+/// whatever their age, so the age is no longer the defence against a flood.
+/// It only decides how long a terminal may stay away and still resume where
+/// it was cut instead of sending every page again: halls close for a week
+/// at the Spring Festival and National Day, and a broken terminal can wait
+/// days for a technician. A swept upload costs a resend, never a registration.
 pub const DEFAULT_STAGED_MAX_AGE: std::time::Duration =
     std::time::Duration::from_secs(14 * 24 * 3600);
 
@@ -70,6 +80,48 @@ pub struct RegistryConfig {
     /// this are deleted at start and then every `staged_max_age / 4` (at
     /// most hourly); [`DEFAULT_STAGED_MAX_AGE`] unless configured.
     pub staged_max_age: std::time::Duration,
+    /// Connection limit and deadlines for slow clients ([`Limits::default`]).
+    pub limits: Limits,
+    /// How much one staged upload and one terminal credential's staged
+    /// uploads may hold ([`StagingLimits::default`]).
+    pub staging: StagingLimits,
+}
+
+/// Quotas on staged uploads (metadata posted, pages still coming), which sit
+/// in the database until completed or swept. A staged upload holds at most
+/// [`MAX_PAGES`] pages (its metadata says how many) and `upload_bytes` in all
+/// (its metadata and its opened pages); one terminal credential holds at most
+/// `terminal_uploads` open staged uploads and `terminal_bytes` in all of them.
+///
+/// Over `upload_bytes` the registration can never complete: the page is
+/// answered 413 `staged_too_large` and the staged upload is dropped. Over a
+/// terminal's quota the new upload or page is answered 429 `staging_quota`
+/// and nothing of it is stored; the terminal completes or abandons what it
+/// has staged first. A bundle with every page stages nothing and is never
+/// counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StagingLimits {
+    /// Bytes one staged upload may hold: its metadata and its pages.
+    pub upload_bytes: u64,
+    /// Open staged uploads per terminal credential.
+    pub terminal_uploads: u32,
+    /// Bytes of all the open staged uploads of one terminal credential.
+    pub terminal_bytes: u64,
+}
+
+impl Default for StagingLimits {
+    /// One request body's worth per upload (32 MiB: the terminal's queue
+    /// refuses registrations over 24 MiB sealed), 16 open uploads and
+    /// 128 MiB per terminal. A terminal sends one registration at a time,
+    /// so it has one or two open at once; the rest of the room is for
+    /// uploads it abandoned (a row that failed for good), until the sweep.
+    fn default() -> Self {
+        StagingLimits {
+            upload_bytes: registry_api::MAX_BODY_BYTES as u64,
+            terminal_uploads: 16,
+            terminal_bytes: 128 * 1024 * 1024,
+        }
+    }
 }
 
 /// The history lookups one terminal credential may make: `burst` at once,
@@ -90,18 +142,18 @@ impl Default for HistoryLimit {
     }
 }
 
-/// PEM files of a registry that requires mutual TLS.
+/// PEM files of a registry serving HTTPS. Terminals present certificates of
+/// their own keys (made at enrollment); no certificate authority signs them:
+/// the registry recognises an enrolled terminal by its public key.
 #[derive(Debug, Clone)]
 pub struct TlsFiles {
     /// The registry's certificate chain (leaf first).
     pub cert_chain: PathBuf,
     /// The registry's private key.
     pub key: PathBuf,
-    /// The CA(s) that sign the terminals' client certificates.
-    pub client_ca: PathBuf,
 }
 
-/// The rustls configuration of a registry that requires client certificates.
+/// The rustls configuration of a registry that asks for client certificates.
 fn server_tls(files: &TlsFiles) -> anyhow::Result<rustls::ServerConfig> {
     use rustls_pki_types::pem::PemObject as _;
     use rustls_pki_types::{CertificateDer, PrivateKeyDer};
@@ -116,19 +168,7 @@ fn server_tls(files: &TlsFiles) -> anyhow::Result<rustls::ServerConfig> {
         })?;
     let key = PrivateKeyDer::from_pem_file(&files.key)
         .with_context(|| format!("cannot read the private key {}", files.key.display()))?;
-    let mut roots = rustls::RootCertStore::empty();
-    let cas: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&files.client_ca)
-        .and_then(|it| it.collect())
-        .with_context(|| format!("cannot read the client CA {}", files.client_ca.display()))?;
-    for ca in cas {
-        roots.add(ca).context("bad client CA certificate")?;
-    }
-    let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
-        Arc::new(roots),
-        provider.clone(),
-    )
-    .build()
-    .context("cannot build the client certificate verifier")?;
+    let verifier = Arc::new(serve::AnyKeyVerifier::new(provider.clone()));
     let mut cfg = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .context("tls protocol versions")?
@@ -147,6 +187,7 @@ impl std::fmt::Debug for RegistryConfig {
             .field("tokens", &format_args!("<{} tokens>", self.tokens.len()))
             .field("token_file", &self.token_file)
             .field("staff_tokens", &format_args!("<{} tokens>", self.staff_tokens.len()))
+            .field("staging", &self.staging)
             .finish()
     }
 }
@@ -210,7 +251,10 @@ impl Drop for RunningRegistry {
 /// the current tokio runtime until shut down.
 pub async fn start(cfg: RegistryConfig, listen: SocketAddr) -> anyhow::Result<RunningRegistry> {
     let entries = terminals::parse(&cfg.tokens);
-    anyhow::ensure!(!entries.is_empty(), "no terminal tokens configured");
+    anyhow::ensure!(
+        !entries.is_empty() || cfg.tls.is_some(),
+        "no terminal tokens configured (and no TLS, so no terminal can enrol)"
+    );
     let unbound = entries.iter().filter(|e| e.terminal_id.is_none()).count();
     if unbound > 0 {
         log::warn!(
@@ -262,51 +306,25 @@ pub async fn start(cfg: RegistryConfig, listen: SocketAddr) -> anyhow::Result<Ru
         history_limit: cfg.history_limit,
         history_buckets: Arc::default(),
         seal_key: Arc::new(cfg.seal_key.clone()),
+        tls: tls.is_some(),
+        staging: cfg.staging,
     };
     let app = http::router(state);
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
     let scheme = if tls.is_some() { "https" } else { "http" };
-    let task = match tls {
-        None => tokio::spawn(async move {
-            let served = axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    // A dropped sender also means stop.
-                    let _ = stop_rx.await;
-                })
-                .await;
-            match served {
-                Ok(()) => log::info!("registry on {addr} stopped"),
-                Err(err) => log::error!("registry on {addr} failed: {err}"),
-            }
-        }),
-        Some(tls) => {
-            let std_listener = listener
-                .into_std()
-                .context("cannot hand the socket to the tls server")?;
-            let handle = axum_server::Handle::new();
-            let server = axum_server::tls_rustls::from_tcp_rustls(
-                std_listener,
-                axum_server::tls_rustls::RustlsConfig::from_config(Arc::new(tls)),
-            )
-            .context("cannot start the tls server")?
-            .handle(handle.clone());
-            tokio::spawn(async move {
-                let serve = server.serve(app.into_make_service());
-                tokio::pin!(serve);
-                let served = tokio::select! {
-                    res = &mut serve => res,
-                    _ = stop_rx => {
-                        handle.graceful_shutdown(Some(SHUTDOWN_GRACE));
-                        serve.await
-                    }
-                };
-                match served {
-                    Ok(()) => log::info!("registry (tls) on {addr} stopped"),
-                    Err(err) => log::error!("registry (tls) on {addr} failed: {err}"),
-                }
-            })
-        }
-    };
+    let limits = cfg.limits;
+    let task = tokio::spawn(async move {
+        serve::serve(
+            listener,
+            tls.map(Arc::new),
+            app,
+            limits,
+            stop_rx,
+            SHUTDOWN_GRACE,
+        )
+        .await;
+        log::info!("registry on {scheme}://{addr} stopped");
+    });
     log::info!("registry listening on {scheme}://{addr}");
     Ok(RunningRegistry {
         addr,

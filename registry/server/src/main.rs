@@ -35,17 +35,25 @@ struct Args {
     #[arg(long, required_unless_present = "init_keys")]
     lookup_key_file: Option<PathBuf>,
     /// Serve HTTPS with this certificate chain (PEM, leaf first); needs
-    /// --tls-key and --client-ca. Without it the registry speaks plain HTTP
-    /// and refuses to listen anywhere but loopback.
-    #[arg(long, requires_all = ["tls_key", "client_ca"])]
+    /// --tls-key. Terminals then authenticate with the key they enrolled
+    /// (`POST /v1/staff/terminals` issues an enrollment code). Without it the
+    /// registry speaks plain HTTP, knows terminals by bearer token only, and
+    /// refuses to listen anywhere but loopback.
+    #[arg(long, requires = "tls_key")]
     tls_cert: Option<PathBuf>,
     /// The private key of --tls-cert (PEM).
-    #[arg(long)]
+    #[arg(long, requires = "tls_cert")]
     tls_key: Option<PathBuf>,
-    /// The CA that signs the terminals' client certificates (PEM); every
-    /// terminal must present a certificate it signed.
-    #[arg(long)]
-    client_ca: Option<PathBuf>,
+    /// Connections served at once; more are closed at once.
+    #[arg(long, default_value_t = registry::Limits::default().max_connections)]
+    max_connections: usize,
+    /// Seconds a client has to send a request's head (and the longest a
+    /// connection may sit idle).
+    #[arg(long, default_value_t = registry::Limits::default().header_timeout.as_secs())]
+    header_timeout_secs: u64,
+    /// Seconds a client has to send a whole request and get its answer.
+    #[arg(long, default_value_t = registry::Limits::default().request_timeout.as_secs())]
+    request_timeout_secs: u64,
     /// Write a new key set into this directory and exit.
     #[arg(long, value_name = "DIR")]
     init_keys: Option<PathBuf>,
@@ -68,6 +76,35 @@ struct Args {
     /// at start and hourly).
     #[arg(long, default_value_t = 14.0, value_name = "DAYS")]
     staged_max_age_days: f64,
+    /// Bytes one staged upload may hold, metadata and pages [default: 32 MiB].
+    #[arg(long, value_name = "MIB")]
+    staged_mib_per_upload: Option<u64>,
+    /// Open staged uploads one terminal credential may have [default: 16].
+    #[arg(long, value_name = "N")]
+    staged_uploads_per_terminal: Option<u32>,
+    /// Bytes all the staged uploads of one terminal credential may hold [default: 128 MiB].
+    #[arg(long, value_name = "MIB")]
+    staged_mib_per_terminal: Option<u64>,
+}
+
+/// The staging quotas: the defaults, with what the flags change.
+fn staging_limits(args: &Args) -> anyhow::Result<registry::StagingLimits> {
+    const MIB: u64 = 1024 * 1024;
+    let mut limits = registry::StagingLimits::default();
+    if let Some(mib) = args.staged_mib_per_upload {
+        limits.upload_bytes = mib.saturating_mul(MIB);
+    }
+    if let Some(n) = args.staged_uploads_per_terminal {
+        limits.terminal_uploads = n;
+    }
+    if let Some(mib) = args.staged_mib_per_terminal {
+        limits.terminal_bytes = mib.saturating_mul(MIB);
+    }
+    anyhow::ensure!(
+        limits.upload_bytes > 0 && limits.terminal_uploads > 0 && limits.terminal_bytes > 0,
+        "the staging quotas must be positive"
+    );
+    Ok(limits)
 }
 
 /// Reads tokens from `text`: one per line, blank lines and `#` comments skipped.
@@ -161,6 +198,7 @@ async fn main() -> anyhow::Result<()> {
     if let Some(dir) = &args.init_keys {
         return init_keys(dir);
     }
+    let staging = staging_limits(&args)?;
     let (Some(db), Some(seal_path), Some(lookup_path)) =
         (args.db, args.seal_key_file, args.lookup_key_file)
     else {
@@ -172,35 +210,43 @@ async fn main() -> anyhow::Result<()> {
             .with_context(|| format!("cannot read the token file {}", path.display()))?;
         tokens.extend(parse_tokens(&text));
     }
-    anyhow::ensure!(
-        !tokens.is_empty(),
-        "no tokens: pass --token-file or --token"
-    );
+    
     let staff_tokens = match &args.staff_token_file {
         Some(path) => parse_tokens(&std::fs::read_to_string(path).with_context(|| {
             format!("cannot read the staff token file {}", path.display())
         })?),
         None => Vec::new(),
     };
-    let tls = match (args.tls_cert, args.tls_key, args.client_ca) {
-        (Some(cert_chain), Some(key), Some(client_ca)) => Some(registry::TlsFiles {
-            cert_chain,
-            key,
-            client_ca,
-        }),
-        (None, None, None) => None,
-        _ => anyhow::bail!("--tls-cert, --tls-key and --client-ca go together"),
+    let tls = match (args.tls_cert, args.tls_key) {
+        (Some(cert_chain), Some(key)) => Some(registry::TlsFiles { cert_chain, key }),
+        (None, None) => None,
+        _ => anyhow::bail!("--tls-cert and --tls-key go together"),
     };
     anyhow::ensure!(
         tls.is_some() || args.listen.ip().is_loopback(),
-        "plain HTTP is for loopback only: pass --tls-cert, --tls-key and --client-ca to listen on {}",
+        "plain HTTP is for loopback only: pass --tls-cert and --tls-key to listen on {}",
         args.listen
+    );
+    anyhow::ensure!(
+        args.max_connections > 0 && args.header_timeout_secs > 0 && args.request_timeout_secs > 0,
+        "--max-connections, --header-timeout-secs and --request-timeout-secs must be positive"
+    );
+    let limits = registry::Limits {
+        max_connections: args.max_connections,
+        header_timeout: std::time::Duration::from_secs(args.header_timeout_secs),
+        request_timeout: std::time::Duration::from_secs(args.request_timeout_secs),
+        ..registry::Limits::default()
+    };
+    anyhow::ensure!(
+        !tokens.is_empty() || tls.is_some(),
+        "no terminals could call: pass --token-file or --token, or serve TLS (--tls-cert) and enrol terminals"
     );
     anyhow::ensure!(
         args.staged_max_age_days.is_finite() && args.staged_max_age_days > 0.0,
         "--staged-max-age-days must be a positive number"
     );
     let cfg = registry::RegistryConfig {
+        staging,
         staged_max_age: std::time::Duration::from_secs_f64(
             (args.staged_max_age_days * 86_400.0).min(1e12),
         ),
@@ -215,6 +261,7 @@ async fn main() -> anyhow::Result<()> {
         },
         seal_key: read_key(&seal_path, registry::SealSecretKey::from_text)?,
         lookup_key: read_key(&lookup_path, registry::LookupKey::from_text)?,
+        limits,
     };
     let running = registry::start(cfg, args.listen).await?;
     wait_for_stop_signal().await;

@@ -188,6 +188,12 @@ pub fn content_hash(upload: &RegistrationUpload) -> Result<String, serde_json::E
     ))
 }
 
+/// Whether `stored` is a content hash of version 2 or later, which covers
+/// the page images by their sha256 (comparing it needs no image).
+pub fn is_content_hash_v2(stored: &str) -> bool {
+    stored.starts_with(CONTENT_HASH_V2)
+}
+
 /// Whether `stored` (a registration's stored content hash) identifies the
 /// same content as `upload` with `pages`: compared directly when it is a v2
 /// hash, else as registries before v2 computed it (the JSON with the images).
@@ -197,7 +203,7 @@ pub fn same_content(
     upload: &RegistrationUpload,
     pages: &[PageRow],
 ) -> Result<bool, serde_json::Error> {
-    if stored == v2 || stored.starts_with(CONTENT_HASH_V2) {
+    if stored == v2 || is_content_hash_v2(stored) {
         return Ok(stored == v2);
     }
     use base64::Engine as _;

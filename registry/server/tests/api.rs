@@ -39,6 +39,8 @@ fn config(db: &Path, tokens: Vec<String>) -> RegistryConfig {
         lookup_key: keys().1.clone(),
         tls: None,
         staged_max_age: registry::DEFAULT_STAGED_MAX_AGE,
+        limits: Default::default(),
+        staging: registry::StagingLimits::default(),
         token_file: None,
         staff_tokens: vec![STAFF.into()],
         history_limit: registry::HistoryLimit {
@@ -1178,7 +1180,7 @@ async fn staged_uploads_never_completed_are_swept() {
     {
         let conn = rusqlite::Connection::open(&db).unwrap();
         conn.execute(
-            "INSERT INTO staged_uploads VALUES ('sw-2', x'7b7d', 'h', 1, '2026-01-01T00:00:00.000Z')",
+            "INSERT INTO staged_uploads (idempotency_key, metadata, metadata_sha256, page_count, received_at) VALUES ('sw-2', x'7b7d', 'h', 1, '2026-01-01T00:00:00.000Z')",
             [],
         )
         .unwrap();

@@ -204,6 +204,50 @@ fn schemas_match_the_wire_types() {
         },
     );
     check(
+        "NewTerminal",
+        &registry_api::NewTerminal {
+            terminal_id: String::new(),
+            hall: String::new(),
+        },
+    );
+    check(
+        "EnrollmentCode",
+        &registry_api::EnrollmentCode {
+            terminal_id: String::new(),
+            hall: String::new(),
+            code: String::new(),
+            expires_at: String::new(),
+        },
+    );
+    check(
+        "EnrollRequest",
+        &registry_api::EnrollRequest {
+            terminal_id: String::new(),
+            code: String::new(),
+        },
+    );
+    check(
+        "EnrollReply",
+        &registry_api::EnrollReply {
+            terminal_id: String::new(),
+            hall: String::new(),
+            key_sha256: String::new(),
+        },
+    );
+    check(
+        "TerminalRecord",
+        &registry::TerminalRecord {
+            terminal_id: String::new(),
+            hall: String::new(),
+            status: registry::TerminalStatus::Active,
+            key_sha256: None,
+            created_at: String::new(),
+            enrolled_at: None,
+            revoked_at: None,
+            code_expires_at: None,
+        },
+    );
+    check(
         "ApiError",
         &ApiError {
             code: String::new(),
@@ -224,6 +268,9 @@ fn every_endpoint_is_documented() {
         registry_api::STAFF_HEARTBEATS_PATH,
         registry_api::STAFF_AUDIT_PATH,
         registry_api::RATINGS_PATH,
+        registry_api::ENROLL_PATH,
+        registry_api::STAFF_TERMINALS_PATH,
+        &registry_api::revoke_path("{terminal_id}"),
         &registry_api::status_path("{case_number}"),
         &registry_api::sealed_page_path("{idempotency_key}", 0).replace("/0", "/{index}"),
     ] {

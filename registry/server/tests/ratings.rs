@@ -37,6 +37,8 @@ impl Rig {
             lookup_key: lookup.clone(),
             tls: None,
             staged_max_age: registry::DEFAULT_STAGED_MAX_AGE,
+            limits: Default::default(),
+            staging: registry::StagingLimits::default(),
             token_file: None,
             staff_tokens: vec![STAFF.into()],
             history_limit: registry::HistoryLimit {
