@@ -10,6 +10,9 @@
 //! `seal.secret` (stays on the registry), `seal.public` (also as
 //! `seal.public.pem`, X25519 SubjectPublicKeyInfo) and `lookup.key` (both
 //! copied to every terminal) into DIR, refusing to overwrite, and exits.
+//! `registry --new-seal-key DIR` writes only a new sealing key pair (the
+//! rotation of registry/README.md): run with it as `--seal-key-file` and the
+//! previous one as `--old-seal-key-file` until every terminal has drained.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -25,13 +28,18 @@ struct Args {
     #[arg(long, default_value = "127.0.0.1:8700")]
     listen: SocketAddr,
     /// SQLite database file (created if missing).
-    #[arg(long, required_unless_present = "init_keys")]
+    #[arg(long, required_unless_present_any = ["init_keys", "new_seal_key"])]
     db: Option<PathBuf>,
-    /// The registry's secret sealing key (`kiosk-seal-secret-v1:...`).
-    #[arg(long, required_unless_present = "init_keys")]
+    /// The registry's current secret sealing key (`kiosk-seal-secret-v1:...`),
+    /// whose public half the terminals hold.
+    #[arg(long, required_unless_present_any = ["init_keys", "new_seal_key"])]
     seal_key_file: Option<PathBuf>,
+    /// An earlier secret sealing key, kept to open what terminals sealed to it
+    /// before a rotation (repeatable).
+    #[arg(long = "old-seal-key-file", value_name = "FILE")]
+    old_seal_key_files: Vec<PathBuf>,
     /// The history lookup key shared with the terminals (`kiosk-lookup-key-v1:...`).
-    #[arg(long, required_unless_present = "init_keys")]
+    #[arg(long, required_unless_present_any = ["init_keys", "new_seal_key"])]
     lookup_key_file: Option<PathBuf>,
     /// Serve HTTPS with this certificate chain (PEM, leaf first); needs
     /// --tls-key and --client-ca. Without it the registry speaks plain HTTP
@@ -46,8 +54,12 @@ struct Args {
     #[arg(long)]
     client_ca: Option<PathBuf>,
     /// Write a new key set into this directory and exit.
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", conflicts_with = "new_seal_key")]
     init_keys: Option<PathBuf>,
+    /// Write a new sealing key pair alone (seal.secret, seal.public,
+    /// seal.public.pem) into this directory and exit: the key rotation.
+    #[arg(long, value_name = "DIR")]
+    new_seal_key: Option<PathBuf>,
     /// File with accepted terminal bearer tokens, one per line.
     #[arg(long)]
     token_file: Option<PathBuf>,
@@ -113,22 +125,21 @@ async fn wait_for_stop_signal() {
     }
 }
 
-/// Writes a fresh key set into `dir` (see the module doc), refusing to overwrite.
-fn init_keys(dir: &std::path::Path) -> anyhow::Result<()> {
+/// Writes a fresh key set into `dir` (see the module doc), refusing to
+/// overwrite; with `lookup` false, the sealing key pair alone.
+fn init_keys(dir: &std::path::Path, lookup: bool) -> anyhow::Result<()> {
     use std::io::Write as _;
     use std::os::unix::fs::OpenOptionsExt as _;
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let secret = registry::SealSecretKey::generate();
-    let files = [
+    let mut files = vec![
         ("seal.secret", secret.to_text(), 0o600),
         ("seal.public", secret.public_key().to_text(), 0o644),
         ("seal.public.pem", secret.public_key().to_pem(), 0o644),
-        (
-            "lookup.key",
-            registry::LookupKey::generate().to_text(),
-            0o600,
-        ),
     ];
+    if lookup {
+        files.push(("lookup.key", registry::LookupKey::generate().to_text(), 0o600));
+    }
     for (name, text, mode) in files {
         let path = dir.join(name);
         let mut f = std::fs::OpenOptions::new()
@@ -140,7 +151,11 @@ fn init_keys(dir: &std::path::Path) -> anyhow::Result<()> {
         writeln!(f, "{text}")?;
         f.sync_all()?;
     }
-    log::info!("keys written to {}", dir.display());
+    log::info!(
+        "keys written to {} (sealing key id {})",
+        dir.display(),
+        secret.key_id()
+    );
     Ok(())
 }
 
@@ -158,7 +173,10 @@ async fn main() -> anyhow::Result<()> {
     init_logging();
     let args = Args::parse();
     if let Some(dir) = &args.init_keys {
-        return init_keys(dir);
+        return init_keys(dir, true);
+    }
+    if let Some(dir) = &args.new_seal_key {
+        return init_keys(dir, false);
     }
     let (Some(db), Some(seal_path), Some(lookup_path)) =
         (args.db, args.seal_key_file, args.lookup_key_file)
@@ -199,6 +217,20 @@ async fn main() -> anyhow::Result<()> {
         args.staged_max_age_days.is_finite() && args.staged_max_age_days > 0.0,
         "--staged-max-age-days must be a positive number"
     );
+    let seal_key = read_key(&seal_path, registry::SealSecretKey::from_text)?;
+    let old_seal_keys = args
+        .old_seal_key_files
+        .iter()
+        .map(|path| read_key(path, registry::SealSecretKey::from_text))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let ring = registry::SealKeyRing::new(seal_key.clone(), old_seal_keys.clone());
+    let mut ids = ring.key_ids().into_iter().map(|id| id.to_string());
+    let current = ids.next().unwrap_or_default();
+    let old: Vec<String> = ids.collect();
+    log::info!(
+        "sealing key {current}, old keys kept for opening: {}",
+        if old.is_empty() { "none".into() } else { old.join(", ") }
+    );
     let cfg = registry::RegistryConfig {
         staged_max_age: std::time::Duration::from_secs_f64(
             (args.staged_max_age_days * 86_400.0).min(1e12),
@@ -212,7 +244,8 @@ async fn main() -> anyhow::Result<()> {
             burst: args.history_burst,
             per_minute: args.history_per_minute,
         },
-        seal_key: read_key(&seal_path, registry::SealSecretKey::from_text)?,
+        seal_key,
+        old_seal_keys,
         lookup_key: read_key(&lookup_path, registry::LookupKey::from_text)?,
     };
     let running = registry::start(cfg, args.listen).await?;
@@ -229,7 +262,7 @@ mod tests {
     #[test]
     fn init_keys_writes_a_matching_set_and_never_overwrites() {
         let dir = tempfile::tempdir().unwrap();
-        init_keys(dir.path()).unwrap();
+        init_keys(dir.path(), true).unwrap();
         let text = |name: &str| std::fs::read_to_string(dir.path().join(name)).unwrap();
         let secret = registry::SealSecretKey::from_text(&text("seal.secret")).unwrap();
         let public = registry::SealPublicKey::from_text(&text("seal.public")).unwrap();
@@ -246,7 +279,7 @@ mod tests {
             .mode();
         assert_eq!(mode & 0o077, 0, "the secret key is readable by others");
         assert!(
-            init_keys(dir.path()).is_err(),
+            init_keys(dir.path(), true).is_err(),
             "an existing key set was overwritten"
         );
         assert_eq!(
@@ -255,6 +288,15 @@ mod tests {
                 .public_key(),
             public
         );
+        // A rotation's new sealing key: the pair alone, no new lookup key.
+        let next = dir.path().join("next");
+        init_keys(&next, false).unwrap();
+        let new_secret =
+            registry::SealSecretKey::from_text(&std::fs::read_to_string(next.join("seal.secret")).unwrap())
+                .unwrap();
+        assert_ne!(new_secret.key_id(), secret.key_id());
+        assert!(next.join("seal.public.pem").exists());
+        assert!(!next.join("lookup.key").exists());
     }
 
     #[test]
