@@ -795,8 +795,11 @@ async fn heartbeat(
     terminal: Terminal,
     ApiJson(mut hb): ApiJson<Heartbeat>,
 ) -> Result<Response, Failure> {
+    // The body's id is checked even when a bound token replaces it: what the
+    // protocol refuses is refused whoever sends it.
+    let overlong = hb.terminal_id.len() > 128;
     hb.terminal_id = terminal.id_or(std::mem::take(&mut hb.terminal_id));
-    if hb.terminal_id.trim().is_empty() || hb.terminal_id.len() > 128 || hb.version.len() > 64 {
+    if overlong || hb.terminal_id.trim().is_empty() || hb.version.len() > 64 {
         return Err(Failure::bad_request(
             "terminal_id must be 1 to 128 characters, version at most 64",
         ));

@@ -1492,6 +1492,24 @@ async fn a_bound_token_names_its_terminal_and_a_removed_line_revokes_it() {
     let all: Vec<registry::HeartbeatRecord> = res.json().await.unwrap();
     let ids: Vec<&str> = all.iter().map(|h| h.heartbeat.terminal_id.as_str()).collect();
     assert_eq!(ids, ["hall-01"]);
+    // A body the protocol refuses (terminal_id over 128 characters) is
+    // refused from a bound token too, although its id would be replaced
+    // (found by scripts/fuzz-registry.sh).
+    let res = c
+        .http
+        .post(format!("{}{HEARTBEAT_PATH}", c.base))
+        .bearer_auth("tok-hall-01")
+        .json(&Heartbeat {
+            terminal_id: "x".repeat(129),
+            queue_depth: 0,
+            failed: 0,
+            oldest_unsent_age_s: None,
+            version: "1".into(),
+        })
+        .send()
+        .await
+        .unwrap();
+    api_error(res, StatusCode::BAD_REQUEST, "bad_request").await;
 
     // Revoked: its line leaves the file.
     std::fs::write(&file, "hall-02 tok-hall-02\n").unwrap();
