@@ -32,7 +32,6 @@ use crate::RegistrationUpload;
 const PUBLIC_PREFIX: &str = "kiosk-seal-public-v1:";
 const SECRET_PREFIX: &str = "kiosk-seal-secret-v1:";
 const LOOKUP_PREFIX: &str = "kiosk-lookup-key-v1:";
-/// DER prefix of an X25519 SubjectPublicKeyInfo (RFC 8410), before the 32 key bytes.
 /// The first bytes of a box that names its key (format 2): then the 8-byte
 /// [`SealKeyId`], then the sealed box.
 pub const BOX_TAG: [u8; 4] = *b"KSK2";
