@@ -16,6 +16,7 @@ packages=(
   systemd udev                                    # appliance tests: systemd-analyze verify, udevadm test
   iproute2                                        # slow-link test: ip netns, tc (tbf or netem)
   jq python3                                      # check-invariants.sh: cargo metadata, module-cycles.py
+  python3-venv curl                               # fuzz-registry.sh: schemathesis in a venv, the health probe
 )
 
 missing=()
@@ -29,6 +30,16 @@ if [ ${#missing[@]} -gt 0 ]; then
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# schemathesis (PyPI, pinned) in a venv of its own, for scripts/fuzz-registry.sh;
+# nothing is fetched when the pinned version is already there.
+schemathesis_version=4.32.5
+venv="${SCHEMATHESIS_VENV:-/var/tmp/kiosk-schemathesis}"
+if [ "$("$venv/bin/schemathesis" --version 2>/dev/null)" != "schemathesis, version $schemathesis_version" ]; then
+  echo "installing schemathesis $schemathesis_version into $venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$schemathesis_version"
 fi
 
 if ! command -v cargo >/dev/null 2>&1; then

@@ -399,6 +399,7 @@ pub fn registry_config(
             per_minute: 1000,
         },
         seal_key: registry::SealSecretKey::from_text(&read(&keys.seal_secret)?)?,
+        old_seal_keys: Vec::new(),
         lookup_key: registry::LookupKey::from_text(&read(&keys.lookup)?)?,
         tls: None,
         staged_max_age: registry::DEFAULT_STAGED_MAX_AGE,

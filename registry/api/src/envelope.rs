@@ -13,6 +13,15 @@
 //!
 //! Keys are provisioned as one-line text files (see [`SealPublicKey::from_text`]
 //! and friends); `#` comment lines and blank lines are ignored.
+//!
+//! **Key ids.** A box names the key it was sealed to, so that the registry
+//! can rotate its sealing key while rows sealed to the old one are still
+//! queued on terminals: [`SealPublicKey::seal_bytes`] writes [`BOX_TAG`]
+//! (`KSK2`), the 8-byte [`SealKeyId`] of the public key (the first bytes of
+//! its SHA-256), then the libsodium sealed box. Boxes of the first format
+//! (the sealed box alone, no tag) still open. The registry holds its current
+//! and old secret keys in a [`SealKeyRing`], which picks the key by id and
+//! answers [`EnvelopeError::UnknownKey`] for an id it does not hold.
 
 use base64::Engine as _;
 use crypto_box::aead::OsRng;
@@ -25,6 +34,11 @@ use crate::RegistrationUpload;
 const PUBLIC_PREFIX: &str = "kiosk-seal-public-v1:";
 const SECRET_PREFIX: &str = "kiosk-seal-secret-v1:";
 const LOOKUP_PREFIX: &str = "kiosk-lookup-key-v1:";
+/// The first bytes of a box that names its key (format 2): then the 8-byte
+/// [`SealKeyId`], then the sealed box.
+pub const BOX_TAG: [u8; 4] = *b"KSK2";
+/// The bytes a tagged box adds before the sealed box: [`BOX_TAG`] and the key id.
+pub const BOX_HEADER_LEN: usize = BOX_TAG.len() + 8;
 /// DER prefix of an X25519 SubjectPublicKeyInfo (RFC 8410), before the 32 key bytes.
 const X25519_SPKI_PREFIX: [u8; 12] = [
     0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x6e, 0x03, 0x21, 0x00,
@@ -45,6 +59,29 @@ pub enum EnvelopeError {
     /// The box opened but does not hold a registration.
     #[error("sealed content is not a registration")]
     Content,
+    /// The box names a sealing key this holder does not have (a rotated-out
+    /// key whose secret half was not kept, or another deployment's key).
+    #[error("sealed to key {0}, which this registry does not hold")]
+    UnknownKey(SealKeyId),
+}
+
+/// The short id of a sealing key: the first 8 bytes of the SHA-256 of the
+/// public key, written as 16 hex digits. Not secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SealKeyId([u8; 8]);
+
+impl std::fmt::Display for SealKeyId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&hex::encode(self.0))
+    }
+}
+
+/// The key a box names, and the sealed box after the tag; `None` for a box of
+/// the first format (no tag).
+pub fn box_key_id(sealed: &[u8]) -> Option<(SealKeyId, &[u8])> {
+    let rest = sealed.strip_prefix(&BOX_TAG[..])?;
+    let id: [u8; 8] = rest.get(..8)?.try_into().ok()?;
+    Some((SealKeyId(id), &rest[8..]))
 }
 
 /// The registry's public sealing key, as provisioned on every terminal.
@@ -155,11 +192,25 @@ impl SealPublicKey {
         self.seal_bytes(&json)
     }
 
-    /// Seals arbitrary bytes.
+    /// Seals arbitrary bytes, in a box that names this key ([`BOX_TAG`]).
     pub fn seal_bytes(&self, plain: &[u8]) -> Result<Vec<u8>, EnvelopeError> {
-        self.0
+        let sealed = self
+            .0
             .seal(&mut OsRng, plain)
-            .map_err(|_| EnvelopeError::Seal)
+            .map_err(|_| EnvelopeError::Seal)?;
+        let mut out = Vec::with_capacity(BOX_HEADER_LEN + sealed.len());
+        out.extend_from_slice(&BOX_TAG);
+        out.extend_from_slice(&self.key_id().0);
+        out.extend_from_slice(&sealed);
+        Ok(out)
+    }
+
+    /// The short id boxes sealed to this key carry.
+    pub fn key_id(&self) -> SealKeyId {
+        let digest = <Sha256 as sha2::Digest>::digest(self.0.as_bytes());
+        let mut id = [0u8; 8];
+        id.copy_from_slice(&digest[..8]);
+        SealKeyId(id)
     }
 }
 
@@ -185,15 +236,107 @@ impl SealSecretKey {
         SealPublicKey(self.0.public_key())
     }
 
-    /// Opens a sealed box and returns its bytes.
+    /// The id of this key's public half.
+    pub fn key_id(&self) -> SealKeyId {
+        self.public_key().key_id()
+    }
+
+    /// Opens a sealed box (either format) and returns its bytes; a box naming
+    /// another key is [`EnvelopeError::UnknownKey`].
     pub fn open_bytes(&self, sealed: &[u8]) -> Result<Vec<u8>, EnvelopeError> {
-        self.0.unseal(sealed).map_err(|_| EnvelopeError::Open)
+        match box_key_id(sealed) {
+            Some((id, inner)) if id == self.key_id() => self.unseal(inner),
+            // (A box of the first format may begin like a tag: see SealKeyRing.)
+            Some((id, _)) => self.unseal(sealed).map_err(|_| EnvelopeError::UnknownKey(id)),
+            None => self.unseal(sealed),
+        }
     }
 
     /// Opens a sealed registration.
     pub fn open(&self, sealed: &[u8]) -> Result<RegistrationUpload, EnvelopeError> {
-        let plain = self.open_bytes(sealed)?;
-        serde_json::from_slice(&plain).map_err(|_| EnvelopeError::Content)
+        open_registration(&self.open_bytes(sealed)?)
+    }
+
+    /// Opens the sealed box alone (no tag).
+    fn unseal(&self, sealed: &[u8]) -> Result<Vec<u8>, EnvelopeError> {
+        self.0.unseal(sealed).map_err(|_| EnvelopeError::Open)
+    }
+}
+
+fn open_registration(plain: &[u8]) -> Result<RegistrationUpload, EnvelopeError> {
+    serde_json::from_slice(plain).map_err(|_| EnvelopeError::Content)
+}
+
+/// Whatever opens sealed boxes: one secret key, or a [`SealKeyRing`].
+pub trait OpenSealed {
+    /// Opens a sealed box and returns its bytes.
+    fn open_sealed(&self, sealed: &[u8]) -> Result<Vec<u8>, EnvelopeError>;
+}
+
+impl OpenSealed for SealSecretKey {
+    fn open_sealed(&self, sealed: &[u8]) -> Result<Vec<u8>, EnvelopeError> {
+        self.open_bytes(sealed)
+    }
+}
+
+impl OpenSealed for SealKeyRing {
+    fn open_sealed(&self, sealed: &[u8]) -> Result<Vec<u8>, EnvelopeError> {
+        self.open_bytes(sealed)
+    }
+}
+
+/// The registry's secret sealing keys: the current one (whose public half
+/// the terminals hold) and old ones kept to open what was sealed before a
+/// rotation. A box is opened with the key it names; a box of the first
+/// format (no key id) with whichever key opens it.
+#[derive(Clone, Debug)]
+pub struct SealKeyRing {
+    /// The current key first, then the old ones.
+    keys: Vec<(SealKeyId, SealSecretKey)>,
+}
+
+impl SealKeyRing {
+    /// A ring of the `current` key and `old` ones (a key given twice is kept once).
+    pub fn new(current: SealSecretKey, old: Vec<SealSecretKey>) -> Self {
+        let mut keys: Vec<(SealKeyId, SealSecretKey)> = Vec::with_capacity(1 + old.len());
+        for key in std::iter::once(current).chain(old) {
+            let id = key.key_id();
+            if !keys.iter().any(|(known, _)| *known == id) {
+                keys.push((id, key));
+            }
+        }
+        SealKeyRing { keys }
+    }
+
+    /// The ids of the keys held, the current one first.
+    pub fn key_ids(&self) -> Vec<SealKeyId> {
+        self.keys.iter().map(|(id, _)| *id).collect()
+    }
+
+    /// Opens a sealed box and returns its bytes.
+    pub fn open_bytes(&self, sealed: &[u8]) -> Result<Vec<u8>, EnvelopeError> {
+        if let Some((id, inner)) = box_key_id(sealed) {
+            if let Some((_, key)) = self.keys.iter().find(|(known, _)| *known == id) {
+                return key.unseal(inner);
+            }
+            // A box of the first format begins with a random ephemeral key:
+            // one in 2^32 begins like a tag. Such a box still opens below.
+            return self.open_untagged(sealed).map_err(|_| EnvelopeError::UnknownKey(id));
+        }
+        self.open_untagged(sealed)
+    }
+
+    /// Opens a sealed registration.
+    pub fn open(&self, sealed: &[u8]) -> Result<RegistrationUpload, EnvelopeError> {
+        open_registration(&self.open_bytes(sealed)?)
+    }
+
+    /// A box of the first format: tried with every key, the current one first.
+    fn open_untagged(&self, sealed: &[u8]) -> Result<Vec<u8>, EnvelopeError> {
+        self.keys
+            .iter()
+            .find_map(|(_, key)| key.unseal(sealed).ok())
+            .ok_or(EnvelopeError::Open)
     }
 }
 
@@ -270,7 +413,10 @@ mod tests {
             b"SPECIMEN 11010519491231002X"
         );
         let other = SealSecretKey::generate();
-        assert_eq!(other.open_bytes(&sealed), Err(EnvelopeError::Open));
+        assert_eq!(
+            other.open_bytes(&sealed),
+            Err(EnvelopeError::UnknownKey(secret.key_id()))
+        );
         let mut damaged = sealed.clone();
         damaged[40] ^= 1;
         assert_eq!(secret.open_bytes(&damaged), Err(EnvelopeError::Open));
@@ -278,6 +424,67 @@ mod tests {
             secret.open(&secret.public_key().seal_bytes(b"{}").unwrap()),
             Err(EnvelopeError::Content)
         );
+    }
+
+    /// A box of the first format: the sealed box alone, no tag.
+    fn untagged(key: &SealSecretKey, plain: &[u8]) -> Vec<u8> {
+        key.public_key().0.seal(&mut OsRng, plain).unwrap()
+    }
+
+    #[test]
+    fn a_box_names_its_key_and_old_boxes_still_open() {
+        let secret = SealSecretKey::generate();
+        let public = secret.public_key();
+        let sealed = public.seal_bytes(b"SPECIMEN").unwrap();
+        let (id, inner) = box_key_id(&sealed).expect("a new box names its key");
+        assert_eq!(id, public.key_id());
+        assert_eq!(id, secret.key_id());
+        assert_eq!(id.to_string().len(), 16);
+        assert_eq!(sealed.len(), BOX_HEADER_LEN + inner.len());
+        assert_ne!(public.key_id(), SealSecretKey::generate().key_id());
+        // Boxes sealed before key ids still open, alone and on a ring.
+        let old = untagged(&secret, b"SPECIMEN old format");
+        assert_eq!(box_key_id(&old), None);
+        assert_eq!(secret.open_bytes(&old).unwrap(), b"SPECIMEN old format");
+        let ring = SealKeyRing::new(SealSecretKey::generate(), vec![secret.clone()]);
+        assert_eq!(ring.open_bytes(&old).unwrap(), b"SPECIMEN old format");
+        // A damaged tag (its key id) does not open with another key.
+        let mut retagged = sealed.clone();
+        retagged[BOX_TAG.len()] ^= 1;
+        assert!(matches!(
+            secret.open_bytes(&retagged),
+            Err(EnvelopeError::UnknownKey(_))
+        ));
+    }
+
+    #[test]
+    fn a_ring_opens_with_the_key_a_box_names_and_refuses_unknown_ones() {
+        let key1 = SealSecretKey::generate();
+        let key2 = SealSecretKey::generate();
+        let ring = SealKeyRing::new(key2.clone(), vec![key1.clone(), key2.clone()]);
+        assert_eq!(ring.key_ids(), [key2.key_id(), key1.key_id()]);
+        for key in [&key1, &key2] {
+            let sealed = key.public_key().seal_bytes(b"SPECIMEN").unwrap();
+            assert_eq!(ring.open_bytes(&sealed).unwrap(), b"SPECIMEN");
+        }
+        let stranger = SealSecretKey::generate();
+        let sealed = stranger.public_key().seal_bytes(b"SPECIMEN").unwrap();
+        let err = ring.open_bytes(&sealed).unwrap_err();
+        assert_eq!(err, EnvelopeError::UnknownKey(stranger.key_id()));
+        assert!(err.to_string().contains(&stranger.key_id().to_string()));
+        // Without key 1, what was sealed to it is refused by name.
+        let rotated = SealKeyRing::new(key2.clone(), Vec::new());
+        let sealed = key1.public_key().seal_bytes(b"SPECIMEN").unwrap();
+        assert_eq!(
+            rotated.open_bytes(&sealed),
+            Err(EnvelopeError::UnknownKey(key1.key_id()))
+        );
+        // A registration opens through the ring too; a truncated tag is no box.
+        assert_eq!(
+            ring.open(&key1.public_key().seal_bytes(b"{}").unwrap()),
+            Err(EnvelopeError::Content)
+        );
+        assert_eq!(ring.open_bytes(b"KSK2\x01"), Err(EnvelopeError::Open));
     }
 
     #[test]

@@ -455,14 +455,14 @@ pub fn seal_rater(
 
 /// Opens a sealed rater with the registry's secret key; the plain JSON is
 /// zeroed once read.
-pub fn open_rater(
-    key: &envelope::SealSecretKey,
+pub fn open_rater<K: envelope::OpenSealed + ?Sized>(
+    key: &K,
     sealed: &[u8],
 ) -> Result<RaterProof, envelope::EnvelopeError> {
     if sealed.len() > MAX_RATER_BYTES {
         return Err(envelope::EnvelopeError::Open);
     }
-    let plain = zeroize::Zeroizing::new(key.open_bytes(sealed)?);
+    let plain = zeroize::Zeroizing::new(key.open_sealed(sealed)?);
     serde_json::from_slice(&plain).map_err(|_| envelope::EnvelopeError::Content)
 }
 

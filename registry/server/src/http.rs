@@ -20,7 +20,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
-use registry_api::envelope::SealSecretKey;
+use registry_api::envelope::{EnvelopeError, SealKeyRing};
 use registry_api::{
     ApiError, Heartbeat, HistoryQuery, MissingPages, RegistrationUpload, HEALTH_PATH,
     HEARTBEAT_PATH, HISTORY_PATH, IDEMPOTENCY_HEADER, MAX_BODY_BYTES, REGISTRATIONS_PATH,
@@ -55,8 +55,9 @@ pub(crate) struct AppState {
     pub history_limit: crate::HistoryLimit,
     /// Each terminal credential's bucket: lookups left and when it was filled.
     pub history_buckets: Arc<std::sync::Mutex<std::collections::HashMap<String, (f64, Instant)>>>,
-    /// Opens the registrations terminals sealed to this registry.
-    pub seal_key: Arc<SealSecretKey>,
+    /// Opens the registrations terminals sealed to this registry (its
+    /// current key and the old ones it keeps).
+    pub seal_key: Arc<SealKeyRing>,
     /// Served over TLS: the terminal API then takes enrolled keys only, and
     /// bearer tokens no longer make a terminal.
     pub tls: bool,
@@ -467,9 +468,20 @@ fn open_upload(
     let mut upload: RegistrationUpload = state
         .seal_key
         .open(sealed)
-        .map_err(|err| Failure::new(StatusCode::BAD_REQUEST, "bad_envelope", err.to_string()))?;
+        .map_err(envelope_failure)?;
     upload.terminal_id = terminal.id_or(std::mem::take(&mut upload.terminal_id));
     Ok(upload)
+}
+
+/// A box that does not open: 422 `unknown_seal_key` when it names a key this
+/// registry does not hold (the message gives the key id, nothing personal),
+/// else 400 `bad_envelope`.
+fn envelope_failure(err: EnvelopeError) -> Failure {
+    let status = match err {
+        EnvelopeError::UnknownKey(_) => (StatusCode::UNPROCESSABLE_ENTITY, "unknown_seal_key"),
+        _ => (StatusCode::BAD_REQUEST, "bad_envelope"),
+    };
+    Failure::new(status.0, status.1, err.to_string())
 }
 
 /// Validates and stages the metadata of a registration whose pages follow,
@@ -510,7 +522,7 @@ fn open_page(
     let jpeg = state
         .seal_key
         .open_bytes(sealed)
-        .map_err(|err| Failure::new(StatusCode::BAD_REQUEST, "bad_envelope", err.to_string()))?;
+        .map_err(envelope_failure)?;
     let page = upload
         .pages
         .iter()
@@ -871,8 +883,11 @@ async fn heartbeat(
     terminal: Terminal,
     ApiJson(mut hb): ApiJson<Heartbeat>,
 ) -> Result<Response, Failure> {
+    // The body's id is checked even when a bound token replaces it: what the
+    // protocol refuses is refused whoever sends it.
+    let overlong = hb.terminal_id.len() > 128;
     hb.terminal_id = terminal.id_or(std::mem::take(&mut hb.terminal_id));
-    if hb.terminal_id.trim().is_empty() || hb.terminal_id.len() > 128 || hb.version.len() > 64 {
+    if overlong || hb.terminal_id.trim().is_empty() || hb.version.len() > 64 {
         return Err(Failure::bad_request(
             "terminal_id must be 1 to 128 characters, version at most 64",
         ));

@@ -27,7 +27,7 @@ use anyhow::Context as _;
 use sha2::{Digest, Sha256};
 use tokio::sync::oneshot;
 
-pub use registry_api::envelope::{LookupKey, SealPublicKey, SealSecretKey};
+pub use registry_api::envelope::{LookupKey, SealKeyRing, SealPublicKey, SealSecretKey};
 
 pub use http::STATS_PATH;
 pub use serve::{Limits, PeerKey};
@@ -70,6 +70,9 @@ pub struct RegistryConfig {
     pub history_limit: HistoryLimit,
     /// The secret half of the sealing key pair; terminals hold the public half.
     pub seal_key: SealSecretKey,
+    /// Earlier sealing keys, kept to open what terminals sealed before the
+    /// key was rotated (a box names its key; see `registry_api::envelope`).
+    pub old_seal_keys: Vec<SealSecretKey>,
     /// The key of the history lookup hash; only the registry holds it
     /// (terminals send the ID number, the registry hashes it).
     pub lookup_key: LookupKey,
@@ -305,7 +308,10 @@ pub async fn start(cfg: RegistryConfig, listen: SocketAddr) -> anyhow::Result<Ru
         staff_digests: Arc::new(staff_digests),
         history_limit: cfg.history_limit,
         history_buckets: Arc::default(),
-        seal_key: Arc::new(cfg.seal_key.clone()),
+        seal_key: Arc::new(SealKeyRing::new(
+            cfg.seal_key.clone(),
+            cfg.old_seal_keys.clone(),
+        )),
         tls: tls.is_some(),
         staging: cfg.staging,
     };

@@ -11,6 +11,9 @@
 //! `seal.public.pem`, X25519 SubjectPublicKeyInfo; copied to every terminal)
 //! and `lookup.key` (stays on the registry: terminals send ID numbers and the
 //! registry hashes them) into DIR, refusing to overwrite, and exits.
+//! `registry --new-seal-key DIR` writes only a new sealing key pair (the
+//! rotation of registry/README.md): run with it as `--seal-key-file` and the
+//! previous one as `--old-seal-key-file` until every terminal has drained.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -26,13 +29,18 @@ struct Args {
     #[arg(long, default_value = "127.0.0.1:8700")]
     listen: SocketAddr,
     /// SQLite database file (created if missing).
-    #[arg(long, required_unless_present = "init_keys")]
+    #[arg(long, required_unless_present_any = ["init_keys", "new_seal_key"])]
     db: Option<PathBuf>,
-    /// The registry's secret sealing key (`kiosk-seal-secret-v1:...`).
-    #[arg(long, required_unless_present = "init_keys")]
+    /// The registry's current secret sealing key (`kiosk-seal-secret-v1:...`),
+    /// whose public half the terminals hold.
+    #[arg(long, required_unless_present_any = ["init_keys", "new_seal_key"])]
     seal_key_file: Option<PathBuf>,
+    /// An earlier secret sealing key, kept to open what terminals sealed to it
+    /// before a rotation (repeatable).
+    #[arg(long = "old-seal-key-file", value_name = "FILE")]
+    old_seal_key_files: Vec<PathBuf>,
     /// The history lookup key (`kiosk-lookup-key-v1:...`); it stays on the registry.
-    #[arg(long, required_unless_present = "init_keys")]
+    #[arg(long, required_unless_present_any = ["init_keys", "new_seal_key"])]
     lookup_key_file: Option<PathBuf>,
     /// Serve HTTPS with this certificate chain (PEM, leaf first); needs
     /// --tls-key. Terminals then authenticate with the key they enrolled
@@ -55,8 +63,12 @@ struct Args {
     #[arg(long, default_value_t = registry::Limits::default().request_timeout.as_secs())]
     request_timeout_secs: u64,
     /// Write a new key set into this directory and exit.
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", conflicts_with = "new_seal_key")]
     init_keys: Option<PathBuf>,
+    /// Write a new sealing key pair alone (seal.secret, seal.public,
+    /// seal.public.pem) into this directory and exit: the key rotation.
+    #[arg(long, value_name = "DIR")]
+    new_seal_key: Option<PathBuf>,
     /// File with accepted terminal bearer tokens, one per line.
     #[arg(long)]
     token_file: Option<PathBuf>,
@@ -151,22 +163,21 @@ async fn wait_for_stop_signal() {
     }
 }
 
-/// Writes a fresh key set into `dir` (see the module doc), refusing to overwrite.
-fn init_keys(dir: &std::path::Path) -> anyhow::Result<()> {
+/// Writes a fresh key set into `dir` (see the module doc), refusing to
+/// overwrite; with `lookup` false, the sealing key pair alone.
+fn init_keys(dir: &std::path::Path, lookup: bool) -> anyhow::Result<()> {
     use std::io::Write as _;
     use std::os::unix::fs::OpenOptionsExt as _;
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let secret = registry::SealSecretKey::generate();
-    let files = [
+    let mut files = vec![
         ("seal.secret", secret.to_text(), 0o600),
         ("seal.public", secret.public_key().to_text(), 0o644),
         ("seal.public.pem", secret.public_key().to_pem(), 0o644),
-        (
-            "lookup.key",
-            registry::LookupKey::generate().to_text(),
-            0o600,
-        ),
     ];
+    if lookup {
+        files.push(("lookup.key", registry::LookupKey::generate().to_text(), 0o600));
+    }
     for (name, text, mode) in files {
         let path = dir.join(name);
         let mut f = std::fs::OpenOptions::new()
@@ -178,7 +189,11 @@ fn init_keys(dir: &std::path::Path) -> anyhow::Result<()> {
         writeln!(f, "{text}")?;
         f.sync_all()?;
     }
-    log::info!("keys written to {}", dir.display());
+    log::info!(
+        "keys written to {} (sealing key id {})",
+        dir.display(),
+        secret.key_id()
+    );
     Ok(())
 }
 
@@ -196,7 +211,10 @@ async fn main() -> anyhow::Result<()> {
     init_logging();
     let args = Args::parse();
     if let Some(dir) = &args.init_keys {
-        return init_keys(dir);
+        return init_keys(dir, true);
+    }
+    if let Some(dir) = &args.new_seal_key {
+        return init_keys(dir, false);
     }
     let staging = staging_limits(&args)?;
     let (Some(db), Some(seal_path), Some(lookup_path)) =
@@ -245,6 +263,20 @@ async fn main() -> anyhow::Result<()> {
         args.staged_max_age_days.is_finite() && args.staged_max_age_days > 0.0,
         "--staged-max-age-days must be a positive number"
     );
+    let seal_key = read_key(&seal_path, registry::SealSecretKey::from_text)?;
+    let old_seal_keys = args
+        .old_seal_key_files
+        .iter()
+        .map(|path| read_key(path, registry::SealSecretKey::from_text))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let ring = registry::SealKeyRing::new(seal_key.clone(), old_seal_keys.clone());
+    let mut ids = ring.key_ids().into_iter().map(|id| id.to_string());
+    let current = ids.next().unwrap_or_default();
+    let old: Vec<String> = ids.collect();
+    log::info!(
+        "sealing key {current}, old keys kept for opening: {}",
+        if old.is_empty() { "none".into() } else { old.join(", ") }
+    );
     let cfg = registry::RegistryConfig {
         staging,
         staged_max_age: std::time::Duration::from_secs_f64(
@@ -259,7 +291,8 @@ async fn main() -> anyhow::Result<()> {
             burst: args.history_burst,
             per_minute: args.history_per_minute,
         },
-        seal_key: read_key(&seal_path, registry::SealSecretKey::from_text)?,
+        seal_key,
+        old_seal_keys,
         lookup_key: read_key(&lookup_path, registry::LookupKey::from_text)?,
         limits,
     };
@@ -277,7 +310,7 @@ mod tests {
     #[test]
     fn init_keys_writes_a_matching_set_and_never_overwrites() {
         let dir = tempfile::tempdir().unwrap();
-        init_keys(dir.path()).unwrap();
+        init_keys(dir.path(), true).unwrap();
         let text = |name: &str| std::fs::read_to_string(dir.path().join(name)).unwrap();
         let secret = registry::SealSecretKey::from_text(&text("seal.secret")).unwrap();
         let public = registry::SealPublicKey::from_text(&text("seal.public")).unwrap();
@@ -294,7 +327,7 @@ mod tests {
             .mode();
         assert_eq!(mode & 0o077, 0, "the secret key is readable by others");
         assert!(
-            init_keys(dir.path()).is_err(),
+            init_keys(dir.path(), true).is_err(),
             "an existing key set was overwritten"
         );
         assert_eq!(
@@ -303,6 +336,15 @@ mod tests {
                 .public_key(),
             public
         );
+        // A rotation's new sealing key: the pair alone, no new lookup key.
+        let next = dir.path().join("next");
+        init_keys(&next, false).unwrap();
+        let new_secret =
+            registry::SealSecretKey::from_text(&std::fs::read_to_string(next.join("seal.secret")).unwrap())
+                .unwrap();
+        assert_ne!(new_secret.key_id(), secret.key_id());
+        assert!(next.join("seal.public.pem").exists());
+        assert!(!next.join("lookup.key").exists());
     }
 
     #[test]

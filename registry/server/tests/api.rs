@@ -36,6 +36,7 @@ fn config(db: &Path, tokens: Vec<String>) -> RegistryConfig {
         db_path: db.to_path_buf(),
         tokens,
         seal_key: keys().0.clone(),
+        old_seal_keys: Vec::new(),
         lookup_key: keys().1.clone(),
         tls: None,
         staged_max_age: registry::DEFAULT_STAGED_MAX_AGE,
@@ -789,10 +790,20 @@ async fn sealed_uploads_that_do_not_open_or_match_are_refused_precisely() {
     let reg = start_on(&dir.path().join("r.db")).await;
     let c = Client::new(&reg);
     let up = upload("s-9", ID_A, "wages");
-    // Sealed to another registry's key.
-    let stranger = SealSecretKey::generate().public_key().seal(&up).unwrap();
+    // Sealed to another registry's key: the box names it.
+    let other = SealSecretKey::generate();
+    let stranger = other.public_key().seal(&up).unwrap();
     let err = api_error(
-        c.post_sealed("s-9", stranger, SEALED_CONTENT_TYPE).await,
+        c.post_sealed("s-9", stranger.clone(), SEALED_CONTENT_TYPE).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "unknown_seal_key",
+    )
+    .await;
+    assert!(err.message.contains(&other.key_id().to_string()), "{err:?}");
+    // The same in the first format (no key id): it does not open.
+    let untagged = stranger[registry_api::envelope::BOX_HEADER_LEN..].to_vec();
+    let err = api_error(
+        c.post_sealed("s-9", untagged, SEALED_CONTENT_TYPE).await,
         StatusCode::BAD_REQUEST,
         "bad_envelope",
     )
@@ -1132,6 +1143,60 @@ async fn a_complete_bundle_is_registered_in_one_request() {
 }
 
 #[tokio::test]
+async fn a_rotated_registry_opens_boxes_of_its_old_key_and_refuses_unknown_keys_with_422() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = keys().0.clone();
+    let new = SealSecretKey::generate();
+    let mut cfg = config(&dir.path().join("r.db"), vec![TOKEN.into()]);
+    cfg.seal_key = new.clone();
+    cfg.old_seal_keys = vec![old.clone()];
+    let reg = registry::start(cfg, local()).await.unwrap();
+    let c = Client::new(&reg);
+    let created = |res: reqwest::Response| {
+        assert_eq!(res.status(), StatusCode::CREATED);
+    };
+    // Queued before the rotation (sealed to the old key), sealed after it,
+    // and a box of the first format (no key id) sealed to the old key.
+    let sealed_to = |key: &SealSecretKey, up: &RegistrationUpload| key.public_key().seal(up).unwrap();
+    created(c.post_sealed("rot-1", sealed_to(&old, &upload("rot-1", ID_A, "wages")), SEALED_CONTENT_TYPE).await);
+    created(c.post_sealed("rot-2", sealed_to(&new, &upload("rot-2", ID_A, "land")), SEALED_CONTENT_TYPE).await);
+    let tagged = sealed_to(&old, &upload("rot-3", ID_B, "wages"));
+    let untagged = tagged[registry_api::envelope::BOX_HEADER_LEN..].to_vec();
+    created(c.post_sealed("rot-3", untagged, SEALED_CONTENT_TYPE).await);
+    // Staged: metadata sealed to the new key, a page to the old one.
+    let (full, meta) = staged("rot-4");
+    let res = c.post_sealed("rot-4", sealed_to(&new, &meta), SEALED_CONTENT_TYPE).await;
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    let res = c.put_page("rot-4", 1, &full.pages[0].jpeg().unwrap()).await;
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+
+    // A key the registry does not hold: 422 naming the key, for the
+    // metadata, a bundle and a page alike.
+    let stranger = SealSecretKey::generate();
+    let id = stranger.key_id().to_string();
+    let up = upload("rot-5", ID_A, "land");
+    let res = c.post_sealed("rot-5", sealed_to(&stranger, &up), SEALED_CONTENT_TYPE).await;
+    let err = api_error(res, StatusCode::UNPROCESSABLE_ENTITY, "unknown_seal_key").await;
+    assert!(err.message.contains(&id), "{err:?}");
+    let bundle = registry_api::bundle::encode(&sealed_to(&stranger, &up), std::iter::empty());
+    let res = c.post_sealed("rot-5", bundle, SEALED_BUNDLE_CONTENT_TYPE).await;
+    api_error(res, StatusCode::UNPROCESSABLE_ENTITY, "unknown_seal_key").await;
+    let res = c
+        .http
+        .put(format!("{}{}", c.base, registry_api::sealed_page_path("rot-4", 2)))
+        .bearer_auth(TOKEN)
+        .header("content-type", registry_api::SEALED_PAGE_CONTENT_TYPE)
+        .body(stranger.public_key().seal_bytes(&full.pages[1].jpeg().unwrap()).unwrap())
+        .send()
+        .await
+        .unwrap();
+    let err = api_error(res, StatusCode::UNPROCESSABLE_ENTITY, "unknown_seal_key").await;
+    assert!(err.message.contains(&id), "{err:?}");
+    assert_eq!(c.stats().await.registrations, 3);
+    reg.shutdown().await;
+}
+
+#[tokio::test]
 async fn staged_uploads_never_completed_are_swept() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("r.db");
@@ -1407,6 +1472,24 @@ async fn a_bound_token_names_its_terminal_and_a_removed_line_revokes_it() {
     let all: Vec<registry::HeartbeatRecord> = res.json().await.unwrap();
     let ids: Vec<&str> = all.iter().map(|h| h.heartbeat.terminal_id.as_str()).collect();
     assert_eq!(ids, ["hall-01"]);
+    // A body the protocol refuses (terminal_id over 128 characters) is
+    // refused from a bound token too, although its id would be replaced
+    // (found by scripts/fuzz-registry.sh).
+    let res = c
+        .http
+        .post(format!("{}{HEARTBEAT_PATH}", c.base))
+        .bearer_auth("tok-hall-01")
+        .json(&Heartbeat {
+            terminal_id: "x".repeat(129),
+            queue_depth: 0,
+            failed: 0,
+            oldest_unsent_age_s: None,
+            version: "1".into(),
+        })
+        .send()
+        .await
+        .unwrap();
+    api_error(res, StatusCode::BAD_REQUEST, "bad_request").await;
 
     // Revoked: its line leaves the file.
     std::fs::write(&file, "hall-02 tok-hall-02\n").unwrap();

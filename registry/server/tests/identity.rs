@@ -116,6 +116,7 @@ async fn an_enrolled_key_names_the_terminal_and_revocation_holds_at_the_next_req
         staff_tokens: vec![STAFF.into()],
         history_limit: Default::default(),
         seal_key: SealSecretKey::generate(),
+        old_seal_keys: vec![],
         lookup_key: LookupKey::generate(),
         tls: Some(registry::TlsFiles {
             cert_chain: pki.server_cert.clone(),

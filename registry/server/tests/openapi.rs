@@ -293,6 +293,54 @@ fn every_endpoint_is_documented() {
     assert!(SPEC.contains(registry_api::SEALED_PAGE_CONTENT_TYPE));
 }
 
+/// The error codes the server answers with: every string literal that follows
+/// a `StatusCode::…,` in the HTTP layer's sources.
+fn codes_answered() -> BTreeSet<String> {
+    let sources = [
+        include_str!("../src/http.rs"),
+        include_str!("../src/http/ratings.rs"),
+        include_str!("../src/http/terminals.rs"),
+        include_str!("../src/serve.rs"),
+    ];
+    let mut codes = BTreeSet::new();
+    for src in sources {
+        for (at, _) in src.match_indices("StatusCode::") {
+            let rest = &src[at + "StatusCode::".len()..];
+            let rest = rest.trim_start_matches(|c: char| c.is_ascii_uppercase() || c == '_');
+            let Some(rest) = rest.strip_prefix(',') else { continue };
+            let Some(rest) = rest.trim_start().strip_prefix('"') else { continue };
+            if let Some(end) = rest.find('"') {
+                codes.insert(rest[..end].to_owned());
+            }
+        }
+    }
+    codes
+}
+
+#[test]
+fn every_error_code_the_server_answers_is_in_the_api_error_schema() {
+    let schema = SPEC.split("\n    ApiError:\n").nth(1).expect("no ApiError schema");
+    let enum_line = schema
+        .lines()
+        .skip_while(|l| l.trim() != "enum:")
+        .nth(1)
+        .expect("ApiError.code has no enum");
+    let listed: BTreeSet<String> = enum_line
+        .trim()
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .split(',')
+        .map(|c| c.trim().to_owned())
+        .collect();
+    let answered = codes_answered();
+    // The scan must see the codes it is meant to check.
+    for code in ["bad_request", "forbidden", "rate_limited", "unknown_seal_key", "already_rated"] {
+        assert!(answered.contains(code), "the scan missed {code}: {answered:?}");
+    }
+    let missing: Vec<&String> = answered.difference(&listed).collect();
+    assert!(missing.is_empty(), "codes answered but not in ApiError.code: {missing:?}");
+}
+
 fn field() -> registry_api::ExtractedField {
     registry_api::ExtractedField {
         page: 1,
@@ -312,11 +360,17 @@ fn the_staff_api_is_described_apart_from_the_terminal_api() {
         let staff = path.starts_with(registry_api::STAFF_PREFIX);
         let tag = if staff { "tags: [staff]" } else { "tags: [" };
         assert!(block.contains(tag), "{path} has no tag");
+        // Each operation names the credential it takes: the staff API its
+        // own (a staff path left on the document's default, the terminal
+        // token, is what scripts/fuzz-registry.sh found).
         if staff {
             assert!(block.contains("components/responses/Forbidden"), "{path} says no 403");
+            assert!(block.contains("      security:\n        - staffToken: []"), "{path} takes no staff token");
         } else {
             assert!(!block.contains("tags: [staff]"), "{path} is tagged staff");
+            assert!(!block.contains("staffToken"), "{path} takes a staff token");
         }
     }
+    assert!(SPEC.contains("\nsecurity:\n  - terminalToken: []\n"), "the default is not the terminal token");
     assert!(SPEC.contains("staffToken:") && SPEC.contains("terminalToken:"));
 }

@@ -34,6 +34,7 @@ impl Rig {
             db_path: db.to_path_buf(),
             tokens: vec![TOKEN.into()],
             seal_key: seal.clone(),
+            old_seal_keys: Vec::new(),
             lookup_key: lookup.clone(),
             tls: None,
             staged_max_age: registry::DEFAULT_STAGED_MAX_AGE,

@@ -69,7 +69,7 @@ fn rater_lookup(state: &AppState, rating: &RatingUpload) -> Result<String, Failu
     let sealed = base64::engine::general_purpose::STANDARD
         .decode(rating.rater.trim())
         .map_err(|_| Failure::bad_request("rater is not valid base64"))?;
-    let proof = registry_api::open_rater(&state.seal_key, &sealed).map_err(|_| {
+    let proof = registry_api::open_rater(state.seal_key.as_ref(), &sealed).map_err(|_| {
         Failure::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "bad_rater",
