@@ -692,9 +692,11 @@ pub fn apply(
 #[derive(Debug)]
 pub enum Received {
     /// Installed; the path of the configuration written.
-    Installed(Accepted, PathBuf),
+    Installed(Box<Accepted>, PathBuf),
     /// Staged for the technician's confirmation.
     Staged(PendingSummary),
+    /// From a stick, the very file installed already: nothing to do.
+    AlreadyInstalled,
 }
 
 /// Checks a signed file and installs it, or, from a stick on a terminal that
@@ -710,10 +712,13 @@ pub fn receive(
 ) -> Result<Received, ProvisionError> {
     let accepted = accept(bytes, key, target)?;
     if from_stick && target.join(files::CONFIG).exists() {
+        if InstalledState::read(target)?.as_ref() == Some(&accepted.state) {
+            return Ok(Received::AlreadyInstalled);
+        }
         return stage(bytes, &accepted, target, pending_dir, owners).map(Received::Staged);
     }
     let cfg = install(&accepted.provisioning, target, owners, Some(&accepted.state))?;
-    Ok(Received::Installed(accepted, cfg))
+    Ok(Received::Installed(Box::new(accepted), cfg))
 }
 
 /// A USB stick mounted read-only on a private directory; unmounted on drop.
@@ -1010,7 +1015,7 @@ pub fn run(cmd: ProvisionCmd) -> anyhow::Result<()> {
                 Owners::system(),
             );
             let (accepted, cfg) = match received {
-                Ok(Received::Installed(a, cfg)) => (a, cfg),
+                Ok(Received::Installed(a, cfg)) => (*a, cfg),
                 Ok(Received::Staged(s)) => {
                     log::info!(
                         "provisioning file (serial {}) staged: confirm it on the technician screen",
@@ -1020,6 +1025,10 @@ pub fn run(cmd: ProvisionCmd) -> anyhow::Result<()> {
                         "staged for confirmation on the technician screen (serial {}, sha256 {})",
                         s.serial, s.sha256
                     );
+                    return Ok(());
+                }
+                Ok(Received::AlreadyInstalled) => {
+                    println!("this provisioning file is installed already: nothing to do");
                     return Ok(());
                 }
                 Err(e) => {
@@ -1567,10 +1576,15 @@ mod tests {
         let pending = dir.path().join("pending");
         let confirm = dir.path().join("provision-confirm");
         // The first stick of an unprovisioned terminal installs directly.
-        let got = receive(&signed(&key, &plain(), 1), &public, &target, &pending, true, own())
+        let first = signed(&key, &plain(), 1);
+        let got = receive(&first, &public, &target, &pending, true, own())
             .expect("first");
         assert!(matches!(got, Received::Installed(..)));
         let before = snapshot(&target);
+        // The same stick again: nothing to confirm.
+        let again = receive(&first, &public, &target, &pending, true, own());
+        assert!(matches!(again, Ok(Received::AlreadyInstalled)), "{again:?}");
+        assert!(!pending.exists());
 
         let mut newer = plain();
         newer.hall_name = "西坡乡便民服务中心".into();
