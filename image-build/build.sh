@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
 # Builds the flashable terminal image with one command (as root):
 #
-#   image-build/build.sh [--fast] [--provision FILE] [-- MKOSI-OPTIONS…]
+#   image-build/build.sh --provisioning-key provisioning.pub [--fast] [--provision FILE] [-- MKOSI-OPTIONS…]
 #
+#   --provisioning-key PUB  the deployment's public provisioning key (from
+#                     `kiosk provision keygen`), built into the image as
+#                     /usr/share/kiosk/provisioning.pub: the terminal
+#                     installs only files signed with its secret half
 #   --fast            build the kiosk with the dev profile (minutes, not half
 #                     an hour; for bench images and the boot test only)
 #   --provision FILE  pre-provision the image with a file from `kiosk provision make`
+#                     (signed with that key)
 #   --test-hooks      add the boot-test agent (mkosi/test-hooks/); test images only
 #
 # Steps: install the build tools (mkosi, cargo-deb) if missing, build the kiosk
@@ -18,18 +23,25 @@ here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/.." && pwd)
 profile=release
 provision=""
+provisioning_key=""
 mkosi_args=()
 while [ $# -gt 0 ]; do
     case "$1" in
         --fast) profile=dev ;;
         --provision) provision=$2; shift ;;
+        --provisioning-key) provisioning_key=$2; shift ;;
         # Naming one extra tree replaces the default mkosi.extra/: name both.
         --test-hooks) mkosi_args+=(--extra-tree "$here/mkosi/mkosi.extra" --extra-tree "$here/mkosi/test-hooks") ;;
         --) shift; mkosi_args+=("$@"); break ;;
-        *) echo "usage: $0 [--fast] [--provision FILE] [--test-hooks] [-- MKOSI-OPTIONS]" >&2; exit 2 ;;
+        *) echo "usage: $0 --provisioning-key PUB [--fast] [--provision FILE] [--test-hooks] [-- MKOSI-OPTIONS]" >&2; exit 2 ;;
     esac
     shift
 done
+[ -n "$provisioning_key" ] && grep -q '^kiosk-provision-public-v1:' "$provisioning_key" || {
+    echo "name the deployment's public provisioning key: --provisioning-key provisioning.pub" >&2
+    echo "(make the pair once with \`kiosk provision keygen --out DIR\`; keep provisioning.key off the terminals)" >&2
+    exit 2
+}
 [ "$(id -u)" -eq 0 ] || { echo "run as root (mkosi installs Debian into a tree with systemd-nspawn)" >&2; exit 1; }
 
 # Build tools: Debian 12's mkosi 14 and its helpers; cargo-deb from crates.io.
@@ -52,10 +64,12 @@ deb=$(cargo deb -p kiosk --profile "$profile" 2>&1 | tee /dev/stderr | tail -n 1
 
 # Stage the package (and the provisioning file) into the image tree.
 stage="$here/mkosi/mkosi.extra/root"
-rm -rf "$stage"
-mkdir -p "$stage"
-trap 'rm -rf "$stage"' EXIT
+keydir="$here/mkosi/mkosi.extra/usr/share/kiosk"
+rm -rf "$stage" "$keydir"
+mkdir -p "$stage" "$keydir"
+trap 'rm -rf "$stage" "$keydir"' EXIT
 cp "$deb" "$stage/kiosk.deb"
+install -m 0644 "$provisioning_key" "$keydir/provisioning.pub"
 [ -z "$provision" ] || install -m 0600 "$provision" "$stage/provision.toml"
 
 mkdir -p "$here/out"

@@ -18,16 +18,30 @@
 //! power cut leaves the old or the new provisioning, never a mix. Format 1
 //! files (before the lookup key) are refused with a request to remake them.
 //!
+//! Every file is signed with the deployment's provisioning key (Ed25519,
+//! `kiosk provision keygen`; the format is in [`kiosk::provisioning`]) and
+//! checked against the public half built into the image
+//! (`/usr/share/kiosk/provisioning.pub`): an unsigned file, one signed by
+//! another key, one older than the installed one (its serial), an oversized
+//! or a linked one is refused with the reason, and nothing changes.
+//!
 //! Sources: a file path; `--auto`, the file a technician left on the data
 //! partition (`/var/lib/kiosk-provision/provision.toml`, renamed once
 //! applied); or `--device`, a USB stick labelled `KIOSK-PROV`, mounted
 //! read-only for the read (udev/71-kiosk-provision.rules starts that).
+//! A stick's file installs directly only on a terminal not yet provisioned;
+//! on a provisioned one it is staged, and installed by `kiosk provision
+//! apply` once a technician confirmed it on the technician screen.
 //! Installing again replaces the provisioning: no reflashing.
 
 use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
+use kiosk::provisioning::{
+    self, ChangeRow, InstalledState, PendingSummary, ProvisioningKey, ProvisioningPublicKey,
+    SignError,
+};
 use registry_api::envelope::{LookupKey, SealPublicKey};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
@@ -90,6 +104,15 @@ pub enum ProvisionError {
     NotPlainFile { path: PathBuf },
     #[error("{path} is larger than a provisioning file can be ({limit} bytes)")]
     TooLarge { path: PathBuf, limit: u64 },
+    #[error("{0}")]
+    Signature(SignError),
+    #[error(
+        "the confirmation names {confirmed}, but the staged file is {staged}: \
+         nothing installed (confirm again on the technician screen)"
+    )]
+    NotConfirmed { confirmed: String, staged: String },
+    #[error("nothing is staged in {0}")]
+    NothingStaged(PathBuf),
 }
 
 /// The largest provisioning file read (a real one is a few KiB: a token,
@@ -262,41 +285,54 @@ impl Provisioning {
     }
 }
 
-/// Reads and validates a provisioning file: never through a symbolic link
+/// Reads a provisioning file's bytes: never through a symbolic link
 /// (`O_NOFOLLOW`), a plain file only, at most [`MAX_FILE_BYTES`].
-pub fn read_file(path: &Path) -> Result<Provisioning, ProvisionError> {
-    use std::io::Read;
-    let read_err = |source| ProvisionError::Read {
-        path: path.into(),
-        source,
-    };
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(nix::fcntl::OFlag::O_NOFOLLOW.bits() | nix::fcntl::OFlag::O_NONBLOCK.bits())
-        .open(path)
-        .map_err(|e| {
-            if e.raw_os_error() == Some(nix::errno::Errno::ELOOP as i32) {
-                ProvisionError::NotPlainFile { path: path.into() }
-            } else {
-                read_err(e)
-            }
-        })?;
-    if !file.metadata().map_err(read_err)?.is_file() {
-        return Err(ProvisionError::NotPlainFile { path: path.into() });
+pub fn read_bytes(path: &Path) -> Result<Vec<u8>, ProvisionError> {
+    provisioning::read_plain_file(path, MAX_FILE_BYTES).map_err(ProvisionError::from)
+}
+
+impl From<SignError> for ProvisionError {
+    fn from(e: SignError) -> Self {
+        match e {
+            SignError::Read { path, source } => ProvisionError::Read { path, source },
+            SignError::NotPlainFile { path } => ProvisionError::NotPlainFile { path },
+            SignError::TooLarge { path, limit } => ProvisionError::TooLarge { path, limit },
+            other => ProvisionError::Signature(other),
+        }
     }
-    let mut bytes = Vec::new();
-    file.take(MAX_FILE_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(read_err)?;
-    if bytes.len() as u64 > MAX_FILE_BYTES {
-        return Err(ProvisionError::TooLarge {
-            path: path.into(),
-            limit: MAX_FILE_BYTES,
-        });
+}
+
+/// A signed provisioning file whose signature, serial and fields checked out.
+#[derive(Debug)]
+pub struct Accepted {
+    pub provisioning: Provisioning,
+    pub state: InstalledState,
+    pub signer: String,
+}
+
+/// Checks a signed file against the deployment's public key and the serial
+/// installed in `target`, then its fields and TLS material. Changes nothing.
+pub fn accept(
+    bytes: &[u8],
+    key: &ProvisioningPublicKey,
+    target: &Path,
+) -> Result<Accepted, ProvisionError> {
+    let v = key.verify(bytes)?;
+    if let Some(installed) = InstalledState::read(target)? {
+        installed.admits(&v)?;
     }
-    let text = String::from_utf8(bytes)
+    let text = std::str::from_utf8(v.body)
         .map_err(|_| ProvisionError::Syntax("the file is not UTF-8 text".into()))?;
-    Provisioning::parse(&text)
+    let p = Provisioning::parse(text)?;
+    p.check_tls()?;
+    Ok(Accepted {
+        provisioning: p,
+        state: InstalledState {
+            serial: v.serial,
+            sha256: v.sha256,
+        },
+        signer: key.fingerprint(),
+    })
 }
 
 /// The files `install` writes into the configuration directory.
@@ -425,8 +461,14 @@ fn config_text(p: &Provisioning, dir: &Path, cfg_path: &Path) -> Result<String, 
 }
 
 /// Installs `p` into `dir` (normally `/etc/kiosk`); keeps the other settings of
-/// an existing `kiosk.toml`. Returns the path of the configuration written.
-pub fn install(p: &Provisioning, dir: &Path, owners: Owners) -> Result<PathBuf, ProvisionError> {
+/// an existing `kiosk.toml`. `state` (the signed file's serial and hash) is
+/// written just before `kiosk.toml`. Returns the path of the configuration written.
+pub fn install(
+    p: &Provisioning,
+    dir: &Path,
+    owners: Owners,
+    state: Option<&InstalledState>,
+) -> Result<PathBuf, ProvisionError> {
     p.validate()?;
     let derr = |source| ProvisionError::Write {
         path: dir.into(),
@@ -483,6 +525,9 @@ pub fn install(p: &Provisioning, dir: &Path, owners: Owners) -> Result<PathBuf, 
     key_file(files::LOOKUP_KEY, p.lookup_key.trim())?;
     key_file(files::CLIENT_CERT, &p.client_cert)?;
     key_file(files::CLIENT_KEY, &p.client_key)?;
+    if let Some(state) = state {
+        key_file(provisioning::STATE_FILE, &state.to_toml())?;
+    }
 
     let cfg_mode = if owners.kiosk_gid.is_some() {
         0o640
@@ -498,6 +543,182 @@ pub fn install(p: &Provisioning, dir: &Path, owners: Owners) -> Result<PathBuf, 
         owners.kiosk_gid,
     )?;
     Ok(cfg_path)
+}
+
+/// A certificate's fingerprint (of its DER), "（无）" without one.
+fn cert_fingerprint(pem: Option<&str>) -> String {
+    pem.and_then(|t| CertificateDer::from_pem_slice(t.as_bytes()).ok())
+        .map(|der| provisioning::fingerprint(der.as_ref()))
+        .unwrap_or_else(|| NONE.into())
+}
+
+/// The sealing key's fingerprint (of its one-line form, whichever form was given).
+fn seal_fingerprint(text: Option<&str>) -> String {
+    text.and_then(|t| SealPublicKey::from_text(t.trim()).ok())
+        .map(|k| provisioning::fingerprint(k.to_text().as_bytes()))
+        .unwrap_or_else(|| NONE.into())
+}
+
+const NONE: &str = "（无）";
+
+/// What installing `new` into `target` would change, for the technician screen.
+pub fn summary(new: &Accepted, target: &Path) -> PendingSummary {
+    let read = |name: &str| {
+        provisioning::read_plain_file(&target.join(name), MAX_FILE_BYTES)
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+    };
+    let old: toml::Table = read(files::CONFIG)
+        .and_then(|t| t.parse().ok())
+        .unwrap_or_default();
+    let setting = |section: &str, key: &str| {
+        old.get(section)
+            .and_then(|s| s.get(key))
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
+            .unwrap_or_else(|| NONE.into())
+    };
+    let p = &new.provisioning;
+    let row = |label: &str, old: String, new: String| ChangeRow {
+        label: label.into(),
+        old,
+        new,
+    };
+    PendingSummary {
+        sha256: new.state.sha256.clone(),
+        serial: new.state.serial,
+        installed_serial: InstalledState::read(target).ok().flatten().map(|s| s.serial),
+        signer: new.signer.clone(),
+        rows: vec![
+            row("终端编号", setting("terminal", "id"), p.terminal_id.clone()),
+            row("服务大厅", setting("terminal", "hall_name"), p.hall_name.trim().into()),
+            row("登记系统地址", setting("registry", "url"), p.registry_url.clone()),
+            row(
+                "登记系统证书",
+                cert_fingerprint(read(files::CA).as_deref()),
+                cert_fingerprint(Some(&p.registry_ca)),
+            ),
+            row(
+                "封存公钥",
+                seal_fingerprint(read(files::REGISTRY_KEY).as_deref()),
+                seal_fingerprint(Some(&p.registry_public_key)),
+            ),
+            row(
+                "本机证书",
+                cert_fingerprint(read(files::CLIENT_CERT).as_deref()),
+                cert_fingerprint(Some(&p.client_cert)),
+            ),
+        ],
+    }
+}
+
+/// Stages an accepted file for the technician's confirmation: the signed
+/// bytes unchanged (root only), then the summary (group kiosk). Replaces
+/// whatever was staged before.
+pub fn stage(
+    bytes: &[u8],
+    accepted: &Accepted,
+    target: &Path,
+    pending_dir: &Path,
+    owners: Owners,
+) -> Result<PendingSummary, ProvisionError> {
+    let derr = |source| ProvisionError::Write {
+        path: pending_dir.into(),
+        source,
+    };
+    std::fs::create_dir_all(pending_dir).map_err(derr)?;
+    std::os::unix::fs::chown(
+        pending_dir,
+        Some(owners.uid),
+        Some(owners.kiosk_gid.unwrap_or(0)),
+    )
+    .map_err(derr)?;
+    let mode = if owners.kiosk_gid.is_some() { 0o750 } else { 0o700 };
+    std::fs::set_permissions(pending_dir, std::fs::Permissions::from_mode(mode)).map_err(derr)?;
+    let summary = summary(accepted, target);
+    let _ = std::fs::remove_file(pending_dir.join(provisioning::SUMMARY_FILE));
+    write_atomic(pending_dir, provisioning::PENDING_FILE, bytes, 0o600, owners.uid, None)?;
+    let shown = if owners.kiosk_gid.is_some() { 0o640 } else { 0o600 };
+    write_atomic(
+        pending_dir,
+        provisioning::SUMMARY_FILE,
+        summary.to_toml().as_bytes(),
+        shown,
+        owners.uid,
+        owners.kiosk_gid,
+    )?;
+    Ok(summary)
+}
+
+/// Reads the kiosk's confirmation and removes it, whatever it holds (so the
+/// path unit that started us does not start us again).
+pub fn take_confirmation(confirm_file: &Path) -> Result<String, ProvisionError> {
+    let confirmed = provisioning::read_confirmation(confirm_file);
+    let _ = std::fs::remove_file(confirm_file);
+    Ok(confirmed?)
+}
+
+/// Installs the staged file the confirmation named (`confirmed`, its
+/// SHA-256), after checking its signature and serial again; removes the
+/// staged file once installed.
+pub fn apply(
+    key: &ProvisioningPublicKey,
+    target: &Path,
+    pending_dir: &Path,
+    confirmed: &str,
+    owners: Owners,
+) -> Result<Accepted, ProvisionError> {
+    let staged_path = pending_dir.join(provisioning::PENDING_FILE);
+    if std::fs::symlink_metadata(&staged_path).is_err() {
+        return Err(ProvisionError::NothingStaged(pending_dir.into()));
+    }
+    let bytes = read_bytes(&staged_path)?;
+    let staged = provisioning::sha256_hex(&bytes);
+    if staged != confirmed {
+        return Err(ProvisionError::NotConfirmed {
+            confirmed: confirmed.into(),
+            staged,
+        });
+    }
+    let accepted = accept(&bytes, key, target)?;
+    install(&accepted.provisioning, target, owners, Some(&accepted.state))?;
+    for name in [provisioning::SUMMARY_FILE, provisioning::PENDING_FILE] {
+        let _ = std::fs::remove_file(pending_dir.join(name));
+    }
+    Ok(accepted)
+}
+
+/// What [`receive`] did with a file.
+#[derive(Debug)]
+pub enum Received {
+    /// Installed; the path of the configuration written.
+    Installed(Box<Accepted>, PathBuf),
+    /// Staged for the technician's confirmation.
+    Staged(PendingSummary),
+    /// From a stick, the very file installed already: nothing to do.
+    AlreadyInstalled,
+}
+
+/// Checks a signed file and installs it, or, from a stick on a terminal that
+/// is already provisioned (`kiosk.toml` exists in `target`), stages it for
+/// the technician screen. A refused file changes nothing.
+pub fn receive(
+    bytes: &[u8],
+    key: &ProvisioningPublicKey,
+    target: &Path,
+    pending_dir: &Path,
+    from_stick: bool,
+    owners: Owners,
+) -> Result<Received, ProvisionError> {
+    let accepted = accept(bytes, key, target)?;
+    if from_stick && target.join(files::CONFIG).exists() {
+        if InstalledState::read(target)?.as_ref() == Some(&accepted.state) {
+            return Ok(Received::AlreadyInstalled);
+        }
+        return stage(bytes, &accepted, target, pending_dir, owners).map(Received::Staged);
+    }
+    let cfg = install(&accepted.provisioning, target, owners, Some(&accepted.state))?;
+    Ok(Received::Installed(Box::new(accepted), cfg))
 }
 
 /// A USB stick mounted read-only on a private directory; unmounted on drop.
@@ -551,25 +772,65 @@ pub struct Source {
     #[arg(long)]
     auto: bool,
     /// A block device (USB stick labelled KIOSK-PROV) holding provision.toml.
+    /// On a provisioned terminal its file is only staged for the technician screen.
     #[arg(long)]
     device: Option<PathBuf>,
+}
+
+/// Where the signed file is checked and staged.
+#[derive(Debug, clap::Args)]
+pub struct Places {
+    /// Configuration directory to install into.
+    #[arg(long, default_value = "/etc/kiosk")]
+    target: PathBuf,
+    /// The deployment's public provisioning key (built into the image).
+    #[arg(long, default_value = provisioning::DEFAULT_PUBLIC_KEY)]
+    public_key: PathBuf,
+    /// Where a stick's file waits for the technician's confirmation.
+    #[arg(long, default_value = provisioning::DEFAULT_PENDING_DIR)]
+    pending_dir: PathBuf,
+    /// After installing, restart kiosk.service (not after staging).
+    #[arg(long)]
+    restart_kiosk: bool,
 }
 
 /// `kiosk provision …`
 #[derive(Debug, clap::Subcommand)]
 pub enum ProvisionCmd {
-    /// Validate a provisioning file and install it (as root).
+    /// Check a signed provisioning file and install it (as root). From a
+    /// stick (`--device`, or `--confirm-on-screen`) on a terminal that is
+    /// already provisioned, it is only staged until a technician confirms it
+    /// on the screen.
     Install {
         #[command(flatten)]
         source: Source,
-        /// Configuration directory to install into.
-        #[arg(long, default_value = "/etc/kiosk")]
-        target: PathBuf,
-        /// Only validate; install nothing.
+        #[command(flatten)]
+        places: Places,
+        /// Stage instead of installing when the terminal is already
+        /// provisioned (what `--device` does).
+        #[arg(long)]
+        confirm_on_screen: bool,
+        /// Only check; install nothing.
         #[arg(long)]
         check: bool,
     },
-    /// Produce a provisioning file for one terminal.
+    /// Install the staged file the technician confirmed on the screen (run by
+    /// kiosk-provision-apply.service when the confirmation appears).
+    Apply {
+        #[command(flatten)]
+        places: Places,
+        /// The confirmation the kiosk writes.
+        #[arg(long, default_value = provisioning::DEFAULT_CONFIRM_FILE)]
+        confirm_file: PathBuf,
+    },
+    /// Make the deployment's provisioning key pair: DIR/provisioning.key
+    /// (secret, 0600; keep it off the terminals) and DIR/provisioning.pub
+    /// (built into the image as /usr/share/kiosk/provisioning.pub).
+    Keygen {
+        #[arg(long, default_value = ".")]
+        out: PathBuf,
+    },
+    /// Produce a signed provisioning file for one terminal.
     Make {
         #[arg(long)]
         terminal_id: String,
@@ -596,6 +857,13 @@ pub enum ProvisionCmd {
         /// PEM file: the terminal's client key.
         #[arg(long)]
         client_key: PathBuf,
+        /// The deployment's provisioning key (`kiosk provision keygen`).
+        #[arg(long)]
+        signing_key: PathBuf,
+        /// The file's serial; a terminal refuses one lower than it installed.
+        /// Default: the time now in seconds since 1970.
+        #[arg(long)]
+        serial: Option<u64>,
         /// Where to write the file (mode 0600); copy it to a stick labelled KIOSK-PROV.
         #[arg(long, short)]
         out: PathBuf,
@@ -609,9 +877,61 @@ fn read_text(path: &Path) -> Result<String, ProvisionError> {
     })
 }
 
+fn split_out(out: &Path) -> (&Path, String) {
+    (
+        out.parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new(".")),
+        out.file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_else(|| "provision.toml".into()),
+    )
+}
+
+/// Writes a file that must not exist yet.
+fn write_new(path: &Path, data: &[u8], mode: u32) -> Result<(), ProvisionError> {
+    let err = |source| ProvisionError::Write {
+        path: path.into(),
+        source,
+    };
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(mode)
+        .open(path)
+        .map_err(err)?;
+    f.write_all(data).and_then(|()| f.sync_all()).map_err(err)
+}
+
+fn restart_kiosk() {
+    match std::process::Command::new("systemctl")
+        .args(["--no-block", "restart", "kiosk.service"])
+        .status()
+    {
+        Ok(s) if s.success() => {}
+        Ok(s) => log::warn!("restarting kiosk.service: systemctl exited with {s}"),
+        Err(e) => log::warn!("restarting kiosk.service: {e}"),
+    }
+}
+
 /// Runs `kiosk provision …`.
 pub fn run(cmd: ProvisionCmd) -> anyhow::Result<()> {
     match cmd {
+        ProvisionCmd::Keygen { out } => {
+            let key = ProvisioningKey::generate();
+            let secret = out.join("provisioning.key");
+            let public = out.join("provisioning.pub");
+            // Never over an existing key: a lost secret cannot be made again.
+            write_new(&secret, key.to_text().as_bytes(), 0o600)?;
+            write_new(&public, key.public_key().to_text().as_bytes(), 0o644)?;
+            println!(
+                "wrote {} (secret, keep it off the terminals) and {} (fingerprint {})",
+                secret.display(),
+                public.display(),
+                key.public_key().fingerprint()
+            );
+            Ok(())
+        }
         ProvisionCmd::Make {
             terminal_id,
             hall_name,
@@ -622,8 +942,11 @@ pub fn run(cmd: ProvisionCmd) -> anyhow::Result<()> {
             lookup_key,
             client_cert,
             client_key,
+            signing_key,
+            serial,
             out,
         } => {
+            let key = ProvisioningKey::read(&signing_key)?;
             let p = Provisioning {
                 format: FORMAT,
                 terminal_id,
@@ -638,64 +961,132 @@ pub fn run(cmd: ProvisionCmd) -> anyhow::Result<()> {
             };
             p.validate()?;
             p.check_tls()?;
-            write_atomic(
-                out.parent()
-                    .filter(|d| !d.as_os_str().is_empty())
-                    .unwrap_or(Path::new(".")),
-                &out.file_name()
-                    .map(|n| n.to_string_lossy().to_string())
-                    .unwrap_or_else(|| "provision.toml".into()),
-                p.to_toml()?.as_bytes(),
-                0o600,
-                current_uid(),
-                None,
-            )?;
+            let serial = serial.unwrap_or_else(|| {
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_secs())
+                    .unwrap_or(0)
+            });
+            let signed = key.sign(p.to_toml()?.as_bytes(), serial);
+            let (dir, name) = split_out(&out);
+            write_atomic(dir, &name, &signed, 0o600, current_uid(), None)?;
             println!(
-                "wrote {} for terminal {} ({})",
+                "wrote {} for terminal {} ({}), serial {serial}, signed by {}",
                 out.display(),
                 p.terminal_id,
-                p.hall_name
+                p.hall_name,
+                key.public_key().fingerprint()
             );
             Ok(())
         }
         ProvisionCmd::Install {
             source,
-            target,
+            places,
+            confirm_on_screen,
             check,
         } => {
-            let (p, applied_from) = if let Some(file) = source.file {
-                (read_file(&file)?, None)
+            let key = ProvisioningPublicKey::read(&places.public_key)?;
+            let stick = source.device.is_some() || confirm_on_screen;
+            let (bytes, applied_from) = if let Some(file) = source.file {
+                (read_bytes(&file)?, None)
             } else if source.auto {
                 let f = PathBuf::from(DATA_PARTITION_FILE);
-                (read_file(&f)?, Some(f))
+                (read_bytes(&f)?, Some(f))
             } else if let Some(device) = source.device {
                 let m = Mounted::new(&device)?;
-                (read_file(&m.dir.path().join(STICK_FILE))?, None)
+                (read_bytes(&m.dir.path().join(STICK_FILE))?, None)
             } else {
                 anyhow::bail!("name a provisioning file, --auto or --device");
             };
-            // Refused before anything is written: the old configuration stays.
-            p.check_tls()?;
             if check {
+                let a = accept(&bytes, &key, &places.target)?;
                 println!(
-                    "provisioning file is valid: terminal {} ({})",
-                    p.terminal_id, p.hall_name
+                    "provisioning file is valid: terminal {} ({}), serial {}",
+                    a.provisioning.terminal_id, a.provisioning.hall_name, a.state.serial
                 );
                 return Ok(());
             }
-            let cfg = install(&p, &target, Owners::system())?;
+            let received = receive(
+                &bytes,
+                &key,
+                &places.target,
+                &places.pending_dir,
+                stick,
+                Owners::system(),
+            );
+            let (accepted, cfg) = match received {
+                Ok(Received::Installed(a, cfg)) => (*a, cfg),
+                Ok(Received::Staged(s)) => {
+                    log::info!(
+                        "provisioning file (serial {}) staged: confirm it on the technician screen",
+                        s.serial
+                    );
+                    println!(
+                        "staged for confirmation on the technician screen (serial {}, sha256 {})",
+                        s.serial, s.sha256
+                    );
+                    return Ok(());
+                }
+                Ok(Received::AlreadyInstalled) => {
+                    println!("this provisioning file is installed already: nothing to do");
+                    return Ok(());
+                }
+                Err(e) => {
+                    log::error!("provisioning file refused: {e}");
+                    return Err(e.into());
+                }
+            };
+            let p = &accepted.provisioning;
             if let Some(f) = applied_from {
                 let done = f.with_extension("toml.applied");
                 std::fs::rename(&f, &done)
                     .map_err(|source| ProvisionError::Write { path: done, source })?;
             }
             log::info!(
-                "provisioned: terminal {} now serves {} ({})",
+                "provisioned: terminal {} now serves {} ({}, serial {})",
                 p.terminal_id,
                 p.hall_name,
-                cfg.display()
+                cfg.display(),
+                accepted.state.serial
             );
             println!("terminal {} now serves {}", p.terminal_id, p.hall_name);
+            if places.restart_kiosk {
+                restart_kiosk();
+            }
+            Ok(())
+        }
+        ProvisionCmd::Apply {
+            places,
+            confirm_file,
+        } => {
+            let applied = take_confirmation(&confirm_file).and_then(|confirmed| {
+                let key = ProvisioningPublicKey::read(&places.public_key)?;
+                apply(
+                    &key,
+                    &places.target,
+                    &places.pending_dir,
+                    &confirmed,
+                    Owners::system(),
+                )
+            });
+            let accepted = match applied {
+                Ok(a) => a,
+                Err(e) => {
+                    log::error!("confirmed provisioning not applied: {e}");
+                    return Err(e.into());
+                }
+            };
+            let p = &accepted.provisioning;
+            log::info!(
+                "provisioned on the technician's confirmation: terminal {} now serves {} (serial {})",
+                p.terminal_id,
+                p.hall_name,
+                accepted.state.serial
+            );
+            println!("terminal {} now serves {}", p.terminal_id, p.hall_name);
+            if places.restart_kiosk {
+                restart_kiosk();
+            }
             Ok(())
         }
     }
@@ -802,6 +1193,9 @@ mod tests {
         let good = dir.path().join("provision.toml");
         let p = sample();
         std::fs::write(&good, p.to_toml().expect("toml")).expect("write");
+        let read_file = |path: &Path| {
+            read_bytes(path).map(|b| Provisioning::parse(std::str::from_utf8(&b).unwrap()).unwrap())
+        };
         assert_eq!(read_file(&good).expect("a plain file is read"), p);
         // A stick's provision.toml that links elsewhere (say, to a root-only file).
         let link = dir.path().join("link.toml");
@@ -946,7 +1340,7 @@ mod tests {
             kiosk_gid: None,
         };
         let p = sample();
-        let cfg_path = install(&p, &target, owners).expect("install");
+        let cfg_path = install(&p, &target, owners, None).expect("install");
         for name in [
             files::TOKEN,
             files::CA,
@@ -1004,7 +1398,7 @@ mod tests {
         // Re-provisioning replaces it.
         let mut again = sample();
         again.hall_name = "西坡乡便民服务中心".into();
-        install(&again, &target, owners).expect("reinstall");
+        install(&again, &target, owners, None).expect("reinstall");
         let cfg = kiosk::Config::load(&cfg_path).expect("load");
         assert_eq!(cfg.terminal.hall_name, "西坡乡便民服务中心");
     }
@@ -1027,6 +1421,7 @@ mod tests {
                 uid: 0,
                 kiosk_gid: gid,
             },
+            None,
         )
         .expect("install");
         let cfg = std::fs::metadata(target.join(files::CONFIG)).expect("cfg");
@@ -1066,9 +1461,191 @@ mod tests {
             Owners {
                 uid: current_uid(),
                 kiosk_gid: None
-            }
+            },
+            None,
         )
         .is_err());
         assert!(!dir.path().join("k").exists());
+    }
+
+    fn own() -> Owners {
+        Owners {
+            uid: current_uid(),
+            kiosk_gid: None,
+        }
+    }
+
+    /// Every file under `dir`, path and bytes: to show that nothing changed.
+    fn snapshot(dir: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
+        let mut all = std::collections::BTreeMap::new();
+        for e in std::fs::read_dir(dir).expect("ls").flatten() {
+            let path = e.path();
+            if path.is_dir() {
+                all.extend(snapshot(&path));
+            } else {
+                all.insert(path.clone(), std::fs::read(&path).expect("read"));
+            }
+        }
+        all
+    }
+
+    /// [`sample`] with a loopback registry: placeholder certificates make no
+    /// TLS client, and plain http needs none.
+    fn plain() -> Provisioning {
+        Provisioning {
+            registry_url: "http://127.0.0.1:8700".into(),
+            ..sample()
+        }
+    }
+
+    fn signed(key: &ProvisioningKey, p: &Provisioning, serial: u64) -> Vec<u8> {
+        key.sign(p.to_toml().expect("toml").as_bytes(), serial)
+    }
+
+    #[test]
+    fn unsigned_foreign_altered_replayed_oversized_and_linked_files_change_nothing() {
+        let key = ProvisioningKey::generate();
+        let public = key.public_key();
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (target, pending) = (dir.path().join("etc-kiosk"), dir.path().join("pending"));
+        let first = signed(&key, &plain(), 100);
+        let got = receive(&first, &public, &target, &pending, false, own()).expect("first");
+        assert!(matches!(got, Received::Installed(..)));
+        let before = snapshot(&target);
+        assert!(before.contains_key(&target.join(provisioning::STATE_FILE)));
+
+        let mut newer = plain();
+        newer.hall_name = "西坡乡便民服务中心".into();
+        newer.registry_url = "http://127.0.0.1:8799".into();
+        let mut altered = signed(&key, &plain(), 200);
+        let at = altered.len() - 3;
+        altered[at] ^= 1;
+        let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+            ("unsigned", newer.to_toml().expect("toml").into_bytes(), "not signed"),
+            (
+                "another key",
+                signed(&ProvisioningKey::generate(), &newer, 200),
+                "signed by another key",
+            ),
+            ("altered", altered, "altered after signing"),
+            ("older", signed(&key, &newer, 99), "older than the installed one"),
+            ("same serial", signed(&key, &newer, 100), "installed serial 100"),
+        ];
+        for (what, bytes, reason) in cases {
+            for from_stick in [false, true] {
+                let err = receive(&bytes, &public, &target, &pending, from_stick, own())
+                    .expect_err(what);
+                assert!(matches!(err, ProvisionError::Signature(_)), "{what}: {err}");
+                assert!(err.to_string().contains(reason), "{what}: {err}");
+                assert_eq!(snapshot(&target), before, "{what} changed the configuration");
+                assert!(!pending.exists(), "{what} was staged");
+            }
+        }
+        // Oversized and linked files are not even read.
+        let mut big = signed(&key, &newer, 200);
+        big.extend(std::iter::repeat_n(b'#', MAX_FILE_BYTES as usize));
+        let big_path = dir.path().join("big.toml");
+        std::fs::write(&big_path, &big).expect("write");
+        let err = read_bytes(&big_path).expect_err("oversized");
+        assert!(matches!(err, ProvisionError::TooLarge { .. }), "{err}");
+        let good = dir.path().join("good.toml");
+        std::fs::write(&good, signed(&key, &newer, 200)).expect("write");
+        let stick = dir.path().join("stick");
+        std::fs::create_dir(&stick).expect("mkdir");
+        std::os::unix::fs::symlink(&good, stick.join(STICK_FILE)).expect("link");
+        let err = read_bytes(&stick.join(STICK_FILE)).expect_err("link");
+        assert!(matches!(err, ProvisionError::NotPlainFile { .. }), "{err}");
+        assert_eq!(snapshot(&target), before);
+
+        // The newer file, properly signed, is installed (by hand: not from a stick).
+        let good = read_bytes(&good).expect("read");
+        receive(&good, &public, &target, &pending, false, own()).expect("newer");
+        let cfg = kiosk::Config::load(&target.join(files::CONFIG)).expect("load");
+        assert_eq!(cfg.terminal.hall_name, "西坡乡便民服务中心");
+        // And the file it replaced is now a replay.
+        let err = receive(&first, &public, &target, &pending, false, own()).expect_err("replay");
+        assert!(err.to_string().contains("serial 100, installed 200"), "{err}");
+    }
+
+    #[test]
+    fn a_stick_on_a_provisioned_terminal_is_staged_and_applied_only_when_confirmed() {
+        let key = ProvisioningKey::generate();
+        let public = key.public_key();
+        let dir = tempfile::tempdir().expect("tempdir");
+        let target = dir.path().join("etc-kiosk");
+        let pending = dir.path().join("pending");
+        let confirm = dir.path().join("provision-confirm");
+        // The first stick of an unprovisioned terminal installs directly.
+        let first = signed(&key, &plain(), 1);
+        let got = receive(&first, &public, &target, &pending, true, own())
+            .expect("first");
+        assert!(matches!(got, Received::Installed(..)));
+        let before = snapshot(&target);
+        // The same stick again: nothing to confirm.
+        let again = receive(&first, &public, &target, &pending, true, own());
+        assert!(matches!(again, Ok(Received::AlreadyInstalled)), "{again:?}");
+        assert!(!pending.exists());
+
+        let mut newer = plain();
+        newer.hall_name = "西坡乡便民服务中心".into();
+        newer.registry_public_key = SealSecretKey::generate().public_key().to_text();
+        let bytes = signed(&key, &newer, 2);
+        let Received::Staged(summary) =
+            receive(&bytes, &public, &target, &pending, true, own()).expect("stage")
+        else {
+            panic!("a stick on a provisioned terminal must only be staged");
+        };
+        assert_eq!(snapshot(&target), before, "staging changed the configuration");
+        assert_eq!(summary.sha256, provisioning::sha256_hex(&bytes));
+        assert_eq!((summary.serial, summary.installed_serial), (2, Some(1)));
+        let row = |label: &str| {
+            summary
+                .rows
+                .iter()
+                .find(|r| r.label == label)
+                .unwrap_or_else(|| panic!("{label}"))
+                .clone()
+        };
+        assert_eq!(row("服务大厅").old, "东岭镇便民服务中心");
+        assert_eq!(row("服务大厅").new, "西坡乡便民服务中心");
+        assert!(row("封存公钥").changed() && !row("终端编号").changed());
+        assert!(!row("登记系统地址").changed());
+        // The summary the kiosk reads holds no secret.
+        let shown = std::fs::read_to_string(pending.join(provisioning::SUMMARY_FILE)).expect("summary");
+        assert!(!shown.contains(&newer.registry_token) && !shown.contains("PRIVATE KEY"));
+        assert_eq!(PendingSummary::read(&pending).expect("read"), Some(summary.clone()));
+
+        // No confirmation, or one naming another file: nothing changes.
+        let apply = |confirm: &Path| {
+            take_confirmation(confirm).and_then(|c| apply(&public, &target, &pending, &c, own()))
+        };
+        let err = apply(&confirm).expect_err("unconfirmed");
+        assert!(matches!(err, ProvisionError::Read { .. }), "{err}");
+        provisioning::write_confirmation(&confirm, &provisioning::sha256_hex(b"other")).expect("w");
+        let err = apply(&confirm).expect_err("other file");
+        assert!(matches!(err, ProvisionError::NotConfirmed { .. }), "{err}");
+        assert!(!confirm.exists(), "a used confirmation is removed");
+        assert_eq!(snapshot(&target), before);
+        // A staged file swapped after the summary was shown: refused as well.
+        std::fs::write(pending.join(provisioning::PENDING_FILE), signed(&key, &plain(), 3))
+            .expect("swap");
+        provisioning::write_confirmation(&confirm, &summary.sha256).expect("w");
+        let err = apply(&confirm).expect_err("swapped");
+        assert!(matches!(err, ProvisionError::NotConfirmed { .. }), "{err}");
+        assert_eq!(snapshot(&target), before);
+
+        // The confirmation of what the screen showed installs it.
+        std::fs::write(pending.join(provisioning::PENDING_FILE), &bytes).expect("restore");
+        provisioning::write_confirmation(&confirm, &summary.sha256).expect("w");
+        let done = apply(&confirm).expect("apply");
+        assert_eq!(done.state.serial, 2);
+        let cfg = kiosk::Config::load(&target.join(files::CONFIG)).expect("load");
+        assert_eq!(cfg.terminal.hall_name, "西坡乡便民服务中心");
+        assert_eq!(PendingSummary::read(&pending).expect("read"), None);
+        assert!(!pending.join(provisioning::PENDING_FILE).exists() && !confirm.exists());
+        assert_eq!(
+            InstalledState::read(&target).expect("state").map(|s| s.serial),
+            Some(2)
+        );
     }
 }

@@ -342,6 +342,11 @@ pub struct TechnicianConfig {
     pub journal_unit: String,
     /// How many of the latest log lines go into the bundle.
     pub log_lines: usize,
+    /// Where a provisioning stick's file waits for confirmation on this
+    /// screen (root writes it; `kiosk provision install --pending-dir`).
+    pub provision_pending_dir: PathBuf,
+    /// Where "确认更新" writes its confirmation for `kiosk provision apply`.
+    pub provision_confirm_file: PathBuf,
 }
 
 impl Default for TechnicianConfig {
@@ -351,6 +356,8 @@ impl Default for TechnicianConfig {
             log_file: PathBuf::new(),
             journal_unit: "kiosk.service".into(),
             log_lines: 5000,
+            provision_pending_dir: crate::provisioning::DEFAULT_PENDING_DIR.into(),
+            provision_confirm_file: crate::provisioning::DEFAULT_CONFIRM_FILE.into(),
         }
     }
 }

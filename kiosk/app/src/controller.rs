@@ -83,6 +83,7 @@ pub struct Controller {
     /// Joined last: it ends when the uplink is gone.
     uplink_events: Option<JoinHandle<()>>,
     uplink: Option<Arc<Uplink>>,
+    technician: crate::technician::TechnicianLink,
 }
 
 impl std::fmt::Debug for Controller {
@@ -216,6 +217,8 @@ impl Controller {
             crate::lockout::load(&lockout_path, intake::Millis(0), std::time::SystemTime::now());
         machine.restore_lockout(saved_lockout.clone());
         let first_visit = machine.visit();
+        let tech = crate::technician::TechShell::new(cfg, health, events_tx.clone());
+        let technician = tech.link();
         let terminal = Terminal {
             queue,
             uplink: uplink.clone(),
@@ -245,7 +248,7 @@ impl Controller {
             terminal_secret: kiosk_classify::TerminalSecret::new(
                 uuid::Uuid::new_v4().as_bytes().to_vec(),
             ),
-            tech: crate::technician::TechShell::new(cfg, health, events_tx.clone()),
+            tech,
             lockout_path,
             saved_lockout,
         };
@@ -268,7 +271,14 @@ impl Controller {
             threads,
             uplink_events: Some(uplink_events),
             uplink: Some(uplink),
+            technician,
         })
+    }
+
+    /// Where the technician screen sends its provisioning confirmation
+    /// ([`crate::technician::attach`]).
+    pub fn technician(&self) -> crate::technician::TechnicianLink {
+        self.technician.clone()
     }
 
     /// Where the UI sends its events.

@@ -19,6 +19,8 @@
 //! - [`fonts`]: makes sure the screens are drawn in Noto Sans CJK SC.
 //! - [`health`], [`diagnostics`], [`technician`]: the technician screen's
 //!   status rows and the diagnostics bundle.
+//! - [`provisioning`]: signed provisioning files, and the staged file a
+//!   technician confirms on the screen.
 //! - [`typing`]: the description screen's pinyin input (kiosk-ime).
 
 pub mod cli_diagnostics;
@@ -34,6 +36,7 @@ pub mod logging;
 pub mod staff;
 pub mod ticket;
 pub mod progress;
+pub mod provisioning;
 pub mod typing;
 pub mod rating;
 pub mod ui;

@@ -182,6 +182,7 @@ pub(crate) fn run_ui(
     kiosk::fonts::ensure_chinese_font();
     let controller = Controller::spawn(cfg, token, devs, ui::sink(&app), None)?;
     ui::attach(&app, &cfg.terminal.hall_name, controller.sender(), demo);
+    kiosk::technician::attach(&app, controller.technician());
     if technician {
         let _ = controller.sender().send(intake::Event::TechnicianEnter);
     }

@@ -3,6 +3,10 @@
 //! export on a short-lived thread, the test print, and printer status
 //! queries so the paper state stays known.
 //!
+//! It also shows a provisioning file staged from a stick (what it would
+//! change) and writes the technician's confirmation ("确认更新配置") for the
+//! root side (`kiosk provision apply`, see [`crate::provisioning`]).
+//!
 //! The controller thread owns one [`TechShell`]; nothing here blocks it:
 //! the bundle is written on its own thread and reports back through a
 //! channel, printing and status queries go to the printer thread.
@@ -39,6 +43,50 @@ pub struct TechnicianView {
     pub notice_is_error: bool,
     /// A bundle is being written: the button waits.
     pub exporting: bool,
+    /// A provisioning file staged from a stick, waiting for confirmation.
+    pub provision: Option<ProvisionView>,
+}
+
+/// The staged provisioning file on the technician screen.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ProvisionView {
+    /// What the confirmation names (the staged file's SHA-256).
+    pub sha256: String,
+    /// "编号 1767225600（现为 1767000000），签名密钥 3f2a 9c1d 77b0 e412"
+    pub about: String,
+    pub rows: Vec<crate::provisioning::ChangeRow>,
+    /// Confirmed here: waiting for the root side to install it.
+    pub confirmed: bool,
+}
+
+impl ProvisionView {
+    fn from_summary(s: &crate::provisioning::PendingSummary, confirmed: bool) -> Self {
+        let installed = s
+            .installed_serial
+            .map(|n| format!("（现为 {n}）"))
+            .unwrap_or_default();
+        ProvisionView {
+            sha256: s.sha256.clone(),
+            about: format!("编号 {}{installed}，签名密钥 {}", s.serial, s.signer),
+            rows: s.rows.clone(),
+            confirmed,
+        }
+    }
+}
+
+/// The screen's way to the controller for "确认更新配置": the SHA-256 the
+/// screen showed, and a wake-up for the controller loop.
+#[derive(Debug, Clone)]
+pub struct TechnicianLink {
+    confirm: Sender<String>,
+    wake: Sender<Event>,
+}
+
+impl TechnicianLink {
+    pub fn confirm_provisioning(&self, sha256: &str) {
+        let _ = self.confirm.send(sha256.to_string());
+        let _ = self.wake.send(Event::Tick);
+    }
 }
 
 /// The controller's technician state.
@@ -57,12 +105,22 @@ pub(crate) struct TechShell {
     last_view_at: Option<Instant>,
     last_view: Option<TechnicianView>,
     last_ping: Option<Instant>,
+    confirm_tx: Sender<String>,
+    confirm_rx: Receiver<String>,
+    /// The staged file's summary as last read, and whether it was confirmed here.
+    pending: Option<crate::provisioning::PendingSummary>,
+    confirmed: Option<String>,
 }
 
 impl TechShell {
     pub(crate) fn new(cfg: &Config, health: Health, wake: Sender<Event>) -> TechShell {
         let (export_tx, export_rx) = mpsc::channel();
+        let (confirm_tx, confirm_rx) = mpsc::channel();
         TechShell {
+            confirm_tx,
+            confirm_rx,
+            pending: None,
+            confirmed: None,
             health,
             cfg: cfg.clone(),
             notice: None,
@@ -214,6 +272,55 @@ impl TechShell {
         }
     }
 
+    /// The screen's link for the confirmation.
+    pub(crate) fn link(&self) -> TechnicianLink {
+        TechnicianLink {
+            confirm: self.confirm_tx.clone(),
+            wake: self.wake.clone(),
+        }
+    }
+
+    /// Takes "确认更新配置" presses. Honoured only while the technician
+    /// screen shows to a technician (`allowed`) and only for the file the
+    /// screen showed; the root side checks the hash and signature again.
+    pub(crate) fn take_confirmations(&mut self, allowed: bool) {
+        while let Ok(sha256) = self.confirm_rx.try_recv() {
+            let shown = self.pending.as_ref().map(|s| s.sha256.as_str());
+            if !allowed || shown != Some(sha256.as_str()) {
+                log::warn!("provisioning confirmation ignored: not the file on the screen");
+                continue;
+            }
+            let file = &self.cfg.technician.provision_confirm_file;
+            match crate::provisioning::write_confirmation(file, &sha256) {
+                Ok(()) => {
+                    log::info!("technician confirmed the staged provisioning file");
+                    self.confirmed = Some(sha256);
+                    self.notice = Some(("已确认：正在安装新配置，终端随后自动重启".into(), false));
+                }
+                Err(e) => {
+                    log::error!("cannot write the provisioning confirmation: {e}");
+                    self.notice = Some(("无法确认配置更新，请重试".into(), true));
+                }
+            }
+            self.last_view_at = None;
+        }
+    }
+
+    /// Re-reads the staged provisioning summary (small, capped, never through a link).
+    fn read_pending(&mut self) {
+        let dir = &self.cfg.technician.provision_pending_dir;
+        self.pending = match crate::provisioning::PendingSummary::read(dir) {
+            Ok(s) => s,
+            Err(e) => {
+                log::warn!("staged provisioning summary unreadable: {e}");
+                None
+            }
+        };
+        if self.pending.as_ref().map(|s| &s.sha256) != self.confirmed.as_ref() {
+            self.confirmed = None;
+        }
+    }
+
     /// Takes the export's result when it is done.
     pub(crate) fn poll(&mut self) {
         while let Ok(res) = self.export_rx.try_recv() {
@@ -229,7 +336,9 @@ impl TechShell {
         }
     }
 
-    /// Leaving the screen forgets the last notice.
+    /// Leaving the screen forgets the last notice (the staged file's summary
+    /// stays: a confirmation from another screen is refused by the check in
+    /// [`TechShell::take_confirmations`], not by its absence).
     pub(crate) fn reset(&mut self) {
         self.notice = None;
         self.last_view = None;
@@ -247,6 +356,7 @@ impl TechShell {
             return None;
         }
         self.last_view_at = Some(Instant::now());
+        self.read_pending();
         let snapshot = self.snapshot(queue, contact);
         let (notice, notice_is_error) = self.notice.clone().unwrap_or_default();
         let view = TechnicianView {
@@ -255,6 +365,10 @@ impl TechShell {
             notice,
             notice_is_error,
             exporting: self.exporting,
+            provision: self
+                .pending
+                .as_ref()
+                .map(|s| ProvisionView::from_summary(s, self.confirmed.is_some())),
         };
         if self.last_view.as_ref() == Some(&view) {
             return None;
@@ -279,6 +393,17 @@ pub fn apply(app: &kiosk_ui::AppWindow, v: &TechnicianView) {
             text: r.text.as_str().into(),
         })
         .collect();
+    let p = v.provision.clone().unwrap_or_default();
+    let changes: Vec<kiosk_ui::ProvisionRow> = p
+        .rows
+        .iter()
+        .map(|r| kiosk_ui::ProvisionRow {
+            label: r.label.as_str().into(),
+            old: r.old.as_str().into(),
+            new: r.new.as_str().into(),
+            changed: r.changed(),
+        })
+        .collect();
     app.global::<kiosk_ui::Intake>()
         .set_technician(kiosk_ui::TechnicianView {
             rows: ModelRc::new(VecModel::from(rows)),
@@ -286,5 +411,17 @@ pub fn apply(app: &kiosk_ui::AppWindow, v: &TechnicianView) {
             notice: v.notice.as_str().into(),
             notice_is_error: v.notice_is_error,
             exporting: v.exporting,
+            provision_pending: v.provision.is_some(),
+            provision_sha256: p.sha256.as_str().into(),
+            provision_about: p.about.as_str().into(),
+            provision_rows: ModelRc::new(VecModel::from(changes)),
+            provision_confirmed: p.confirmed,
         });
+}
+
+/// Wires "确认更新配置" to the controller. Runs on the UI thread.
+pub fn attach(app: &kiosk_ui::AppWindow, link: TechnicianLink) {
+    use slint::ComponentHandle;
+    app.global::<kiosk_ui::Intake>()
+        .on_confirm_provisioning(move |sha256| link.confirm_provisioning(sha256.as_str()));
 }

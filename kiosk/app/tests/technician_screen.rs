@@ -6,54 +6,16 @@
 //! test page on the printer simulator.
 
 use std::io::Read;
-use std::sync::mpsc::{self, Receiver};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
-use i_slint_backend_testing::{ElementHandle, TestingBackend, TestingBackendOptions};
 use intake::Event;
-use kiosk::{devices, ui, Config, Controller, Update};
+use kiosk::{devices, Config};
 use kiosk_ui::{AppWindow, Intake, Screen};
 use slint::{ComponentHandle, Model};
 
+mod common;
+use common::{press, wait};
+
 const PLANTED_ID: &str = "11010519491231002X";
-
-/// Applies the controller's updates to the window, as the UI thread would.
-fn pump(app: &AppWindow, updates: &Receiver<Update>) {
-    while let Ok(u) = updates.try_recv() {
-        match u {
-            Update::View(v) => ui::apply(app, &v),
-            Update::Technician(t) => kiosk::technician::apply(app, &t),
-            Update::Preview { .. } | Update::ReceiptPicture { .. } => {}
-        }
-    }
-}
-
-/// Pumps updates until `pred` holds for the window; fails after `timeout`.
-fn wait(
-    app: &AppWindow,
-    updates: &Receiver<Update>,
-    what: &str,
-    pred: impl Fn(&AppWindow) -> bool,
-) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        pump(app, updates);
-        if pred(app) {
-            return;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-fn press(app: &AppWindow, label: &str) {
-    let buttons: Vec<ElementHandle> = ElementHandle::find_by_accessible_label(app, label)
-        .filter(|e| e.accessible_role() == Some(i_slint_backend_testing::AccessibleRole::Button))
-        .collect();
-    assert_eq!(buttons.len(), 1, "one button {label:?}");
-    buttons[0].invoke_accessible_default_action();
-}
 
 fn notice(app: &AppWindow) -> String {
     app.global::<Intake>().get_technician().notice.to_string()
@@ -61,11 +23,6 @@ fn notice(app: &AppWindow) -> String {
 
 #[test]
 fn the_technician_exports_a_bundle_to_the_stick_and_prints_a_test_page() {
-    let _ = slint::platform::set_platform(Box::new(TestingBackend::new(TestingBackendOptions {
-        mock_time: true,
-        threading: false,
-        renderer_name: Some("software".into()),
-    })));
     let dir = tempfile::tempdir().unwrap();
     let stick = dir.path().join("stick");
     std::fs::create_dir(&stick).unwrap();
@@ -92,20 +49,9 @@ fn the_technician_exports_a_bundle_to_the_stick_and_prints_a_test_page() {
     let _reader = devices::simulate_reader(&mut cfg).unwrap();
     let printer = devices::simulate_printer(&mut cfg).unwrap();
 
-    let app = AppWindow::new().unwrap();
-    app.window().set_size(slint::PhysicalSize::new(1080, 1920));
-    app.show().unwrap();
-    let (tx, updates) = mpsc::channel::<Update>();
-    let tx = Mutex::new(tx);
-    let sink: kiosk::Sink = Arc::new(move |u| {
-        if let Ok(tx) = tx.lock() {
-            let _ = tx.send(u);
-        }
-    });
-    let token = cfg.read_token().unwrap();
-    let controller =
-        Controller::spawn(&cfg, token, devices::from_config(&cfg), sink, None).unwrap();
-    ui::attach(&app, &cfg.terminal.hall_name, controller.sender(), None);
+    let app = common::window();
+    let (sink, updates) = common::sink();
+    let controller = common::start(&app, &cfg, sink);
 
     // The staff PIN login will emit this; until then the command line does.
     controller.sender().send(Event::TechnicianEnter).unwrap();

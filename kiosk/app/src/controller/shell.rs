@@ -170,6 +170,9 @@ impl Shell {
         }
         let t = &mut self.terminal;
         t.tech.poll();
+        let technician = self.machine.screen() == Screen::Technician
+            && self.machine.staff() == Some(intake::StaffRole::Technician);
+        t.tech.take_confirmations(technician);
         if self.machine.screen() == Screen::Technician {
             if t.tech.ping_due() {
                 t.uplink.ping();

@@ -378,6 +378,11 @@ const PORTRAIT_SHOTS: &[Shot] = &[
             i.set_technician(t);
         },
     },
+    Shot {
+        name: "technician-provision",
+        screen: Screen::Technician,
+        tweak: |i| i.set_technician(crate::support::specimen_technician_provision()),
+    },
 ];
 
 const LANDSCAPE_SHOTS: &[Shot] = &[
@@ -574,6 +579,11 @@ const LANDSCAPE_SHOTS: &[Shot] = &[
             t.exporting = false;
             i.set_technician(t);
         },
+    },
+    Shot {
+        name: "technician-provision-landscape",
+        screen: Screen::Technician,
+        tweak: |i| i.set_technician(crate::support::specimen_technician_provision()),
     },
 ];
 

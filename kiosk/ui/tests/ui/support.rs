@@ -9,7 +9,7 @@ use i_slint_backend_testing::{
 };
 use kiosk_ui::{
     AppWindow, CategoryTile, HistoryRow, Intake, PageText, PageThumb, QueueRowView, Screen,
-    StatusRow, TechnicianView,
+    ProvisionRow, StatusRow, TechnicianView,
 };
 use slint::{
     ComponentHandle, Image, ModelRc, PhysicalSize, Rgba8Pixel, SharedPixelBuffer, VecModel,
@@ -283,6 +283,35 @@ pub fn specimen_technician() -> TechnicianView {
         notice: "".into(),
         notice_is_error: false,
         exporting: false,
+        ..TechnicianView::default()
+    }
+}
+
+/// The technician screen with a provisioning file staged from a stick.
+pub fn specimen_technician_provision() -> TechnicianView {
+    let rows = [
+        ("终端编号", "demo-01", "demo-01"),
+        ("服务大厅", "示范镇便民服务中心", "西坡乡便民服务中心"),
+        ("登记系统地址", "https://registry.example.gov.cn:8443", "https://registry.example.gov.cn:8443"),
+        ("登记系统证书", "5e0b 71c2 9a4d 0f13", "5e0b 71c2 9a4d 0f13"),
+        ("封存公钥", "c3a1 88f0 2d6e 4b97", "7d20 e5aa 13c8 90f1"),
+        ("本机证书", "a9f4 0c3e 6b12 d857", "a9f4 0c3e 6b12 d857"),
+    ];
+    TechnicianView {
+        provision_pending: true,
+        provision_sha256: "0".repeat(64).into(),
+        provision_about: "编号 1767225600（现为 1764547200），签名密钥 3f2a 9c1d 77b0 e412".into(),
+        provision_rows: ModelRc::new(VecModel::from(
+            rows.iter()
+                .map(|(label, old, new)| ProvisionRow {
+                    label: (*label).into(),
+                    old: (*old).into(),
+                    new: (*new).into(),
+                    changed: old != new,
+                })
+                .collect::<Vec<_>>(),
+        )),
+        ..specimen_technician()
     }
 }
 
