@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Boot test of a terminal image in QEMU (on demand; not part of `make test`):
 #
-#   image-build/build.sh --test-hooks --provision tests-provision.toml   # a test image
+#   kiosk provision keygen --out keys/ && kiosk provision make … --signing-key keys/provisioning.key -o tests-provision.toml
+#   image-build/build.sh --provisioning-key keys/provisioning.pub --test-hooks --provision tests-provision.toml   # a test image
 #   image-build/boot-test.sh image-build/out/debian~bookworm/kiosk.raw
 #
 # Boots a copy-on-write overlay of the image (UEFI, OVMF; KVM if /dev/kvm
