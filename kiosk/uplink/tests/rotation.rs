@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use kiosk_queue::test_utils::specimen_upload;
 use kiosk_queue::{Queue, QueueOptions, Status};
-use kiosk_uplink::{LookupKey, Uplink, UplinkConfig, UplinkEvent};
+use kiosk_uplink::{Uplink, UplinkConfig, UplinkEvent};
 use registry::{RegistryConfig, RunningRegistry, SealSecretKey};
 use registry_api::envelope::{box_key_id, SealKeyId};
 
@@ -67,9 +67,11 @@ fn registry_config(dir: &Path, current: &SealSecretKey, old: Vec<SealSecretKey>)
         history_limit: registry::HistoryLimit::default(),
         seal_key: current.clone(),
         old_seal_keys: old,
-        lookup_key: LookupKey::generate(),
+        lookup_key: registry::LookupKey::generate(),
         tls: None,
         staged_max_age: registry::DEFAULT_STAGED_MAX_AGE,
+        limits: Default::default(),
+        staging: Default::default(),
     }
 }
 
@@ -77,7 +79,6 @@ fn uplink_config(url: String) -> UplinkConfig {
     UplinkConfig {
         base_url: url,
         token: TOKEN.split_once(' ').unwrap().1.into(),
-        lookup_key: LookupKey::generate(),
         terminal_id: "SPECIMEN-TERMINAL-01".into(),
         heartbeat_interval: Duration::ZERO,
         tls: None,
