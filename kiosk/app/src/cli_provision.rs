@@ -42,14 +42,16 @@ use kiosk::provisioning::{
     self, ChangeRow, InstalledState, PendingSummary, ProvisioningKey, ProvisioningPublicKey,
     SignError,
 };
-use registry_api::envelope::{LookupKey, SealPublicKey};
+use registry_api::envelope::SealPublicKey;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use serde::{Deserialize, Serialize};
 
-/// The format version this build writes and accepts (2: `lookup_key` added,
-/// `registry_public_key` must be the registry's X25519 sealing key).
-pub const FORMAT: u32 = 2;
+/// The format version this build writes and accepts (3: no `lookup_key`,
+/// the registry hashes ID numbers itself; `registry_token`, `client_cert` and
+/// `client_key` optional: a terminal of an `https://` registry makes its own
+/// key and enrols it with `kiosk enroll`, so no secret needs to travel).
+pub const FORMAT: u32 = 3;
 /// Where the kiosk service finds the token (`LoadCredential=` in kiosk.service).
 pub const CREDENTIAL_TOKEN: &str = "/run/credentials/kiosk.service/registry-token";
 /// The provisioning file on the data partition (`--auto`).
@@ -127,18 +129,21 @@ pub struct Provisioning {
     pub terminal_id: String,
     pub hall_name: String,
     pub registry_url: String,
+    /// Only for a loopback `http://` registry (or as a second factor): an
+    /// `https://` terminal is known by the key it enrols.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub registry_token: String,
     /// PEM: the CA that signs the registry's TLS certificate.
     pub registry_ca: String,
     /// The registry's X25519 key that registrations are sealed to: the one-line
     /// `kiosk-seal-public-v1:` form (`seal.public`) or a `PUBLIC KEY` PEM (`seal.public.pem`).
     pub registry_public_key: String,
-    /// The history lookup key shared with the registry, one-line
-    /// `kiosk-lookup-key-v1:` form (`lookup.key`).
-    pub lookup_key: String,
-    /// PEM: this terminal's client certificate.
+    /// PEM: this terminal's client certificate, if made elsewhere; empty when
+    /// the terminal makes its own key (`kiosk enroll`), which is the rule.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub client_cert: String,
     /// PEM (PKCS#8, PKCS#1 or SEC1): this terminal's client key.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub client_key: String,
 }
 
@@ -149,7 +154,6 @@ impl std::fmt::Debug for Provisioning {
             .field("hall_name", &self.hall_name)
             .field("registry_url", &self.registry_url)
             .field("registry_token", &"***")
-            .field("lookup_key", &"***")
             .field("client_key", &"***")
             .finish_non_exhaustive()
     }
@@ -231,7 +235,10 @@ impl Provisioning {
             ));
         }
         let t = &self.registry_token;
-        if t.len() < 16 || t.len() > 512 || !t.chars().all(|c| c.is_ascii_graphic()) {
+        let https = url.scheme() == "https";
+        if (!t.is_empty() || !https)
+            && (t.len() < 16 || t.len() > 512 || !t.chars().all(|c| c.is_ascii_graphic()))
+        {
             return Err(ProvisionError::Token);
         }
         pem_check::<CertificateDer<'static>>("registry_ca", &self.registry_ca, |c| c.as_ref())?;
@@ -239,12 +246,11 @@ impl Provisioning {
             field: "registry_public_key",
             reason: e.to_string(),
         })?;
-        LookupKey::from_text(&self.lookup_key).map_err(|e| ProvisionError::Key {
-            field: "lookup_key",
-            reason: e.to_string(),
-        })?;
-        pem_check::<CertificateDer<'static>>("client_cert", &self.client_cert, |c| c.as_ref())?;
-        pem_check::<PrivateKeyDer<'static>>("client_key", &self.client_key, |k| k.secret_der())?;
+        // Both or neither: neither means the terminal makes and enrols its own.
+        if !(self.client_cert.is_empty() && self.client_key.is_empty()) {
+            pem_check::<CertificateDer<'static>>("client_cert", &self.client_cert, |c| c.as_ref())?;
+            pem_check::<PrivateKeyDer<'static>>("client_key", &self.client_key, |k| k.secret_der())?;
+        }
         Ok(())
     }
 
@@ -257,21 +263,28 @@ impl Provisioning {
         if !self.registry_url.starts_with("https://") {
             return Ok(());
         }
-        let lookup = LookupKey::from_text(&self.lookup_key).map_err(|e| ProvisionError::Key {
-            field: "lookup_key",
-            reason: e.to_string(),
-        })?;
-        let mut identity = self.client_cert.clone().into_bytes();
-        identity.push(b'\n');
-        identity.extend(self.client_key.as_bytes());
+        // Without a client certificate in the file, the CA and URL are
+        // checked with a throwaway key (the terminal makes its own at
+        // `kiosk enroll`).
+        let identity = if self.client_cert.is_empty() {
+            let (cert, key) = kiosk_uplink::make_identity(&self.terminal_id).map_err(|_| ProvisionError::Tls)?;
+            let mut v = cert.into_bytes();
+            v.push(b'\n');
+            v.extend(key.as_bytes());
+            v
+        } else {
+            let mut v = self.client_cert.clone().into_bytes();
+            v.push(b'\n');
+            v.extend(self.client_key.as_bytes());
+            v
+        };
         let tls = kiosk_uplink::ClientTls {
             registry_ca_pem: self.registry_ca.clone().into_bytes(),
             identity_pem: identity,
         };
-        kiosk_uplink::RegistryClient::new(
+        kiosk_uplink::RegistryClient::build(
             &self.registry_url,
             &self.registry_token,
-            lookup,
             Some(&tls),
             std::time::Duration::from_secs(10),
         )
@@ -342,7 +355,6 @@ pub mod files {
     pub const CA: &str = "registry-ca.pem";
     /// The registry's public sealing key (one-line form or PEM, as provisioned).
     pub const REGISTRY_KEY: &str = "registry-public-key.pem";
-    pub const LOOKUP_KEY: &str = "registry-lookup.key";
     pub const CLIENT_CERT: &str = "client.pem";
     pub const CLIENT_KEY: &str = "client.key";
 }
@@ -441,7 +453,7 @@ fn config_text(p: &Provisioning, dir: &Path, cfg_path: &Path) -> Result<String, 
     let mut registry = section(&mut table, "registry");
     registry.insert("url".into(), p.registry_url.clone().into());
     registry.insert("token_file".into(), CREDENTIAL_TOKEN.into());
-    registry.insert("lookup_key_file".into(), path(files::LOOKUP_KEY));
+    registry.remove("lookup_key_file");
     registry.insert("ca_file".into(), path(files::CA));
     registry.insert("client_cert_file".into(), path(files::CLIENT_CERT));
     registry.insert("client_key_file".into(), path(files::CLIENT_KEY));
@@ -522,9 +534,12 @@ pub fn install(
     secret(files::TOKEN, &p.registry_token)?;
     key_file(files::CA, &p.registry_ca)?;
     key_file(files::REGISTRY_KEY, p.registry_public_key.trim())?;
-    key_file(files::LOOKUP_KEY, p.lookup_key.trim())?;
-    key_file(files::CLIENT_CERT, &p.client_cert)?;
-    key_file(files::CLIENT_KEY, &p.client_key)?;
+    // A file without a client certificate keeps the key the terminal made
+    // and enrolled (`kiosk enroll`): re-provisioning does not undo enrollment.
+    if !p.client_cert.is_empty() {
+        key_file(files::CLIENT_CERT, &p.client_cert)?;
+        key_file(files::CLIENT_KEY, &p.client_key)?;
+    }
     if let Some(state) = state {
         key_file(provisioning::STATE_FILE, &state.to_toml())?;
     }
@@ -606,7 +621,11 @@ pub fn summary(new: &Accepted, target: &Path) -> PendingSummary {
             row(
                 "本机证书",
                 cert_fingerprint(read(files::CLIENT_CERT).as_deref()),
-                cert_fingerprint(Some(&p.client_cert)),
+                if p.client_cert.is_empty() {
+                    cert_fingerprint(read(files::CLIENT_CERT).as_deref())
+                } else {
+                    cert_fingerprint(Some(&p.client_cert))
+                },
             ),
         ],
     }
@@ -838,9 +857,10 @@ pub enum ProvisionCmd {
         hall_name: String,
         #[arg(long)]
         registry_url: String,
-        /// File holding the terminal's registry bearer token.
+        /// File holding the terminal's registry bearer token: needed for a
+        /// loopback `http://` registry only (an `https://` terminal enrols its key).
         #[arg(long)]
-        token_file: PathBuf,
+        token_file: Option<PathBuf>,
         /// PEM file: the CA of the registry's TLS certificate.
         #[arg(long)]
         registry_ca: PathBuf,
@@ -848,15 +868,14 @@ pub enum ProvisionCmd {
         /// from `registry --init-keys`.
         #[arg(long)]
         registry_public_key: PathBuf,
-        /// The history lookup key: `lookup.key` from `registry --init-keys`.
-        #[arg(long)]
-        lookup_key: PathBuf,
-        /// PEM file: the terminal's client certificate.
-        #[arg(long)]
-        client_cert: PathBuf,
-        /// PEM file: the terminal's client key.
-        #[arg(long)]
-        client_key: PathBuf,
+        /// PEM file: a client certificate made elsewhere (with --client-key).
+        /// Leave both out: the terminal makes its own key at `kiosk enroll`,
+        /// and no secret travels on the stick.
+        #[arg(long, requires = "client_key")]
+        client_cert: Option<PathBuf>,
+        /// PEM file: the key of --client-cert.
+        #[arg(long, requires = "client_cert")]
+        client_key: Option<PathBuf>,
         /// The deployment's provisioning key (`kiosk provision keygen`).
         #[arg(long)]
         signing_key: PathBuf,
@@ -939,7 +958,6 @@ pub fn run(cmd: ProvisionCmd) -> anyhow::Result<()> {
             token_file,
             registry_ca,
             registry_public_key,
-            lookup_key,
             client_cert,
             client_key,
             signing_key,
@@ -952,12 +970,11 @@ pub fn run(cmd: ProvisionCmd) -> anyhow::Result<()> {
                 terminal_id,
                 hall_name,
                 registry_url,
-                registry_token: read_text(&token_file)?.trim().to_string(),
+                registry_token: token_file.as_deref().map(read_text).transpose()?.unwrap_or_default().trim().to_string(),
                 registry_ca: read_text(&registry_ca)?,
                 registry_public_key: read_text(&registry_public_key)?.trim().to_string(),
-                lookup_key: read_text(&lookup_key)?.trim().to_string(),
-                client_cert: read_text(&client_cert)?,
-                client_key: read_text(&client_key)?,
+                client_cert: client_cert.as_deref().map(read_text).transpose()?.unwrap_or_default(),
+                client_key: client_key.as_deref().map(read_text).transpose()?.unwrap_or_default(),
             };
             p.validate()?;
             p.check_tls()?;
@@ -1122,7 +1139,6 @@ mod tests {
             registry_token: "tok-0123456789abcdef".into(),
             registry_ca: pem("CERTIFICATE", &[0x30, 0x03, 0x02, 0x01, 0x01]),
             registry_public_key: SealSecretKey::generate().public_key().to_text(),
-            lookup_key: LookupKey::generate().to_text(),
             client_cert: pem("CERTIFICATE", &[0x30, 0x03, 0x02, 0x01, 0x03]),
             client_key: pem("PRIVATE KEY", &[0x30, 0x03, 0x02, 0x01, 0x04]),
         }
@@ -1220,7 +1236,6 @@ mod tests {
     fn a_format_1_file_is_refused_with_a_clear_reason() {
         // What `kiosk provision make` wrote before the lookup key.
         let mut old: toml::Table = sample().to_toml().expect("toml").parse().expect("table");
-        old.remove("lookup_key");
         old.insert("format".into(), 1.into());
         let err = Provisioning::parse(&toml::to_string(&old).expect("toml")).expect_err("old");
         assert!(matches!(err, ProvisionError::Format(1)), "{err}");
@@ -1271,10 +1286,10 @@ mod tests {
             })
         ));
         let mut p = sample();
-        p.format = 3;
-        assert!(matches!(p.validate(), Err(ProvisionError::Format(3))));
+        p.format = 4;
+        assert!(matches!(p.validate(), Err(ProvisionError::Format(4))));
         assert!(matches!(
-            Provisioning::parse("format = 2\nsurprise = 2\n"),
+            Provisioning::parse("format = 3\nsurprise = 2\n"),
             Err(ProvisionError::Syntax(_))
         ));
         // The registry's key is X25519: any other public key is refused.
@@ -1287,15 +1302,23 @@ mod tests {
                 ..
             })
         ));
-        let mut p = sample();
-        p.lookup_key = p.registry_public_key.clone();
+        // A format 2 file (with the lookup key) is refused: make it again.
+        let mut old: toml::Table = sample().to_toml().expect("toml").parse().expect("table");
+        old.insert("format".into(), 2.into());
+        old.insert("lookup_key".into(), "kiosk-lookup-key-v1:AAAA".into());
         assert!(matches!(
-            p.validate(),
-            Err(ProvisionError::Key {
-                field: "lookup_key",
-                ..
-            })
+            Provisioning::parse(&toml::to_string(&old).expect("toml")),
+            Err(ProvisionError::Format(2))
         ));
+        // A client certificate without its key is refused.
+        let mut p = sample();
+        p.client_key = String::new();
+        assert!(p.validate().is_err());
+        // Over plain http the token is the only credential: it is required.
+        let mut p = sample();
+        p.registry_url = "http://127.0.0.1:8700".into();
+        p.registry_token = String::new();
+        assert!(matches!(p.validate(), Err(ProvisionError::Token)));
     }
 
     #[test]
@@ -1303,15 +1326,6 @@ mod tests {
         let p = sample();
         let dbg = format!("{p:?}");
         assert!(!dbg.contains("tok-0123456789abcdef"), "{dbg}");
-        let lookup_b64 = p.lookup_key.split(':').nth(1).expect("b64");
-        assert!(!dbg.contains(lookup_b64), "{dbg}");
-        let mut bad = sample();
-        bad.lookup_key.push('x');
-        let msg = bad.validate().expect_err("bad").to_string();
-        assert!(
-            msg.contains("lookup_key") && !msg.contains(lookup_b64),
-            "{msg}"
-        );
         let mut bad = sample();
         bad.registry_token = "has space in the token value".into();
         assert!(!bad
@@ -1345,7 +1359,6 @@ mod tests {
             files::TOKEN,
             files::CA,
             files::REGISTRY_KEY,
-            files::LOOKUP_KEY,
             files::CLIENT_CERT,
             files::CLIENT_KEY,
             files::CONFIG,
@@ -1369,7 +1382,6 @@ mod tests {
         // The key and TLS files are named by absolute path, and load.
         assert!(target.is_absolute());
         assert_eq!(cfg.queue.seal_key_file, target.join(files::REGISTRY_KEY));
-        assert_eq!(cfg.registry.lookup_key_file, target.join(files::LOOKUP_KEY));
         assert_eq!(cfg.registry.ca_file, target.join(files::CA));
         assert_eq!(
             cfg.registry.client_cert_file,
@@ -1380,10 +1392,6 @@ mod tests {
         assert_eq!(
             queue.seal_key,
             Some(SealPublicKey::from_text(&p.registry_public_key).expect("key"))
-        );
-        assert_eq!(
-            cfg.read_lookup_key().expect("the lookup key loads"),
-            LookupKey::from_text(&p.lookup_key).expect("key")
         );
         let tls = cfg.client_tls().expect("tls files").expect("https");
         assert_eq!(tls.registry_ca_pem, p.registry_ca.as_bytes());
@@ -1401,6 +1409,40 @@ mod tests {
         install(&again, &target, owners, None).expect("reinstall");
         let cfg = kiosk::Config::load(&cfg_path).expect("load");
         assert_eq!(cfg.terminal.hall_name, "西坡乡便民服务中心");
+    }
+
+    #[test]
+    fn a_file_without_secrets_installs_and_keeps_the_enrolled_key() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let target = dir.path().join("etc-kiosk");
+        let owners = Owners {
+            uid: current_uid(),
+            kiosk_gid: None,
+        };
+        // The terminal's own key, as `kiosk enroll` left it.
+        install(&sample(), &target, owners, None).expect("install");
+        std::fs::write(target.join(files::CLIENT_KEY), "ENROLLED KEY\n").expect("key");
+        std::fs::write(target.join(files::CLIENT_CERT), "ENROLLED CERT\n").expect("cert");
+        let mut p = sample();
+        p.registry_token = String::new();
+        p.client_cert = String::new();
+        p.client_key = String::new();
+        p.registry_ca = real_client_material().0;
+        let text = p.to_toml().expect("toml");
+        for secret in ["registry_token", "client_key", "client_cert", "lookup_key", "PRIVATE KEY"] {
+            assert!(!text.contains(secret), "{secret} in a file without secrets:\n{text}");
+        }
+        assert_eq!(Provisioning::parse(&text).expect("valid"), p);
+        p.check_tls().expect("the CA and url are checked with a throwaway key");
+        install(&p, &target, owners, None).expect("install without secrets");
+        assert_eq!(
+            std::fs::read_to_string(target.join(files::CLIENT_KEY)).expect("key"),
+            "ENROLLED KEY\n",
+            "re-provisioning keeps the enrolled key"
+        );
+        let cfg = kiosk::Config::load(&target.join(files::CONFIG)).expect("loads");
+        assert_eq!(cfg.registry.client_key_file, target.join(files::CLIENT_KEY));
+        assert!(!target.join("registry-lookup.key").exists());
     }
 
     #[test]
@@ -1430,7 +1472,6 @@ mod tests {
         // it only as a systemd credential.
         for name in [
             files::CLIENT_KEY,
-            files::LOOKUP_KEY,
             files::CA,
             files::CLIENT_CERT,
             files::REGISTRY_KEY,

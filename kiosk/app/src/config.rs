@@ -464,7 +464,7 @@ impl Config {
         let token = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read registry token {}", path.display()))?;
         let token = token.trim().to_string();
-        if token.is_empty() {
+        if token.is_empty() && !self.registry.url.starts_with("https://") {
             bail!("registry token file {} is empty", path.display());
         }
         Ok(token)

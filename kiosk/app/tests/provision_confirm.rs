@@ -101,8 +101,6 @@ fn a_stick_on_a_provisioned_terminal_waits_for_the_technicians_confirmation() {
             s(&d.join("ca.pem")),
             "--registry-public-key",
             s(&seal_files.seal_public),
-            "--lookup-key",
-            s(&seal_files.lookup),
             "--client-cert",
             s(&d.join("client.pem")),
             "--client-key",
