@@ -217,9 +217,8 @@ pub struct RegistryConfig {
     pub history_timeout_s: u64,
     /// No longer read: the terminal holds no history lookup key (it sends the
     /// ID number over the authenticated channel and the registry computes the
-    /// keyed hash). Still accepted so configurations written by older
-    /// provisioning load; `kiosk provision install` still writes it until the
-    /// provisioning file loses its `lookup_key`.
+    /// keyed hash). Still accepted, and ignored, so configurations written
+    /// by older provisioning (format 2) load.
     pub lookup_key_file: PathBuf,
     /// Seconds between heartbeats (queue depth, oldest unsent age, version); 0 turns them off.
     pub heartbeat_s: u64,
@@ -440,17 +439,6 @@ impl Config {
             registry_ca_pem: read(&r.ca_file)?,
             identity_pem: identity,
         }))
-    }
-
-    /// Reads the key file named by `registry.lookup_key_file`. The kiosk
-    /// itself never does (it holds no lookup key); only the provisioning
-    /// checks read it, until the provisioning file loses its `lookup_key`.
-    pub fn read_lookup_key(&self) -> anyhow::Result<registry_api::envelope::LookupKey> {
-        let path = &self.registry.lookup_key_file;
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read the lookup key {}", path.display()))?;
-        registry_api::envelope::LookupKey::from_text(&text)
-            .with_context(|| format!("bad lookup key {}", path.display()))
     }
 
     /// Reads the registry token named by `registry.token_file`.

@@ -161,22 +161,6 @@ impl RegistryClient {
         })
     }
 
-    /// [`RegistryClient::build`] as it was called while terminals held the
-    /// history lookup key: the key is dropped unused. Only `kiosk provision`'s
-    /// TLS check still calls it, until the provisioning file loses its
-    /// `lookup_key` field.
-    #[doc(hidden)]
-    pub fn new(
-        base_url: &str,
-        token: &str,
-        unused_lookup_key: registry_api::envelope::LookupKey,
-        tls: Option<&ClientTls>,
-        timeout: Duration,
-    ) -> Result<Self, UplinkError> {
-        drop(unused_lookup_key);
-        Self::build(base_url, token, tls, timeout)
-    }
-
     /// What the registry last answered this client (and its clones).
     pub fn contact(&self) -> &crate::ContactLog {
         &self.contact
