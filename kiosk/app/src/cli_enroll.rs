@@ -88,6 +88,7 @@ pub fn run(cfg: &Config, args: &EnrollArgs) -> anyhow::Result<()> {
         reply.hall,
         &reply.key_sha256[..16.min(reply.key_sha256.len())]
     );
+    println!("restart the kiosk to send what is queued: systemctl restart kiosk");
     log::info!("terminal {} enrolled", reply.terminal_id);
     Ok(())
 }

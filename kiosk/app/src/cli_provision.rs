@@ -1443,6 +1443,15 @@ mod tests {
         let cfg = kiosk::Config::load(&target.join(files::CONFIG)).expect("loads");
         assert_eq!(cfg.registry.client_key_file, target.join(files::CLIENT_KEY));
         assert!(!target.join("registry-lookup.key").exists());
+        // Before `kiosk enroll` there is no key at all: the kiosk still
+        // starts its uplink (a throwaway key the registry refuses, so
+        // registrations stay queued) instead of failing at start.
+        std::fs::remove_file(target.join(files::CLIENT_KEY)).expect("rm key");
+        std::fs::remove_file(target.join(files::CLIENT_CERT)).expect("rm cert");
+        let tls = cfg.client_tls().expect("unenrolled still starts").expect("https");
+        assert!(!target.join(files::CLIENT_KEY).exists(), "the throwaway key is never stored");
+        kiosk_uplink::RegistryClient::build(&cfg.registry.url, "", Some(&tls), std::time::Duration::from_secs(5))
+            .expect("the uplink can be built before enrollment");
     }
 
     #[test]

@@ -432,6 +432,20 @@ impl Config {
         }
         let read =
             |p: &PathBuf| std::fs::read(p).with_context(|| format!("cannot read {}", p.display()));
+        if !r.client_cert_file.exists() && !r.client_key_file.exists() {
+            // Provisioned but not enrolled yet (`kiosk enroll`): the terminal
+            // still takes registrations, which stay queued; a throwaway key,
+            // never stored, gets 401 from the registry until it enrols.
+            log::warn!("this terminal is not enrolled yet: registrations stay queued until `kiosk enroll --code …`");
+            let (cert, key) = kiosk_uplink::make_identity(&self.terminal.id)?;
+            let mut identity = cert.into_bytes();
+            identity.push(b'\n');
+            identity.extend(key.as_bytes());
+            return Ok(Some(kiosk_uplink::ClientTls {
+                registry_ca_pem: read(&r.ca_file)?,
+                identity_pem: identity,
+            }));
+        }
         let mut identity = read(&r.client_cert_file)?;
         identity.push(b'\n');
         identity.extend(read(&r.client_key_file)?);
