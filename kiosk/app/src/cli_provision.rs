@@ -35,7 +35,7 @@
 //! Installing again replaces the provisioning: no reflashing.
 
 use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use kiosk::provisioning::{
@@ -938,6 +938,15 @@ pub fn run(cmd: ProvisionCmd) -> anyhow::Result<()> {
     match cmd {
         ProvisionCmd::Keygen { out } => {
             let key = ProvisioningKey::generate();
+            // A new directory, as `registry --init-keys` makes its own.
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(&out)
+                .map_err(|source| ProvisionError::Write {
+                    path: out.clone(),
+                    source,
+                })?;
             let secret = out.join("provisioning.key");
             let public = out.join("provisioning.pub");
             // Never over an existing key: a lost secret cannot be made again.
