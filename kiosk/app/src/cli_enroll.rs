@@ -4,8 +4,6 @@
 //! (`POST /v1/staff/terminals`). Run as root on the terminal, after
 //! provisioning has set the registry's URL and CA and the terminal's id.
 
-use std::io::Write as _;
-use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::Path;
 use std::time::Duration;
 
@@ -24,29 +22,16 @@ pub struct EnrollArgs {
     new_key: bool,
 }
 
-/// Writes `text` to `path` atomically with `mode` (and the kiosk group when
-/// `group` is set), never following a link at the final name.
+/// Writes `text` as `path` (atomically, through a new temporary file) with
+/// `mode`, owned by whoever runs it (root on a terminal) and `group`.
 fn write_file(path: &Path, text: &str, mode: u32, group: Option<u32>) -> anyhow::Result<()> {
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let tmp = dir.join(format!(
-        ".{}.new",
-        path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()
-    ));
-    let _ = std::fs::remove_file(&tmp);
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(mode)
-        .custom_flags(nix::fcntl::OFlag::O_NOFOLLOW.bits())
-        .open(&tmp)
-        .with_context(|| format!("cannot create {}", tmp.display()))?;
-    f.write_all(text.as_bytes())?;
-    f.sync_all()?;
-    if let Some(gid) = group {
-        std::os::unix::fs::chown(&tmp, None, Some(gid))
-            .with_context(|| format!("cannot give {} to the kiosk group", tmp.display()))?;
-    }
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
+    let name = path
+        .file_name()
+        .context("a key file path names a file")?
+        .to_string_lossy();
+    let uid = crate::cli_provision::current_uid();
+    crate::cli_provision::write_atomic(dir, &name, text.as_bytes(), mode, uid, group)?;
     Ok(())
 }
 

@@ -388,7 +388,7 @@ pub fn group_id(group_file: &Path, name: &str) -> Option<u32> {
     })
 }
 
-fn write_atomic(
+pub(crate) fn write_atomic(
     dir: &Path,
     name: &str,
     data: &[u8],
@@ -1118,7 +1118,7 @@ pub fn run(cmd: ProvisionCmd) -> anyhow::Result<()> {
     }
 }
 
-fn current_uid() -> u32 {
+pub(crate) fn current_uid() -> u32 {
     use std::os::unix::fs::MetadataExt;
     std::fs::metadata("/proc/self")
         .map(|m| m.uid())

@@ -268,14 +268,15 @@ where
 
 /// 408 with the API's JSON error body; the connection is closed after it.
 fn timed_out() -> Response<Body> {
-    let body = serde_json::json!({
-        "code": "request_timeout",
-        "message": "the request took too long to arrive",
-    });
+    let body = serde_json::to_string(&registry_api::ApiError {
+        code: "request_timeout".into(),
+        message: "the request took too long to arrive".into(),
+    })
+    .unwrap_or_default();
     Response::builder()
         .status(StatusCode::REQUEST_TIMEOUT)
         .header("content-type", "application/json")
         .header("connection", "close")
-        .body(Body::from(body.to_string()))
+        .body(Body::from(body))
         .unwrap_or_else(|_| Response::new(Body::empty()))
 }

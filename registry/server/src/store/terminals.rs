@@ -117,12 +117,7 @@ impl Store {
         let expired = DateTime::parse_from_rfc3339(&expires)
             .map(|e| e.with_timezone(&Utc) <= now)
             .unwrap_or(true);
-        let matches = stored.len() == 32
-            && stored
-                .iter()
-                .zip(code_sha256.iter())
-                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                == 0;
+        let matches = crate::terminals::same_bytes(&stored, code_sha256);
         if !matches || expired || attempts >= MAX_CODE_ATTEMPTS {
             if !matches {
                 // The last allowed wrong guess voids the code.
