@@ -2,8 +2,10 @@
 //!
 //! `extract` finds resident ID numbers (checked against the GB 11643 check
 //! digit; a number that fails is kept as doubtful with a one-character fix
-//! offered), mobile and landline numbers, dates (`2024年3月5日`, `2024.3.5`,
-//! `2024-03-05`, `二〇二四年五月六日`), amounts (`12,500元`, `1.5万元`,
+//! offered; also written in groups or broken over a line), mobile and
+//! landline numbers (also `138-1234-5678`, `+86 139…`, `(0431)8888 6666`),
+//! dates (`2024年3月5日`, `2024.3.5`, `2024-03-05`, `二〇二四年五月六日`, with
+//! 〇 as OCR reads it: ○ ◯ O o 0 零), amounts (`12,500元`, `1.5万元`,
 //! `一万二千五百元`, `壹万贰仟伍佰元`), names after 信访人/申诉人/反映人/联系人
 //! (and a few other labels), addresses, the title (关于……的申诉/请求/反映) and
 //! the kind of document.
@@ -159,8 +161,12 @@ fn re(pattern: &str) -> Regex {
 }
 
 static ID_RE: LazyLock<Regex> = LazyLock::new(|| re(r"[0-9]{17}[0-9X]"));
-static MOBILE_RE: LazyLock<Regex> = LazyLock::new(|| re(r"1[3-9][0-9]{9}"));
-static LANDLINE_RE: LazyLock<Regex> = LazyLock::new(|| re(r"0[1-9][0-9]{1,2}-?[2-9][0-9]{6,7}"));
+/// A mobile number, also with the country code and written in groups (138-1234-5678, 138.1234.5678).
+static MOBILE_RE: LazyLock<Regex> =
+    LazyLock::new(|| re(r"(?:\+86-?)?1[3-9][0-9][-.]?[0-9]{4}[-.]?[0-9]{4}"));
+/// A landline with its area code, also in brackets: 0431-88886666, (0431)88886666.
+static LANDLINE_RE: LazyLock<Regex> =
+    LazyLock::new(|| re(r"\(?0[1-9][0-9]{1,2}\)?-?[2-9][0-9]{6,7}"));
 static DATE_RE: LazyLock<Regex> = LazyLock::new(|| {
     re(
         r"((?:19|20)[0-9]{2})(?:年([0-9]{1,2})月([0-9]{1,2})[日号]?|[./-]([0-9]{1,2})[./-]([0-9]{1,2}))",
@@ -168,7 +174,7 @@ static DATE_RE: LazyLock<Regex> = LazyLock::new(|| {
 });
 static CN_DATE_RE: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"([〇零○O一二三四五六七八九]{4})年([一二三四五六七八九十]{1,3})月([一二三四五六七八九十]{1,3})[日号]",
+        r"([〇零○◯Oo0一二三四五六七八九]{4})年([一二三四五六七八九十]{1,3})月([一二三四五六七八九十]{1,3})[日号]",
     )
 });
 static AMOUNT_RE: LazyLock<Regex> = LazyLock::new(|| {
@@ -242,7 +248,9 @@ fn find_phones(n: &Normalized, ids: &[Range<usize>]) -> Vec<Found<PhoneNumber>> 
             {
                 continue;
             }
-            let digits: String = m.as_str().chars().filter(char::is_ascii_digit).collect();
+            let number = m.as_str();
+            let number = number.strip_prefix("+86").unwrap_or(number);
+            let digits: String = number.chars().filter(char::is_ascii_digit).collect();
             out.push(Found {
                 value: PhoneNumber::new(digits),
                 span,
@@ -293,7 +301,8 @@ fn find_dates(n: &Normalized, ids: &[Range<usize>]) -> Vec<Found<Date>> {
             .as_str()
             .chars()
             .filter_map(|ch| match ch {
-                '〇' | '零' | '○' | 'O' => Some('0'),
+                // OCR reads 〇 as any round shape.
+                '〇' | '零' | '○' | '◯' | 'O' | 'o' | '0' => Some('0'),
                 _ => cn_number::digit(ch).and_then(|v| char::from_digit(v as u32, 10)),
             })
             .collect();
@@ -633,6 +642,49 @@ mod tests {
             dates,
             ["2024-03-05", "2024-03-05", "2024-03-05", "2024-05-06"]
         );
+    }
+
+    #[test]
+    fn chinese_numeral_dates_as_ocr_reads_them() {
+        // 〇 comes out of OCR as 〇, ○, ◯, O, o, 0 or 零; 日 may be 号.
+        let f = extract(
+            "二〇二四年五月九日 二○二三年十二月三十一日 二◯二二年一月一号 二O二一年十月二十日 二0二0年二月二十九日 二零一九年六月十日 一九九九年十一月十一日",
+        );
+        let dates: Vec<String> = f.dates.iter().map(|d| d.value.to_string()).collect();
+        assert_eq!(
+            dates,
+            [
+                "2024-05-09",
+                "2023-12-31",
+                "2022-01-01",
+                "2021-10-20",
+                "2020-02-29",
+                "2019-06-10",
+                "1999-11-11"
+            ]
+        );
+        // Not dates: an impossible day, a year without 年.
+        assert!(extract("二〇二三年二月三十日 二〇二四五月九日").dates.is_empty());
+    }
+
+    #[test]
+    fn numbers_written_in_groups_or_broken_over_lines() {
+        let f = extract(
+            "身份证号：4403 0519 7901 2251 54\n电话：138-1234-5678，座机 0431-8888 6666，(0431)87654321，+86 139 8080 4821",
+        );
+        let ids: Vec<&str> = f.id_numbers.iter().map(|c| c.number.expose()).collect();
+        assert_eq!(ids, ["440305197901225154"]);
+        assert!(f.id_numbers[0].valid);
+        let phones: Vec<&str> = f.phones.iter().map(|p| p.value.expose()).collect();
+        assert_eq!(
+            phones,
+            ["13812345678", "043188886666", "043187654321", "13980804821"]
+        );
+        let f = extract("公民身份号码 44030519790\n1225154 男");
+        assert_eq!(f.id_numbers[0].number.expose(), "440305197901225154");
+        // A long number is not cut into a phone.
+        let p = extract("账号 6222021381234567890");
+        assert!(p.phones.is_empty(), "{:?}", p.phones.iter().map(|p| p.value.expose().to_owned()).collect::<Vec<_>>());
     }
 
     #[test]

@@ -34,6 +34,9 @@ impl Normalized {
                 '．' => '.',
                 '－' | '—' | '–' => '-',
                 '￥' => '¥',
+                '（' => '(',
+                '）' => ')',
+                '＋' => '+',
                 'x' => 'X',
                 '，' | ',' => {
                     let prev = k.checked_sub(1).and_then(|i| chars.get(i)).map(|p| p.1);
