@@ -21,8 +21,8 @@ pub use capture::{CameraSource, DocumentCamera, OpenCvCamera};
 pub use error::{CameraError, PageError};
 pub use frame::Frame;
 pub use page::{
-    check_page, process_page, process_page_with, raw_gray, PageFingerprint, PageOptions,
-    PageProblem, ProcessedPage, BLANK_INK_RATIO,
+    check_page, process_page, process_page_with, raw_gray, turn_page, PageFingerprint, PageOptions,
+    PageProblem, ProcessedPage, TurnedPage, BLANK_INK_RATIO,
 };
 
 /// The OpenCV library version this build runs on (for the diagnostics bundle).

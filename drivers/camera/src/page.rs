@@ -520,6 +520,45 @@ fn flatten(gray: &Mat) -> Result<Mat, PageError> {
     Ok(out)
 }
 
+/// A page turned upright after capture: its new JPEG and thumbnail.
+#[derive(Debug, Clone)]
+pub struct TurnedPage {
+    /// Colour JPEG of the upright page, within `PageOptions::max_jpeg_bytes`.
+    pub jpeg: Vec<u8>,
+    /// Small RGBA8 preview: width, height, bytes.
+    pub thumb_rgba: (u32, u32, Vec<u8>),
+}
+
+/// Turns a captured page's JPEG by `clockwise_degrees` (90, 180 or 270): the
+/// page was put down sideways or upside down, and the upload must show it
+/// upright. Any other angle keeps the JPEG as it is. A JPEG that does not
+/// decode is `EmptyFrame`.
+pub fn turn_page(
+    jpeg: &[u8],
+    clockwise_degrees: u16,
+    opts: &PageOptions,
+) -> Result<TurnedPage, PageError> {
+    let frame = Frame::from_encoded(jpeg).map_err(|_| PageError::EmptyFrame)?;
+    let code = match clockwise_degrees % 360 {
+        90 => Some(core::ROTATE_90_CLOCKWISE),
+        180 => Some(core::ROTATE_180),
+        270 => Some(core::ROTATE_90_COUNTERCLOCKWISE),
+        _ => None,
+    };
+    let Some(code) = code else {
+        return Ok(TurnedPage {
+            jpeg: jpeg.to_vec(),
+            thumb_rgba: rgba_preview(frame.mat(), opts.thumb_width)?,
+        });
+    };
+    let mut turned = Mat::default();
+    core::rotate(frame.mat(), &mut turned, code)?;
+    Ok(TurnedPage {
+        jpeg: encode_jpeg(&turned, opts.max_jpeg_bytes)?,
+        thumb_rgba: rgba_preview(&turned, opts.thumb_width)?,
+    })
+}
+
 /// Encodes a colour image as JPEG, lowering the quality until it fits `max_bytes`.
 fn encode_jpeg(img: &Mat, max_bytes: usize) -> Result<Vec<u8>, PageError> {
     for quality in JPEG_QUALITIES {
@@ -748,6 +787,38 @@ mod tests {
                 page.corners
             );
         }
+    }
+
+    #[test]
+    fn a_turned_page_is_turned_in_its_jpeg_and_thumbnail() {
+        let page = process_page(&Frame::from_file(test_utils::sample_page(1)).unwrap()).unwrap();
+        let opts = PageOptions::default();
+        let upright = Frame::from_encoded(&page.jpeg).unwrap();
+        let (w, h) = upright.size();
+        for (deg, size) in [(90, (h, w)), (180, (w, h)), (270, (h, w)), (0, (w, h))] {
+            let turned = turn_page(&page.jpeg, deg, &opts).unwrap();
+            assert!(turned.jpeg.len() <= opts.max_jpeg_bytes);
+            let frame = Frame::from_encoded(&turned.jpeg).unwrap();
+            assert_eq!(frame.size(), size, "{deg}");
+            let (tw, th, rgba) = &turned.thumb_rgba;
+            assert_eq!(*tw, opts.thumb_width);
+            assert_eq!(rgba.len(), (tw * th * 4) as usize);
+            // Turning back gives the page again (the top-left corner region
+            // of the upright page is where it was).
+            let back = turn_page(&turned.jpeg, (360 - deg) % 360, &opts).unwrap();
+            let again = Frame::from_encoded(&back.jpeg).unwrap();
+            assert_eq!(again.size(), (w, h));
+            let diff = mean_abs_diff(upright.mat(), again.mat());
+            assert!(diff < 6.0, "{deg}: mean difference {diff}");
+        }
+        assert!(turn_page(b"not a jpeg", 90, &opts).is_err());
+    }
+
+    fn mean_abs_diff(a: &Mat, b: &Mat) -> f64 {
+        let mut d = Mat::default();
+        core::absdiff(a, b, &mut d).unwrap();
+        let m = core::mean(&d, &core::no_array()).unwrap();
+        (m[0] + m[1] + m[2]) / 3.0
     }
 
     #[test]

@@ -403,6 +403,14 @@ pub enum Event {
         kind: MessageKind,
         reason: String,
     },
+    /// Recognition found the page lying turned (sideways or upside down):
+    /// here is its upright JPEG and thumbnail, replacing the captured ones.
+    PageTurned {
+        visit: VisitId,
+        page_id: u32,
+        jpeg: Vec<u8>,
+        thumb: Thumb,
+    },
     OcrFinished {
         visit: VisitId,
         page_id: u32,
@@ -548,6 +556,7 @@ impl Event {
             | Event::PageCaptured { visit, .. }
             | Event::PageRejected { visit, .. }
             | Event::OcrFinished { visit, .. }
+            | Event::PageTurned { visit, .. }
             | Event::RepeatSuspected { visit, .. }
             | Event::Sealed { visit, .. }
             | Event::SealFailed { visit, .. }
@@ -568,6 +577,7 @@ impl Event {
             Event::PageCaptured { .. } => "PageCaptured",
             Event::PageRejected { .. } => "PageRejected",
             Event::OcrFinished { .. } => "OcrFinished",
+            Event::PageTurned { .. } => "PageTurned",
             Event::RepeatSuspected { .. } => "RepeatSuspected",
             Event::Sealed { .. } => "Sealed",
             Event::SealFailed { .. } => "SealFailed",
@@ -1085,6 +1095,24 @@ impl Intake {
                         format!("已拍第{}页", s.pages.len()),
                         false,
                     ));
+                }
+            }
+            (
+                _,
+                Event::PageTurned {
+                    page_id,
+                    jpeg,
+                    thumb,
+                    ..
+                },
+            ) => {
+                if let Some(page) = self
+                    .session
+                    .as_mut()
+                    .and_then(|s| s.pages.iter_mut().find(|p| p.id == page_id))
+                {
+                    page.jpeg = jpeg;
+                    page.thumb = thumb;
                 }
             }
             (_, Event::PageRejected { kind, reason, .. }) => {

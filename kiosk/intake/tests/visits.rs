@@ -385,3 +385,34 @@ fn a_late_history_of_a_typed_identity_never_shows_in_the_next() {
     assert_eq!(b.identity.id_number.expose(), B_ID);
     assert_eq!(b.history, History::AwaitingPresence, "A's cases never reach B");
 }
+
+#[test]
+fn a_turned_page_replaces_its_picture_and_a_late_turn_is_dropped() {
+    let mut s = Script::new();
+    s.read_card(A_ID, "甲某");
+    s.send(Event::ConfirmIdentity);
+    s.send(Event::ChooseCategory("labour".into()));
+    let a_page = s.capture();
+    s.captured(a_page);
+    s.send(Event::Cancel);
+    visitor_b_on_capture(&mut s);
+    let b_page = s.capture();
+    s.captured(b_page);
+    // The same page id in both visits: only the visit tells them apart.
+    let turned = |ask: Ask, byte: u8| Event::PageTurned {
+        visit: ask.visit,
+        page_id: ask.page_id,
+        jpeg: vec![byte; 4],
+        thumb: thumb(),
+    };
+    s.send(turned(a_page, 7));
+    assert_eq!(s.m.session().unwrap().pages[0].jpeg, [1, 2, 3], "A's turn is not B's page");
+    s.send(turned(b_page, 9));
+    assert_eq!(s.m.session().unwrap().pages[0].jpeg, [9; 4]);
+    // The text that follows lands as before.
+    s.ocr(b_page, "情况说明");
+    assert!(matches!(
+        s.m.session().unwrap().pages[0].ocr,
+        intake::Ocr::Done { .. }
+    ));
+}
