@@ -198,7 +198,12 @@ pub fn process_page_with(frame: &Frame, opts: &PageOptions) -> Result<ProcessedP
         warped
     };
     if opts.flatten_illumination {
-        gray = whiten(&flatten(&sharpen(&gray)?)?)?;
+        let red = if opts.suppress_red {
+            Some(red_ink(&warped)?)
+        } else {
+            None
+        };
+        gray = whiten(&restore_contrast(&flatten(&sharpen(&gray)?)?, red.as_ref())?)?;
         gray = remove_rules(&gray)?;
     }
     let ink_ratio = ink_ratio(&gray)?;
@@ -520,6 +525,124 @@ fn flatten(gray: &Mat) -> Result<Mat, PageError> {
     Ok(out)
 }
 
+/// Brings faint text back to the contrast of the rest of the page.
+///
+/// Glare (a lamp reflected by glossy paper) and washed-out photocopies leave
+/// text only a few grey levels darker than the paper around it; `whiten`
+/// would paint it white. On the flattened page (paper near 255) the local
+/// ink depth (255 minus grey, the strongest around each spot) is measured on
+/// a coarse grid, and where it is clearly above paper noise but below
+/// `INK_DEPTH` the ink is deepened by up to `MAX_CONTRAST_GAIN`. Paper noise
+/// (local depth below `NOISE_DEPTH`) and text of normal contrast are left
+/// as they are, and so is red ink (`red`, a mask): a seal the red channel
+/// has faded must stay faded.
+fn restore_contrast(flat: &Mat, red: Option<&Mat>) -> Result<Mat, PageError> {
+    let mut depth = Mat::default();
+    core::bitwise_not(flat, &mut depth, &core::no_array())?;
+    let border = imgproc::morphology_default_border_value()?;
+    let dilate = |src: &Mat, k: i32| -> Result<Mat, PageError> {
+        let kernel =
+            imgproc::get_structuring_element(imgproc::MORPH_RECT, Size::new(k, k), Point::new(-1, -1))?;
+        let mut out = Mat::default();
+        imgproc::dilate(src, &mut out, &kernel, Point::new(-1, -1), 1, core::BORDER_REPLICATE, border)?;
+        Ok(out)
+    };
+    // A light blur first, so that single noisy pixels do not count as ink;
+    // strokes are then widened before the 1/8 reduction so that averaging
+    // keeps their depth.
+    let mut soft = Mat::default();
+    imgproc::gaussian_blur(&depth, &mut soft, Size::new(5, 5), 0.0, 0.0, core::BORDER_REPLICATE)?;
+    let wide = dilate(&soft, 7)?;
+    let small_size = Size::new((flat.cols() / 8).max(1), (flat.rows() / 8).max(1));
+    let mut small = Mat::default();
+    imgproc::resize(&wide, &mut small, small_size, 0.0, 0.0, imgproc::INTER_AREA)?;
+    let local = dilate(&small, 9)?;
+    let mut smooth = Mat::default();
+    imgproc::gaussian_blur(&local, &mut smooth, Size::new(9, 9), 0.0, 0.0, core::BORDER_REPLICATE)?;
+    let mut gain_small =
+        Mat::new_rows_cols_with_default(smooth.rows(), smooth.cols(), core::CV_32FC1, Scalar::all(1.0))?;
+    // The paper's own noise: most of a page is bare paper, so the median
+    // local depth tells how rough this paper (or this photo) is.
+    let levels: Vec<u8> = packed_bytes(&smooth)?;
+    let mut sorted = levels.clone();
+    sorted.sort_unstable();
+    let median = f32::from(sorted.get(sorted.len() / 2).copied().unwrap_or(0));
+    let noise = NOISE_DEPTH.max(1.5 * median);
+    let mut boosted = false;
+    for row in 0..smooth.rows() {
+        for col in 0..smooth.cols() {
+            let c = f32::from(levels[(row * smooth.cols() + col) as usize]);
+            let g = contrast_gain(c, noise);
+            boosted |= g > 1.05;
+            *gain_small.at_2d_mut::<f32>(row, col)? = g;
+        }
+    }
+    if !boosted {
+        return Ok(flat.try_clone()?);
+    }
+    let mut gain = Mat::default();
+    imgproc::resize(&gain_small, &mut gain, flat.size()?, 0.0, 0.0, imgproc::INTER_LINEAR)?;
+    if let Some(red) = red {
+        gain.set_to(&Scalar::all(1.0), red)?;
+    }
+    let mut depth_f = Mat::default();
+    depth.convert_to(&mut depth_f, core::CV_32F, 1.0, 0.0)?;
+    let mut deeper = Mat::default();
+    core::multiply(&depth_f, &gain, &mut deeper, 1.0, -1)?;
+    // Back to grey: 255 - depth, saturated to 0..255.
+    let mut out = Mat::default();
+    deeper.convert_to(&mut out, core::CV_8U, -1.0, 255.0)?;
+    Ok(out)
+}
+
+/// Red ink on the page (seals, red print), slightly widened: where red
+/// clearly exceeds green and blue.
+fn red_ink(bgr: &Mat) -> Result<Mat, PageError> {
+    let mut ch = Vector::<Mat>::new();
+    core::split(bgr, &mut ch)?;
+    let (b, g, r) = (ch.get(0)?, ch.get(1)?, ch.get(2)?);
+    let mut gb = Mat::default();
+    core::max(&g, &b, &mut gb)?;
+    let mut redness = Mat::default();
+    core::subtract(&r, &gb, &mut redness, &core::no_array(), -1)?;
+    let mut mask = Mat::default();
+    imgproc::threshold(&redness, &mut mask, RED_INK, 255.0, imgproc::THRESH_BINARY)?;
+    let kernel =
+        imgproc::get_structuring_element(imgproc::MORPH_RECT, Size::new(9, 9), Point::new(-1, -1))?;
+    let mut grown = Mat::default();
+    imgproc::dilate(
+        &mask,
+        &mut grown,
+        &kernel,
+        Point::new(-1, -1),
+        1,
+        core::BORDER_CONSTANT,
+        Scalar::all(0.0),
+    )?;
+    Ok(grown)
+}
+
+/// How much redder than green and blue a pixel of red ink is (grey levels).
+const RED_INK: f64 = 40.0;
+
+/// The gain `restore_contrast` gives ink whose local depth is `c` grey levels.
+/// on paper whose noise reaches `noise` levels.
+fn contrast_gain(c: f32, noise: f32) -> f32 {
+    let full = (INK_DEPTH / c.max(1.0)).clamp(1.0, MAX_CONTRAST_GAIN);
+    // Fade in between the paper's noise and clearly visible ink.
+    let t = ((c - noise) / noise).clamp(0.0, 1.0);
+    let ramp = t * t * (3.0 - 2.0 * t);
+    1.0 + (full - 1.0) * ramp
+}
+
+/// Ink depth of normal print on the flattened page (paper 255, print about 60).
+const INK_DEPTH: f32 = 170.0;
+/// Least local depth counted as paper noise (texture, JPEG noise, faint
+/// show-through); rougher pages measure their own.
+const NOISE_DEPTH: f32 = 16.0;
+/// Strongest deepening of faint ink.
+const MAX_CONTRAST_GAIN: f32 = 5.0;
+
 /// A page turned upright after capture: its new JPEG and thumbnail.
 #[derive(Debug, Clone)]
 pub struct TurnedPage {
@@ -819,6 +942,51 @@ mod tests {
         core::absdiff(a, b, &mut d).unwrap();
         let m = core::mean(&d, &core::no_array()).unwrap();
         (m[0] + m[1] + m[2]) / 3.0
+    }
+
+    #[test]
+    fn text_faded_by_glare_is_kept() {
+        // The same text lines; on the right half a reflection has washed them
+        // out to grey 200 on paper of 235 (the left half prints at 20).
+        let frame = sheet(&SHEET, |img| {
+            for k in 0..12 {
+                let y = 200 + 60 * k;
+                for (c, grey) in (0..10).map(|c| (c, 20.0)).chain((13..23).map(|c| (c, 200.0))) {
+                    imgproc::rectangle(
+                        img,
+                        core::Rect::new(700 + 22 * c, y, 14, 14),
+                        Scalar::all(grey),
+                        -1,
+                        imgproc::LINE_8,
+                        0,
+                    )
+                    .unwrap();
+                }
+            }
+        });
+        let page = process_page(&frame).unwrap();
+        let flat = Mat::from_slice(&page.gray).unwrap();
+        let gray = flat.reshape(1, page.height as i32).unwrap().try_clone().unwrap();
+        let dark = |x0: f32, x1: f32| {
+            let (w, h) = (page.width as f32, page.height as f32);
+            let roi = core::Rect::new(
+                (x0 * w) as i32,
+                (0.1 * h) as i32,
+                ((x1 - x0) * w) as i32,
+                (0.8 * h) as i32,
+            );
+            let part = Mat::roi(&gray, roi).unwrap().try_clone().unwrap();
+            let mut ink = Mat::default();
+            imgproc::threshold(&part, &mut ink, 128.0, 255.0, imgproc::THRESH_BINARY_INV).unwrap();
+            core::count_non_zero(&ink).unwrap() as f32
+        };
+        // The washed-out blocks (right of the middle) keep most of the ink of
+        // as many print-black blocks (left of the middle).
+        let (faded, black) = (dark(0.49, 0.83), dark(0.07, 0.41));
+        assert!(black > 0.0);
+        assert!(faded > 0.5 * black, "faded {faded}, black {black}");
+        // Bare paper stays bare.
+        assert!(dark(0.86, 0.99) < 0.01 * black, "paper {}", dark(0.86, 0.99));
     }
 
     #[test]
