@@ -319,18 +319,7 @@ fn remove_rules(gray: &Mat) -> Result<Mat, PageError> {
     if core::count_non_zero(&rules)? == 0 {
         return Ok(gray.try_clone()?);
     }
-    let kernel =
-        imgproc::get_structuring_element(imgproc::MORPH_RECT, Size::new(5, 5), Point::new(-1, -1))?;
-    let mut grown = Mat::default();
-    imgproc::dilate(
-        &rules,
-        &mut grown,
-        &kernel,
-        Point::new(-1, -1),
-        1,
-        core::BORDER_CONSTANT,
-        Scalar::all(0.0),
-    )?;
+    let grown = dilate_square(&rules, 5)?;
     let mut out = gray.try_clone()?;
     out.set_to(&Scalar::all(255.0), &grown)?;
     Ok(out)
@@ -539,24 +528,16 @@ fn flatten(gray: &Mat) -> Result<Mat, PageError> {
 fn restore_contrast(flat: &Mat, red: Option<&Mat>) -> Result<Mat, PageError> {
     let mut depth = Mat::default();
     core::bitwise_not(flat, &mut depth, &core::no_array())?;
-    let border = imgproc::morphology_default_border_value()?;
-    let dilate = |src: &Mat, k: i32| -> Result<Mat, PageError> {
-        let kernel =
-            imgproc::get_structuring_element(imgproc::MORPH_RECT, Size::new(k, k), Point::new(-1, -1))?;
-        let mut out = Mat::default();
-        imgproc::dilate(src, &mut out, &kernel, Point::new(-1, -1), 1, core::BORDER_REPLICATE, border)?;
-        Ok(out)
-    };
     // A light blur first, so that single noisy pixels do not count as ink;
     // strokes are then widened before the 1/8 reduction so that averaging
     // keeps their depth.
     let mut soft = Mat::default();
     imgproc::gaussian_blur(&depth, &mut soft, Size::new(5, 5), 0.0, 0.0, core::BORDER_REPLICATE)?;
-    let wide = dilate(&soft, 7)?;
+    let wide = dilate_square(&soft, 7)?;
     let small_size = Size::new((flat.cols() / 8).max(1), (flat.rows() / 8).max(1));
     let mut small = Mat::default();
     imgproc::resize(&wide, &mut small, small_size, 0.0, 0.0, imgproc::INTER_AREA)?;
-    let local = dilate(&small, 9)?;
+    let local = dilate_square(&small, 9)?;
     let mut smooth = Mat::default();
     imgproc::gaussian_blur(&local, &mut smooth, Size::new(9, 9), 0.0, 0.0, core::BORDER_REPLICATE)?;
     let mut gain_small =
@@ -607,19 +588,24 @@ fn red_ink(bgr: &Mat) -> Result<Mat, PageError> {
     core::subtract(&r, &gb, &mut redness, &core::no_array(), -1)?;
     let mut mask = Mat::default();
     imgproc::threshold(&redness, &mut mask, RED_INK, 255.0, imgproc::THRESH_BINARY)?;
+    dilate_square(&mask, 9)
+}
+
+/// Grey dilation (local maximum) over a `k` by `k` square; outside the image counts as 0.
+fn dilate_square(src: &Mat, k: i32) -> Result<Mat, PageError> {
     let kernel =
-        imgproc::get_structuring_element(imgproc::MORPH_RECT, Size::new(9, 9), Point::new(-1, -1))?;
-    let mut grown = Mat::default();
+        imgproc::get_structuring_element(imgproc::MORPH_RECT, Size::new(k, k), Point::new(-1, -1))?;
+    let mut out = Mat::default();
     imgproc::dilate(
-        &mask,
-        &mut grown,
+        src,
+        &mut out,
         &kernel,
         Point::new(-1, -1),
         1,
         core::BORDER_CONSTANT,
         Scalar::all(0.0),
     )?;
-    Ok(grown)
+    Ok(out)
 }
 
 /// How much redder than green and blue a pixel of red ink is (grey levels).
