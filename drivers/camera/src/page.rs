@@ -609,7 +609,7 @@ fn dilate_square(src: &Mat, k: i32) -> Result<Mat, PageError> {
 }
 
 /// How much redder than green and blue a pixel of red ink is (grey levels).
-const RED_INK: f64 = 40.0;
+const RED_INK: f64 = 25.0;
 
 /// The gain `restore_contrast` gives ink whose local depth is `c` grey levels.
 /// on paper whose noise reaches `noise` levels.

@@ -214,16 +214,8 @@ impl OcrEngine {
         Ok(tess)
     }
 
-    /// Recognises an 8-bit grey image of `width * height` bytes, row-major.
-    ///
-    /// The image is assumed to be a whole page; its resolution is given to
-    /// Tesseract as if the long side were A4's.
-    pub fn recognize_gray(
-        &mut self,
-        data: &[u8],
-        width: u32,
-        height: u32,
-    ) -> Result<OcrText, OcrError> {
+    /// Refuses an image of zero or oversized sides, or a buffer of another size.
+    pub(crate) fn check_size(&self, data: &[u8], width: u32, height: u32) -> Result<(), OcrError> {
         if width == 0 || height == 0 || width > MAX_SIDE || height > MAX_SIDE {
             return Err(OcrError::BadDimensions { width, height });
         }
@@ -234,6 +226,20 @@ impl OcrEngine {
                 actual: data.len(),
             });
         }
+        Ok(())
+    }
+
+    /// Recognises an 8-bit grey image of `width * height` bytes, row-major.
+    ///
+    /// The image is assumed to be a whole page; its resolution is given to
+    /// Tesseract as if the long side were A4's.
+    pub fn recognize_gray(
+        &mut self,
+        data: &[u8],
+        width: u32,
+        height: u32,
+    ) -> Result<OcrText, OcrError> {
+        self.check_size(data, width, height)?;
         let started = Instant::now();
         let tess = match self.tess.take() {
             Some(tess) => tess,

@@ -21,6 +21,7 @@
 
 mod engine;
 mod error;
+mod orient;
 mod pool;
 #[cfg(test)]
 mod test_utils;
@@ -28,6 +29,7 @@ mod text;
 
 pub use engine::{Layout, OcrConfig, OcrEngine, OcrText, Word, DOUBTFUL_BELOW};
 pub use error::OcrError;
+pub use orient::turn_gray;
 pub use pool::{OcrPool, OcrResult};
 pub use text::clean_text;
 

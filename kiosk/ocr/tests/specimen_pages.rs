@@ -91,3 +91,31 @@ fn pool_recognises_specimen_pages_in_parallel() {
     assert!(got[0].1.as_ref().unwrap().text.contains("拖欠工资"));
     assert!(pool.try_recv().is_none());
 }
+
+#[test]
+fn a_page_put_down_any_way_round_is_read_upright() {
+    if common::rerun_with_omp_limit("a_page_put_down_any_way_round_is_read_upright") {
+        return;
+    }
+    let mut engine = OcrEngine::new(&OcrConfig::default()).unwrap();
+    for n in [1, 3] {
+        let page = process_page(&Frame::from_file(test_utils::sample_page(n)).unwrap()).unwrap();
+        assert_eq!(
+            engine
+                .detect_orientation(&page.gray, page.width, page.height)
+                .unwrap(),
+            0,
+            "page {n} upright"
+        );
+        for put_down in [90u16, 180, 270] {
+            // The page lies turned `put_down` degrees clockwise; the engine
+            // must find the turn back.
+            let (gray, w, h) = kiosk_ocr::turn_gray(&page.gray, page.width, page.height, put_down);
+            let turn = engine.detect_orientation(&gray, w, h).unwrap();
+            assert_eq!(turn, (360 - put_down) % 360, "page {n} put down at {put_down}");
+        }
+    }
+    // A blank page stays as it is.
+    assert_eq!(engine.detect_orientation(&[255; 400 * 600], 400, 600).unwrap(), 0);
+    assert!(engine.detect_orientation(&[255; 10], 400, 600).is_err());
+}

@@ -1,0 +1,182 @@
+//! Which way up a page lies, for the Tesseract engine, and turning grey pages.
+//!
+//! A petitioner puts a page down any way round. The straightened page keeps
+//! the orientation it had on the desk, so before recognition the engine
+//! reads the page's densest square of text in all four quarter turns and
+//! keeps the turn in which Tesseract is sure of the most characters. A
+//! sideways or upside-down page gives short, unsure words; upright text
+//! gives long runs of confident ones. On the corpus pages this costs four
+//! recognitions of a tile about a fifth of the page.
+
+use crate::{OcrEngine, OcrError};
+
+/// Side of the square tile read in each orientation, as a share of the page's short side.
+const TILE_SHARE: f32 = 0.45;
+/// The tile is searched for on a grid of this many steps per tile side.
+const TILE_STEPS: u32 = 4;
+/// Words recognised with at least this confidence count towards a turn's score.
+const SURE: f32 = 70.0;
+/// A turn must be sure of at least this many characters to be chosen over upright.
+const MIN_SURE_CHARS: usize = 6;
+/// Grey level below which a pixel is ink, for choosing the tile.
+const INK: u8 = 128;
+
+/// Turns a grey page by `clockwise_degrees` (0, 90, 180 or 270; other values
+/// are taken modulo 360 and rounded down to a quarter turn). Returns the
+/// turned pixels with their width and height.
+pub fn turn_gray(
+    data: &[u8],
+    width: u32,
+    height: u32,
+    clockwise_degrees: u16,
+) -> (Vec<u8>, u32, u32) {
+    let (w, h) = (width as usize, height as usize);
+    if data.len() != w * h {
+        return (data.to_vec(), width, height);
+    }
+    match (clockwise_degrees % 360) / 90 {
+        1 => {
+            // New pixel (x, y) of an h-wide image comes from old (y, h - 1 - x).
+            let mut out = vec![0u8; w * h];
+            for y in 0..w {
+                for x in 0..h {
+                    out[y * h + x] = data[(h - 1 - x) * w + y];
+                }
+            }
+            (out, height, width)
+        }
+        2 => {
+            let mut out = data.to_vec();
+            out.reverse();
+            (out, width, height)
+        }
+        3 => {
+            let mut out = vec![0u8; w * h];
+            for y in 0..w {
+                for x in 0..h {
+                    out[y * h + x] = data[x * w + (w - 1 - y)];
+                }
+            }
+            (out, height, width)
+        }
+        _ => (data.to_vec(), width, height),
+    }
+}
+
+/// The square tile (left, top, side) of the page holding the most ink.
+fn densest_tile(data: &[u8], width: u32, height: u32) -> (u32, u32, u32) {
+    let side = ((width.min(height) as f32 * TILE_SHARE) as u32).max(1);
+    let step = (side / TILE_STEPS).max(1);
+    // Ink per cell of `step` pixels, summed over tiles of TILE_STEPS cells.
+    let (cols, rows) = (width / step, height / step);
+    let mut cells = vec![0u32; (cols * rows) as usize];
+    for (y, row) in data.chunks_exact(width as usize).enumerate() {
+        let cy = y as u32 / step;
+        if cy >= rows {
+            break;
+        }
+        for (x, &v) in row.iter().enumerate() {
+            let cx = x as u32 / step;
+            if cx < cols && v < INK {
+                cells[(cy * cols + cx) as usize] += 1;
+            }
+        }
+    }
+    let mut best = (0, 0, 0u32);
+    for ty in 0..=rows.saturating_sub(TILE_STEPS) {
+        for tx in 0..=cols.saturating_sub(TILE_STEPS) {
+            let ink: u32 = (ty..(ty + TILE_STEPS).min(rows))
+                .flat_map(|cy| (tx..(tx + TILE_STEPS).min(cols)).map(move |cx| (cy, cx)))
+                .map(|(cy, cx)| cells[(cy * cols + cx) as usize])
+                .sum();
+            if ink > best.2 {
+                best = (tx * step, ty * step, ink);
+            }
+        }
+    }
+    let side = side.min(width - best.0).min(height - best.1);
+    (best.0, best.1, side)
+}
+
+impl OcrEngine {
+    /// The clockwise turn (0, 90, 180 or 270 degrees) that sets this grey
+    /// page upright, by reading its densest tile of text each way round.
+    /// A page with no readable text is left as it is (0).
+    pub fn detect_orientation(
+        &mut self,
+        data: &[u8],
+        width: u32,
+        height: u32,
+    ) -> Result<u16, OcrError> {
+        self.check_size(data, width, height)?;
+        let (left, top, side) = densest_tile(data, width, height);
+        let tile: Vec<u8> = (top..top + side)
+            .flat_map(|y| {
+                let start = (y * width + left) as usize;
+                data[start..start + side as usize].iter().copied()
+            })
+            .collect();
+        let mut scores = [0usize; 4];
+        for (k, score) in scores.iter_mut().enumerate() {
+            let (turned, w, h) = turn_gray(&tile, side, side, 90 * k as u16);
+            let text = self.recognize_gray(&turned, w, h)?;
+            *score = text
+                .words
+                .iter()
+                .filter(|w| w.confidence >= SURE)
+                .map(|w| w.text.chars().filter(|c| c.is_alphanumeric()).count())
+                .sum();
+        }
+        let best = (0..4)
+            .max_by_key(|&k| (scores[k], usize::from(k == 0)))
+            .unwrap_or(0);
+        log::debug!("orientation scores {scores:?}");
+        if best == 0 || scores[best] < MIN_SURE_CHARS || scores[best] <= scores[0] {
+            return Ok(0);
+        }
+        Ok(90 * best as u16)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quarter_turns_compose_and_keep_pixels() {
+        // 3 wide, 2 high:  a b c / d e f
+        let img = [1u8, 2, 3, 4, 5, 6];
+        let (r90, w, h) = turn_gray(&img, 3, 2, 90);
+        assert_eq!((w, h), (2, 3));
+        // Clockwise: the left column (a d) becomes the top row, read bottom-up.
+        assert_eq!(r90, [4, 1, 5, 2, 6, 3]);
+        let (r180, _, _) = turn_gray(&img, 3, 2, 180);
+        assert_eq!(r180, [6, 5, 4, 3, 2, 1]);
+        let (r270, w, h) = turn_gray(&img, 3, 2, 270);
+        assert_eq!((w, h), (2, 3));
+        assert_eq!(r270, [3, 6, 2, 5, 1, 4]);
+        let (back, w, h) = turn_gray(&r90, 2, 3, 270);
+        assert_eq!((back.as_slice(), w, h), (&img[..], 3, 2));
+        assert_eq!(turn_gray(&img, 3, 2, 0).0, img);
+        assert_eq!(turn_gray(&img, 3, 2, 360).0, img);
+        // A wrong buffer comes back unchanged rather than panicking.
+        assert_eq!(turn_gray(&img, 4, 4, 90).0, img);
+    }
+
+    #[test]
+    fn the_densest_tile_is_found() {
+        let (w, h) = (200u32, 300u32);
+        let mut img = vec![255u8; (w * h) as usize];
+        for y in 200..260 {
+            for x in 100..170 {
+                if (x + y) % 3 == 0 {
+                    img[(y * w + x) as usize] = 0;
+                }
+            }
+        }
+        let (left, top, side) = densest_tile(&img, w, h);
+        assert_eq!(side, 90);
+        assert!(left <= 100 && left + side >= 170, "{left} {side}");
+        assert!(top <= 200 && top + side >= 260, "{top} {side}");
+    }
+}
