@@ -290,8 +290,8 @@ fn whiten(gray: &Mat) -> Result<Mat, PageError> {
 
 /// Paints ruled lines (table borders, underlines) white so OCR reads the cells as text rows.
 ///
-/// Ink runs much longer than any character (1/25 of the page width
-/// horizontally, 1/35 of its height vertically) are found with a
+/// Ink runs much longer than any character (1/35 of the page's long side,
+/// either way) are found with a
 /// morphological opening and erased, slightly widened.
 fn remove_rules(gray: &Mat) -> Result<Mat, PageError> {
     let mut ink = Mat::default();
@@ -312,8 +312,12 @@ fn remove_rules(gray: &Mat) -> Result<Mat, PageError> {
         )?;
         Ok(out)
     };
-    let horizontal = open(Size::new((gray.cols() / 25).max(10), 1))?;
-    let vertical = open(Size::new(1, (gray.rows() / 35).max(10)))?;
+    // The same length both ways, from the long side: a page lying sideways
+    // (text running down) must lose its rules and keep its strokes as an
+    // upright one does.
+    let rule = (gray.cols().max(gray.rows()) / 35).max(10);
+    let horizontal = open(Size::new(rule, 1))?;
+    let vertical = open(Size::new(1, rule))?;
     let mut rules = Mat::default();
     core::bitwise_or(&horizontal, &vertical, &mut rules, &core::no_array())?;
     if core::count_non_zero(&rules)? == 0 {

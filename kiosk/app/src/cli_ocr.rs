@@ -42,6 +42,7 @@ pub fn run(config: &Path, args: &OcrArgs) -> anyhow::Result<()> {
         tessdata_dir: Some(cfg.ocr.tessdata_dir.clone()),
         language: cfg.ocr.language.clone(),
         workers: 1,
+        ..OcrConfig::default()
     })?;
     let mut total = 0.0;
     let mut failed = 0;
@@ -97,7 +98,16 @@ fn one(engine: &mut OcrEngine, image: &Path, out: &Path, raw: bool) -> anyhow::R
         (page.gray, page.width, page.height, note)
     };
     let prepared = started.elapsed();
-    let text = engine.recognize_gray(&gray, width, height)?;
+    let text = if raw {
+        engine.recognize_gray(&gray, width, height)?
+    } else {
+        engine.recognize_page(&gray, width, height)?
+    };
+    let note = if text.rotation_degrees == 0 {
+        note
+    } else {
+        format!("{note}, turned {}°", text.rotation_degrees)
+    };
     let seconds = started.elapsed().as_secs_f64();
     let stem = image
         .file_stem()

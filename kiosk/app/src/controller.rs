@@ -109,6 +109,7 @@ impl Controller {
             tessdata_dir: Some(cfg.ocr.tessdata_dir.clone()),
             language: cfg.ocr.language.clone(),
             workers: cfg.ocr.workers,
+            orientation: true,
         })
         .context("cannot start text recognition")?;
         let (events_tx, events_rx) = mpsc::channel::<Event>();

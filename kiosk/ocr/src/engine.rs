@@ -26,6 +26,9 @@ pub struct OcrConfig {
     pub language: String,
     /// Number of worker threads in an `OcrPool`, each with its own engine.
     pub workers: usize,
+    /// Find which way up each page lies and turn it before recognition
+    /// (`OcrEngine::recognize_page`, what an `OcrPool` runs).
+    pub orientation: bool,
 }
 
 impl Default for OcrConfig {
@@ -34,6 +37,7 @@ impl Default for OcrConfig {
             tessdata_dir: None,
             language: "chi_sim".to_owned(),
             workers: 1,
+            orientation: true,
         }
     }
 }
@@ -53,6 +57,10 @@ pub struct OcrText {
     /// its confidence and position, in reading order, so a UI can highlight
     /// doubtful words. Personal data, like `text`.
     pub words: Vec<Word>,
+    /// The clockwise turn in degrees (0, 90, 180, 270) the page was given
+    /// before recognition because it lay sideways or upside down; word boxes
+    /// are in the turned page's pixels.
+    pub rotation_degrees: u16,
 }
 
 /// One recognised word.
@@ -134,6 +142,7 @@ impl std::fmt::Debug for OcrText {
             .field("mean_confidence", &self.mean_confidence)
             .field("duration", &self.duration)
             .field("words", &self.words.len())
+            .field("rotation_degrees", &self.rotation_degrees)
             .finish()
     }
 }
@@ -214,6 +223,28 @@ impl OcrEngine {
         Ok(tess)
     }
 
+    /// Recognises a grey page that may lie any way round: finds which way up
+    /// it lies (`detect_orientation`), turns it upright and reads it. The
+    /// turn is reported in `OcrText::rotation_degrees`.
+    pub fn recognize_page(
+        &mut self,
+        data: &[u8],
+        width: u32,
+        height: u32,
+    ) -> Result<OcrText, OcrError> {
+        let started = Instant::now();
+        let turn = self.detect_orientation(data, width, height)?;
+        let mut text = if turn == 0 {
+            self.recognize_gray(data, width, height)?
+        } else {
+            let (upright, w, h) = crate::turn_gray(data, width, height, turn);
+            self.recognize_gray(&upright, w, h)?
+        };
+        text.rotation_degrees = turn;
+        text.duration = started.elapsed();
+        Ok(text)
+    }
+
     /// Refuses an image of zero or oversized sides, or a buffer of another size.
     pub(crate) fn check_size(&self, data: &[u8], width: u32, height: u32) -> Result<(), OcrError> {
         if width == 0 || height == 0 || width > MAX_SIDE || height > MAX_SIDE {
@@ -277,6 +308,7 @@ impl OcrEngine {
             mean_confidence: confidence.clamp(0, 100) as f32,
             duration,
             words,
+            rotation_degrees: 0,
         })
     }
 }
@@ -355,6 +387,7 @@ mod tests {
                 confidence: 40.0,
                 bbox: (1, 2, 3, 4),
             }],
+            rotation_degrees: 0,
         };
         let shown = format!("{res:?}");
         assert!(!shown.contains("王某某"));

@@ -5,8 +5,8 @@
 //! reads the page's densest square of text in all four quarter turns and
 //! keeps the turn in which Tesseract is sure of the most characters. A
 //! sideways or upside-down page gives short, unsure words; upright text
-//! gives long runs of confident ones. On the corpus pages this costs four
-//! recognitions of a tile about a fifth of the page.
+//! gives long runs of confident ones. The tile is read at half resolution;
+//! an upright page is settled by one reading, a turned one takes four.
 
 use crate::{OcrEngine, OcrError};
 
@@ -18,6 +18,8 @@ const TILE_STEPS: u32 = 4;
 const SURE: f32 = 70.0;
 /// A turn must be sure of at least this many characters to be chosen over upright.
 const MIN_SURE_CHARS: usize = 6;
+/// Upright text this sure (characters) needs no reading the other ways round.
+const CLEARLY_UPRIGHT: usize = 40;
 /// Grey level below which a pixel is ink, for choosing the tile.
 const INK: u8 = 128;
 
@@ -61,6 +63,23 @@ pub fn turn_gray(
         }
         _ => (data.to_vec(), width, height),
     }
+}
+
+/// A square grey image at half its side (2x2 pixel means); tiles of fewer
+/// than 400 pixels a side stay as they are.
+fn halve(data: &[u8], side: u32) -> (Vec<u8>, u32) {
+    if side < 400 {
+        return (data.to_vec(), side);
+    }
+    let (s, half) = (side as usize, side as usize / 2);
+    let mut out = Vec::with_capacity(half * half);
+    for y in 0..half {
+        for x in 0..half {
+            let at = |dy: usize, dx: usize| u16::from(data[(2 * y + dy) * s + 2 * x + dx]);
+            out.push(((at(0, 0) + at(0, 1) + at(1, 0) + at(1, 1) + 2) / 4) as u8);
+        }
+    }
+    (out, half as u32)
 }
 
 /// The square tile (left, top, side) of the page holding the most ink.
@@ -116,16 +135,22 @@ impl OcrEngine {
                 data[start..start + side as usize].iter().copied()
             })
             .collect();
+        // Half resolution reads as well for this purpose, four times faster.
+        let (tile, side) = halve(&tile, side);
         let mut scores = [0usize; 4];
-        for (k, score) in scores.iter_mut().enumerate() {
+        for k in 0..4 {
             let (turned, w, h) = turn_gray(&tile, side, side, 90 * k as u16);
             let text = self.recognize_gray(&turned, w, h)?;
-            *score = text
+            scores[k] = text
                 .words
                 .iter()
                 .filter(|w| w.confidence >= SURE)
                 .map(|w| w.text.chars().filter(|c| c.is_alphanumeric()).count())
                 .sum();
+            if k == 0 && scores[0] >= CLEARLY_UPRIGHT {
+                // Most pages lie the right way up: one reading settles it.
+                return Ok(0);
+            }
         }
         let best = (0..4)
             .max_by_key(|&k| (scores[k], usize::from(k == 0)))

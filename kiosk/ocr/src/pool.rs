@@ -208,7 +208,11 @@ fn worker(
     // The lock is held only while taking a job, not while recognising it.
     while let Some(job) = jobs.take() {
         let res = catch_unwind(AssertUnwindSafe(|| {
-            engine.recognize_gray(&job.gray, job.width, job.height)
+            if cfg.orientation {
+                engine.recognize_page(&job.gray, job.width, job.height)
+            } else {
+                engine.recognize_gray(&job.gray, job.width, job.height)
+            }
         }))
         .unwrap_or_else(|_| {
             log::error!("ocr worker panicked on job {}", job.id);

@@ -81,11 +81,13 @@ pub(crate) fn camera_loop(
     // page still being recognised.
     let mut fingerprints: Vec<PageFingerprint> = Vec::new();
     let mut fingerprints_of: Option<VisitId> = None;
-    let mut recognising: HashMap<u32, VisitId> = HashMap::new();
+    // The visit of every page still being recognised, with its JPEG in case
+    // recognition finds the page lying turned.
+    let mut recognising: HashMap<u32, (VisitId, Vec<u8>)> = HashMap::new();
     while !quit.load(Ordering::SeqCst) {
         while let Some((job, result)) = ocr.try_recv() {
             let page_id = job as u32;
-            let Some(visit) = recognising.remove(&page_id) else {
+            let Some((visit, jpeg)) = recognising.remove(&page_id) else {
                 // Its visit ended while it ran: nobody is waiting for it.
                 log::debug!("recognition of page {page_id} finished after its visit");
                 continue;
@@ -94,6 +96,9 @@ pub(crate) fn camera_loop(
             let result = match result {
                 Ok(text) => {
                     record(&timings, Stage::Ocr, text.duration);
+                    if text.rotation_degrees != 0 {
+                        turn_upright(&tx, visit, page_id, &jpeg, text.rotation_degrees);
+                    }
                     doubtful = text
                         .words
                         .iter()
@@ -139,7 +144,7 @@ pub(crate) fn camera_loop(
             }
             Ok(CamCmd::EndVisit(visit)) => {
                 let dropped = ocr.discard(visit.0);
-                recognising.retain(|_, v| *v != visit);
+                recognising.retain(|_, (v, _)| *v != visit);
                 if fingerprints_of == Some(visit) {
                     fingerprints.clear();
                     fingerprints_of = None;
@@ -180,7 +185,7 @@ pub(crate) fn camera_loop(
                                 fingerprints.push(page.fingerprint.clone());
                                 record(&timings, Stage::Capture, started.elapsed());
                                 let (tw, th, rgba) = page.thumb_rgba;
-                                recognising.insert(page_id, visit);
+                                recognising.insert(page_id, (visit, page.jpeg.clone()));
                                 ocr.submit_in(
                                     visit.0,
                                     u64::from(page_id),
@@ -251,6 +256,28 @@ pub(crate) fn camera_loop(
             }
             Err(RecvTimeoutError::Disconnected) => break,
         }
+    }
+}
+
+/// Sends the upright JPEG and thumbnail of a page recognition found lying
+/// turned, so the screen and the upload show it the right way up.
+fn turn_upright(tx: &Sender<Event>, visit: VisitId, page_id: u32, jpeg: &[u8], degrees: u16) {
+    match kiosk_camera::turn_page(jpeg, degrees, &kiosk_camera::PageOptions::default()) {
+        Ok(turned) => {
+            let (width, height, rgba) = turned.thumb_rgba;
+            let _ = tx.send(Event::PageTurned {
+                visit,
+                page_id,
+                jpeg: turned.jpeg,
+                thumb: Thumb {
+                    width,
+                    height,
+                    rgba,
+                },
+            });
+        }
+        // The page stays as photographed; its text is upright all the same.
+        Err(e) => log::warn!("page {page_id} could not be turned upright: {e}"),
     }
 }
 
