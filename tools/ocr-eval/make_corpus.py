@@ -5,14 +5,22 @@ Every page is invented and marked 样本 SPECIMEN: letters, complaint forms with
 table lines, court judgments and notices (some with red seals) and receipts.
 Each is rendered at 300 dpi with Debian's Noto CJK fonts and "photographed"
 onto a desk: rotation, keystone, uneven light, edge shadows, blur, sensor
-noise and JPEG compression, at 1920x1080, 2592x1944 or 3264x2448.
+noise and JPEG compression, at 1920x1080, 2592x1944 or 3264x2448. Pages 001
+to 013 are the first corpus and keep their bytes; pages 014 on add easy,
+typical and hard pages: turned 90/180/270 degrees, 720p and 1080p frames,
+a tilted camera (keystone), glare and shadows, folds, photocopies, Kaiti
+handwriting (fonts-arphic-gkai00mp, fonts-arphic-ukai), small print, seals
+over the text, motion blur, and fields printed as 二〇二四年五月九日, spaced or
+broken ID numbers and phones with separators. `corpus/index.tsv` lists each
+page's tier and conditions, derived from the parameters used for it.
 
 For each photo `corpus/NNN-kind.jpg` it writes the ground truth
 `corpus/NNN-kind.txt` (the printed text, one line per printed line, without
 the specimen mark) and `corpus/NNN-kind.fields` (one `name<TAB>value` a line:
 kind, id, phone, date as YYYY-MM-DD, amount in yuan, name).
 
-Deterministic (fixed seeds). Needs Debian's python3-pil and fonts-noto-cjk:
+Deterministic (fixed seeds). Needs Debian's python3-pil, fonts-noto-cjk,
+fonts-arphic-gkai00mp and fonts-arphic-ukai (CORPUS_OUT=DIR writes elsewhere):
 
     /usr/bin/python3 tools/ocr-eval/make_corpus.py
 """
@@ -24,7 +32,7 @@ import random
 from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageFont
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-OUT = os.path.join(HERE, "corpus")
+OUT = os.environ.get("CORPUS_OUT", os.path.join(HERE, "corpus"))
 SANS = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
 SANS_BOLD = "/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc"
 SERIF = "/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc"
@@ -217,12 +225,29 @@ def wrap(draw, text, font, width):
     return lines
 
 
-def render(lines, font_path, bold_path, body_px, seal):
+def render(lines, font_path, bold_path, body_px, seal, style=None):
+    """The page at 300 dpi and its truth, one printed line a line.
+
+    `style` (new pages only): `hand` (a random.Random: each character jittered
+    as if written by hand, in pen ink), `seal_over` (the seal stamped over the
+    body text instead of below it)."""
+    style = style or {}
+    hand = style.get("hand")
     page = Image.new("RGB", (PAGE_W, PAGE_H), PAPER)
     draw = ImageDraw.Draw(page)
     body = ImageFont.truetype(font_path, body_px)
     title = ImageFont.truetype(bold_path, int(body_px * 1.7))
     width = PAGE_W - 2 * MARGIN
+    if hand:
+        width = int(width * 0.9)  # jittered characters run wider
+
+    def put(xy, text, font):
+        if hand:
+            hand_text(page, xy, text, font, hand)
+        else:
+            draw.text(xy, text, font=font, fill=INK)
+
+    top = MARGIN + 60
     step = int(body_px * 1.75)
     truth = []
     y = MARGIN + 60
@@ -230,27 +255,36 @@ def render(lines, font_path, bold_path, body_px, seal):
         if kind == "title" or kind == "center":
             font = title if kind == "title" else body
             tw = draw.textlength(content, font=font)
-            draw.text(((PAGE_W - tw) / 2, y), content, font=font, fill=INK)
+            put(((PAGE_W - tw) / 2, y), content, font)
             truth.append(content)
             y += int(font.size * 1.9)
         elif kind == "right":
             tw = draw.textlength(content, font=body)
-            draw.text((PAGE_W - MARGIN - tw, y), content, font=body, fill=INK)
+            put((PAGE_W - MARGIN - tw, y), content, body)
             truth.append(content)
             y += step
         elif kind == "table":
             y = table(draw, content, body, y, truth)
+        elif kind == "split":
+            # A paragraph whose wrapping breaks a number (content[1:]) across two lines.
+            text, start, end = content
+            for ln in wrap_inside(draw, "　　" + text, body, width, start + 2, end + 2):
+                put((MARGIN, y), ln, body)
+                truth.append(ln.strip("　"))
+                y += step
         else:
             indent = "　　" if kind == "para" else ""
             for ln in wrap(draw, indent + content, body, width):
-                draw.text((MARGIN, y), ln, font=body, fill=INK)
+                put((MARGIN, y), ln, body)
                 truth.append(ln.strip("　"))
                 y += step
     mark = ImageFont.truetype(SANS_BOLD, 54)
     label = "样本 SPECIMEN"
     lw = draw.textlength(label, font=mark)
     draw.text((PAGE_W - lw - 120, 110), label, font=mark, fill=(150, 150, 150))
-    if seal:
+    if seal and style.get("seal_over"):
+        page = stamp(page, (PAGE_W // 2 + 200, (top + y) // 2))
+    elif seal:
         page = stamp(page, (PAGE_W - MARGIN - 380, y - 260))
     return page, truth
 
@@ -336,9 +370,9 @@ def perspective_coeffs(dst, src):
     return solve(a, b)
 
 
-def quad(fw, fh, angle, keystone, fill, shift):
+def quad(fw, fh, angle, keystone, fill, shift, pw=PAGE_W, ph=PAGE_H):
     h = fh * fill
-    w = h * PAGE_W / PAGE_H
+    w = h * pw / ph
     k = keystone
     pts = [(-w / 2 * (1 - k), -h / 2), (w / 2 * (1 - k), -h / 2), (w / 2 * (1 + k), h / 2), (-w / 2 * (1 + k), h / 2)]
     t = math.radians(angle)
@@ -371,9 +405,13 @@ def lighting(size, spot, strength):
 def photograph(page, spec, rng):
     fw, fh = spec["frame"]
     frame = desk(rng, (fw, fh), spec.get("desk", (95, 78, 62)))
-    q = quad(fw, fh, spec["angle"], spec["keystone"], spec.get("fill", 0.9), spec.get("shift", (0, 0)))
+    pw, ph = page.size
+    if "tilt" in spec:
+        q = tilted_quad(fw, fh, spec["angle"], spec["tilt"], spec.get("fill", 0.9), pw, ph)
+    else:
+        q = quad(fw, fh, spec["angle"], spec["keystone"], spec.get("fill", 0.9), spec.get("shift", (0, 0)), pw, ph)
     side = max(math.dist(q[0], q[3]), math.dist(q[1], q[2]))
-    sw, sh = int(round(side * 1.15 * PAGE_W / PAGE_H)), int(round(side * 1.15))
+    sw, sh = int(round(side * 1.15 * pw / ph)), int(round(side * 1.15))
     small = page.resize((sw, sh), Image.LANCZOS)
     coeffs = perspective_coeffs(q, [(0, 0), (sw, 0), (sw, sh), (0, sh)])
     warped = small.transform((fw, fh), Image.PERSPECTIVE, coeffs, Image.BICUBIC)
@@ -391,7 +429,13 @@ def photograph(page, spec, rng):
         ImageDraw.Draw(band).rectangle([x0, 0, fw, fh], fill=150)
         band = band.filter(ImageFilter.GaussianBlur(fw / 60))
         frame = Image.composite(Image.new("RGB", frame.size, (10, 10, 10)), frame, band)
+    if spec.get("shadow"):
+        frame = body_shadow(frame, q, spec["shadow"])
     frame = ImageChops.multiply(frame, lighting((fw, fh), spec["light"], spec.get("light_strength", 0.5)))
+    if spec.get("glare"):
+        frame = glare(frame, q, spec["glare"])
+    if spec.get("motion"):
+        frame = motion_blur(frame, *spec["motion"])
     frame = frame.filter(ImageFilter.GaussianBlur(spec.get("blur", 0.9)))
     fine = Image.frombytes("L", (fw, fh), rng.randbytes(fw * fh))
     amp = spec.get("noise", 25)
@@ -400,7 +444,203 @@ def photograph(page, spec, rng):
     return ImageChops.subtract(ImageChops.add(frame, plus), minus)
 
 
+# --- New pages (014 on): printed forms of fields, handwriting, hall conditions. ---
+
+KAI = "/usr/share/fonts/truetype/arphic-gkai00mp/gkai00mp.ttf"  # fonts-arphic-gkai00mp
+UKAI = "/usr/share/fonts/truetype/arphic/ukai.ttc"  # fonts-arphic-ukai
+PEN = (28, 36, 92)
+_FONTS = {}
+
+
+def cn_date(y, m, d):
+    """二〇二四年五月九日: year digit by digit with 〇, month and day as numbers."""
+    def small(v):
+        return DIGITS[v] if v < 10 else ("" if v < 20 else DIGITS[v // 10]) + "十" + (DIGITS[v % 10] if v % 10 else "")
+    year = "".join("〇" if c == "0" else DIGITS[int(c)] for c in str(y))
+    return "%s年%s月%s日" % (year, small(m), small(d))
+
+
+def restyle(lines, fields, opts):
+    """Prints the page's fields in the forms `opts` asks for; the truth values stay canonical.
+
+    cn_date: dates 2024年5月9日 as 二〇二四年五月九日; id: "spaced4" (4403 0519 …),
+    "spaced684" (440305 19790122 5154) or "split" (the paragraph wraps inside the
+    number); phone: "dash" (138-1234-5678) or "space" (0431-8888 6666)."""
+    value = dict(fields)
+    out = []
+    for kind, content in lines:
+        if not isinstance(content, str):
+            out.append((kind, content))
+            continue
+        if opts.get("cn_date") and "date" in value:
+            y, m, d = (int(v) for v in value["date"].split("-"))
+            content = content.replace("%d年%d月%d日" % (y, m, d), cn_date(y, m, d))
+        tel = value.get("phone")
+        if opts.get("phone") and tel:
+            printed = tel if tel.startswith("1") else tel[:4] + "-" + tel[4:]
+            if opts["phone"] == "dash":
+                new = "%s-%s-%s" % (tel[:3], tel[3:7], tel[7:]) if tel.startswith("1") else printed
+            else:
+                new = "%s %s %s" % (tel[:3], tel[3:7], tel[7:]) if tel.startswith("1") else "%s-%s %s" % (tel[:4], tel[4:8], tel[8:])
+            content = content.replace(printed, new)
+        idn = value.get("id")
+        style = opts.get("id")
+        if style and idn and idn in content:
+            if style == "split":
+                at = content.index(idn)
+                out.append(("split", (content, at, at + len(idn))))
+                continue
+            groups = [idn[i:i + 4] for i in range(0, 18, 4)] if style == "spaced4" else [idn[:6], idn[6:14], idn[14:]]
+            content = content.replace(idn, " ".join(groups))
+        out.append((kind, content))
+    return out
+
+
+# Openings put before a paragraph so that its wrapping can fall inside a number.
+OPENINGS = ["", "现反映如下：", "本人情况如下：", "现将本人情况反映如下：", "我是本地居民，现将情况反映如下：",
+            "我是本地居民，长期在外务工，现将有关情况反映如下："]
+
+
+def wrap_inside(draw, text, font, width, start, end):
+    """Wraps `text` (after an opening phrase if needed) so that a line breaks inside [start, end)."""
+    for opening in OPENINGS:
+        at_text = text[:2] + opening + text[2:]
+        shift = len(opening)
+        for w in range(width, int(width * 0.75), -6):
+            lines = wrap(draw, at_text, font, w)
+            at = 0
+            for ln in lines[:-1]:
+                at += len(ln)
+                if start + shift + 4 <= at <= end + shift - 4:
+                    return lines
+    return wrap(draw, text, font, width)
+
+
+def font_at(path, size):
+    if (path, size) not in _FONTS:
+        _FONTS[(path, size)] = ImageFont.truetype(path, size)
+    return _FONTS[(path, size)]
+
+
+def hand_text(page, xy, text, font, rng):
+    """Draws `text` a character at a time, each with its own size, slant and baseline, in pen ink."""
+    x, y = xy
+    slope = rng.uniform(-0.012, 0.012)
+    for ch in text:
+        size = int(font.size * rng.uniform(0.86, 1.12))
+        f = font_at(font.path, size)
+        if ch.strip() and f.getmask(ch).getbbox() is None:
+            f = font_at(UKAI, size)  # gkai00mp has no 〇; UKai has every character used here
+            if f.getmask(ch).getbbox() is None:
+                raise SystemExit("no handwriting glyph for U+%04X" % ord(ch))
+        if ch.strip():
+            box = int(size * 1.6)
+            glyph = Image.new("L", (box, box), 0)
+            ImageDraw.Draw(glyph).text((size * 0.3, size * 0.2), ch, font=f, fill=235)
+            glyph = glyph.rotate(rng.uniform(-7, 7), resample=Image.BICUBIC)
+            dy = rng.uniform(-0.08, 0.08) * font.size + (font.size - size) * 0.8 + slope * (x - xy[0])
+            page.paste(PEN, (int(x - size * 0.3), int(y + dy - size * 0.2)), glyph)
+        x += f.getlength(ch) * rng.uniform(0.98, 1.12)
+
+
+def tilted_quad(fw, fh, angle, tilt, fill, pw, ph):
+    """The page's corners as seen by a camera tilted `tilt` degrees from the desk's normal
+    (pinhole, 1.5 page heights away), turned `angle` degrees on the desk, fitted to the frame."""
+    t, a = math.radians(tilt), math.radians(angle)
+    dist = 1.5 * max(pw, ph)
+    pts = []
+    for x, y in [(-pw / 2, -ph / 2), (pw / 2, -ph / 2), (pw / 2, ph / 2), (-pw / 2, ph / 2)]:
+        x, y = x * math.cos(a) - y * math.sin(a), x * math.sin(a) + y * math.cos(a)
+        z = dist + y * math.sin(t)
+        pts.append((x / z, y * math.cos(t) / z))
+    xs, ys = [p[0] for p in pts], [p[1] for p in pts]
+    scale = min(fh * fill / (max(ys) - min(ys)), fw * 0.95 / (max(xs) - min(xs)))
+    cx, cy = (max(xs) + min(xs)) / 2, (max(ys) + min(ys)) / 2
+    return [(fw / 2 + (x - cx) * scale, fh / 2 + (y - cy) * scale) for x, y in pts]
+
+
+def on_page(q, u, v):
+    """The frame point at (u, v) of the page (0..1 across, 0..1 down)."""
+    top = [q[0][i] + (q[1][i] - q[0][i]) * u for i in (0, 1)]
+    bottom = [q[3][i] + (q[2][i] - q[3][i]) * u for i in (0, 1)]
+    return top[0] + (bottom[0] - top[0]) * v, top[1] + (bottom[1] - top[1]) * v
+
+
+def body_shadow(frame, q, where):
+    """A soft shadow (a person leaning over the desk) over a corner of the page."""
+    fw, fh = frame.size
+    u, v = where
+    poly = [on_page(q, u, v), on_page(q, u + 0.9, v - 0.25), on_page(q, 1.4, 1.4), on_page(q, u - 0.3, 1.4)]
+    mask = Image.new("L", frame.size, 0)
+    ImageDraw.Draw(mask).polygon(poly, fill=140)
+    mask = mask.filter(ImageFilter.GaussianBlur(fw / 45))
+    return Image.composite(Image.new("RGB", frame.size, (12, 12, 16)), frame, mask)
+
+
+def glare(frame, q, where):
+    """A specular reflection of the ceiling light: a bright blob that washes the text out."""
+    fw, fh = frame.size
+    x, y = on_page(q, *where)
+    r = fh * 0.13
+    mask = Image.new("L", frame.size, 0)
+    ImageDraw.Draw(mask).ellipse([x - r * 1.5, y - r, x + r * 1.5, y + r], fill=255)
+    mask = mask.filter(ImageFilter.GaussianBlur(r * 0.4)).point(lambda v: min(240, v * 240 // 170))
+    return Image.composite(Image.new("RGB", frame.size, (253, 253, 250)), frame, mask)
+
+
+def motion_blur(frame, length, angle):
+    """Light motion blur: the mean of `length` copies shifted along `angle` degrees."""
+    dx, dy = math.cos(math.radians(angle)), math.sin(math.radians(angle))
+    acc = frame
+    for i in range(1, length):
+        k = i - (length - 1) / 2
+        shifted = ImageChops.offset(frame, int(round(k * dx)), int(round(k * dy)))
+        acc = Image.blend(acc, shifted, 1.0 / (i + 1))
+    return acc
+
+
+def fold(page, rng, vertical):
+    """A crease where the page was folded: a dark line, a shaded side and a lit side."""
+    w, h = page.size
+    n = w if vertical else h
+    at = int(n * (rng.uniform(0.35, 0.6) if vertical else rng.uniform(0.2, 0.3)))
+    ramp = Image.new("L", (n, 1))
+    for i in range(n):
+        d = i - at
+        ramp.putpixel((i, 0), int(255 - 80 * math.exp(-d / 90.0)) if d >= 0 else int(255 - 25 * math.exp(d / 40.0)))
+    ramp = ramp.resize((n, 1))
+    shade = ramp.resize((w, h)) if vertical else ramp.transpose(Image.TRANSPOSE).resize((w, h))
+    page = ImageChops.multiply(page, shade.convert("RGB"))
+    d = ImageDraw.Draw(page)
+    line = [(at, 0), (at + rng.randint(-20, 20), h)] if vertical else [(0, at), (w, at + rng.randint(-20, 20))]
+    d.line(line, fill=(150, 148, 145), width=4)
+    return page
+
+
+def photocopy(page, rng):
+    """A photocopy: grey, contrast lost, toner speckle, darker edges."""
+    g = page.convert("L").filter(ImageFilter.GaussianBlur(1.4))
+    lo, hi = rng.randint(60, 85), rng.randint(212, 226)
+    g = g.point(lambda v: int(lo + (hi - lo) * (v / 255.0) ** 1.3))
+    w, h = g.size
+    d = ImageDraw.Draw(g)
+    for _ in range(rng.randint(2500, 4000)):
+        x, y, r = rng.randrange(w), rng.randrange(h), rng.choice([1, 1, 2, 2, 3, 4])
+        d.ellipse([x - r, y - r, x + r, y + r], fill=rng.randint(40, 140))
+    for _ in range(rng.randint(1, 3)):  # a streak of the copier's drum
+        x = rng.randrange(w)
+        d.line([(x, 0), (x + rng.randint(-8, 8), h)], fill=rng.randint(150, 190), width=rng.randint(2, 5))
+    edge = Image.new("L", (62, 88))
+    for y in range(88):
+        for x in range(62):
+            m = min(x, 61 - x, y, 87 - y)
+            edge.putpixel((x, y), int(255 * (0.62 + 0.38 * min(1.0, m / 5.0))))
+    g = ImageChops.multiply(g, edge.resize((w, h), Image.BICUBIC))
+    return g.convert("RGB")
+
+
 HD, QSXGA, EIGHT_MP = (1920, 1080), (2592, 1944), (3264, 2448)
+HD720 = (1280, 720)
 
 SPECS = [
     # kind, seed, frame, angle, keystone, light spot, extras
@@ -420,21 +660,128 @@ SPECS = [
 ]
 
 
+# The 13 pages above keep their bytes; they are the easy and typical tiers of the first corpus.
+EASY = {7, 8, 13}
+
+# New pages (014 on): more easy and typical pages, the printed forms of fields
+# that OCR text garbles (Chinese-numeral dates, ID numbers with spaces or broken
+# over a line, phone numbers with separators), and a hard tier with each
+# condition of the hall on at least two pages. JPEG quality 65-82.
+# turn: the page lies turned clockwise on the desk (the frame stays landscape);
+# tilt: camera tilted from the desk's normal, in degrees (keystone).
+SPECS += [
+    dict(kind=letter, seed=114, tier="easy", frame=EIGHT_MP, angle=1.0, keystone=0.01, light=(0.5, 0.4), quality=68),
+    dict(kind=form, seed=115, tier="easy", frame=QSXGA, angle=-1.5, keystone=0.02, light=(0.4, 0.5), quality=72),
+    dict(kind=receipt, seed=116, tier="easy", frame=QSXGA, angle=2.0, keystone=0.0, light=(0.5, 0.5), quality=72),
+    dict(kind=notice, seed=117, tier="easy", frame=EIGHT_MP, angle=-1.0, keystone=0.01, light=(0.6, 0.3), seal=True, quality=66),
+    dict(kind=judgment, seed=118, tier="easy", frame=QSXGA, angle=0.5, keystone=0.02, light=(0.4, 0.6), seal=True, cn_date=True, quality=72),
+    dict(kind=letter, seed=119, tier="typical", frame=HD, angle=-4.0, keystone=0.03, light=(0.3, 0.6), id="spaced4", phone="dash"),
+    dict(kind=form, seed=120, tier="typical", frame=QSXGA, angle=5.0, keystone=-0.03, light=(0.7, 0.4), phone="space", quality=70),
+    dict(kind=letter, seed=121, tier="typical", frame=QSXGA, angle=-3.0, keystone=0.02, light=(0.7, 0.3), light_strength=0.6, id="split", quality=70),
+    dict(kind=notice, seed=122, tier="typical", frame=HD, angle=3.0, keystone=0.02, light=(0.4, 0.4), seal=True, cn_date=True, phone="space"),
+    dict(kind=judgment, seed=123, tier="typical", frame=EIGHT_MP, angle=-2.0, keystone=0.03, light=(0.5, 0.7), seal=True, cn_date=True, id="spaced684", quality=65),
+    dict(kind=receipt, seed=124, tier="typical", frame=HD, angle=-7.0, keystone=0.02, light=(0.6, 0.6), edge_shadow=True),
+    dict(kind=letter, seed=125, tier="typical", frame=HD, angle=6.0, keystone=-0.02, light=(0.5, 0.3), desk=(150, 145, 135), id="spaced684", phone="space"),
+    # hard: the page turned on the desk
+    dict(kind=letter, seed=126, tier="hard", frame=QSXGA, turn=90, fill=0.8, angle=2.0, keystone=0.02, light=(0.4, 0.4), quality=70),
+    dict(kind=form, seed=127, tier="hard", frame=HD, turn=90, fill=0.8, angle=-2.0, keystone=0.01, light=(0.6, 0.5)),
+    dict(kind=judgment, seed=128, tier="hard", frame=QSXGA, turn=180, fill=0.8, angle=1.5, keystone=0.02, light=(0.5, 0.5), seal=True, quality=70),
+    dict(kind=letter, seed=129, tier="hard", frame=HD, turn=180, fill=0.8, angle=-3.0, keystone=0.03, light=(0.3, 0.3), cn_date=True),
+    dict(kind=notice, seed=130, tier="hard", frame=QSXGA, turn=270, fill=0.8, angle=-1.0, keystone=0.02, light=(0.5, 0.6), seal=True, quality=70),
+    dict(kind=receipt, seed=131, tier="hard", frame=HD, turn=270, fill=0.8, angle=2.5, keystone=0.0, light=(0.6, 0.4)),
+    # hard: a 720p camera
+    dict(kind=letter, seed=132, tier="hard", frame=HD720, angle=2.0, keystone=0.02, light=(0.4, 0.5)),
+    dict(kind=form, seed=133, tier="hard", frame=HD720, angle=-3.0, keystone=0.02, light=(0.6, 0.4)),
+    # hard: camera not square to the desk
+    dict(kind=letter, seed=134, tier="hard", frame=QSXGA, tilt=20, angle=3.0, light=(0.5, 0.4), quality=70),
+    dict(kind=judgment, seed=135, tier="hard", frame=EIGHT_MP, tilt=25, angle=-2.0, light=(0.4, 0.5), seal=True, quality=65),
+    dict(kind=notice, seed=136, tier="hard", frame=HD, tilt=15, angle=4.0, fill=0.88, light=(0.5, 0.5)),
+    # hard: glare and shadows
+    dict(kind=letter, seed=137, tier="hard", frame=QSXGA, angle=-2.0, keystone=0.02, light=(0.5, 0.4), glare=(0.55, 0.24), quality=70),
+    dict(kind=form, seed=138, tier="hard", frame=HD, angle=2.0, keystone=0.02, light=(0.5, 0.5), glare=(0.4, 0.3), shadow=(0.6, 0.12)),
+    dict(kind=letter, seed=139, tier="hard", frame=QSXGA, angle=1.0, keystone=0.03, light=(0.4, 0.5), shadow=(0.35, 0.18), quality=70),
+    # hard: folded, photocopied
+    dict(kind=judgment, seed=140, tier="hard", frame=QSXGA, angle=-1.5, keystone=0.02, light=(0.5, 0.5), seal=True, fold="across", quality=70),
+    dict(kind=letter, seed=141, tier="hard", frame=HD, angle=2.5, keystone=0.02, light=(0.4, 0.4), fold="down", phone="dash"),
+    dict(kind=judgment, seed=142, tier="hard", frame=QSXGA, angle=1.0, keystone=0.02, light=(0.5, 0.4), seal=True, photocopy=True, id="split", quality=70),
+    dict(kind=letter, seed=143, tier="hard", frame=HD, angle=-2.0, keystone=0.02, light=(0.6, 0.5), photocopy=True),
+    # hard: written by hand (Kaiti fonts with per-character jitter)
+    dict(kind=letter, seed=144, tier="hard", frame=QSXGA, angle=1.5, keystone=0.02, light=(0.5, 0.5), hand=KAI, cn_date=True, quality=70),
+    dict(kind=letter, seed=145, tier="hard", frame=EIGHT_MP, angle=-2.0, keystone=0.02, light=(0.4, 0.4), hand=UKAI, id="spaced4", quality=65),
+    # hard: small print, seals over the text, motion blur
+    dict(kind=notice, seed=146, tier="hard", frame=QSXGA, angle=2.0, keystone=0.02, light=(0.5, 0.5), body_px=30, quality=72),
+    dict(kind=full_letter, seed=147, tier="hard", frame=EIGHT_MP, angle=-1.0, keystone=0.02, light=(0.5, 0.4), body_px=34, quality=65),
+    dict(kind=judgment, seed=148, tier="hard", frame=QSXGA, angle=-2.0, keystone=0.02, light=(0.5, 0.5), seal=True, seal_over=True, quality=70),
+    dict(kind=notice, seed=149, tier="hard", frame=HD, angle=3.0, keystone=0.02, light=(0.4, 0.6), seal=True, seal_over=True),
+    dict(kind=letter, seed=150, tier="hard", frame=QSXGA, angle=1.0, keystone=0.02, light=(0.5, 0.5), motion=(9, 20), quality=70),
+    dict(kind=receipt, seed=151, tier="hard", frame=HD, angle=-2.0, keystone=0.02, light=(0.5, 0.5), motion=(5, 100)),
+    # the same page as an 8 MP and as a 720p frame
+    dict(kind=letter, seed=152, tier="easy", num=52, name="pair-8mp", frame=EIGHT_MP, angle=1.5, keystone=0.02, light=(0.5, 0.4), quality=65),
+    dict(kind=letter, seed=152, tier="hard", num=52, name="pair-720p", frame=HD720, angle=1.5, keystone=0.02, light=(0.5, 0.4)),
+]
+
+RESOLUTION = {HD720: "720p", HD: "1080p", QSXGA: "5mp", EIGHT_MP: "8mp"}
+TURN = {90: Image.ROTATE_270, 180: Image.ROTATE_180, 270: Image.ROTATE_90}  # PIL turns counter-clockwise
+
+
+def conditions(spec, body_px):
+    """The index's condition names for a page, from what the generator did to it."""
+    c = [RESOLUTION[spec["frame"]]]
+    if spec.get("turn"):
+        c.append("rot%d" % spec["turn"])
+    if spec.get("tilt", 0) >= 15:
+        c.append("keystone")
+    flags = [("glare", "glare"), ("shadow", "shadow"), ("edge_shadow", "shadow"), ("fold", "fold"),
+             ("photocopy", "photocopy"), ("hand", "handwriting"), ("motion", "motion-blur"),
+             ("cn_date", "cn-date"), ("phone", "phone-sep")]
+    c += [name for key, name in flags if spec.get(key) and name not in c]
+    if body_px <= 36:
+        c.append("small-print")
+    if spec.get("seal"):
+        c.append("seal-over-text" if spec.get("seal_over") else "seal")
+    if spec.get("id"):
+        c.append("id-split" if spec["id"] == "split" else "id-spaced")
+    if spec.get("blur", 0.9) >= 1.3:
+        c.append("blur")
+    return c
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
+    index = ["stem\ttier\tconditions"]
     for idx, spec in enumerate(SPECS, start=1):
         rng = random.Random(spec["seed"])
         lines, fields, font, bold = spec["kind"](rng)
         body_px = rng.choice([50, 54, 58])
-        page, truth = render(lines, font, bold, body_px, spec.get("seal", False))
+        if idx <= 13:
+            page, truth = render(lines, font, bold, body_px, spec.get("seal", False))
+        else:
+            body_px = spec.get("body_px", body_px)
+            lines = restyle(lines, fields, spec)
+            style = {"seal_over": spec.get("seal_over")}
+            if spec.get("hand"):
+                font = bold = spec["hand"]
+                style["hand"] = random.Random(spec["seed"] * 7)
+            page, truth = render(lines, font, bold, body_px, spec.get("seal", False), style)
+            if spec.get("fold"):
+                page = fold(page, rng, spec["fold"] == "down")
+            if spec.get("photocopy"):
+                page = photocopy(page, rng)
+            if spec.get("turn"):
+                page = page.transpose(TURN[spec["turn"]])
         img = photograph(page, spec, rng)
-        stem = os.path.join(OUT, "%03d-%s" % (idx, spec["kind"].__name__.replace("_", "-")))
+        name = "%03d-%s" % (spec.get("num", idx), spec.get("name", spec["kind"].__name__.replace("_", "-")))
+        stem = os.path.join(OUT, name)
         img.save(stem + ".jpg", quality=spec.get("quality", 82), optimize=True)
         with open(stem + ".txt", "w", encoding="utf-8") as f:
             f.write("\n".join(truth) + "\n")
         with open(stem + ".fields", "w", encoding="utf-8") as f:
             f.write("".join("%s\t%s\n" % kv for kv in fields))
+        tier = spec.get("tier", "easy" if idx in EASY else "typical")
+        index.append("%s\t%s\t%s" % (name, tier, ",".join(conditions(spec, body_px))))
         print(stem, os.path.getsize(stem + ".jpg"))
+    with open(os.path.join(OUT, "index.tsv"), "w", encoding="utf-8") as f:
+        f.write("\n".join(index) + "\n")
 
 
 if __name__ == "__main__":

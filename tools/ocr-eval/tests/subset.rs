@@ -2,10 +2,13 @@
 //!
 //! The full corpus runs as a benchmark: `cargo run --release -p ocr-eval`.
 
+use std::cell::RefCell;
 use std::process::Command;
+use std::rc::Rc;
 
-use kiosk_ocr::{OcrConfig, OcrEngine};
-use ocr_eval::{corpus_dir, load_corpus, score, Method, Summary};
+use kiosk_camera::Frame;
+use kiosk_ocr::{Layout, OcrConfig, OcrEngine};
+use ocr_eval::{corpus_dir, load_corpus, our_pipeline, raw_tesseract, score, Summary};
 
 /// A form with table lines, a judgment with a red seal, a notice on a light desk with a seal.
 const SUBSET: [&str; 3] = ["002-form", "003-judgment", "010-notice"];
@@ -39,12 +42,15 @@ fn pipeline_halves_raw_cer_on_subset() {
         .filter(|s| SUBSET.contains(&s.stem.as_str()))
         .collect();
     assert_eq!(samples.len(), SUBSET.len());
-    let mut engine = OcrEngine::new(&OcrConfig::default()).unwrap();
+    let engine = Rc::new(RefCell::new(OcrEngine::new(&OcrConfig::default()).unwrap()));
+    let mut raw_method = raw_tesseract(engine.clone(), Layout::SingleBlock);
+    let mut our_method = our_pipeline(engine, Layout::SingleBlock);
     let mut raw = Vec::new();
     let mut ours = Vec::new();
     for s in &samples {
-        raw.push(score(&mut engine, s, Method::Raw).unwrap());
-        ours.push(score(&mut engine, s, Method::Pipeline).unwrap());
+        let frame = Frame::from_file(&s.image).unwrap();
+        raw.push(score(&mut raw_method, s, &frame).unwrap());
+        ours.push(score(&mut our_method, s, &frame).unwrap());
     }
     let raw = Summary::of(&raw.iter().collect::<Vec<_>>());
     let ours = Summary::of(&ours.iter().collect::<Vec<_>>());
