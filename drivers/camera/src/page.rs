@@ -140,6 +140,12 @@ pub struct PageOptions {
     pub suppress_red: bool,
     /// Measure and remove a residual rotation of the text lines.
     pub deskew: bool,
+    /// Bring text washed out by glare or a pale copy back to the page's
+    /// contrast (`restore_contrast`); off only to measure what it gives.
+    pub restore_contrast: bool,
+    /// When no page outline is found, scale a low-resolution frame's grey
+    /// copy up to the straightened page's size; off only to measure.
+    pub upscale_whole_frame: bool,
 }
 
 impl Default for PageOptions {
@@ -151,6 +157,8 @@ impl Default for PageOptions {
             flatten_illumination: true,
             suppress_red: true,
             deskew: true,
+            restore_contrast: true,
+            upscale_whole_frame: true,
         }
     }
 }
@@ -198,12 +206,17 @@ pub fn process_page_with(frame: &Frame, opts: &PageOptions) -> Result<ProcessedP
         warped
     };
     if opts.flatten_illumination {
-        let red = if opts.suppress_red {
+        let red = if opts.suppress_red && opts.restore_contrast {
             Some(red_ink(&warped)?)
         } else {
             None
         };
-        gray = whiten(&restore_contrast(&flatten(&sharpen(&gray)?)?, red.as_ref())?)?;
+        let flat = flatten(&sharpen(&gray)?)?;
+        gray = if opts.restore_contrast {
+            whiten(&restore_contrast(&flat, red.as_ref())?)?
+        } else {
+            whiten(&flat)?
+        };
         gray = remove_rules(&gray)?;
     }
     let ink_ratio = ink_ratio(&gray)?;
@@ -229,6 +242,17 @@ pub fn process_page_with(frame: &Frame, opts: &PageOptions) -> Result<ProcessedP
 fn whole_frame(src: &Mat, opts: &PageOptions) -> Result<ProcessedPage, PageError> {
     let mut gray = Mat::default();
     imgproc::cvt_color(src, &mut gray, imgproc::COLOR_BGR2GRAY, 0)?;
+    // A low-resolution frame (720p, 1080p) is brought up so that its short
+    // side matches the long side of a straightened page: the page fills
+    // about the frame's height, and its text then has the height OCR reads best.
+    let short = gray.cols().min(gray.rows()).max(1);
+    let target = opts.long_side_px.clamp(64, 10_000) as i32;
+    if opts.upscale_whole_frame && short < target {
+        let scale = f64::from(target) / f64::from(short);
+        let mut big = Mat::default();
+        imgproc::resize(&gray, &mut big, Size::new(0, 0), scale, scale, imgproc::INTER_CUBIC)?;
+        gray = big;
+    }
     let ink_ratio = ink_ratio(&gray)?;
     let (w, h) = (src.cols() as f32, src.rows() as f32);
     Ok(ProcessedPage {
@@ -1162,8 +1186,10 @@ mod tests {
         ];
         let page = process_page(&sheet(&strip, text_lines)).unwrap();
         assert!(page.fallback);
-        assert_eq!((page.width, page.height), (1920, 1080));
-        assert_eq!(page.gray.len(), 1920 * 1080);
+        // The 1080p frame's grey copy is brought up to a short side of 2200.
+        assert_eq!((page.width, page.height), (3911, 2200));
+        assert_eq!(page.gray.len(), 3911 * 2200);
+        assert_eq!(Frame::from_encoded(&page.jpeg).unwrap().size(), (1920, 1080));
         let page = process_page(&sheet(&SHEET, text_lines)).unwrap();
         assert!(!page.fallback);
     }

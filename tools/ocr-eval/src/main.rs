@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use kiosk_camera::{process_page, AutoCapture, AutoCaptureConfig, Frame};
 use kiosk_ocr::{Layout, OcrConfig, OcrEngine};
-use ocr_eval::{load_corpus, our_pipeline, raw_tesseract, report, score, Method, PageScore, Tier};
+use ocr_eval::{load_corpus, our_pipeline, previous_pipeline, raw_tesseract, report, score, Method, PageScore, Tier};
 
 fn parse_layout(s: &str) -> anyhow::Result<Layout> {
     match s {
@@ -63,6 +63,7 @@ fn main() -> anyhow::Result<()> {
     // The columns of the report; a new method is one more entry.
     let mut methods: Vec<Method> = vec![
         raw_tesseract(engine.clone(), raw_layout),
+        previous_pipeline(engine.clone(), layout),
         our_pipeline(engine.clone(), layout),
     ];
     let mut scores: Vec<Vec<PageScore>> = vec![Vec::new(); methods.len()];
