@@ -53,20 +53,90 @@ pub(crate) fn find_page(src: &Mat) -> Result<Option<[Point2f; 4]>, PageError> {
         core::BORDER_DEFAULT,
     )?;
 
+    // Otsu's threshold separates an evenly lit sheet from the desk. A shadow
+    // across the sheet (the camera arm, a hand) splits it there, leaving a
+    // region no paper has the shape of; then lower thresholds are tried in
+    // turn, and the first whose region has the shape of paper wins. When
+    // none has, Otsu's region is kept (and the caller falls back).
     let mut bin = Mat::default();
-    imgproc::threshold(
+    let otsu = imgproc::threshold(
         &blurred,
         &mut bin,
         0.0,
         255.0,
         imgproc::THRESH_BINARY | imgproc::THRESH_OTSU,
     )?;
+    let frame_area = (gray.cols() as f64) * (gray.rows() as f64);
+    let centre = (gray.cols() as f32 / 2.0, gray.rows() as f32 / 2.0);
+    let mut best: Option<(f64, Vector<Point>)> = None;
+    let mut best_paper: Option<(f64, Vector<Point>)> = None;
+    let mut regions = 0;
+    for (k, share) in THRESHOLD_SHARES.iter().enumerate() {
+        if k > 0 {
+            imgproc::threshold(&blurred, &mut bin, otsu * share, 255.0, imgproc::THRESH_BINARY)?;
+        }
+        let Some((area, quad, count)) = largest_sheet(&bin, &blurred, frame_area)? else {
+            continue;
+        };
+        regions += count;
+        let corners: Vec<Point2f> = quad.iter().map(|p| Point2f::new(p.x as f32, p.y as f32)).collect();
+        let paper = paper_shaped(&order_corners(&corners), centre);
+        if k == 0 {
+            best = Some((area, quad.clone()));
+        }
+        if paper {
+            best_paper = Some((area, quad));
+            break;
+        }
+    }
+    let best = best_paper.or(best);
+    let Some((area, quad)) = best else {
+        log::debug!("no page outline among {regions} regions");
+        return Ok(None);
+    };
+    log::debug!("page covers {:.0}% of the frame", 100.0 * area / frame_area);
+    let pts: Vec<Point2f> = quad
+        .iter()
+        .map(|p| {
+            Point2f::new(
+                ((p.x as f64 + 0.5) / scale) as f32,
+                ((p.y as f64 + 0.5) / scale) as f32,
+            )
+        })
+        .collect();
+    Ok(Some(order_corners(&pts)))
+}
+
+/// Thresholds tried after Otsu's, as shares of it (see `find_page`).
+const THRESHOLD_SHARES: [f64; 4] = [1.0, 0.8, 0.65, 0.5];
+
+/// Long-to-short side ratios of real paper (A-series 1.41, Letter 1.29,
+/// receipts up to about 1.6).
+pub(crate) const PAPER_ASPECT: (f32, f32) = (1.22, 1.62);
+
+/// True when the corners (tl, tr, br, bl) are the photograph of a sheet with
+/// a paper's side ratio.
+pub(crate) fn paper_shaped(corners: &[Point2f; 4], centre: (f32, f32)) -> bool {
+    let (w, h) = output_size(corners, 1000.0, centre);
+    let aspect = w.max(h) as f32 / w.min(h).max(1) as f32;
+    (PAPER_ASPECT.0..=PAPER_ASPECT.1).contains(&aspect)
+}
+
+/// The largest region of the binary image `bin` that simplifies to a convex
+/// quadrilateral, fills it, has plausible corner angles and is brighter than
+/// its surroundings in `gray`: its area, its corners, and how many regions
+/// were looked at.
+fn largest_sheet(
+    bin: &Mat,
+    gray: &Mat,
+    frame_area: f64,
+) -> Result<Option<(f64, Vector<Point>, usize)>, PageError> {
     let kernel =
         imgproc::get_structuring_element(imgproc::MORPH_RECT, Size::new(5, 5), Point::new(-1, -1))?;
     let border = imgproc::morphology_default_border_value()?;
     let mut closed = Mat::default();
     imgproc::morphology_ex(
-        &bin,
+        bin,
         &mut closed,
         imgproc::MORPH_CLOSE,
         &kernel,
@@ -86,7 +156,6 @@ pub(crate) fn find_page(src: &Mat) -> Result<Option<[Point2f; 4]>, PageError> {
         core::BORDER_CONSTANT,
         border,
     )?;
-
     let mut contours = Vector::<Vector<Point>>::new();
     imgproc::find_contours(
         &opened,
@@ -95,7 +164,6 @@ pub(crate) fn find_page(src: &Mat) -> Result<Option<[Point2f; 4]>, PageError> {
         imgproc::CHAIN_APPROX_SIMPLE,
         Point::new(0, 0),
     )?;
-    let frame_area = (gray.cols() as f64) * (gray.rows() as f64);
     let mut best: Option<(f64, Vector<Point>)> = None;
     for contour in contours.iter() {
         let area = imgproc::contour_area(&contour, false)?;
@@ -109,26 +177,12 @@ pub(crate) fn find_page(src: &Mat) -> Result<Option<[Point2f; 4]>, PageError> {
         if quad_area <= 0.0 || area / quad_area < MIN_FILL || !angles_plausible(&quad) {
             continue;
         }
-        if !brighter_than_surroundings(&blurred, &quad)? {
+        if !brighter_than_surroundings(gray, &quad)? {
             continue;
         }
         best = Some((area, quad));
     }
-    let Some((area, quad)) = best else {
-        log::debug!("no page outline among {} regions", contours.len());
-        return Ok(None);
-    };
-    log::debug!("page covers {:.0}% of the frame", 100.0 * area / frame_area);
-    let pts: Vec<Point2f> = quad
-        .iter()
-        .map(|p| {
-            Point2f::new(
-                ((p.x as f64 + 0.5) / scale) as f32,
-                ((p.y as f64 + 0.5) / scale) as f32,
-            )
-        })
-        .collect();
-    Ok(Some(order_corners(&pts)))
+    Ok(best.map(|(area, quad)| (area, quad, contours.len())))
 }
 
 /// Simplifies a contour to four corners, if it has that shape.

@@ -14,7 +14,7 @@ use opencv::prelude::*;
 use opencv::{imgcodecs, imgproc};
 
 use crate::frame::{packed_bytes, rgba_preview};
-use crate::outline::{find_page, output_size, warp};
+use crate::outline::{find_page, output_size, warp, PAPER_ASPECT};
 use crate::{Frame, PageError};
 
 /// A straightened page, ready for upload and OCR.
@@ -211,9 +211,9 @@ pub fn process_page_with(frame: &Frame, opts: &PageOptions) -> Result<ProcessedP
         } else {
             None
         };
-        let flat = flatten(&sharpen(&gray)?)?;
+        let (flat, paper) = flatten(&sharpen(&gray)?)?;
         gray = if opts.restore_contrast {
-            whiten(&restore_contrast(&flat, red.as_ref())?)?
+            whiten(&restore_contrast(&flat, &paper, red.as_ref())?)?
         } else {
             whiten(&flat)?
         };
@@ -360,8 +360,6 @@ pub fn raw_gray(frame: &Frame) -> Result<(Vec<u8>, u32, u32), PageError> {
     Ok((packed_bytes(&gray)?, gray.cols() as u32, gray.rows() as u32))
 }
 
-/// Long-to-short side ratios of real paper (A-series 1.41, Letter 1.29, receipts up to ~1.6 here).
-const PAPER_ASPECT: (f32, f32) = (1.22, 1.62);
 /// Smaller residual rotations are left alone.
 const MIN_DESKEW_DEGREES: f32 = 0.3;
 /// Largest residual rotation deskewing looks for.
@@ -503,7 +501,8 @@ fn fingerprint(gray: &Mat) -> Result<PageFingerprint, PageError> {
 ///
 /// The estimate is a dilation (which removes the dark text) of a 1/8 scale copy,
 /// blurred and scaled back up, so uneven light becomes an even white background.
-fn flatten(gray: &Mat) -> Result<Mat, PageError> {
+/// Returns the flattened page and the estimate at 1/8 scale.
+fn flatten(gray: &Mat) -> Result<(Mat, Mat), PageError> {
     let small_size = Size::new((gray.cols() / 8).max(1), (gray.rows() / 8).max(1));
     let mut small = Mat::default();
     imgproc::resize(gray, &mut small, small_size, 0.0, 0.0, imgproc::INTER_AREA)?;
@@ -539,7 +538,7 @@ fn flatten(gray: &Mat) -> Result<Mat, PageError> {
     )?;
     let mut out = Mat::default();
     core::divide2(gray, &background, &mut out, 255.0, -1)?;
-    Ok(out)
+    Ok((out, smooth))
 }
 
 /// Brings faint text back to the contrast of the rest of the page.
@@ -553,7 +552,7 @@ fn flatten(gray: &Mat) -> Result<Mat, PageError> {
 /// (local depth below `NOISE_DEPTH`) and text of normal contrast are left
 /// as they are, and so is red ink (`red`, a mask): a seal the red channel
 /// has faded must stay faded.
-fn restore_contrast(flat: &Mat, red: Option<&Mat>) -> Result<Mat, PageError> {
+fn restore_contrast(flat: &Mat, paper: &Mat, red: Option<&Mat>) -> Result<Mat, PageError> {
     let mut depth = Mat::default();
     core::bitwise_not(flat, &mut depth, &core::no_array())?;
     // A light blur first, so that single noisy pixels do not count as ink;
@@ -577,11 +576,25 @@ fn restore_contrast(flat: &Mat, red: Option<&Mat>) -> Result<Mat, PageError> {
     sorted.sort_unstable();
     let median = f32::from(sorted.get(sorted.len() / 2).copied().unwrap_or(0));
     let noise = NOISE_DEPTH.max(1.5 * median);
+    // Glare adds light: where it washes text out, the paper is brighter than
+    // the rest of the page (or saturated). A shadow only scales the light,
+    // which flattening already undid; deepening there would only raise noise.
+    let paper_levels: Vec<u8> = packed_bytes(paper)?;
+    let mut sorted_paper = paper_levels.clone();
+    sorted_paper.sort_unstable();
+    let usual = f32::from(sorted_paper.get(sorted_paper.len() / 2).copied().unwrap_or(0));
+    let same_grid = paper_levels.len() == levels.len();
     let mut boosted = false;
     for row in 0..smooth.rows() {
         for col in 0..smooth.cols() {
-            let c = f32::from(levels[(row * smooth.cols() + col) as usize]);
-            let g = contrast_gain(c, noise);
+            let at = (row * smooth.cols() + col) as usize;
+            let c = f32::from(levels[at]);
+            let lit = if same_grid {
+                glare_weight(f32::from(paper_levels[at]), usual)
+            } else {
+                1.0
+            };
+            let g = 1.0 + (contrast_gain(c, noise) - 1.0) * lit;
             boosted |= g > 1.05;
             *gain_small.at_2d_mut::<f32>(row, col)? = g;
         }
@@ -602,6 +615,18 @@ fn restore_contrast(flat: &Mat, red: Option<&Mat>) -> Result<Mat, PageError> {
     let mut out = Mat::default();
     deeper.convert_to(&mut out, core::CV_8U, -1.0, 255.0)?;
     Ok(out)
+}
+
+/// How much of `restore_contrast`'s gain applies where the paper's
+/// brightness is `level` and the page's usual paper brightness `usual`:
+/// none on ordinary paper, all of it where the paper is clearly brighter
+/// than usual or near saturation.
+fn glare_weight(level: f32, usual: f32) -> f32 {
+    let smooth = |t: f32| {
+        let t = t.clamp(0.0, 1.0);
+        t * t * (3.0 - 2.0 * t)
+    };
+    smooth((level - usual - 12.0) / 12.0).max(smooth((level - 244.0) / 8.0))
 }
 
 /// Red ink on the page (seals, red print), slightly widened: where red
@@ -959,13 +984,44 @@ mod tests {
     }
 
     #[test]
+    fn a_shadow_across_the_page_does_not_cut_it() {
+        // The camera arm's shadow darkens a band across desk and sheet to 45%.
+        let lit = sheet(&SHEET, text_lines);
+        let mut img = lit.mat().clone();
+        let band = core::Rect::new(1050, 0, 500, 1080);
+        let mut part = Mat::roi_mut(&mut img, band).unwrap();
+        let mut dark = Mat::default();
+        part.convert_to(&mut dark, -1, 0.45, 0.0).unwrap();
+        dark.copy_to(&mut part).unwrap();
+        let page = process_page(&Frame::from_mat(img).unwrap()).unwrap();
+        assert!(!page.fallback, "the shadow cut the page: whole frame used");
+        for (got, want) in page.corners.iter().zip(SHEET.iter()) {
+            assert!(
+                (got.0 - want.x as f32).abs() < 10.0 && (got.1 - want.y as f32).abs() < 10.0,
+                "{:?}",
+                page.corners
+            );
+        }
+    }
+
+    #[test]
     fn text_faded_by_glare_is_kept() {
-        // The same text lines; on the right half a reflection has washed them
-        // out to grey 200 on paper of 235 (the left half prints at 20).
+        // The same text lines; on the right half a reflection adds light:
+        // the paper there is white (255, against 235) and the print, at 20
+        // on the left, is washed out to 190.
         let frame = sheet(&SHEET, |img| {
+            imgproc::rectangle(
+                img,
+                core::Rect::new(975, 150, 250, 820),
+                Scalar::all(255.0),
+                -1,
+                imgproc::LINE_8,
+                0,
+            )
+            .unwrap();
             for k in 0..12 {
                 let y = 200 + 60 * k;
-                for (c, grey) in (0..10).map(|c| (c, 20.0)).chain((13..23).map(|c| (c, 200.0))) {
+                for (c, grey) in (0..10).map(|c| (c, 20.0)).chain((13..23).map(|c| (c, 190.0))) {
                     imgproc::rectangle(
                         img,
                         core::Rect::new(700 + 22 * c, y, 14, 14),
