@@ -53,6 +53,10 @@ pub struct OcrText {
     /// its confidence and position, in reading order, so a UI can highlight
     /// doubtful words. Personal data, like `text`.
     pub words: Vec<Word>,
+    /// How far the page was turned clockwise (0, 90, 180 or 270) before it
+    /// was read; word boxes are in the turned page's coordinates. Always 0
+    /// from Tesseract, which reads the page as given.
+    pub rotation_degrees: u16,
 }
 
 /// One recognised word.
@@ -134,6 +138,7 @@ impl std::fmt::Debug for OcrText {
             .field("mean_confidence", &self.mean_confidence)
             .field("duration", &self.duration)
             .field("words", &self.words.len())
+            .field("rotation_degrees", &self.rotation_degrees)
             .finish()
     }
 }
@@ -165,6 +170,22 @@ impl std::fmt::Debug for OcrEngine {
 const MAX_SIDE: u32 = 10_000;
 /// Height of an A4 page in inches, used to tell Tesseract the resolution.
 const A4_LONG_SIDE_INCHES: f32 = 11.69;
+
+/// The checks every engine makes on a grey page: sides within 1..=MAX_SIDE,
+/// a buffer of exactly `width * height` bytes.
+pub(crate) fn check_input(data: &[u8], width: u32, height: u32) -> Result<(), OcrError> {
+    if width == 0 || height == 0 || width > MAX_SIDE || height > MAX_SIDE {
+        return Err(OcrError::BadDimensions { width, height });
+    }
+    let expected = width as usize * height as usize;
+    if data.len() != expected {
+        return Err(OcrError::BufferSize {
+            expected,
+            actual: data.len(),
+        });
+    }
+    Ok(())
+}
 
 impl OcrEngine {
     /// Loads the language model.
@@ -224,16 +245,7 @@ impl OcrEngine {
         width: u32,
         height: u32,
     ) -> Result<OcrText, OcrError> {
-        if width == 0 || height == 0 || width > MAX_SIDE || height > MAX_SIDE {
-            return Err(OcrError::BadDimensions { width, height });
-        }
-        let expected = width as usize * height as usize;
-        if data.len() != expected {
-            return Err(OcrError::BufferSize {
-                expected,
-                actual: data.len(),
-            });
-        }
+        check_input(data, width, height)?;
         let started = Instant::now();
         let tess = match self.tess.take() {
             Some(tess) => tess,
@@ -271,6 +283,7 @@ impl OcrEngine {
             mean_confidence: confidence.clamp(0, 100) as f32,
             duration,
             words,
+            rotation_degrees: 0,
         })
     }
 }
@@ -349,6 +362,7 @@ mod tests {
                 confidence: 40.0,
                 bbox: (1, 2, 3, 4),
             }],
+            rotation_degrees: 0,
         };
         let shown = format!("{res:?}");
         assert!(!shown.contains("王某某"));

@@ -22,6 +22,7 @@
 mod engine;
 mod error;
 mod pool;
+mod pp;
 #[cfg(test)]
 mod test_utils;
 mod text;
@@ -29,6 +30,7 @@ mod text;
 pub use engine::{Layout, OcrConfig, OcrEngine, OcrText, Word, DOUBTFUL_BELOW};
 pub use error::OcrError;
 pub use pool::{OcrPool, OcrResult};
+pub use pp::{rotate_gray, PpConfig, PpEngine, PpTimings, DET_LONG_SIDE, PP_MODEL_DIR};
 pub use text::clean_text;
 
 /// The Tesseract library version this build runs on (for the diagnostics bundle).
