@@ -1,7 +1,7 @@
 //! PP-OCR against the Tesseract pipeline on the evaluation corpus.
 //!
 //! ```text
-//! OMP_THREAD_LIMIT=1 cargo run --release -p kiosk-ocr --example pp_vs_tesseract [-- --threads N --det-side PX]
+//! OMP_THREAD_LIMIT=1 cargo run --release -p kiosk-ocr --example pp_vs_tesseract [-- --threads N --det-side PX --pp-only]
 //! ```
 //!
 //! Each photo of `tools/ocr-eval/corpus` is straightened by
@@ -55,6 +55,7 @@ fn main() -> anyhow::Result<()> {
     };
     let mut pp = PpEngine::new(&PpConfig {
         threads,
+        det_long_side: arg("--det-side").unwrap_or(kiosk_ocr::DET_LONG_SIDE as usize) as u32,
         ..PpConfig::default()
     })?;
     println!(

@@ -31,7 +31,7 @@ use crate::OcrError;
 /// Where `scripts/install-deps.sh` installs the models.
 pub const PP_MODEL_DIR: &str = "/usr/local/share/kiosk/ocr-models/ppocr";
 
-/// Long side of the page given to the detector, in pixels (multiple of 32).
+/// Long side of the page given to the detector by default, in pixels.
 pub const DET_LONG_SIDE: u32 = 1280;
 /// Height of the recognition model's input.
 const REC_HEIGHT: usize = 48;
@@ -55,6 +55,9 @@ pub struct PpConfig {
     pub threads: usize,
     /// A page taking longer is abandoned with `OcrError::TimeLimit`.
     pub time_limit: Duration,
+    /// Long side of the page given to the detector (rounded to a multiple of
+    /// 32, within 320..=2048); `DET_LONG_SIDE` by default.
+    pub det_long_side: u32,
 }
 
 impl Default for PpConfig {
@@ -63,6 +66,7 @@ impl Default for PpConfig {
             model_dir: PathBuf::from(PP_MODEL_DIR),
             threads: 1,
             time_limit: Duration::from_secs(30),
+            det_long_side: DET_LONG_SIDE,
         }
     }
 }
@@ -85,6 +89,7 @@ pub struct PpEngine {
     charset: Vec<String>,
     executor: Executor,
     time_limit: Duration,
+    det_long_side: u32,
     last: PpTimings,
 }
 
@@ -141,6 +146,7 @@ impl PpEngine {
             charset,
             executor,
             time_limit: cfg.time_limit,
+            det_long_side: (cfg.det_long_side.clamp(320, 2048) + 16) / 32 * 32,
             last: PpTimings::default(),
         })
     }
@@ -213,7 +219,7 @@ impl PpEngine {
         started: Instant,
     ) -> Result<(Vec<Line>, u16), OcrError> {
         self.last = PpTimings::default();
-        let boxes = det::detect(&mut self.det, data, width, height, DET_LONG_SIDE)?;
+        let boxes = det::detect(&mut self.det, data, width, height, self.det_long_side)?;
         self.last.det = started.elapsed();
         let t_cls = Instant::now();
         let rotation = self.orientation(data, width, height, &boxes)?;
