@@ -32,7 +32,7 @@ use crate::OcrError;
 pub const PP_MODEL_DIR: &str = "/usr/local/share/kiosk/ocr-models/ppocr";
 
 /// Long side of the page given to the detector by default, in pixels.
-pub const DET_LONG_SIDE: u32 = 1280;
+pub const DET_LONG_SIDE: u32 = 960;
 /// Height of the recognition model's input.
 const REC_HEIGHT: usize = 48;
 /// The recognition input widths: a line is padded to the next one (or
