@@ -65,10 +65,14 @@ deb=$(cargo deb -p kiosk --profile "$profile" 2>&1 | tee /dev/stderr | tail -n 1
 # Stage the package (and the provisioning file) into the image tree.
 stage="$here/mkosi/mkosi.extra/root"
 keydir="$here/mkosi/mkosi.extra/usr/share/kiosk"
-rm -rf "$stage" "$keydir"
-mkdir -p "$stage" "$keydir"
-trap 'rm -rf "$stage" "$keydir"' EXIT
+# PP-OCR's models, as install-deps.sh installed and verify.sh checked them on
+# this machine, at the same path in the image (the postinst checks them again).
+modeldir="$here/mkosi/mkosi.extra/usr/local/share/kiosk"
+rm -rf "$stage" "$keydir" "$modeldir"
+mkdir -p "$stage" "$keydir" "$modeldir/ocr-models"
+trap 'rm -rf "$stage" "$keydir" "$modeldir"' EXIT
 cp "$deb" "$stage/kiosk.deb"
+cp -r /usr/local/share/kiosk/ocr-models/ppocr "$modeldir/ocr-models/"
 install -m 0644 "$provisioning_key" "$keydir/provisioning.pub"
 [ -z "$provision" ] || install -m 0600 "$provision" "$stage/provision.toml"
 

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Checks that the installed Tesseract models match ocr-models/manifest.toml.
+# Checks that the installed OCR models (Tesseract, PP-OCR) match ocr-models/manifest.toml.
 #
 # Usage: ocr-models/verify.sh [manifest.toml]
 # Exit status: 0 when every model is present with the pinned size and sha256,

@@ -17,6 +17,7 @@ packages=(
   iproute2                                        # slow-link test: ip netns, tc (tbf or netem)
   jq python3                                      # check-invariants.sh: cargo metadata, module-cycles.py
   python3-venv curl                               # fuzz-registry.sh: schemathesis in a venv, the health probe
+  python3-pip                                     # pip download: the PP-OCR models' wheel (below)
 )
 
 missing=()
@@ -40,6 +41,31 @@ if [ "$("$venv/bin/schemathesis" --version 2>/dev/null)" != "schemathesis, versi
   echo "installing schemathesis $schemathesis_version into $venv"
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$schemathesis_version"
+fi
+
+# PP-OCR's ONNX models (kiosk/ocr/src/pp): det, rec and cls from PyPI's
+# rapidocr wheel, pinned by version and sha256; only the model files and the
+# licence notices are kept, in a fixed system folder. ocr-models/verify.sh checks
+# every model of ocr-models/manifest.toml; nothing is fetched when they match.
+ppocr_dir=/usr/local/share/kiosk/ocr-models/ppocr
+ppocr_wheel=rapidocr-3.10.0-py3-none-any.whl
+ppocr_wheel_sha256=2fc34e26cd0f48514804a94f8832283039c7334076bff60768b1fed9ad068050
+verify="$(dirname "$0")/../ocr-models/verify.sh"
+if ! "$verify" >/dev/null 2>&1; then
+  echo "installing the PP-OCR models from $ppocr_wheel into $ppocr_dir"
+  tmp=$(mktemp -d)
+  trap 'rm -rf "$tmp"' EXIT
+  python3 -m pip download --quiet --disable-pip-version-check --no-deps \
+    --only-binary=:all: --dest "$tmp" "rapidocr==3.10.0"
+  echo "$ppocr_wheel_sha256  $tmp/$ppocr_wheel" | sha256sum --check --quiet
+  python3 -m zipfile -e "$tmp/$ppocr_wheel" "$tmp/wheel"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo install -d -m 0755 "$ppocr_dir"
+  $sudo install -m 0644 "$tmp"/wheel/rapidocr/models/*.onnx \
+    "$tmp"/wheel/rapidocr-3.10.0.dist-info/licenses/LICENSE \
+    "$tmp"/wheel/rapidocr-3.10.0.dist-info/licenses/MODEL_LICENSES.md "$ppocr_dir/"
+  "$verify"
 fi
 
 if ! command -v cargo >/dev/null 2>&1; then

@@ -1,19 +1,21 @@
 //! `kiosk ocr --out DIR [--raw] IMAGE...`: recognise photo files as the terminal would.
 //!
-//! For each photo it runs the whole pipeline (page detection, correction,
-//! clean-up, Tesseract) or, with `--raw`, plain Tesseract on the unprocessed
-//! photo, and writes the text to `DIR/<image stem>.txt`. The terminal shows
+//! For each photo it runs the whole pipeline the terminal runs (page
+//! detection, correction, clean-up, then the configured engine through the
+//! same `OcrPool`: PP-OCR with Tesseract as fallback, the page turned
+//! upright) or, with `--raw`, plain Tesseract on the unprocessed photo, and
+//! writes the text to `DIR/<image stem>.txt`. The terminal shows
 //! figures only (size, seconds, confidence, doubtful words, fields found by
 //! kind): the text is personal data and goes to the files, not the screen.
 
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::Args;
 use kiosk::Config;
 use kiosk_camera::{process_page, raw_gray, Frame};
-use kiosk_ocr::{OcrConfig, OcrEngine};
+use kiosk_ocr::{OcrConfig, OcrEngine, OcrPool};
 
 /// Arguments of `kiosk ocr`.
 #[derive(Args, Debug)]
@@ -38,16 +40,19 @@ pub fn run(config: &Path, args: &OcrArgs) -> anyhow::Result<()> {
     };
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
-    let mut engine = OcrEngine::new(&OcrConfig {
-        tessdata_dir: Some(cfg.ocr.tessdata_dir.clone()),
-        language: cfg.ocr.language.clone(),
+    let pool_cfg = OcrConfig {
         workers: 1,
-        ..OcrConfig::default()
-    })?;
+        ..cfg.ocr.pool_config()
+    };
+    let mut reader = if args.raw {
+        Reader::Raw(OcrEngine::new(&pool_cfg)?)
+    } else {
+        Reader::Pipeline(OcrPool::new(&pool_cfg)?)
+    };
     let mut total = 0.0;
     let mut failed = 0;
     for image in &args.images {
-        match one(&mut engine, image, &args.out, args.raw) {
+        match one(&mut reader, image, &args.out) {
             Ok(seconds) => total += seconds,
             Err(e) => {
                 failed += 1;
@@ -75,8 +80,18 @@ pub fn run(config: &Path, args: &OcrArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Plain Tesseract for `--raw`, else the terminal's pool.
+enum Reader {
+    Raw(OcrEngine),
+    Pipeline(OcrPool),
+}
+
+/// The longest a page may take (the pool's engines have their own limits).
+const PAGE_LIMIT: Duration = Duration::from_secs(120);
+
 /// Recognises one photo and writes its text; returns the seconds it took.
-fn one(engine: &mut OcrEngine, image: &Path, out: &Path, raw: bool) -> anyhow::Result<f64> {
+fn one(reader: &mut Reader, image: &Path, out: &Path) -> anyhow::Result<f64> {
+    let raw = matches!(reader, Reader::Raw(_));
     let frame = Frame::from_file(image)?;
     let started = Instant::now();
     let (gray, width, height, note) = if raw {
@@ -98,10 +113,15 @@ fn one(engine: &mut OcrEngine, image: &Path, out: &Path, raw: bool) -> anyhow::R
         (page.gray, page.width, page.height, note)
     };
     let prepared = started.elapsed();
-    let text = if raw {
-        engine.recognize_gray(&gray, width, height)?
-    } else {
-        engine.recognize_page(&gray, width, height)?
+    let text = match reader {
+        Reader::Raw(engine) => engine.recognize_gray(&gray, width, height)?,
+        Reader::Pipeline(pool) => {
+            pool.submit(1, gray, width, height);
+            match pool.recv_timeout(PAGE_LIMIT) {
+                Some((_, result)) => result?,
+                None => anyhow::bail!("recognition took longer than {PAGE_LIMIT:?}"),
+            }
+        }
     };
     let note = if text.rotation_degrees == 0 {
         note

@@ -161,6 +161,37 @@ pub struct OcrSettings {
     pub language: String,
     /// Recognition worker threads; pages are recognised while the visitor goes on.
     pub workers: usize,
+    /// `ppocr` (the default: PP-OCR, Tesseract as its fallback) or `tesseract`.
+    pub engine: OcrEngineChoice,
+    /// The PP-OCR model files, installed by `scripts/install-deps.sh` and
+    /// the image build, checked against `ocr-models/manifest.toml` at start.
+    pub ppocr_model_dir: PathBuf,
+}
+
+/// The value of `ocr.engine`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum OcrEngineChoice {
+    #[default]
+    Ppocr,
+    Tesseract,
+}
+
+impl OcrSettings {
+    /// The OCR pool's configuration.
+    pub fn pool_config(&self) -> kiosk_ocr::OcrConfig {
+        kiosk_ocr::OcrConfig {
+            tessdata_dir: Some(self.tessdata_dir.clone()),
+            language: self.language.clone(),
+            workers: self.workers,
+            orientation: true,
+            engine: match self.engine {
+                OcrEngineChoice::Ppocr => kiosk_ocr::EngineKind::PpOcr,
+                OcrEngineChoice::Tesseract => kiosk_ocr::EngineKind::Tesseract,
+            },
+            pp_model_dir: self.ppocr_model_dir.clone(),
+        }
+    }
 }
 
 impl Default for OcrSettings {
@@ -169,6 +200,8 @@ impl Default for OcrSettings {
             tessdata_dir: "/usr/share/tesseract-ocr/5/tessdata".into(),
             language: "chi_sim".into(),
             workers: 1,
+            engine: OcrEngineChoice::default(),
+            ppocr_model_dir: kiosk_ocr::PP_MODEL_DIR.into(),
         }
     }
 }

@@ -30,7 +30,7 @@ use anyhow::Context;
 use intake::{Event, Intake, Timeouts, VisitId};
 use kiosk_camera::DocumentCamera;
 use kiosk_idcard::watch::{ReaderEvent, WatchConfig};
-use kiosk_ocr::{OcrConfig, OcrPool};
+use kiosk_ocr::OcrPool;
 use kiosk_printer::{EscPosPrinter, PrintReport, PrintWorker};
 use kiosk_queue::Queue;
 use kiosk_uplink::{Uplink, UplinkConfig, UplinkEvent};
@@ -105,13 +105,8 @@ impl Controller {
         let sink = crate::voice::announcing(sink, &cfg.voice);
         let queue = Queue::open_with(&cfg.queue.path, cfg.queue_options()?)
             .with_context(|| format!("cannot open queue {}", cfg.queue.path.display()))?;
-        let ocr = OcrPool::new(&OcrConfig {
-            tessdata_dir: Some(cfg.ocr.tessdata_dir.clone()),
-            language: cfg.ocr.language.clone(),
-            workers: cfg.ocr.workers,
-            orientation: true,
-        })
-        .context("cannot start text recognition")?;
+        let ocr = OcrPool::new(&cfg.ocr.pool_config())
+            .context("cannot start text recognition")?;
         let (events_tx, events_rx) = mpsc::channel::<Event>();
         let (uplink_tx, uplink_rx) = mpsc::channel::<UplinkEvent>();
         let uplink = Arc::new(

@@ -29,6 +29,23 @@ pub struct OcrConfig {
     /// Find which way up each page lies and turn it before recognition
     /// (`OcrEngine::recognize_page`, what an `OcrPool` runs).
     pub orientation: bool,
+    /// The engine an `OcrPool` reads pages with.
+    pub engine: EngineKind,
+    /// The PP-OCR models (`PpConfig::model_dir`), for `EngineKind::PpOcr`.
+    pub pp_model_dir: PathBuf,
+}
+
+/// Which engine reads the pages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EngineKind {
+    /// PP-OCR (`PpEngine`), the default: measured the more accurate on the
+    /// corpus (`tools/ocr-eval`). Tesseract stays loaded as the fallback for
+    /// a page PP-OCR fails on, and replaces it entirely when the models are
+    /// missing or altered.
+    #[default]
+    PpOcr,
+    /// Tesseract (`OcrEngine::recognize_page`) only.
+    Tesseract,
 }
 
 impl Default for OcrConfig {
@@ -38,6 +55,8 @@ impl Default for OcrConfig {
             language: "chi_sim".to_owned(),
             workers: 1,
             orientation: true,
+            engine: EngineKind::default(),
+            pp_model_dir: PathBuf::from(crate::PP_MODEL_DIR),
         }
     }
 }
@@ -175,6 +194,22 @@ const MAX_SIDE: u32 = 10_000;
 /// Height of an A4 page in inches, used to tell Tesseract the resolution.
 const A4_LONG_SIDE_INCHES: f32 = 11.69;
 
+/// The checks every engine makes on a grey page: sides within 1..=MAX_SIDE,
+/// a buffer of exactly `width * height` bytes.
+pub(crate) fn check_input(data: &[u8], width: u32, height: u32) -> Result<(), OcrError> {
+    if width == 0 || height == 0 || width > MAX_SIDE || height > MAX_SIDE {
+        return Err(OcrError::BadDimensions { width, height });
+    }
+    let expected = width as usize * height as usize;
+    if data.len() != expected {
+        return Err(OcrError::BufferSize {
+            expected,
+            actual: data.len(),
+        });
+    }
+    Ok(())
+}
+
 impl OcrEngine {
     /// Loads the language model.
     pub fn new(cfg: &OcrConfig) -> Result<Self, OcrError> {
@@ -237,27 +272,12 @@ impl OcrEngine {
         let mut text = if turn == 0 {
             self.recognize_gray(data, width, height)?
         } else {
-            let (upright, w, h) = crate::turn_gray(data, width, height, turn);
+            let (upright, w, h) = crate::rotate_gray(data, width, height, turn);
             self.recognize_gray(&upright, w, h)?
         };
         text.rotation_degrees = turn;
         text.duration = started.elapsed();
         Ok(text)
-    }
-
-    /// Refuses an image of zero or oversized sides, or a buffer of another size.
-    pub(crate) fn check_size(&self, data: &[u8], width: u32, height: u32) -> Result<(), OcrError> {
-        if width == 0 || height == 0 || width > MAX_SIDE || height > MAX_SIDE {
-            return Err(OcrError::BadDimensions { width, height });
-        }
-        let expected = width as usize * height as usize;
-        if data.len() != expected {
-            return Err(OcrError::BufferSize {
-                expected,
-                actual: data.len(),
-            });
-        }
-        Ok(())
     }
 
     /// Recognises an 8-bit grey image of `width * height` bytes, row-major.
@@ -270,7 +290,7 @@ impl OcrEngine {
         width: u32,
         height: u32,
     ) -> Result<OcrText, OcrError> {
-        self.check_size(data, width, height)?;
+        check_input(data, width, height)?;
         let started = Instant::now();
         let tess = match self.tess.take() {
             Some(tess) => tess,

@@ -1,6 +1,6 @@
 //! Error type of the OCR engine and pool.
 
-/// Failure to set up Tesseract or to recognise a page.
+/// Failure to set up an OCR engine (Tesseract or PP-OCR) or to recognise a page.
 #[derive(Debug, thiserror::Error)]
 pub enum OcrError {
     /// Tesseract could not load the language model.
@@ -28,6 +28,28 @@ pub enum OcrError {
     /// Tesseract returned no text object.
     #[error("cannot read recognised text")]
     Text(#[source] tesseract::plumbing::TessBaseApiGetUtf8TextError),
+    /// A PP-OCR model file is missing or unreadable (run scripts/install-deps.sh).
+    #[error("cannot read PP-OCR model {file} (install it with scripts/install-deps.sh)")]
+    ModelFile {
+        file: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A PP-OCR model file differs from the one pinned in ocr-models/manifest.toml.
+    #[error("PP-OCR model {file} does not match its pinned {what}")]
+    ModelMismatch { file: String, what: &'static str },
+    /// The built-in model manifest lacks an entry or a field.
+    #[error("ocr-models/manifest.toml: bad or missing entry ({0})")]
+    ModelManifest(String),
+    /// tract could not load or optimise a model.
+    #[error("cannot load PP-OCR model {file}: {reason}")]
+    ModelLoad { file: String, reason: String },
+    /// tract failed while running a model.
+    #[error("PP-OCR inference failed in {stage}: {reason}")]
+    Inference { stage: String, reason: String },
+    /// The page took longer than the engine's time limit.
+    #[error("recognition stopped after the time limit of {limit_ms} ms")]
+    TimeLimit { limit_ms: u64 },
     /// The pool has no running workers.
     #[error("ocr pool is shut down")]
     PoolClosed,

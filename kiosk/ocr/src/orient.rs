@@ -1,4 +1,4 @@
-//! Which way up a page lies, for the Tesseract engine, and turning grey pages.
+//! Which way up a page lies, for the Tesseract engine.
 //!
 //! A petitioner puts a page down any way round. The straightened page keeps
 //! the orientation it had on the desk, so before recognition the engine
@@ -22,48 +22,6 @@ const MIN_SURE_CHARS: usize = 6;
 const CLEARLY_UPRIGHT: usize = 40;
 /// Grey level below which a pixel is ink, for choosing the tile.
 const INK: u8 = 128;
-
-/// Turns a grey page by `clockwise_degrees` (0, 90, 180 or 270; other values
-/// are taken modulo 360 and rounded down to a quarter turn). Returns the
-/// turned pixels with their width and height.
-pub fn turn_gray(
-    data: &[u8],
-    width: u32,
-    height: u32,
-    clockwise_degrees: u16,
-) -> (Vec<u8>, u32, u32) {
-    let (w, h) = (width as usize, height as usize);
-    if data.len() != w * h {
-        return (data.to_vec(), width, height);
-    }
-    match (clockwise_degrees % 360) / 90 {
-        1 => {
-            // New pixel (x, y) of an h-wide image comes from old (y, h - 1 - x).
-            let mut out = vec![0u8; w * h];
-            for y in 0..w {
-                for x in 0..h {
-                    out[y * h + x] = data[(h - 1 - x) * w + y];
-                }
-            }
-            (out, height, width)
-        }
-        2 => {
-            let mut out = data.to_vec();
-            out.reverse();
-            (out, width, height)
-        }
-        3 => {
-            let mut out = vec![0u8; w * h];
-            for y in 0..w {
-                for x in 0..h {
-                    out[y * h + x] = data[x * w + (w - 1 - y)];
-                }
-            }
-            (out, height, width)
-        }
-        _ => (data.to_vec(), width, height),
-    }
-}
 
 /// A square grey image at half its side (2x2 pixel means); tiles of fewer
 /// than 400 pixels a side stay as they are.
@@ -127,7 +85,7 @@ impl OcrEngine {
         width: u32,
         height: u32,
     ) -> Result<u16, OcrError> {
-        self.check_size(data, width, height)?;
+        crate::engine::check_input(data, width, height)?;
         let (left, top, side) = densest_tile(data, width, height);
         let tile: Vec<u8> = (top..top + side)
             .flat_map(|y| {
@@ -139,7 +97,7 @@ impl OcrEngine {
         let (tile, side) = halve(&tile, side);
         let mut scores = [0usize; 4];
         for k in 0..4 {
-            let (turned, w, h) = turn_gray(&tile, side, side, 90 * k as u16);
+            let (turned, w, h) = crate::rotate_gray(&tile, side, side, 90 * k as u16);
             let text = self.recognize_gray(&turned, w, h)?;
             scores[k] = text
                 .words
@@ -166,27 +124,6 @@ impl OcrEngine {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn quarter_turns_compose_and_keep_pixels() {
-        // 3 wide, 2 high:  a b c / d e f
-        let img = [1u8, 2, 3, 4, 5, 6];
-        let (r90, w, h) = turn_gray(&img, 3, 2, 90);
-        assert_eq!((w, h), (2, 3));
-        // Clockwise: the left column (a d) becomes the top row, read bottom-up.
-        assert_eq!(r90, [4, 1, 5, 2, 6, 3]);
-        let (r180, _, _) = turn_gray(&img, 3, 2, 180);
-        assert_eq!(r180, [6, 5, 4, 3, 2, 1]);
-        let (r270, w, h) = turn_gray(&img, 3, 2, 270);
-        assert_eq!((w, h), (2, 3));
-        assert_eq!(r270, [3, 6, 2, 5, 1, 4]);
-        let (back, w, h) = turn_gray(&r90, 2, 3, 270);
-        assert_eq!((back.as_slice(), w, h), (&img[..], 3, 2));
-        assert_eq!(turn_gray(&img, 3, 2, 0).0, img);
-        assert_eq!(turn_gray(&img, 3, 2, 360).0, img);
-        // A wrong buffer comes back unchanged rather than panicking.
-        assert_eq!(turn_gray(&img, 4, 4, 90).0, img);
-    }
 
     #[test]
     fn the_densest_tile_is_found() {

@@ -14,7 +14,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use crate::{OcrConfig, OcrEngine, OcrError, OcrText};
+use crate::{EngineKind, OcrConfig, OcrEngine, OcrError, OcrText, PpConfig, PpEngine};
 
 /// Outcome of one job: the caller's id and the text or the error.
 pub type OcrResult = (u64, Result<OcrText, OcrError>);
@@ -189,16 +189,66 @@ impl Drop for OcrPool {
     }
 }
 
+/// The engines of one worker: Tesseract always, PP-OCR when chosen and its
+/// models load.
+struct Engines {
+    tesseract: OcrEngine,
+    pp: Option<PpEngine>,
+    orientation: bool,
+}
+
+impl Engines {
+    fn new(cfg: &OcrConfig) -> Result<Self, OcrError> {
+        let tesseract = OcrEngine::new(cfg)?;
+        let pp = match cfg.engine {
+            EngineKind::Tesseract => None,
+            EngineKind::PpOcr => match PpEngine::new(&PpConfig {
+                model_dir: cfg.pp_model_dir.clone(),
+                ..PpConfig::default()
+            }) {
+                Ok(pp) => Some(pp),
+                Err(err) => {
+                    // Missing or altered models: the terminal keeps working on Tesseract.
+                    log::error!("PP-OCR unavailable, reading pages with Tesseract: {err}");
+                    None
+                }
+            },
+        };
+        Ok(Engines {
+            tesseract,
+            pp,
+            orientation: cfg.orientation,
+        })
+    }
+
+    fn recognize(&mut self, job: &Job) -> Result<OcrText, OcrError> {
+        if let Some(pp) = self.pp.as_mut() {
+            match pp.recognize_gray(&job.gray, job.width, job.height) {
+                Ok(text) => return Ok(text),
+                Err(err @ (OcrError::BadDimensions { .. } | OcrError::BufferSize { .. })) => {
+                    return Err(err)
+                }
+                Err(err) => log::warn!("PP-OCR failed on job {} ({err}); trying Tesseract", job.id),
+            }
+        }
+        if self.orientation {
+            self.tesseract.recognize_page(&job.gray, job.width, job.height)
+        } else {
+            self.tesseract.recognize_gray(&job.gray, job.width, job.height)
+        }
+    }
+}
+
 fn worker(
     cfg: &OcrConfig,
     jobs: &JobQueue,
     results: &Sender<OcrResult>,
     ready: &Sender<Result<(), OcrError>>,
 ) {
-    let mut engine = match OcrEngine::new(cfg) {
-        Ok(engine) => {
+    let mut engines = match Engines::new(cfg) {
+        Ok(engines) => {
             let _ = ready.send(Ok(()));
-            engine
+            engines
         }
         Err(err) => {
             let _ = ready.send(Err(err));
@@ -207,14 +257,7 @@ fn worker(
     };
     // The lock is held only while taking a job, not while recognising it.
     while let Some(job) = jobs.take() {
-        let res = catch_unwind(AssertUnwindSafe(|| {
-            if cfg.orientation {
-                engine.recognize_page(&job.gray, job.width, job.height)
-            } else {
-                engine.recognize_gray(&job.gray, job.width, job.height)
-            }
-        }))
-        .unwrap_or_else(|_| {
+        let res = catch_unwind(AssertUnwindSafe(|| engines.recognize(&job))).unwrap_or_else(|_| {
             log::error!("ocr worker panicked on job {}", job.id);
             Err(OcrError::WorkerPanicked)
         });

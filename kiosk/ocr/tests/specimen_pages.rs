@@ -110,7 +110,7 @@ fn a_page_put_down_any_way_round_is_read_upright() {
         for put_down in [90u16, 180, 270] {
             // The page lies turned `put_down` degrees clockwise; the engine
             // must find the turn back.
-            let (gray, w, h) = kiosk_ocr::turn_gray(&page.gray, page.width, page.height, put_down);
+            let (gray, w, h) = kiosk_ocr::rotate_gray(&page.gray, page.width, page.height, put_down);
             let turn = engine.detect_orientation(&gray, w, h).unwrap();
             assert_eq!(turn, (360 - put_down) % 360, "page {n} put down at {put_down}");
         }
