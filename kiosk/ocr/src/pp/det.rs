@@ -156,6 +156,6 @@ mod tests {
             "{first:?}"
         );
         assert!((first.center.0 - 50.0).abs() < 0.1 && (first.center.1 - 7.0).abs() < 0.1);
-        assert!(boxes_from_map(&vec![0.0; 16], 4, 4).is_empty());
+        assert!(boxes_from_map(&[0.0; 16], 4, 4).is_empty());
     }
 }
