@@ -35,6 +35,8 @@ pub struct Options {
     pub registry_up: bool,
     /// Camera image sequence; the specimen pages when `None`.
     pub camera_sequence: Option<String>,
+    /// Read pages with PP-OCR, as a terminal does (slow in debug builds).
+    pub ppocr: bool,
     /// The queue's disk-space floor in MB (0: none; `u64::MAX / 2^20`: always "full").
     pub min_free_mb: u64,
 }
@@ -44,6 +46,7 @@ impl Default for Options {
         Options {
             registry_up: true,
             camera_sequence: None,
+            ppocr: false,
             min_free_mb: 0,
         }
     }
@@ -105,6 +108,12 @@ impl Harness {
                 .unwrap_or_else(devices::sample_pages),
         );
         cfg.camera.preview_interval_ms = 0;
+        // PP-OCR takes 7 to 10 s a page in a debug build (tract unoptimised),
+        // Tesseract under a second: the flow tests read with Tesseract, and
+        // Options::ppocr (tests/turned.rs) and kiosk-ocr's own tests run PP-OCR.
+        if !opts.ppocr {
+            cfg.ocr.engine = kiosk::config::OcrEngineChoice::Tesseract;
+        }
         cfg.idcard.poll_interval_ms = 50;
         // The test disk may be nearly full; the floor has its own test.
         cfg.queue.min_free_mb = opts.min_free_mb;

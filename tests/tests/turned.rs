@@ -1,6 +1,7 @@
 //! A page put down upside down or sideways is read upright, and the page
 //! the registry receives is the upright one: the JPEG the kiosk uploaded is
-//! exactly the photographed page turned the right way up.
+//! exactly the photographed page turned the right way up. With Tesseract
+//! (the fallback engine) and with PP-OCR (the terminal's engine).
 
 use std::time::Duration;
 
@@ -30,11 +31,12 @@ fn turned_sequence(dir: &std::path::Path, degrees: u16) -> anyhow::Result<(Strin
     Ok((format!("{}/frame-%03d.jpg", dir.display()), upright.jpeg))
 }
 
-fn register_one_page(degrees: u16) -> anyhow::Result<()> {
+fn register_one_page(degrees: u16, ppocr: bool) -> anyhow::Result<()> {
     let frames = tempfile::tempdir()?;
     let (sequence, upright) = turned_sequence(frames.path(), degrees)?;
-    let mut h = Harness::start(Options {
+    let h = Harness::start(Options {
         camera_sequence: Some(sequence),
+        ppocr,
         ..Options::default()
     })?;
     let long = Duration::from_secs(90);
@@ -82,10 +84,15 @@ fn register_one_page(degrees: u16) -> anyhow::Result<()> {
 
 #[test]
 fn a_page_upside_down_is_read_and_uploaded_upright() -> anyhow::Result<()> {
-    register_one_page(180)
+    register_one_page(180, false)
 }
 
 #[test]
 fn a_page_put_down_sideways_is_read_and_uploaded_upright() -> anyhow::Result<()> {
-    register_one_page(90)
+    register_one_page(90, false)
+}
+
+#[test]
+fn pp_ocr_reads_and_uploads_a_sideways_page_upright() -> anyhow::Result<()> {
+    register_one_page(270, true)
 }

@@ -189,17 +189,17 @@ impl Drop for OcrPool {
     }
 }
 
-/// The engines of one worker: Tesseract always, PP-OCR when chosen and its
-/// models load.
+/// The engines of one worker: PP-OCR when chosen and its models load, and
+/// Tesseract, loaded only when needed (no PP-OCR, or a page PP-OCR failed
+/// on), so a PP-OCR worker stays within its memory budget.
 struct Engines {
-    tesseract: OcrEngine,
+    cfg: OcrConfig,
+    tesseract: Option<OcrEngine>,
     pp: Option<PpEngine>,
-    orientation: bool,
 }
 
 impl Engines {
     fn new(cfg: &OcrConfig) -> Result<Self, OcrError> {
-        let tesseract = OcrEngine::new(cfg)?;
         let pp = match cfg.engine {
             EngineKind::Tesseract => None,
             EngineKind::PpOcr => match PpEngine::new(&PpConfig {
@@ -214,10 +214,16 @@ impl Engines {
                 }
             },
         };
+        // Without PP-OCR, Tesseract must load now: a pool that cannot read fails to start.
+        let tesseract = if pp.is_none() {
+            Some(OcrEngine::new(cfg)?)
+        } else {
+            None
+        };
         Ok(Engines {
+            cfg: cfg.clone(),
             tesseract,
             pp,
-            orientation: cfg.orientation,
         })
     }
 
@@ -231,10 +237,14 @@ impl Engines {
                 Err(err) => log::warn!("PP-OCR failed on job {} ({err}); trying Tesseract", job.id),
             }
         }
-        if self.orientation {
-            self.tesseract.recognize_page(&job.gray, job.width, job.height)
+        let tesseract = match self.tesseract.as_mut() {
+            Some(t) => t,
+            None => self.tesseract.insert(OcrEngine::new(&self.cfg)?),
+        };
+        if self.cfg.orientation {
+            tesseract.recognize_page(&job.gray, job.width, job.height)
         } else {
-            self.tesseract.recognize_gray(&job.gray, job.width, job.height)
+            tesseract.recognize_gray(&job.gray, job.width, job.height)
         }
     }
 }

@@ -7,7 +7,10 @@
 
 use crate::OcrConfig;
 
-/// The default configuration: Debian's chi_sim model, one worker.
+/// Tesseract with Debian's chi_sim model, one worker.
 pub(crate) fn config() -> OcrConfig {
-    OcrConfig::default()
+    OcrConfig {
+        engine: crate::EngineKind::Tesseract,
+        ..OcrConfig::default()
+    }
 }

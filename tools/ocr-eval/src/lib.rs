@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::time::Instant;
 
-use kiosk_camera::{process_page_with, raw_gray, Frame, PageOptions};
+use kiosk_camera::{process_page, process_page_with, raw_gray, Frame, PageOptions};
 use kiosk_ocr::{Layout, OcrEngine};
 
 /// Failure to read the corpus or to process a photo.
@@ -318,6 +318,33 @@ pub fn raw_tesseract(engine: SharedEngine, layout: Layout) -> Method {
             Ok((gray, w, h, false))
         })
     })
+}
+
+/// What the terminal runs: `process_page`, then its OCR pool (PP-OCR, with
+/// Tesseract as fallback; `OcrConfig::default()`), one worker.
+pub fn terminal_pipeline() -> anyhow::Result<Method> {
+    let pool = kiosk_ocr::OcrPool::new(&kiosk_ocr::OcrConfig::default())?;
+    let mut job = 0u64;
+    Ok(Method::new("pp-ocr pipeline", move |frame| {
+        let started = Instant::now();
+        let (gray, w, h, fallback) = match process_page(frame) {
+            Ok(page) => (page.gray, page.width, page.height, page.fallback),
+            Err(_) => {
+                let (gray, w, h) = raw_gray(frame)?;
+                (gray, w, h, true)
+            }
+        };
+        job += 1;
+        pool.submit(job, gray, w, h);
+        let (_, result) = pool
+            .recv_timeout(std::time::Duration::from_secs(300))
+            .ok_or_else(|| anyhow::anyhow!("no answer from the OCR pool"))?;
+        Ok(Recognised {
+            text: result?.text,
+            seconds: started.elapsed().as_secs_f64(),
+            fallback,
+        })
+    }))
 }
 
 /// Page detection, correction and clean-up (`kiosk_camera::process_page`),

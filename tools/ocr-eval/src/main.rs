@@ -16,8 +16,8 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use kiosk_camera::{process_page, AutoCapture, AutoCaptureConfig, Frame};
-use kiosk_ocr::{Layout, OcrConfig, OcrEngine};
-use ocr_eval::{load_corpus, our_pipeline, previous_pipeline, raw_tesseract, report, score, Method, PageScore, Tier};
+use kiosk_ocr::{EngineKind, Layout, OcrConfig, OcrEngine};
+use ocr_eval::{load_corpus, our_pipeline, previous_pipeline, raw_tesseract, terminal_pipeline, report, score, Method, PageScore, Tier};
 
 fn parse_layout(s: &str) -> anyhow::Result<Layout> {
     match s {
@@ -58,6 +58,7 @@ fn main() -> anyhow::Result<()> {
     }
     let engine = Rc::new(RefCell::new(OcrEngine::new(&OcrConfig {
         language,
+        engine: EngineKind::Tesseract,
         ..OcrConfig::default()
     })?));
     // The columns of the report; a new method is one more entry.
@@ -65,6 +66,7 @@ fn main() -> anyhow::Result<()> {
         raw_tesseract(engine.clone(), raw_layout),
         previous_pipeline(engine.clone(), layout),
         our_pipeline(engine.clone(), layout),
+        terminal_pipeline()?,
     ];
     let mut scores: Vec<Vec<PageScore>> = vec![Vec::new(); methods.len()];
     print!("{:<20} {:<7}", "page", "tier");
