@@ -133,7 +133,11 @@ pub struct PageOptions {
     pub max_jpeg_bytes: usize,
     /// Width of the thumbnail in pixels.
     pub thumb_width: u32,
-    /// Divide the grey image by its estimated background to even out lighting.
+    /// Give OCR the cleaned page (divided by its estimated background to
+    /// even out lighting, whitened, table rules erased), as Tesseract needs;
+    /// off, OCR gets the page as straightened (red channel, deskewed), which
+    /// PP-OCR reads better. The blank and duplicate checks use the cleaned
+    /// page either way.
     pub flatten_illumination: bool,
     /// Build the OCR image from the red channel, which makes red seals and
     /// red print nearly white while black and blue ink stay dark.
@@ -205,22 +209,26 @@ pub fn process_page_with(frame: &Frame, opts: &PageOptions) -> Result<ProcessedP
     } else {
         warped
     };
+    // The cleaned page: flattened, whitened, rules erased. The blank and
+    // duplicate checks always measure it; OCR gets it when
+    // `flatten_illumination` (Tesseract), else the page as straightened.
+    let red = if opts.suppress_red && opts.restore_contrast {
+        Some(red_ink(&warped)?)
+    } else {
+        None
+    };
+    let (flat, paper) = flatten(&sharpen(&gray)?)?;
+    let cleaned = if opts.restore_contrast {
+        whiten(&restore_contrast(&flat, &paper, red.as_ref())?)?
+    } else {
+        whiten(&flat)?
+    };
+    let cleaned = remove_rules(&cleaned)?;
+    let ink_ratio = ink_ratio(&cleaned)?;
+    let fingerprint = fingerprint(&cleaned)?;
     if opts.flatten_illumination {
-        let red = if opts.suppress_red && opts.restore_contrast {
-            Some(red_ink(&warped)?)
-        } else {
-            None
-        };
-        let (flat, paper) = flatten(&sharpen(&gray)?)?;
-        gray = if opts.restore_contrast {
-            whiten(&restore_contrast(&flat, &paper, red.as_ref())?)?
-        } else {
-            whiten(&flat)?
-        };
-        gray = remove_rules(&gray)?;
+        gray = cleaned;
     }
-    let ink_ratio = ink_ratio(&gray)?;
-    let fingerprint = fingerprint(&gray)?;
     let jpeg = encode_jpeg(&warped, opts.max_jpeg_bytes)?;
     let thumb_rgba = rgba_preview(&warped, opts.thumb_width)?;
     Ok(ProcessedPage {
@@ -296,6 +304,7 @@ fn sharpen(gray: &Mat) -> Result<Mat, PageError> {
 
 /// Radius (Gaussian sigma, pixels of the straightened page) and strength of `sharpen`.
 const SHARPEN_SIGMA: f64 = 2.0;
+
 const SHARPEN_AMOUNT: f64 = 0.6;
 
 /// Grey level mapped to white after flattening: paper texture, faint seal

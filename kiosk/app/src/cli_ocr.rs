@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use clap::Args;
 use kiosk::Config;
-use kiosk_camera::{process_page, raw_gray, Frame};
+use kiosk_camera::{process_page_with, raw_gray, Frame};
 use kiosk_ocr::{OcrConfig, OcrEngine, OcrPool};
 
 /// Arguments of `kiosk ocr`.
@@ -98,7 +98,12 @@ fn one(reader: &mut Reader, image: &Path, out: &Path) -> anyhow::Result<f64> {
         let (gray, w, h) = raw_gray(&frame)?;
         (gray, w, h, String::from("raw photo"))
     } else {
-        let page = process_page(&frame).map_err(|e| anyhow::anyhow!("{e} ({})", e.prompt_zh()))?;
+        let engine = match reader {
+            Reader::Pipeline(pool) => pool.engine(),
+            Reader::Raw(_) => kiosk_ocr::EngineKind::Tesseract,
+        };
+        let page = process_page_with(&frame, &kiosk::config::page_options(engine))
+            .map_err(|e| anyhow::anyhow!("{e} ({})", e.prompt_zh()))?;
         let mut note = format!(
             "jpeg {} KB, deskew {:.1}°",
             page.jpeg.len() / 1024,

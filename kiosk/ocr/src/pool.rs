@@ -74,6 +74,8 @@ pub struct OcrPool {
     results_tx: Sender<OcrResult>,
     results: Mutex<Receiver<OcrResult>>,
     workers: Vec<JoinHandle<()>>,
+    /// The engine every worker reads with (Tesseract if any worker lacks PP-OCR).
+    engine: EngineKind,
 }
 
 impl std::fmt::Debug for OcrPool {
@@ -90,7 +92,7 @@ impl OcrPool {
         let n_workers = cfg.workers.max(1);
         let jobs = Arc::new(JobQueue::default());
         let (results_tx, results_rx) = mpsc::channel();
-        let (ready_tx, ready_rx) = mpsc::channel::<Result<(), OcrError>>();
+        let (ready_tx, ready_rx) = mpsc::channel::<Result<EngineKind, OcrError>>();
         let mut workers = Vec::with_capacity(n_workers);
         for worker_idx in 0..n_workers {
             let cfg = cfg.clone();
@@ -106,25 +108,39 @@ impl OcrPool {
             }
         }
         drop(ready_tx);
-        let pool = OcrPool {
+        let mut pool = OcrPool {
             jobs,
             results_tx,
             results: Mutex::new(results_rx),
             workers,
+            engine: cfg.engine,
         };
         if pool.workers.is_empty() {
             return Err(OcrError::PoolClosed);
         }
         for _ in 0..pool.workers.len() {
             match ready_rx.recv() {
-                Ok(Ok(())) => {}
+                Ok(Ok(EngineKind::Tesseract)) => pool.engine = EngineKind::Tesseract,
+                Ok(Ok(EngineKind::PpOcr)) => {}
                 // Dropping the pool stops and joins the workers that did start.
                 Ok(Err(err)) => return Err(err),
                 Err(_) => return Err(OcrError::PoolClosed),
             }
         }
-        log::info!("ocr pool ready with {} workers", pool.workers.len());
+        log::info!(
+            "ocr pool ready with {} workers ({:?})",
+            pool.workers.len(),
+            pool.engine
+        );
         Ok(pool)
+    }
+
+    /// The engine the pool reads pages with: PP-OCR, or Tesseract when it was
+    /// chosen or PP-OCR's models did not load. The page given to the pool
+    /// should suit it (`kiosk_camera::PageOptions::flatten_illumination`
+    /// helps Tesseract and harms PP-OCR).
+    pub fn engine(&self) -> EngineKind {
+        self.engine
     }
 
     /// Queues a grey page of `width * height` bytes; its result comes back tagged with `job`.
@@ -253,11 +269,15 @@ fn worker(
     cfg: &OcrConfig,
     jobs: &JobQueue,
     results: &Sender<OcrResult>,
-    ready: &Sender<Result<(), OcrError>>,
+    ready: &Sender<Result<EngineKind, OcrError>>,
 ) {
     let mut engines = match Engines::new(cfg) {
         Ok(engines) => {
-            let _ = ready.send(Ok(()));
+            let _ = ready.send(Ok(if engines.pp.is_some() {
+                EngineKind::PpOcr
+            } else {
+                EngineKind::Tesseract
+            }));
             engines
         }
         Err(err) => {

@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::time::Instant;
 
-use kiosk_camera::{process_page, process_page_with, raw_gray, Frame, PageOptions};
+use kiosk_camera::{process_page_with, raw_gray, Frame, PageOptions};
 use kiosk_ocr::{Layout, OcrEngine};
 
 /// Failure to read the corpus or to process a photo.
@@ -214,9 +214,28 @@ pub fn cer(truth: &str, got: &str) -> f64 {
     strsim::generic_levenshtein(&t, &g) as f64 / t.len() as f64
 }
 
-/// Removes the specimen mark, which the truth does not contain.
+/// Removes the specimen mark, which the truth does not contain: "样本
+/// SPECIMEN", also when the faint grey 样本 is misread (`#本 SPECIMEN`: up
+/// to two characters before SPECIMEN on its line).
 pub fn strip_specimen_mark(text: &str) -> String {
-    text.replace("样本", "").replace("SPECIMEN", "")
+    let text = text.replace("样本", "");
+    let mut out = String::with_capacity(text.len());
+    for (i, line) in text.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        match line.find("SPECIMEN") {
+            Some(at) => {
+                let before = line[..at].trim_end();
+                // Byte offset of the second-to-last character: what precedes it stays.
+                let keep = before.char_indices().rev().nth(1).map_or(0, |(i, _)| i);
+                out.push_str(&before[..keep]);
+                out.push_str(&line[at + "SPECIMEN".len()..]);
+            }
+            None => out.push_str(line),
+        }
+    }
+    out
 }
 
 /// How many of `truth` fields `kiosk_fields::extract` finds in `text` exactly.
@@ -320,14 +339,21 @@ pub fn raw_tesseract(engine: SharedEngine, layout: Layout) -> Method {
     })
 }
 
-/// What the terminal runs: `process_page`, then its OCR pool (PP-OCR, with
-/// Tesseract as fallback; `OcrConfig::default()`), one worker.
+/// What the terminal runs: `process_page_with` the options for its engine,
+/// then its OCR pool (PP-OCR, with Tesseract as fallback;
+/// `OcrConfig::default()`), one worker.
 pub fn terminal_pipeline() -> anyhow::Result<Method> {
     let pool = kiosk_ocr::OcrPool::new(&kiosk_ocr::OcrConfig::default())?;
+    // As the terminal does (kiosk::config::page_options): PP-OCR reads the
+    // straightened page without flattening.
+    let opts = PageOptions {
+        flatten_illumination: pool.engine() == kiosk_ocr::EngineKind::Tesseract,
+        ..PageOptions::default()
+    };
     let mut job = 0u64;
     Ok(Method::new("pp-ocr pipeline", move |frame| {
         let started = Instant::now();
-        let (gray, w, h, fallback) = match process_page(frame) {
+        let (gray, w, h, fallback) = match process_page_with(frame, &opts) {
             Ok(page) => (page.gray, page.width, page.height, page.fallback),
             Err(_) => {
                 let (gray, w, h) = raw_gray(frame)?;
@@ -582,6 +608,16 @@ pub fn report(samples: &[Sample], methods: &[&str], scores: &[Vec<PageScore>]) -
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_specimen_mark_is_stripped_also_when_misread() {
+        use super::strip_specimen_mark as strip;
+        assert_eq!(strip("样本 SPECIMEN\n第一行"), "\n第一行");
+        assert_eq!(strip("#本 SPECIMEN\n第一行"), "\n第一行");
+        assert_eq!(strip("反映人：胡红强 #本SPECIMEN 完"), "反映人：胡红强  完");
+        assert_eq!(strip("本 SPECIMEN"), "");
+        assert_eq!(strip("没有标记"), "没有标记");
+    }
+
     use super::*;
 
     #[test]

@@ -66,6 +66,8 @@ pub(crate) fn camera_loop(
     health: Health,
 ) {
     let mut camera: Option<Box<dyn DocumentCamera>> = None;
+    // Each page is prepared the way the pool's engine reads best.
+    let page_opts = crate::config::page_options(ocr.engine());
     let mut preview = false;
     let mut last_preview = Instant::now()
         .checked_sub(interval)
@@ -172,7 +174,7 @@ pub(crate) fn camera_loop(
                 };
                 let event = match frame {
                     Err(reason) => rejected(MessageKind::PageRetry, &reason),
-                    Ok(frame) => match kiosk_camera::process_page(&frame) {
+                    Ok(frame) => match kiosk_camera::process_page_with(&frame, &page_opts) {
                         Ok(page) => match check_page(&page, &fingerprints) {
                             Some(problem) => rejected(
                                 match problem {
