@@ -76,6 +76,8 @@ fn heartbeat(claimed_id: &str) -> Heartbeat {
         failed: 0,
         oldest_unsent_age_s: None,
         version: "specimen".into(),
+        printer: None,
+        free_disk_mb: None,
     }
 }
 
@@ -125,6 +127,7 @@ async fn an_enrolled_key_names_the_terminal_and_revocation_holds_at_the_next_req
         staged_max_age: registry::DEFAULT_STAGED_MAX_AGE,
         limits: Default::default(),
         staging: Default::default(),
+        console: Default::default(),
     };
     let reg = registry::start(cfg, "127.0.0.1:0".parse().unwrap()).await.unwrap();
     let base = reg.base_url();
