@@ -262,14 +262,21 @@ pub(super) async fn page(State(state): State<AppState>, user: ConsoleUser) -> Re
 }
 
 fn json_error(status: StatusCode, code: &str, message: &str) -> Response {
-    (
+    let mut res = (
         status,
         Json(ApiError {
             code: code.into(),
             message: message.into(),
         }),
     )
-        .into_response()
+        .into_response();
+    if status == StatusCode::UNAUTHORIZED {
+        res.headers_mut().insert(
+            axum::http::header::WWW_AUTHENTICATE,
+            axum::http::HeaderValue::from_static("Bearer"),
+        );
+    }
+    res
 }
 
 /// `GET /v1/staff/fleet`: the same rows as JSON, for a staff bearer token
