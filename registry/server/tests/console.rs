@@ -388,3 +388,63 @@ async fn the_list_filters_and_the_fleet_flags_what_needs_a_technician() {
     assert_eq!(all[0]["free_disk_mb"], 120);
     rig.reg.shutdown().await;
 }
+
+/// `registry staff add` reads the password from standard input (never the
+/// command line), refuses a short one, and the account it makes signs in.
+#[tokio::test]
+async fn registry_staff_add_takes_the_password_from_stdin() {
+    use std::io::Write as _;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("r.db");
+    let add = |user: &str, role: &str, password: &str| {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_registry"))
+            .args(["staff", "add", "--db"])
+            .arg(&db)
+            .args(["--user", user, "--role", role])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
+        let out = child.wait_with_output().unwrap();
+        (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let (ok, err) = add("wang", "clerk", "short");
+    assert!(!ok, "a short password was taken");
+    assert!(err.contains("10 to 256"), "{err}");
+    let (ok, err) = add("wang", "boss", PASSWORD);
+    assert!(!ok && err.contains("--role"), "{err}");
+    let (ok, err) = add("wang", "clerk", PASSWORD);
+    assert!(ok, "{err}");
+    assert!(!err.contains(PASSWORD), "the password was logged");
+    // A registry on that database signs wang in.
+    let seal = registry::SealSecretKey::generate();
+    let cfg = registry::RegistryConfig {
+        db_path: db.clone(),
+        tokens: vec![format!("hall-01 {TOKEN}")],
+        token_file: None,
+        staff_tokens: vec![],
+        history_limit: registry::HistoryLimit::default(),
+        seal_key: seal,
+        old_seal_keys: Vec::new(),
+        lookup_key: registry::LookupKey::generate(),
+        tls: None,
+        staged_max_age: registry::DEFAULT_STAGED_MAX_AGE,
+        limits: Default::default(),
+        staging: Default::default(),
+        console: ConsoleConfig::default(),
+    };
+    let reg = registry::start(cfg, "127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let s = Session {
+        http: reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+        base: reg.base_url(),
+    };
+    assert_eq!(s.sign_in("wang", PASSWORD).await.status(), StatusCode::SEE_OTHER);
+    assert_eq!(s.get("/console/cases").await.status(), StatusCode::OK);
+    reg.shutdown().await;
+}
