@@ -329,6 +329,7 @@ async fn the_list_filters_and_the_fleet_flags_what_needs_a_technician() {
     let s = rig.signed_in("zhang").await;
     let (_, html) = s.text("/console/cases?category=land").await;
     assert!(html.contains("共 2 件"), "category filter");
+    assert!(html.contains("受理期限剩 15 天"), "no acceptance deadline");
     let (_, html) = s.text("/console/cases?repeat=1").await;
     assert!(html.contains("共 2 件"), "repeat petitioner filter");
     let (_, html) = s.text("/console/cases?from=2000-01-01&to=2000-01-02").await;

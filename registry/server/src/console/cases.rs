@@ -38,6 +38,31 @@ fn suggested_unit(category: &str) -> &'static str {
     }
 }
 
+/// Days to decide on acceptance after registration (信访工作条例: 15 days).
+const ACCEPT_DAYS: i64 = 15;
+/// Days to answer after acceptance (60 days; extensions are not recorded here).
+const ANSWER_DAYS: i64 = 60;
+
+/// The deadline a case is running against at `now`: what is due and the
+/// whole days left (negative once overdue); none once it is answered,
+/// not accepted or closed.
+fn deadline(
+    status: &str,
+    registered_at: &str,
+    accepted_at: Option<&str>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Option<(&'static str, i64)> {
+    let (what, from, days) = match status {
+        "registered" => ("受理", registered_at, ACCEPT_DAYS),
+        "accepted" | "in_progress" => ("答复", accepted_at?, ANSWER_DAYS),
+        _ => return None,
+    };
+    // Calendar days in Beijing time: due on the date `days` after the start.
+    let from = chrono::DateTime::parse_from_rfc3339(from).ok()?.to_utc();
+    let due = super::beijing(from + chrono::TimeDelta::days(days)).date_naive();
+    Some((what, (due - super::beijing(now).date_naive()).num_days()))
+}
+
 /// The filters as the list's form sends them.
 #[derive(Debug, Default, Deserialize, Serialize)]
 pub(super) struct ListQuery {
@@ -159,10 +184,18 @@ pub(super) async fn list(
     })
     .await?;
     let pages = total.div_ceil(u64::from(PAGE_SIZE)).max(1);
+    let now = chrono::Utc::now();
     let rows: Vec<_> = rows
         .into_iter()
         .map(|r| {
+            let due = deadline(&r.status, &r.registered_at, r.accepted_at.as_deref(), now);
             minijinja::context! {
+                due => due.map(|(what, left)| if left < 0 {
+                    format!("{what}已超期 {} 天", -left)
+                } else {
+                    format!("{what}期限剩 {left} 天")
+                }),
+                due_warn => due.is_some_and(|(_, left)| left <= 3),
                 case_number => r.case_number,
                 registered_at => short_time(&r.registered_at),
                 hall => r.hall.unwrap_or_else(|| r.terminal_id.clone()),
@@ -525,6 +558,13 @@ mod tests {
         assert_eq!(to, ["accepted", "not_accepted"]);
         assert!(actions("closed").is_empty());
         assert!(is_date("2026-05-01") && !is_date("2026-5-1"));
+        let now = chrono::DateTime::parse_from_rfc3339("2026-05-20T10:00:00+08:00").unwrap().to_utc();
+        let reg = "2026-05-10T09:00:00.000+08:00";
+        assert_eq!(deadline("registered", reg, None, now), Some(("受理", 5)));
+        assert_eq!(deadline("registered", "2026-05-01T09:00:00+08:00", None, now), Some(("受理", -4)));
+        assert_eq!(deadline("in_progress", reg, Some("2026-05-19T09:00:00+08:00"), now), Some(("答复", 59)));
+        assert_eq!(deadline("accepted", reg, None, now), None);
+        assert_eq!(deadline("closed", reg, None, now), None);
         let q = ListQuery {
             hall: "东岭 镇".into(),
             ..Default::default()

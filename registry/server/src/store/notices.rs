@@ -107,6 +107,8 @@ pub struct CaseRow {
     /// How many other cases the same petitioner has.
     pub other_cases: u32,
     pub page_count: u32,
+    /// When the case was last accepted (RFC 3339), if it was.
+    pub accepted_at: Option<String>,
 }
 
 /// The console's extras of one case, beside its [`registry_api::RegistrationRecord`].
@@ -284,7 +286,9 @@ impl Store {
             "SELECT r.case_number, r.received_at, r.terminal_id, t.hall, r.category, r.status,
                     r.name, r.likely_duplicate,
                     (SELECT COUNT(*) FROM registrations o WHERE o.id_lookup = r.id_lookup AND o.id <> r.id),
-                    (SELECT COUNT(*) FROM pages p WHERE p.registration_id = r.id)
+                    (SELECT COUNT(*) FROM pages p WHERE p.registration_id = r.id),
+                    (SELECT s.at FROM status_changes s WHERE s.registration_id = r.id
+                       AND s.to_status = 'accepted' ORDER BY s.id DESC LIMIT 1)
              {from_sql} {where_sql} ORDER BY r.id DESC LIMIT {limit} OFFSET {offset}"
         );
         let mut stmt = conn.prepare(&sql)?;
@@ -300,6 +304,7 @@ impl Store {
                 likely_duplicate: r.get(7)?,
                 other_cases: r.get(8)?,
                 page_count: r.get(9)?,
+                accepted_at: r.get(10)?,
             })
         })?;
         let rows = rows.collect::<Result<Vec<_>, _>>()?;
