@@ -15,6 +15,7 @@ mod console_util;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
+use std::os::unix::process::CommandExt as _;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -33,7 +34,12 @@ struct Driver {
 }
 
 impl Drop for Driver {
+    /// Ends chromedriver and the browsers it started (its process group),
+    /// also when the test failed before closing its session.
     fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.child.id())])
+            .status();
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -50,6 +56,8 @@ fn start_driver() -> Driver {
     let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let child = Command::new(CHROMEDRIVER)
         .arg(format!("--port={port}"))
+        // Its own process group, with the browsers it starts: see `Drop`.
+        .process_group(0)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
