@@ -414,6 +414,7 @@ pub fn registry_config(
         staged_max_age: registry::DEFAULT_STAGED_MAX_AGE,
         limits: Default::default(),
         staging: registry::StagingLimits::default(),
+        console: Default::default(),
     })
 }
 

@@ -411,6 +411,8 @@ impl Worker {
             failed: summary.counts.failed,
             oldest_unsent_age_s: summary.oldest_unsent_age.map(|d| d.as_secs()),
             version: env!("CARGO_PKG_VERSION").to_owned(),
+            printer: None,
+            free_disk_mb: None,
         };
         let client = self.client.clone();
         tokio::spawn(async move {

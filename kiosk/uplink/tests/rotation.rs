@@ -72,6 +72,7 @@ fn registry_config(dir: &Path, current: &SealSecretKey, old: Vec<SealSecretKey>)
         staged_max_age: registry::DEFAULT_STAGED_MAX_AGE,
         limits: Default::default(),
         staging: Default::default(),
+        console: Default::default(),
     }
 }
 

@@ -217,6 +217,7 @@ fn sample_history() -> HistoryReply {
             status: "in_progress".into(),
             page_count: 3,
             rating: None,
+            notices: Vec::new(),
         }],
     }
 }

@@ -98,7 +98,15 @@ pub fn status_path(case_number: &str) -> String {
     format!("{REGISTRATIONS_PATH}/{case_number}/status")
 }
 /// The statuses of a registration, in the order a case goes through them.
-pub const STATUSES: &[&str] = &["registered", "accepted", "in_progress", "answered", "closed"];
+/// `not_accepted` (不予受理) branches off `registered` and goes only to `closed`.
+pub const STATUSES: &[&str] = &[
+    "registered",
+    "accepted",
+    "not_accepted",
+    "in_progress",
+    "answered",
+    "closed",
+];
 /// The status a registration must have to be rated.
 pub const STATUS_CLOSED: &str = "closed";
 /// The reason codes a rating may carry (the kiosk shows them as chips).
@@ -385,6 +393,49 @@ pub struct Heartbeat {
     pub oldest_unsent_age_s: Option<u64>,
     /// The terminal software version.
     pub version: String,
+    /// The receipt printer's state at the report, when the terminal knows it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub printer: Option<PrinterReport>,
+    /// Free space of the terminal's data partition, in MiB.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub free_disk_mb: Option<u64>,
+}
+
+/// The receipt printer's state as a heartbeat reports it.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum PrinterReport {
+    Ok,
+    PaperLow,
+    PaperOut,
+    Offline,
+    Error,
+}
+
+impl PrinterReport {
+    /// The word on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PrinterReport::Ok => "ok",
+            PrinterReport::PaperLow => "paper_low",
+            PrinterReport::PaperOut => "paper_out",
+            PrinterReport::Offline => "offline",
+            PrinterReport::Error => "error",
+        }
+    }
+
+    /// The word on the wire back to the state; `None` for anything else.
+    pub fn parse(s: &str) -> Option<PrinterReport> {
+        [
+            PrinterReport::Ok,
+            PrinterReport::PaperLow,
+            PrinterReport::PaperOut,
+            PrinterReport::Offline,
+            PrinterReport::Error,
+        ]
+        .into_iter()
+        .find(|p| p.as_str() == s)
+    }
 }
 
 /// One earlier registration of a petitioner.
@@ -394,12 +445,33 @@ pub struct HistoryEntry {
     /// RFC 3339.
     pub registered_at: String,
     pub category: String,
-    /// `registered`, `accepted`, `in_progress`, `answered` or `closed`.
+    /// One of [`STATUSES`]: `registered`, `accepted`, `not_accepted`,
+    /// `in_progress`, `answered` or `closed`.
     pub status: String,
     pub page_count: u32,
     /// The petitioner's satisfaction rating (1–5), once given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rating: Option<u8>,
+    /// The written notices issued for this case (受理告知书, 不予受理告知书,
+    /// 答复意见书), oldest first, for the terminal to show and print.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notices: Vec<Notice>,
+}
+
+/// The kinds of [`Notice`], as on the wire.
+pub const NOTICE_KINDS: &[&str] = &["acceptance", "non_acceptance", "answer"];
+
+/// A written notice to the petitioner, issued by staff at the registry.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Notice {
+    /// `acceptance` (受理告知书), `non_acceptance` (不予受理告知书) or `answer` (答复意见书).
+    pub kind: String,
+    /// When staff issued it, RFC 3339.
+    pub issued_at: String,
+    /// The notice's title, e.g. 受理告知书.
+    pub title: String,
+    /// The full text as issued (plain text, line breaks kept).
+    pub text: String,
 }
 
 /// `POST /v1/ratings`: a petitioner's satisfaction with a closed case. The

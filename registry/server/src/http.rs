@@ -63,6 +63,8 @@ pub(crate) struct AppState {
     pub tls: bool,
     /// What staged uploads may hold, per upload and per terminal credential.
     pub staging: crate::StagingLimits,
+    /// The staff console's sessions, lockout and fleet thresholds.
+    pub console: crate::ConsoleConfig,
 }
 
 impl std::fmt::Debug for AppState {
@@ -103,6 +105,7 @@ pub(crate) fn router(state: AppState) -> Router {
         )
         .route(&registry_api::revoke_path("{terminal_id}"), post(terminals::revoke))
         .route(registry_api::ENROLL_PATH, post(terminals::enroll))
+        .merge(crate::console::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -983,6 +986,9 @@ fn loggable_path(path: &str) -> String {
     ];
     if FIXED.contains(&path) {
         return path.to_owned();
+    }
+    if let Some(shown) = crate::console::loggable_path(path) {
+        return shown;
     }
     if let Some(case) = path
         .strip_prefix(REGISTRATIONS_PATH)

@@ -11,8 +11,11 @@
 //! `registry` binary runs it as a service.
 //!
 //! Code map: `http` holds the routes, authentication and error answers;
-//! `validate` checks uploads; `store` owns the SQLite schema and queries.
+//! `validate` checks uploads; `store` owns the SQLite schema and queries;
+//! `console` is the staff console in the browser (sessions, cases,
+//! notices, fleet, audit).
 
+mod console;
 mod terminals;
 mod http;
 mod store;
@@ -29,7 +32,12 @@ use tokio::sync::oneshot;
 
 pub use registry_api::envelope::{LookupKey, SealKeyRing, SealPublicKey, SealSecretKey};
 
+pub use console::{
+    hash_password, needs_attention, Attention, ConsoleConfig, FleetReason, FleetRow, FleetRules,
+    FLEET_JSON_PATH, MIN_PASSWORD_CHARS,
+};
 pub use http::STATS_PATH;
+pub use store::{valid_account_name, FleetRecord, Role as StaffRole};
 pub use serve::{Limits, PeerKey};
 pub use store::{AuditEntry, HeartbeatRecord, Stats, TerminalRecord, TerminalStatus};
 pub use validate::MAX_PAGES;
@@ -88,6 +96,9 @@ pub struct RegistryConfig {
     /// How much one staged upload and one terminal credential's staged
     /// uploads may hold ([`StagingLimits::default`]).
     pub staging: StagingLimits,
+    /// The staff console: session lifetimes, sign-in lockout, the fleet's
+    /// thresholds ([`ConsoleConfig::default`]).
+    pub console: ConsoleConfig,
 }
 
 /// Quotas on staged uploads (metadata posted, pages still coming), which sit
@@ -314,6 +325,7 @@ pub async fn start(cfg: RegistryConfig, listen: SocketAddr) -> anyhow::Result<Ru
         )),
         tls: tls.is_some(),
         staging: cfg.staging,
+        console: cfg.console,
     };
     let app = http::router(state);
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
@@ -339,6 +351,42 @@ pub async fn start(cfg: RegistryConfig, listen: SocketAddr) -> anyhow::Result<Ru
         task: Some(task),
         sweeper: Some(sweeper),
     })
+}
+
+/// Creates the staff account `name` with `role` and `password` in the
+/// database at `db` (or gives an existing one that role and a new
+/// password, ending its sessions); true when it is new. What
+/// `registry staff add` runs.
+pub fn add_staff_account(
+    db: &std::path::Path,
+    name: &str,
+    role: StaffRole,
+    password: &str,
+) -> anyhow::Result<bool> {
+    anyhow::ensure!(
+        valid_account_name(name),
+        "the user name must be 1 to 32 of A-Z a-z 0-9 _ ."
+    );
+    anyhow::ensure!(
+        password.chars().count() >= MIN_PASSWORD_CHARS && password.chars().count() <= 256,
+        "the password must have {MIN_PASSWORD_CHARS} to 256 characters"
+    );
+    // A database still on schema version 1 needs the lookup key to be
+    // upgraded: the registry does that when it starts.
+    if db.exists() {
+        let conn = rusqlite::Connection::open(db)
+            .with_context(|| format!("cannot open {}", db.display()))?;
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        anyhow::ensure!(
+            version == 0 || version >= 2,
+            "the database is on an old schema: start the registry on it once first"
+        );
+    }
+    // The lookup key is only used to upgrade schema version 1, excluded above.
+    let store = store::Store::open(db, LookupKey::generate())
+        .with_context(|| format!("cannot open the registry database {}", db.display()))?;
+    let hash = hash_password(password)?;
+    Ok(store.put_staff_account(name, role, &hash, chrono::Utc::now())?)
 }
 
 /// Deletes staged uploads older than `max_age` now and then periodically,

@@ -14,6 +14,11 @@
 //! `registry --new-seal-key DIR` writes only a new sealing key pair (the
 //! rotation of registry/README.md): run with it as `--seal-key-file` and the
 //! previous one as `--old-seal-key-file` until every terminal has drained.
+//!
+//! `registry staff add --db FILE --user NAME --role clerk|supervisor|technician`
+//! creates a staff account of the console (or gives an existing one a new
+//! password and role); the password is read from standard input (prompted
+//! without echo on a terminal), never from the command line.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -97,6 +102,93 @@ struct Args {
     /// Bytes all the staged uploads of one terminal credential may hold [default: 128 MiB].
     #[arg(long, value_name = "MIB")]
     staged_mib_per_terminal: Option<u64>,
+    /// The console's fleet view marks a terminal offline (needing a
+    /// technician) after this many seconds without a heartbeat.
+    #[arg(long, default_value_t = registry::ConsoleConfig::default().offline_after.as_secs())]
+    offline_after_secs: u64,
+    /// The console's fleet view flags free disk below this many MiB.
+    #[arg(long, default_value_t = registry::ConsoleConfig::default().low_disk_mb)]
+    low_disk_mb: u64,
+    /// A console session unused this many minutes is over.
+    #[arg(long, default_value_t = registry::ConsoleConfig::default().session_idle.as_secs() / 60)]
+    session_idle_mins: u64,
+}
+
+/// `registry staff …`: the console's staff accounts.
+#[derive(Debug, Parser)]
+#[command(name = "registry staff")]
+struct StaffArgs {
+    #[command(subcommand)]
+    command: StaffCommand,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum StaffCommand {
+    /// Creates an account (or sets a new password and role); the password
+    /// comes from standard input.
+    Add {
+        /// The registry database.
+        #[arg(long)]
+        db: PathBuf,
+        /// 1 to 32 of A-Z a-z 0-9 _ .
+        #[arg(long)]
+        user: String,
+        /// clerk (works cases), supervisor (cases, audit, fleet) or technician (fleet).
+        #[arg(long)]
+        role: String,
+    },
+}
+
+/// Reads a password from standard input: prompted twice without echo on a
+/// terminal, else the first line.
+fn read_password() -> anyhow::Result<String> {
+    use std::io::{BufRead as _, IsTerminal as _, Write as _};
+    let stdin = std::io::stdin();
+    let prompt = |text: &str| -> anyhow::Result<String> {
+        let mut err = std::io::stderr();
+        write!(err, "{text}")?;
+        err.flush()?;
+        let old = nix::sys::termios::tcgetattr(&stdin).ok();
+        if let Some(old) = &old {
+            let mut quiet = old.clone();
+            quiet.local_flags.remove(nix::sys::termios::LocalFlags::ECHO);
+            nix::sys::termios::tcsetattr(&stdin, nix::sys::termios::SetArg::TCSANOW, &quiet)?;
+        }
+        let mut line = String::new();
+        let read = stdin.lock().read_line(&mut line);
+        if let Some(old) = &old {
+            nix::sys::termios::tcsetattr(&stdin, nix::sys::termios::SetArg::TCSANOW, old)?;
+        }
+        writeln!(err)?;
+        read?;
+        Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+    };
+    if stdin.is_terminal() {
+        let first = prompt("password: ")?;
+        anyhow::ensure!(prompt("again: ")? == first, "the passwords differ");
+        Ok(first)
+    } else {
+        let mut line = String::new();
+        stdin.lock().read_line(&mut line)?;
+        Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+    }
+}
+
+fn staff(args: StaffArgs) -> anyhow::Result<()> {
+    match args.command {
+        StaffCommand::Add { db, user, role } => {
+            let role = registry::StaffRole::parse(&role)
+                .context("--role must be clerk, supervisor or technician")?;
+            let password = zeroize::Zeroizing::new(read_password()?);
+            let new = registry::add_staff_account(&db, &user, role, &password)?;
+            log::info!(
+                "staff account {user} {} as {}",
+                if new { "created" } else { "updated" },
+                role.as_str()
+            );
+            Ok(())
+        }
+    }
 }
 
 /// The staging quotas: the defaults, with what the flags change.
@@ -209,6 +301,9 @@ fn read_key<T>(
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     init_logging();
+    if std::env::args().nth(1).as_deref() == Some("staff") {
+        return staff(StaffArgs::parse_from(std::env::args().skip(1)));
+    }
     let args = Args::parse();
     if let Some(dir) = &args.init_keys {
         return init_keys(dir, true);
@@ -295,6 +390,12 @@ async fn main() -> anyhow::Result<()> {
         old_seal_keys,
         lookup_key: read_key(&lookup_path, registry::LookupKey::from_text)?,
         limits,
+        console: registry::ConsoleConfig {
+            offline_after: std::time::Duration::from_secs(args.offline_after_secs.max(1)),
+            low_disk_mb: args.low_disk_mb,
+            session_idle: std::time::Duration::from_secs(args.session_idle_mins.max(1) * 60),
+            ..registry::ConsoleConfig::default()
+        },
     };
     let running = registry::start(cfg, args.listen).await?;
     wait_for_stop_signal().await;

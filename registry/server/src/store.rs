@@ -25,9 +25,15 @@ use serde::{Deserialize, Serialize};
 
 use crate::StagingLimits;
 
+mod fleet;
+mod notices;
 mod ratings;
+mod staff;
 mod terminals;
+pub use fleet::FleetRecord;
+pub use notices::{allowed, notice_needed, notice_title, CaseFilter, ChangeOutcome};
 pub use ratings::{RateOutcome, StatusOutcome};
+pub use staff::{valid_account_name, Role};
 pub use terminals::{EnrollOutcome, TerminalRecord, TerminalStatus};
 
 /// Status of a registration that nobody has acted on yet.
@@ -153,6 +159,48 @@ const MIGRATIONS: &[&str] = &[
         code_expires  TEXT,
         code_attempts INTEGER NOT NULL DEFAULT 0
     );",
+    // Version 11: what a heartbeat says of the printer and the disk (`store/fleet.rs`).
+    "ALTER TABLE heartbeats ADD COLUMN printer TEXT;
+    ALTER TABLE heartbeats ADD COLUMN free_disk_mb INTEGER;",
+    // Version 12: staff accounts of the console and their sessions
+    // (`store/staff.rs`): an Argon2id hash per account, wrong passwords
+    // counted, a session kept as the SHA-256 of its cookie's token.
+    "CREATE TABLE staff_accounts (
+        name            TEXT    PRIMARY KEY,
+        role            TEXT    NOT NULL CHECK (role IN ('clerk', 'supervisor', 'technician')),
+        password_hash   TEXT    NOT NULL,
+        created_at      TEXT    NOT NULL,
+        failed_attempts INTEGER NOT NULL DEFAULT 0,
+        locked_until    TEXT
+    );
+    CREATE TABLE staff_sessions (
+        token_sha256 TEXT PRIMARY KEY,
+        account      TEXT NOT NULL REFERENCES staff_accounts (name) ON DELETE CASCADE,
+        csrf         TEXT NOT NULL,
+        created_at   TEXT NOT NULL,
+        last_seen    TEXT NOT NULL
+    );",
+    // Version 13: case work (`store/notices.rs`): every status change with
+    // who and when, and the notices issued with them.
+    "CREATE TABLE status_changes (
+        id              INTEGER PRIMARY KEY,
+        registration_id INTEGER NOT NULL REFERENCES registrations (id),
+        from_status     TEXT    NOT NULL,
+        to_status       TEXT    NOT NULL,
+        who             TEXT    NOT NULL,
+        at              TEXT    NOT NULL
+    );
+    CREATE INDEX status_changes_by_registration ON status_changes (registration_id, id);
+    CREATE TABLE notices (
+        id              INTEGER PRIMARY KEY,
+        registration_id INTEGER NOT NULL REFERENCES registrations (id),
+        kind            TEXT    NOT NULL CHECK (kind IN ('acceptance', 'non_acceptance', 'answer')),
+        title           TEXT    NOT NULL,
+        text            TEXT    NOT NULL,
+        issued_by       TEXT    NOT NULL,
+        issued_at       TEXT    NOT NULL
+    );
+    CREATE INDEX notices_by_registration ON notices (registration_id, id);",
 ];
 
 /// One entry of the audit log.
@@ -647,10 +695,11 @@ impl Store {
         durability(&conn, Durability::Staging)?;
         conn.execute(
             "INSERT INTO heartbeats (terminal_id, received_at, queue_depth, failed,
-                 oldest_unsent_age_s, version)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 oldest_unsent_age_s, version, printer, free_disk_mb)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
              ON CONFLICT (terminal_id) DO UPDATE SET received_at = ?2, queue_depth = ?3,
-                 failed = ?4, oldest_unsent_age_s = ?5, version = ?6",
+                 failed = ?4, oldest_unsent_age_s = ?5, version = ?6, printer = ?7,
+                 free_disk_mb = ?8",
             params![
                 hb.terminal_id,
                 received_at,
@@ -659,6 +708,8 @@ impl Store {
                 hb.oldest_unsent_age_s
                     .map(|a| i64::try_from(a).unwrap_or(i64::MAX)),
                 hb.version,
+                hb.printer.map(registry_api::PrinterReport::as_str),
+                hb.free_disk_mb.map(|mb| i64::try_from(mb).unwrap_or(i64::MAX)),
             ],
         )?;
         Ok(())
@@ -699,7 +750,8 @@ impl Store {
     pub fn heartbeats(&self) -> Result<Vec<HeartbeatRecord>, StoreError> {
         let conn = self.conn();
         let mut stmt = conn.prepare(
-            "SELECT terminal_id, received_at, queue_depth, failed, oldest_unsent_age_s, version
+            "SELECT terminal_id, received_at, queue_depth, failed, oldest_unsent_age_s, version,
+                    printer, free_disk_mb
              FROM heartbeats ORDER BY terminal_id",
         )?;
         let rows = stmt.query_map([], |row| {
@@ -711,6 +763,11 @@ impl Store {
                     failed: row.get::<_, i64>(3)?.max(0) as u64,
                     oldest_unsent_age_s: row.get::<_, Option<i64>>(4)?.map(|a| a.max(0) as u64),
                     version: row.get(5)?,
+                    printer: row
+                        .get::<_, Option<String>>(6)?
+                        .as_deref()
+                        .and_then(registry_api::PrinterReport::parse),
+                    free_disk_mb: row.get::<_, Option<i64>>(7)?.map(|mb| mb.max(0) as u64),
                 },
             })
         })?;
@@ -736,9 +793,11 @@ impl Store {
                 status: row.get(3)?,
                 page_count: row.get(4)?,
                 rating: row.get(5)?,
+                notices: Vec::new(),
             })
         })?;
-        let registrations = rows.collect::<Result<Vec<_>, _>>()?;
+        let mut registrations = rows.collect::<Result<Vec<_>, _>>()?;
+        notices::attach_notices(&conn, &mut registrations)?;
         Ok(HistoryReply { registrations })
     }
 
@@ -1310,6 +1369,8 @@ mod tests {
             failed: 1,
             oldest_unsent_age_s: Some(60),
             version: "0.1.0".into(),
+            printer: None,
+            free_disk_mb: None,
         };
         store.heartbeat(&hb, now).unwrap();
         store

@@ -42,6 +42,7 @@ fn config(db: &Path, tokens: Vec<String>) -> RegistryConfig {
         staged_max_age: registry::DEFAULT_STAGED_MAX_AGE,
         limits: Default::default(),
         staging: registry::StagingLimits::default(),
+        console: Default::default(),
         token_file: None,
         staff_tokens: vec![STAFF.into()],
         history_limit: registry::HistoryLimit {
@@ -413,6 +414,8 @@ async fn bad_requests_get_json_errors_without_personal_data() {
         failed: 0,
         oldest_unsent_age_s: None,
         version: "0.1.0".into(),
+        printer: None,
+        free_disk_mb: None,
     })
     .unwrap();
 
@@ -867,6 +870,8 @@ async fn history_takes_the_id_number_and_heartbeats_are_recorded() {
         failed: 1,
         oldest_unsent_age_s: Some(90),
         version: "0.1.0".into(),
+        printer: None,
+        free_disk_mb: None,
     };
     let res = c
         .http
@@ -1458,6 +1463,8 @@ async fn a_bound_token_names_its_terminal_and_a_removed_line_revokes_it() {
                 failed: 0,
                 oldest_unsent_age_s: None,
                 version: "1".into(),
+                printer: None,
+                free_disk_mb: None,
             })
             .send()
     };
@@ -1485,6 +1492,8 @@ async fn a_bound_token_names_its_terminal_and_a_removed_line_revokes_it() {
             failed: 0,
             oldest_unsent_age_s: None,
             version: "1".into(),
+            printer: None,
+            free_disk_mb: None,
         })
         .send()
         .await

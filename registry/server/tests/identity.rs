@@ -76,6 +76,8 @@ fn heartbeat(claimed_id: &str) -> Heartbeat {
         failed: 0,
         oldest_unsent_age_s: None,
         version: "specimen".into(),
+        printer: None,
+        free_disk_mb: None,
     }
 }
 
@@ -125,6 +127,7 @@ async fn an_enrolled_key_names_the_terminal_and_revocation_holds_at_the_next_req
         staged_max_age: registry::DEFAULT_STAGED_MAX_AGE,
         limits: Default::default(),
         staging: Default::default(),
+        console: Default::default(),
     };
     let reg = registry::start(cfg, "127.0.0.1:0".parse().unwrap()).await.unwrap();
     let base = reg.base_url();
@@ -378,4 +381,82 @@ fn slow_and_idle_clients_are_cut_and_the_connection_limit_holds() {
     let bound = 64 * 1024;
     println!("registry peak memory: {before} KiB before, {after} KiB after the slow clients and the flood (bound {bound} KiB)");
     assert!(after < bound, "peak {after} KiB over {bound} KiB");
+}
+
+/// Over TLS the console's cookie is `Secure`, and an enrolled terminal's
+/// key never reaches the console, not even with a staff member's session.
+#[tokio::test]
+async fn an_enrolled_terminals_key_never_reaches_the_console() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = pki(dir.path());
+    let db = dir.path().join("registry.db");
+    registry::add_staff_account(&db, "zhang", registry::StaffRole::Supervisor, "specimen-password-1").unwrap();
+    let cfg = RegistryConfig {
+        db_path: db,
+        tokens: vec![],
+        token_file: None,
+        staff_tokens: vec![STAFF.into()],
+        history_limit: Default::default(),
+        seal_key: SealSecretKey::generate(),
+        old_seal_keys: vec![],
+        lookup_key: LookupKey::generate(),
+        tls: Some(registry::TlsFiles {
+            cert_chain: pki.server_cert.clone(),
+            key: pki.server_key.clone(),
+        }),
+        staged_max_age: registry::DEFAULT_STAGED_MAX_AGE,
+        limits: Default::default(),
+        staging: Default::default(),
+        console: Default::default(),
+    };
+    let reg = registry::start(cfg, "127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let base = reg.base_url();
+    let cas = reqwest::Certificate::from_pem_bundle(pki.ca_pem.as_bytes()).unwrap();
+    let browser = reqwest::Client::builder()
+        .tls_certs_only(cas)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let cookie_of = |res: &reqwest::Response, name: &str| -> String {
+        res.headers()
+            .get_all("set-cookie")
+            .iter()
+            .map(|v| v.to_str().unwrap().to_owned())
+            .find(|v| v.starts_with(&format!("{name}=")))
+            .unwrap_or_else(|| panic!("no {name} cookie"))
+    };
+    // The staff member signs in over TLS (no client certificate).
+    let res = browser.get(format!("{base}/console/login")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let login = cookie_of(&res, "console_login");
+    let login = login.split(';').next().unwrap().to_owned();
+    let html = res.text().await.unwrap();
+    let at = html.find("name=\"csrf\" value=\"").unwrap() + 19;
+    let csrf = html[at..].split('"').next().unwrap().to_owned();
+    let res = browser
+        .post(format!("{base}/console/login"))
+        .header("cookie", &login)
+        .form(&[("user", "zhang"), ("password", "specimen-password-1"), ("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let session = cookie_of(&res, "console_session");
+    assert!(session.contains("; Secure") && session.contains("HttpOnly"), "{session}");
+    let session = session.split(';').next().unwrap().to_owned();
+    let res = browser.get(format!("{base}/console/fleet")).header("cookie", &session).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+
+    // An enrolled terminal, even holding that session cookie, is refused.
+    let staff = client(&pki.ca_pem, None);
+    let terminal = client(&pki.ca_pem, Some(&terminal_identity("hall-01")));
+    let code = issue_code(&staff, &base, "hall-01").await;
+    assert_eq!(enroll(&terminal, &base, "hall-01", &code.code).await.status(), StatusCode::CREATED);
+    for path in ["/console/login", "/console/fleet", "/console/cases"] {
+        let res = terminal.get(format!("{base}{path}")).header("cookie", &session).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::FORBIDDEN, "{path}");
+    }
+    let res = terminal.get(format!("{base}{}", registry::FLEET_JSON_PATH)).header("cookie", &session).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN, "the fleet's JSON");
+    reg.shutdown().await;
 }

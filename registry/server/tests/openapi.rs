@@ -74,6 +74,38 @@ fn schemas_match_the_wire_types() {
         size_bytes: 0,
         ocr_text: PersonalText::new(""),
     };
+    let notice = registry_api::Notice {
+        kind: "acceptance".into(),
+        issued_at: String::new(),
+        title: String::new(),
+        text: String::new(),
+    };
+    check("Notice", &notice);
+    check(
+        "FleetRow",
+        &registry::FleetRow {
+            terminal_id: String::new(),
+            hall: None,
+            enrollment: None,
+            last_heartbeat_at: None,
+            online: false,
+            queue_depth: None,
+            oldest_unsent_age_s: None,
+            failed: None,
+            printer: None,
+            free_disk_mb: None,
+            version: None,
+            needs_attention: false,
+            reasons: vec![],
+        },
+    );
+    check(
+        "FleetReason",
+        &registry::FleetReason {
+            code: String::new(),
+            text: String::new(),
+        },
+    );
     let entry = HistoryEntry {
         case_number: String::new(),
         registered_at: String::new(),
@@ -81,6 +113,7 @@ fn schemas_match_the_wire_types() {
         status: String::new(),
         page_count: 0,
         rating: Some(4),
+        notices: vec![notice.clone()],
     };
     check("Petitioner", &petitioner);
     check("PageUpload", &page);
@@ -129,6 +162,8 @@ fn schemas_match_the_wire_types() {
             failed: 0,
             oldest_unsent_age_s: Some(0),
             version: String::new(),
+            printer: Some(registry_api::PrinterReport::PaperLow),
+            free_disk_mb: Some(0),
         },
     );
     check("HistoryEntry", &entry);
@@ -267,6 +302,7 @@ fn every_endpoint_is_documented() {
         "/v1/staff/registrations/{case_number}",
         registry_api::STAFF_HEARTBEATS_PATH,
         registry_api::STAFF_AUDIT_PATH,
+        registry::FLEET_JSON_PATH,
         registry_api::RATINGS_PATH,
         registry_api::ENROLL_PATH,
         registry_api::STAFF_TERMINALS_PATH,

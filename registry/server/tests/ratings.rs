@@ -40,6 +40,7 @@ impl Rig {
             staged_max_age: registry::DEFAULT_STAGED_MAX_AGE,
             limits: Default::default(),
             staging: registry::StagingLimits::default(),
+            console: Default::default(),
             token_file: None,
             staff_tokens: vec![STAFF.into()],
             history_limit: registry::HistoryLimit {
@@ -351,7 +352,7 @@ async fn each_refusal_has_its_status_and_message() {
     .await;
     assert_eq!(
         msg,
-        "status must be one of registered, accepted, in_progress, answered, closed"
+        "status must be one of registered, accepted, not_accepted, in_progress, answered, closed"
     );
     refused(
         rig.set_status("XF-2099-000001", "closed").await,

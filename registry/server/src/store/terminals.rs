@@ -104,7 +104,8 @@ impl Store {
     ) -> Result<EnrollOutcome, StoreError> {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let row: Option<(String, Option<Vec<u8>>, Option<String>, i64)> = tx
+        type Row = (String, Option<Vec<u8>>, Option<String>, i64);
+        let row: Option<Row> = tx
             .query_row(
                 "SELECT hall, code_sha256, code_expires, code_attempts FROM terminals WHERE terminal_id = ?1",
                 [id],

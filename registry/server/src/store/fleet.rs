@@ -1,0 +1,106 @@
+//! The fleet in the registry database: every known terminal (enrolled, or
+//! seen through its heartbeats) with its hall and its latest report,
+//! including the printer state and free disk a heartbeat may carry.
+
+use chrono::{DateTime, Utc};
+use registry_api::PrinterReport;
+
+use super::{Store, StoreError};
+
+/// One terminal as the fleet view reads it from the database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FleetRecord {
+    pub terminal_id: String,
+    /// The hall of an enrolled terminal; `None` for a terminal known by
+    /// its token only.
+    pub hall: Option<String>,
+    /// `pending`, `active` or `revoked` for an enrolled terminal.
+    pub enrollment: Option<String>,
+    /// When its latest heartbeat came (RFC 3339), if one ever did.
+    pub last_heartbeat_at: Option<DateTime<Utc>>,
+    pub queue_depth: Option<u64>,
+    pub failed: Option<u64>,
+    pub oldest_unsent_age_s: Option<u64>,
+    pub printer: Option<PrinterReport>,
+    pub free_disk_mb: Option<u64>,
+    pub version: Option<String>,
+}
+
+fn count(v: Option<i64>) -> Option<u64> {
+    v.map(|n| n.max(0) as u64)
+}
+
+impl Store {
+    /// Every terminal known from the terminals table or a heartbeat, by id.
+    pub fn fleet(&self) -> Result<Vec<FleetRecord>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT ids.terminal_id, t.hall, t.status, h.received_at, h.queue_depth, h.failed,
+                    h.oldest_unsent_age_s, h.printer, h.free_disk_mb, h.version
+             FROM (SELECT terminal_id FROM terminals UNION SELECT terminal_id FROM heartbeats) ids
+             LEFT JOIN terminals t ON t.terminal_id = ids.terminal_id
+             LEFT JOIN heartbeats h ON h.terminal_id = ids.terminal_id
+             ORDER BY ids.terminal_id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(FleetRecord {
+                terminal_id: r.get(0)?,
+                hall: r.get(1)?,
+                enrollment: r.get(2)?,
+                last_heartbeat_at: r
+                    .get::<_, Option<String>>(3)?
+                    .and_then(|s| DateTime::parse_from_rfc3339(&s).ok())
+                    .map(|t| t.with_timezone(&Utc)),
+                queue_depth: count(r.get(4)?),
+                failed: count(r.get(5)?),
+                oldest_unsent_age_s: count(r.get(6)?),
+                printer: r.get::<_, Option<String>>(7)?.as_deref().and_then(PrinterReport::parse),
+                free_disk_mb: count(r.get(8)?),
+                version: r.get(9)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+    use registry_api::Heartbeat;
+
+    #[test]
+    fn the_fleet_joins_enrolled_terminals_and_heartbeats() {
+        let store = Store::open_in_memory().unwrap();
+        let now = Utc.with_ymd_and_hms(2026, 5, 1, 2, 0, 0).unwrap();
+        store
+            .issue_enrollment("hall-01", "东岭镇便民服务中心", &[0; 32], now, now)
+            .unwrap();
+        let hb = Heartbeat {
+            terminal_id: "tok-9".into(),
+            queue_depth: 2,
+            failed: 1,
+            oldest_unsent_age_s: Some(30),
+            version: "0.1.0".into(),
+            printer: Some(PrinterReport::PaperOut),
+            free_disk_mb: Some(420),
+        };
+        store.heartbeat(&hb, now).unwrap();
+        let fleet = store.fleet().unwrap();
+        assert_eq!(fleet.len(), 2);
+        assert_eq!(fleet[0].terminal_id, "hall-01");
+        assert_eq!(fleet[0].hall.as_deref(), Some("东岭镇便民服务中心"));
+        assert_eq!(fleet[0].last_heartbeat_at, None);
+        assert_eq!(fleet[1].printer, Some(PrinterReport::PaperOut));
+        assert_eq!(fleet[1].free_disk_mb, Some(420));
+        assert_eq!(fleet[1].last_heartbeat_at, Some(now));
+        // A heartbeat without the new fields clears them.
+        let bare = Heartbeat {
+            printer: None,
+            free_disk_mb: None,
+            ..hb
+        };
+        store.heartbeat(&bare, now).unwrap();
+        assert_eq!(store.fleet().unwrap()[1].printer, None);
+    }
+}
