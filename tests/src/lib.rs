@@ -532,6 +532,14 @@ impl RegistryReader {
         })
     }
 
+    /// The fleet's rows (`GET /v1/staff/fleet`): one JSON object per terminal.
+    pub fn fleet(&self) -> anyhow::Result<Vec<serde_json::Value>> {
+        match self.get("/v1/staff/fleet")? {
+            serde_json::Value::Array(rows) => Ok(rows),
+            other => bail!("the fleet is not a list: {other}"),
+        }
+    }
+
     /// How many registrations the registry holds.
     pub fn registration_count(&self) -> anyhow::Result<u64> {
         self.get(registry_api::STAFF_STATS_PATH)?["registrations"]

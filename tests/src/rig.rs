@@ -84,6 +84,7 @@ impl Rig {
             request_timeout: Duration::from_secs(2),
             min_backoff: Duration::from_millis(20),
             max_backoff: Duration::from_millis(300),
+            printer: kiosk_uplink::PrinterSlot::default(),
         })
     }
 

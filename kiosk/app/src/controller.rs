@@ -109,6 +109,9 @@ impl Controller {
             .context("cannot start text recognition")?;
         let (events_tx, events_rx) = mpsc::channel::<Event>();
         let (uplink_tx, uplink_rx) = mpsc::channel::<UplinkEvent>();
+        // The devices' live state for the technician screen, written by the
+        // worker threads; the printer's part also goes out with the heartbeat.
+        let health = crate::health::Health::default();
         let uplink = Arc::new(
             Uplink::spawn(
                 cfg.queue.path.clone(),
@@ -121,6 +124,7 @@ impl Controller {
                     request_timeout: Duration::from_secs(cfg.registry.request_timeout_s),
                     min_backoff: Duration::from_secs(cfg.registry.min_backoff_s),
                     max_backoff: Duration::from_secs(cfg.registry.max_backoff_s),
+                    printer: health.printer_slot(),
                 },
                 uplink_tx,
             )
@@ -129,8 +133,6 @@ impl Controller {
         let quit = Arc::new(AtomicBool::new(false));
         let (cam_tx, cam_rx) = mpsc::channel::<CamCmd>();
         let mut threads = Vec::new();
-        // The devices' live state for the technician screen, written by the worker threads.
-        let health = crate::health::Health::default();
 
         let (card_tx, card_rx) = mpsc::channel::<ReaderEvent>();
         let watcher = kiosk_idcard::watch::watch(

@@ -29,9 +29,25 @@ const CLOCK_TOLERANCE_S: f64 = 60.0;
 /// An unsent registration older than this is flagged.
 const OLD_UNSENT: Duration = Duration::from_secs(3600);
 
+/// The printer's state in the heartbeat's words: what stops printing first.
+fn printer_report(s: &PrinterStatus) -> registry_api::PrinterReport {
+    use registry_api::PrinterReport as R;
+    if s.paper_out {
+        R::PaperOut
+    } else if s.error {
+        R::Error
+    } else if s.offline || s.cover_open {
+        R::Offline
+    } else if s.paper_near_end {
+        R::PaperLow
+    } else {
+        R::Ok
+    }
+}
+
 /// The live record, shared by the worker threads.
 #[derive(Debug, Clone, Default)]
-pub struct Health(Arc<Mutex<Live>>);
+pub struct Health(Arc<Mutex<Live>>, kiosk_uplink::PrinterSlot);
 
 #[derive(Debug, Default)]
 struct Live {
@@ -201,10 +217,20 @@ impl Health {
                 e => Err(kiosk_privacy::redact(&e.to_string())),
             },
         };
+        self.1.set(Some(match &state {
+            Ok(s) => printer_report(s),
+            // No answer (unplugged, wrong port): the fleet page says offline.
+            Err(_) => registry_api::PrinterReport::Offline,
+        }));
         self.update(|l| {
             l.printer = Some(state);
             l.printer_at = Some(Instant::now());
         });
+    }
+
+    /// The printer's state as the heartbeat carries it, kept up to date by [`Health::printer`].
+    pub fn printer_slot(&self) -> kiosk_uplink::PrinterSlot {
+        self.1.clone()
     }
 
     /// The live record plus what `src` reads now.
@@ -611,6 +637,34 @@ mod tests {
 
     fn texts(s: &HealthSnapshot) -> Vec<(Mark, String)> {
         rows(s).into_iter().map(|r| (r.mark, r.text)).collect()
+    }
+
+    #[test]
+    fn the_heartbeat_carries_what_stops_the_printer_first() {
+        use registry_api::PrinterReport as R;
+        let h = Health::default();
+        let slot = h.printer_slot();
+        assert_eq!(slot.get(), None, "not asked yet");
+        let status = |f: fn(&mut PrinterStatus)| {
+            let mut s = PrinterStatus::READY;
+            f(&mut s);
+            PrintReport::Status(Ok(s))
+        };
+        h.printer(&status(|_| {}));
+        assert_eq!(slot.get(), Some(R::Ok));
+        h.printer(&status(|s| s.paper_near_end = true));
+        assert_eq!(slot.get(), Some(R::PaperLow));
+        h.printer(&status(|s| {
+            s.paper_out = true;
+            s.offline = true;
+        }));
+        assert_eq!(slot.get(), Some(R::PaperOut));
+        h.printer(&status(|s| s.cover_open = true));
+        assert_eq!(slot.get(), Some(R::Offline));
+        h.printer(&status(|s| s.error = true));
+        assert_eq!(slot.get(), Some(R::Error));
+        h.printer(&PrintReport::Status(Err(PrinterError::NoReply)));
+        assert_eq!(slot.get(), Some(R::Offline), "no answer");
     }
 
     #[test]

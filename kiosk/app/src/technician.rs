@@ -261,10 +261,13 @@ impl TechShell {
     /// Asks the printer for its status now and then.
     pub(crate) fn query_printer(&mut self, printer: Option<&PrintWorker>, on_screen: bool) {
         let Some(printer) = printer else { return };
+        // Between visits as often as the heartbeat reports it to the fleet
+        // page, at least once a minute.
+        let heartbeat = Duration::from_secs(self.cfg.registry.heartbeat_s.max(1));
         let every = if on_screen {
             STATUS_ON_SCREEN
         } else {
-            STATUS_IDLE
+            STATUS_IDLE.min(heartbeat)
         };
         if self.last_status_query.is_none_or(|t| t.elapsed() >= every) {
             self.last_status_query = Some(Instant::now());

@@ -169,6 +169,24 @@ impl std::fmt::Debug for ClientTls {
     }
 }
 
+/// The receipt printer's last known state, written by whoever asks the
+/// printer (the terminal's health record) and sent with each heartbeat for
+/// the registry's fleet page. Empty: no printer, or not asked yet.
+#[derive(Debug, Clone, Default)]
+pub struct PrinterSlot(std::sync::Arc<std::sync::Mutex<Option<registry_api::PrinterReport>>>);
+
+impl PrinterSlot {
+    pub fn set(&self, report: Option<registry_api::PrinterReport>) {
+        if let Ok(mut slot) = self.0.lock() {
+            *slot = report;
+        }
+    }
+
+    pub fn get(&self) -> Option<registry_api::PrinterReport> {
+        self.0.lock().ok().and_then(|s| *s)
+    }
+}
+
 /// Where the registry is and how patiently to retry it.
 #[derive(Clone)]
 pub struct UplinkConfig {
@@ -187,6 +205,8 @@ pub struct UplinkConfig {
     /// The delay before the first retry; later ones double up to `max_backoff`.
     pub min_backoff: Duration,
     pub max_backoff: Duration,
+    /// The printer's state for the heartbeat.
+    pub printer: PrinterSlot,
 }
 
 impl std::fmt::Debug for UplinkConfig {
@@ -239,6 +259,7 @@ mod tests {
             request_timeout: Duration::from_secs(1),
             min_backoff: Duration::from_millis(1),
             max_backoff: Duration::from_millis(2),
+            printer: PrinterSlot::default(),
         };
         assert!(!format!("{cfg:?}").contains("SECRET"));
     }

@@ -411,8 +411,8 @@ impl Worker {
             failed: summary.counts.failed,
             oldest_unsent_age_s: summary.oldest_unsent_age.map(|d| d.as_secs()),
             version: env!("CARGO_PKG_VERSION").to_owned(),
-            printer: None,
-            free_disk_mb: None,
+            printer: self.cfg.printer.get(),
+            free_disk_mb: self.queue.free_bytes().ok().map(|b| b / (1024 * 1024)),
         };
         let client = self.client.clone();
         tokio::spawn(async move {
@@ -705,6 +705,7 @@ mod tests {
             request_timeout: Duration::from_secs(1),
             min_backoff: Duration::from_millis(min_ms),
             max_backoff: Duration::from_millis(max_ms),
+            printer: crate::PrinterSlot::default(),
         }
     }
 

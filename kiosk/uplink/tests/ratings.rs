@@ -111,6 +111,7 @@ fn ratings_go_oldest_first_retry_a_503_and_fail_on_a_404() {
             request_timeout: Duration::from_millis(500),
             min_backoff: Duration::from_millis(40),
             max_backoff: Duration::from_millis(200),
+            printer: kiosk_uplink::PrinterSlot::default(),
         },
         tx,
     )

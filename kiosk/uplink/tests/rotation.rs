@@ -86,6 +86,7 @@ fn uplink_config(url: String) -> UplinkConfig {
         request_timeout: Duration::from_secs(5),
         min_backoff: Duration::from_millis(40),
         max_backoff: Duration::from_millis(200),
+        printer: kiosk_uplink::PrinterSlot::default(),
     }
 }
 

@@ -292,6 +292,7 @@ fn config(url: &str) -> UplinkConfig {
         request_timeout: Duration::from_millis(500),
         min_backoff: Duration::from_millis(40),
         max_backoff: Duration::from_millis(200),
+        printer: kiosk_uplink::PrinterSlot::default(),
     }
 }
 

@@ -41,6 +41,7 @@ fn main() -> anyhow::Result<()> {
             request_timeout: Duration::from_secs(5),
             min_backoff: Duration::from_millis(20),
             max_backoff: Duration::from_millis(200),
+            printer: kiosk_uplink::PrinterSlot::default(),
         },
         tx,
     )?;
