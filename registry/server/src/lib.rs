@@ -18,6 +18,8 @@ mod http;
 mod store;
 mod serve;
 mod validate;
+#[cfg(feature = "test-utils")]
+pub mod pg_cluster;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -31,7 +33,7 @@ pub use registry_api::envelope::{LookupKey, SealKeyRing, SealPublicKey, SealSecr
 
 pub use http::STATS_PATH;
 pub use serve::{Limits, PeerKey};
-pub use store::{AuditEntry, HeartbeatRecord, Stats, TerminalRecord, TerminalStatus};
+pub use store::{AuditEntry, Database, HeartbeatRecord, Stats, TerminalRecord, TerminalStatus};
 pub use validate::MAX_PAGES;
 
 /// The default age after which a staged upload that was never completed is deleted.
@@ -52,8 +54,9 @@ pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(1
 /// How to run a registry.
 #[derive(Clone)]
 pub struct RegistryConfig {
-    /// The SQLite database file; created and migrated as needed.
-    pub db_path: PathBuf,
+    /// The database: a SQLite file (created as needed), or PostgreSQL
+    /// ([`Database::parse`] reads `--database`); migrated as needed.
+    pub database: Database,
     /// Bearer tokens of the terminals allowed to call the terminal API, as
     /// token-file lines: `TERMINAL_ID TOKEN` binds the token to a terminal
     /// (its uploads, heartbeats and ratings are recorded under that id,
@@ -186,7 +189,7 @@ impl std::fmt::Debug for RegistryConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Tokens are secrets: only their number is shown.
         f.debug_struct("RegistryConfig")
-            .field("db_path", &self.db_path)
+            .field("database", &self.database.describe())
             .field("tokens", &format_args!("<{} tokens>", self.tokens.len()))
             .field("token_file", &self.token_file)
             .field("staff_tokens", &format_args!("<{} tokens>", self.staff_tokens.len()))
@@ -280,15 +283,15 @@ pub async fn start(cfg: RegistryConfig, listen: SocketAddr) -> anyhow::Result<Ru
         log::warn!("no staff tokens: the staff API answers 401 to everyone");
     }
 
-    let db_path = cfg.db_path.clone();
+    let database = cfg.database.clone();
     let lookup_key = cfg.lookup_key.clone();
-    let store = tokio::task::spawn_blocking(move || store::Store::open(&db_path, lookup_key))
+    let store = tokio::task::spawn_blocking(move || store::Store::open(&database, lookup_key))
         .await
         .context("database task failed")?
         .with_context(|| {
             format!(
                 "cannot open the registry database {}",
-                cfg.db_path.display()
+                cfg.database.describe()
             )
         })?;
 

@@ -2,6 +2,7 @@
 //!
 //! `registry --listen 127.0.0.1:8700 --db /var/lib/registry/registry.db --token-file /etc/registry/tokens
 //!  --seal-key-file /etc/registry/seal.secret --lookup-key-file /etc/registry/lookup.key`
+//! (or `--database postgres://registry@/registry?host=/run/postgresql` for PostgreSQL).
 //! Tokens come from `--token-file` (one per line, `#` comments and blank lines
 //! ignored) and/or repeated `--token`. Logs go to stderr (`RUST_LOG` filters);
 //! Ctrl-C or SIGTERM stops the server gracefully.
@@ -28,9 +29,18 @@ struct Args {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8700")]
     listen: SocketAddr,
-    /// SQLite database file (created if missing).
-    #[arg(long, required_unless_present_any = ["init_keys", "new_seal_key"])]
+    /// SQLite database file (created if missing): the same as `--database sqlite:PATH`.
+    #[arg(long, conflicts_with = "database")]
     db: Option<PathBuf>,
+    /// The database: `postgres://USER@HOST/DB` (or libpq's `host=… dbname=…`;
+    /// `sslmode=require` for TLS) or `sqlite:PATH`. The PostgreSQL database
+    /// must exist; the registry creates its tables.
+    #[arg(long, value_name = "URL")]
+    database: Option<String>,
+    /// PEM certificates that sign the PostgreSQL server's certificate
+    /// (`sslmode=require`); without it, the system's roots.
+    #[arg(long, value_name = "FILE", requires = "database")]
+    database_ca: Option<PathBuf>,
     /// The registry's current secret sealing key (`kiosk-seal-secret-v1:...`),
     /// whose public half the terminals hold.
     #[arg(long, required_unless_present_any = ["init_keys", "new_seal_key"])]
@@ -217,10 +227,21 @@ async fn main() -> anyhow::Result<()> {
         return init_keys(dir, false);
     }
     let staging = staging_limits(&args)?;
-    let (Some(db), Some(seal_path), Some(lookup_path)) =
-        (args.db, args.seal_key_file, args.lookup_key_file)
+    let database = match (args.db, &args.database) {
+        (Some(path), _) => Some(registry::Database::sqlite(path)),
+        (None, Some(text)) => Some(match registry::Database::parse(text) {
+            registry::Database::Postgres { url, .. } => registry::Database::Postgres {
+                url,
+                tls_ca: args.database_ca.clone(),
+            },
+            sqlite => sqlite,
+        }),
+        (None, None) => None,
+    };
+    let (Some(database), Some(seal_path), Some(lookup_path)) =
+        (database, args.seal_key_file, args.lookup_key_file)
     else {
-        anyhow::bail!("--db, --seal-key-file and --lookup-key-file are required");
+        anyhow::bail!("--database (or --db), --seal-key-file and --lookup-key-file are required");
     };
     let mut tokens = args.tokens;
     if let Some(path) = &args.token_file {
@@ -283,7 +304,7 @@ async fn main() -> anyhow::Result<()> {
             (args.staged_max_age_days * 86_400.0).min(1e12),
         ),
         tls,
-        db_path: db,
+        database,
         tokens,
         token_file: args.token_file.clone(),
         staff_tokens,
