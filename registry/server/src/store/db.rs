@@ -653,12 +653,6 @@ impl Db<'_> {
             }
         }
     }
-
-    /// Whether this is a PostgreSQL connection.
-    #[cfg_attr(not(test), allow(dead_code))]
-    pub(crate) fn is_postgres(&self) -> bool {
-        matches!(self, Db::Postgres(_))
-    }
 }
 
 impl Tx<'_> {
