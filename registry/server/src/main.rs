@@ -35,11 +35,15 @@ struct Args {
     /// The database: `postgres://USER@HOST/DB` (or libpq's `host=… dbname=…`;
     /// `sslmode=require` for TLS) or `sqlite:PATH`. The PostgreSQL database
     /// must exist; the registry creates its tables.
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", conflicts_with = "database_file")]
     database: Option<String>,
+    /// Read `--database` from this file (its first line): keeps a password
+    /// out of the process list.
+    #[arg(long, value_name = "FILE", conflicts_with = "db")]
+    database_file: Option<PathBuf>,
     /// PEM certificates that sign the PostgreSQL server's certificate
     /// (`sslmode=require`); without it, the system's roots.
-    #[arg(long, value_name = "FILE", requires = "database")]
+    #[arg(long, value_name = "FILE")]
     database_ca: Option<PathBuf>,
     /// The registry's current secret sealing key (`kiosk-seal-secret-v1:...`),
     /// whose public half the terminals hold.
@@ -227,7 +231,20 @@ async fn main() -> anyhow::Result<()> {
         return init_keys(dir, false);
     }
     let staging = staging_limits(&args)?;
-    let database = match (args.db, &args.database) {
+    let database_text = match (&args.database, &args.database_file) {
+        (Some(text), _) => Some(text.clone()),
+        (None, Some(path)) => Some(
+            std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read {}", path.display()))?
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_owned(),
+        ),
+        (None, None) => None,
+    };
+    let database = match (args.db, &database_text) {
         (Some(path), _) => Some(registry::Database::sqlite(path)),
         (None, Some(text)) => Some(match registry::Database::parse(text) {
             registry::Database::Postgres { url, .. } => registry::Database::Postgres {
