@@ -563,14 +563,13 @@ impl Store {
 
     /// The staged metadata of `key`, if any.
     pub fn staged_metadata(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self
-            .db()?
+        self.db()?
             .query_row(
                 "SELECT metadata FROM staged_uploads WHERE idempotency_key = ?1",
                 params![key],
                 |row| row.get(0),
             )
-            .optional()?)
+            .optional()
     }
 
     /// Stores one page of a staged upload (already checked against the

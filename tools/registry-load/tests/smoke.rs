@@ -24,6 +24,7 @@ fn registry_binary() -> std::path::PathBuf {
 }
 
 #[test]
+#[allow(clippy::print_stderr)]
 fn quick_load_on_both_databases_completes_without_errors() {
     let opts = Options {
         registry: registry_binary(),

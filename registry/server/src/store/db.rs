@@ -592,7 +592,7 @@ fn pg_tls(ca: Option<&Path>) -> Result<rustls::ClientConfig, StoreError> {
 /// A database connection, held for one store call.
 pub(crate) enum Db<'a> {
     Sqlite(MutexGuard<'a, rusqlite::Connection>),
-    Postgres(PgConn),
+    Postgres(Box<PgConn>),
 }
 
 /// A write transaction: serialised with every other one (see the module
@@ -825,12 +825,12 @@ impl Backend {
             Backend::Sqlite(conn) => Ok(Db::Sqlite(
                 conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner()),
             )),
-            Backend::Postgres(Some(PgPool::Plain(pool))) => Ok(Db::Postgres(PgConn::Plain(
-                pool.get().map_err(StoreError::Pool)?,
+            Backend::Postgres(Some(PgPool::Plain(pool))) => Ok(Db::Postgres(Box::new(
+                PgConn::Plain(pool.get().map_err(StoreError::Pool)?),
             ))),
-            Backend::Postgres(Some(PgPool::Tls(pool))) => Ok(Db::Postgres(PgConn::Tls(
+            Backend::Postgres(Some(PgPool::Tls(pool))) => Ok(Db::Postgres(Box::new(PgConn::Tls(
                 pool.get().map_err(StoreError::Pool)?,
-            ))),
+            )))),
             Backend::Postgres(None) => Err(StoreError::Closed),
         }
     }

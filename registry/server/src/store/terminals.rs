@@ -104,7 +104,8 @@ impl Store {
     ) -> Result<EnrollOutcome, StoreError> {
         let mut db = self.db()?;
         let mut tx = db.begin(Durability::Full)?;
-        let row: Option<(String, Option<Vec<u8>>, Option<String>, i64)> = tx
+        type CodeRow = (String, Option<Vec<u8>>, Option<String>, i64);
+        let row: Option<CodeRow> = tx
             .query_row(
                 "SELECT hall, code_sha256, code_expires, code_attempts FROM terminals WHERE terminal_id = ?1",
                 params![id],
