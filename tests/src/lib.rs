@@ -399,7 +399,7 @@ pub fn registry_config(
         std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))
     };
     Ok(RegistryConfig {
-        db_path,
+        database: db_path.into(),
         tokens: vec![TOKEN.into()],
         token_file: None,
         staff_tokens: vec![STAFF_TOKEN.into()],

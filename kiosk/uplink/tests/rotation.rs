@@ -60,7 +60,7 @@ fn key_ids_of(path: &Path, local_ref: &str) -> Vec<Option<SealKeyId>> {
 
 fn registry_config(dir: &Path, current: &SealSecretKey, old: Vec<SealSecretKey>) -> RegistryConfig {
     RegistryConfig {
-        db_path: dir.join("registry.db"),
+        database: dir.join("registry.db").into(),
         tokens: vec![TOKEN.into()],
         token_file: None,
         staff_tokens: Vec::new(),

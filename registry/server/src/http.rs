@@ -205,15 +205,18 @@ fn known_digest(known: &[[u8; 32]], digest: &[u8; 32]) -> bool {
     accepted
 }
 
-fn credential(parts: &Parts, state: &AppState) -> Result<Credential, Failure> {
+async fn credential(parts: &Parts, state: &AppState) -> Result<Credential, Failure> {
     // Over TLS, a terminal is the key it enrolled; its certificate was
     // checked in the handshake (serve.rs) and its record is read now, so a
     // revocation holds from the next request.
     if let Some(key) = parts.extensions.get::<crate::serve::PeerKey>() {
-        let found = state
-            .store
-            .terminal_by_key(&key.to_hex())
-            .map_err(|err| Failure::internal("cannot read terminals", &err))?;
+        let (store, key) = (state.store.clone(), key.to_hex());
+        let found = blocking(move || {
+            store
+                .terminal_by_key(&key)
+                .map_err(|err| Failure::internal("cannot read terminals", &err))
+        })
+        .await?;
         match found {
             Some((id, crate::store::TerminalStatus::Active)) => {
                 return Ok(Credential::Terminal(format!("terminal:{id}"), Some(id)));
@@ -275,7 +278,7 @@ impl FromRequestParts<AppState> for Terminal {
     type Rejection = Failure;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Failure> {
-        match credential(parts, state)? {
+        match credential(parts, state).await? {
             Credential::Terminal(who, id) => Ok(Terminal { who, id }),
             Credential::Staff(_) => Err(Failure::new(
                 StatusCode::FORBIDDEN,
@@ -294,7 +297,7 @@ impl FromRequestParts<AppState> for Staff {
     type Rejection = Failure;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Failure> {
-        match credential(parts, state)? {
+        match credential(parts, state).await? {
             Credential::Staff(name) => Ok(Staff(name)),
             Credential::Terminal(..) => Err(Failure::new(
                 StatusCode::FORBIDDEN,

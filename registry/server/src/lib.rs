@@ -21,6 +21,8 @@ mod http;
 mod store;
 mod serve;
 mod validate;
+#[cfg(feature = "test-utils")]
+pub mod pg_cluster;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -39,7 +41,7 @@ pub use console::{
 pub use http::STATS_PATH;
 pub use store::{valid_account_name, FleetRecord, Role as StaffRole};
 pub use serve::{Limits, PeerKey};
-pub use store::{AuditEntry, HeartbeatRecord, Stats, TerminalRecord, TerminalStatus};
+pub use store::{AuditEntry, Database, HeartbeatRecord, Stats, TerminalRecord, TerminalStatus};
 pub use validate::MAX_PAGES;
 
 /// The default age after which a staged upload that was never completed is deleted.
@@ -60,8 +62,9 @@ pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(1
 /// How to run a registry.
 #[derive(Clone)]
 pub struct RegistryConfig {
-    /// The SQLite database file; created and migrated as needed.
-    pub db_path: PathBuf,
+    /// The database: a SQLite file (created as needed), or PostgreSQL
+    /// ([`Database::parse`] reads `--database`); migrated as needed.
+    pub database: Database,
     /// Bearer tokens of the terminals allowed to call the terminal API, as
     /// token-file lines: `TERMINAL_ID TOKEN` binds the token to a terminal
     /// (its uploads, heartbeats and ratings are recorded under that id,
@@ -197,7 +200,7 @@ impl std::fmt::Debug for RegistryConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Tokens are secrets: only their number is shown.
         f.debug_struct("RegistryConfig")
-            .field("db_path", &self.db_path)
+            .field("database", &self.database.describe())
             .field("tokens", &format_args!("<{} tokens>", self.tokens.len()))
             .field("token_file", &self.token_file)
             .field("staff_tokens", &format_args!("<{} tokens>", self.staff_tokens.len()))
@@ -291,15 +294,15 @@ pub async fn start(cfg: RegistryConfig, listen: SocketAddr) -> anyhow::Result<Ru
         log::warn!("no staff tokens: the staff API answers 401 to everyone");
     }
 
-    let db_path = cfg.db_path.clone();
+    let database = cfg.database.clone();
     let lookup_key = cfg.lookup_key.clone();
-    let store = tokio::task::spawn_blocking(move || store::Store::open(&db_path, lookup_key))
+    let store = tokio::task::spawn_blocking(move || store::Store::open(&database, lookup_key))
         .await
         .context("database task failed")?
         .with_context(|| {
             format!(
                 "cannot open the registry database {}",
-                cfg.db_path.display()
+                cfg.database.describe()
             )
         })?;
 
@@ -358,7 +361,7 @@ pub async fn start(cfg: RegistryConfig, listen: SocketAddr) -> anyhow::Result<Ru
 /// password, ending its sessions); true when it is new. What
 /// `registry staff add` runs.
 pub fn add_staff_account(
-    db: &std::path::Path,
+    db: impl Into<Database>,
     name: &str,
     role: StaffRole,
     password: &str,
@@ -373,18 +376,21 @@ pub fn add_staff_account(
     );
     // A database still on schema version 1 needs the lookup key to be
     // upgraded: the registry does that when it starts.
-    if db.exists() {
-        let conn = rusqlite::Connection::open(db)
-            .with_context(|| format!("cannot open {}", db.display()))?;
+    let db: Database = db.into();
+    if let Database::Sqlite(path) = &db {
+      if path.exists() {
+        let conn = rusqlite::Connection::open(path)
+            .with_context(|| format!("cannot open {}", path.display()))?;
         let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
         anyhow::ensure!(
             version == 0 || version >= 2,
             "the database is on an old schema: start the registry on it once first"
         );
+      }
     }
     // The lookup key is only used to upgrade schema version 1, excluded above.
-    let store = store::Store::open(db, LookupKey::generate())
-        .with_context(|| format!("cannot open the registry database {}", db.display()))?;
+    let store = store::Store::open(&db, LookupKey::generate())
+        .with_context(|| format!("cannot open the registry database {}", db.describe()))?;
     let hash = hash_password(password)?;
     Ok(store.put_staff_account(name, role, &hash, chrono::Utc::now())?)
 }

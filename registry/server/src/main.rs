@@ -2,6 +2,7 @@
 //!
 //! `registry --listen 127.0.0.1:8700 --db /var/lib/registry/registry.db --token-file /etc/registry/tokens
 //!  --seal-key-file /etc/registry/seal.secret --lookup-key-file /etc/registry/lookup.key`
+//! (or `--database postgres://registry@/registry?host=/run/postgresql` for PostgreSQL).
 //! Tokens come from `--token-file` (one per line, `#` comments and blank lines
 //! ignored) and/or repeated `--token`. Logs go to stderr (`RUST_LOG` filters);
 //! Ctrl-C or SIGTERM stops the server gracefully.
@@ -33,9 +34,22 @@ struct Args {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8700")]
     listen: SocketAddr,
-    /// SQLite database file (created if missing).
-    #[arg(long, required_unless_present_any = ["init_keys", "new_seal_key"])]
+    /// SQLite database file (created if missing): the same as `--database sqlite:PATH`.
+    #[arg(long, conflicts_with = "database")]
     db: Option<PathBuf>,
+    /// The database: `postgres://USER@HOST/DB` (or libpq's `host=… dbname=…`;
+    /// `sslmode=require` for TLS) or `sqlite:PATH`. The PostgreSQL database
+    /// must exist; the registry creates its tables.
+    #[arg(long, value_name = "URL", conflicts_with = "database_file")]
+    database: Option<String>,
+    /// Read `--database` from this file (its first line): keeps a password
+    /// out of the process list.
+    #[arg(long, value_name = "FILE", conflicts_with = "db")]
+    database_file: Option<PathBuf>,
+    /// PEM certificates that sign the PostgreSQL server's certificate
+    /// (`sslmode=require`); without it, the system's roots.
+    #[arg(long, value_name = "FILE")]
+    database_ca: Option<PathBuf>,
     /// The registry's current secret sealing key (`kiosk-seal-secret-v1:...`),
     /// whose public half the terminals hold.
     #[arg(long, required_unless_present_any = ["init_keys", "new_seal_key"])]
@@ -127,9 +141,12 @@ enum StaffCommand {
     /// Creates an account (or sets a new password and role); the password
     /// comes from standard input.
     Add {
-        /// The registry database.
-        #[arg(long)]
-        db: PathBuf,
+        /// The registry's SQLite database file.
+        #[arg(long, conflicts_with = "database", required_unless_present = "database")]
+        db: Option<PathBuf>,
+        /// The registry's database as a URL (`postgres://…` or `sqlite:PATH`), as `registry --database`.
+        #[arg(long, value_name = "URL")]
+        database: Option<String>,
         /// 1 to 32 of A-Z a-z 0-9 _ .
         #[arg(long)]
         user: String,
@@ -176,11 +193,16 @@ fn read_password() -> anyhow::Result<String> {
 
 fn staff(args: StaffArgs) -> anyhow::Result<()> {
     match args.command {
-        StaffCommand::Add { db, user, role } => {
+        StaffCommand::Add { db, database, user, role } => {
+            let db = match (db, database) {
+                (Some(path), _) => registry::Database::sqlite(path),
+                (None, Some(url)) => registry::Database::parse(&url),
+                (None, None) => anyhow::bail!("--db or --database is required"),
+            };
             let role = registry::StaffRole::parse(&role)
                 .context("--role must be clerk, supervisor or technician")?;
             let password = zeroize::Zeroizing::new(read_password()?);
-            let new = registry::add_staff_account(&db, &user, role, &password)?;
+            let new = registry::add_staff_account(db, &user, role, &password)?;
             log::info!(
                 "staff account {user} {} as {}",
                 if new { "created" } else { "updated" },
@@ -312,10 +334,34 @@ async fn main() -> anyhow::Result<()> {
         return init_keys(dir, false);
     }
     let staging = staging_limits(&args)?;
-    let (Some(db), Some(seal_path), Some(lookup_path)) =
-        (args.db, args.seal_key_file, args.lookup_key_file)
+    let database_text = match (&args.database, &args.database_file) {
+        (Some(text), _) => Some(text.clone()),
+        (None, Some(path)) => Some(
+            std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read {}", path.display()))?
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_owned(),
+        ),
+        (None, None) => None,
+    };
+    let database = match (args.db, &database_text) {
+        (Some(path), _) => Some(registry::Database::sqlite(path)),
+        (None, Some(text)) => Some(match registry::Database::parse(text) {
+            registry::Database::Postgres { url, .. } => registry::Database::Postgres {
+                url,
+                tls_ca: args.database_ca.clone(),
+            },
+            sqlite => sqlite,
+        }),
+        (None, None) => None,
+    };
+    let (Some(database), Some(seal_path), Some(lookup_path)) =
+        (database, args.seal_key_file, args.lookup_key_file)
     else {
-        anyhow::bail!("--db, --seal-key-file and --lookup-key-file are required");
+        anyhow::bail!("--database (or --db), --seal-key-file and --lookup-key-file are required");
     };
     let mut tokens = args.tokens;
     if let Some(path) = &args.token_file {
@@ -378,7 +424,7 @@ async fn main() -> anyhow::Result<()> {
             (args.staged_max_age_days * 86_400.0).min(1e12),
         ),
         tls,
-        db_path: db,
+        database,
         tokens,
         token_file: args.token_file.clone(),
         staff_tokens,

@@ -1,17 +1,16 @@
-//! The registry's SQLite database: schema migrations, case numbering and queries.
+//! The registry's database: schema migrations, case numbering and queries,
+//! on SQLite or PostgreSQL (`db`: one SQL interface over both).
 //!
-//! One [`Store`] owns one connection behind a mutex, so every database call in
-//! this process is serialised. Uploads additionally run in a `BEGIN IMMEDIATE`
-//! transaction, which takes SQLite's write lock before the next case number is
-//! read; two processes on the same file therefore cannot issue the same number
-//! either. The case number is written in the same transaction as the
-//! registration and its pages, so a failed upload leaves no gap.
+//! On SQLite one [`Store`] owns one connection behind a mutex, so every
+//! database call in this process is serialised; on PostgreSQL it holds a
+//! pool. Uploads run in a write transaction ([`db::Db::begin`]: SQLite's
+//! `BEGIN IMMEDIATE`, or PostgreSQL's transaction with the registry's
+//! advisory lock), taken before the next case number is read; two processes
+//! on the same database therefore cannot issue the same number either. The
+//! case number is written in the same transaction as the registration and
+//! its pages, so a failed upload leaves no gap.
 //!
 //! All calls block; the HTTP layer runs them on `spawn_blocking`.
-
-use std::path::Path;
-use std::sync::{Mutex, MutexGuard};
-use std::time::Duration;
 
 use chrono::{DateTime, Datelike, FixedOffset, SecondsFormat, Utc};
 use kiosk_privacy::{Address, IdNumber, PersonName, PersonalText};
@@ -20,11 +19,11 @@ use registry_api::{
     Heartbeat, HistoryEntry, HistoryReply, Petitioner, RegistrationAck, RegistrationRecord,
     RegistrationUpload, RepeatAnswer, StoredPage,
 };
-use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use serde::{Deserialize, Serialize};
 
 use crate::StagingLimits;
 
+mod db;
 mod fleet;
 mod notices;
 mod ratings;
@@ -32,6 +31,8 @@ mod staff;
 mod terminals;
 pub use fleet::FleetRecord;
 pub use notices::{allowed, notice_needed, notice_title, CaseFilter, ChangeOutcome};
+pub use db::Database;
+use db::{params, Backend, Db, Durability, OptionalExtension, Sql};
 pub use ratings::{RateOutcome, StatusOutcome};
 pub use staff::{valid_account_name, Role};
 pub use terminals::{EnrollOutcome, TerminalRecord, TerminalStatus};
@@ -225,10 +226,24 @@ const DUPLICATE_WINDOW_DAYS: i64 = 30;
 pub enum StoreError {
     #[error("cannot open the database")]
     Open(#[source] rusqlite::Error),
+    #[error("cannot connect to the database")]
+    OpenPostgres(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error("the database schema is version {found}, newer than this registry knows ({known})")]
     SchemaTooNew { found: i64, known: i64 },
     #[error("database query failed")]
     Sql(#[from] rusqlite::Error),
+    #[error("database query failed")]
+    Postgres(#[from] postgres::Error),
+    #[error("no database connection free")]
+    Pool(#[source] r2d2_postgres::r2d2::Error),
+    #[error("tls to the database: {0}")]
+    Tls(String),
+    #[error("unexpected value in column {0}")]
+    Column(usize),
+    #[error("no row found")]
+    NoRow,
+    #[error("the database is closed")]
+    Closed,
     #[error("staged page {0} is missing at completion")]
     StagedPageMissing(u32),
 }
@@ -296,7 +311,7 @@ pub struct Stats {
 /// The registry database.
 #[derive(Debug)]
 pub struct Store {
-    conn: Mutex<Connection>,
+    backend: Backend,
     lookup_key: LookupKey,
 }
 
@@ -320,19 +335,19 @@ pub fn format_case_number(year: i32, seq: i64) -> String {
 }
 
 impl Store {
-    /// Opens (creating if needed) the database at `path` and migrates it.
-    pub fn open(path: &Path, lookup_key: LookupKey) -> Result<Store, StoreError> {
-        let conn = Connection::open(path).map_err(StoreError::Open)?;
-        Store::init(conn, lookup_key)
+    /// Opens (creating the SQLite file if needed) the database and migrates it.
+    pub fn open(database: &Database, lookup_key: LookupKey) -> Result<Store, StoreError> {
+        let (backend, found) = Backend::open(database)?;
+        Store::init(backend, found, lookup_key)
     }
 
     /// An in-memory database, for unit tests.
     #[cfg(test)]
     pub fn open_in_memory() -> Result<Store, StoreError> {
-        Store::init(
-            Connection::open_in_memory().map_err(StoreError::Open)?,
-            test_lookup_key(),
-        )
+        let conn = rusqlite::Connection::open_in_memory().map_err(StoreError::Open)?;
+        let backend = Backend::sqlite(conn)?;
+        let found = backend.migrate()?;
+        Store::init(backend, found, test_lookup_key())
     }
 
     /// The history key of `id_number` under this registry's lookup key.
@@ -340,31 +355,19 @@ impl Store {
         registry_api::envelope::id_lookup_key(&self.lookup_key, id_number)
     }
 
-    fn init(mut conn: Connection, lookup_key: LookupKey) -> Result<Store, StoreError> {
-        conn.busy_timeout(Duration::from_secs(10))
-            .map_err(StoreError::Open)?;
-        // `journal_mode` answers with the resulting mode, so it is read as a query.
-        let _mode: String = conn
-            .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
-            .map_err(StoreError::Open)?;
-        conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
-            .map_err(StoreError::Open)?;
-        let found = migrate(&mut conn)?;
+    fn init(backend: Backend, found: i64, lookup_key: LookupKey) -> Result<Store, StoreError> {
         if found < 2 {
-            rehash_lookups(&mut conn, &lookup_key)?;
+            rehash_lookups(&mut backend.db()?, &lookup_key)?;
         }
         Ok(Store {
-            conn: Mutex::new(conn),
+            backend,
             lookup_key,
         })
     }
 
-    fn conn(&self) -> MutexGuard<'_, Connection> {
-        // A panic while holding the lock cannot leave a half-written
-        // transaction behind (it is rolled back on drop), so poison is ignored.
-        self.conn
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    /// A connection for one call.
+    fn db(&self) -> Result<Db<'_>, StoreError> {
+        self.backend.db()
     }
 
     /// Stores a registration, issuing the next case number, or answers a repeated key.
@@ -392,15 +395,14 @@ impl Store {
         source: PageSource<'_>,
         now: DateTime<Utc>,
     ) -> Result<RegisterOutcome, StoreError> {
-        let mut conn = self.conn();
-        durability(&conn, Durability::Full)?;
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut db = self.db()?;
+        let mut tx = db.begin(Durability::Full)?;
 
         let earlier: Option<(String, String, String, bool)> = tx
             .query_row(
                 "SELECT case_number, received_at, body_sha256, likely_duplicate FROM registrations
                  WHERE idempotency_key = ?1",
-                [&upload.idempotency_key],
+                params![upload.idempotency_key],
                 |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
             )
             .optional()?;
@@ -411,7 +413,7 @@ impl Store {
                 PageSource::Rows(rows) => rows,
                 PageSource::Staged if crate::validate::is_content_hash_v2(&earlier_hash) => &[],
                 PageSource::Staged => {
-                    staged_rows = staged_page_rows(&tx, upload)?;
+                    staged_rows = staged_page_rows(&mut tx, upload)?;
                     &staged_rows[..]
                 }
             };
@@ -429,26 +431,27 @@ impl Store {
             }));
         }
         let id_lookup = self.id_lookup_key(&upload.petitioner.id_number);
-        let likely_duplicate = is_likely_duplicate(&tx, &id_lookup, upload, now)?;
+        let likely_duplicate = is_likely_duplicate(&mut tx, &id_lookup, upload, now)?;
 
         let local = china_time(now);
         let year = local.year();
         let received_at = local.to_rfc3339_opts(SecondsFormat::Millis, false);
         let seq: i64 = tx.query_row(
             "SELECT COALESCE(MAX(case_seq), 0) + 1 FROM registrations WHERE case_year = ?1",
-            [year],
+            params![year],
             |row| row.get(0),
         )?;
         let case_number = format_case_number(year, seq);
         let p = &upload.petitioner;
-        tx.execute(
+        let registration_id: i64 = tx.query_row(
             "INSERT INTO registrations (
                 case_number, case_year, case_seq, idempotency_key, body_sha256, received_at,
                 terminal_id, local_ref, sealed_at, doc_type, id_number, id_lookup, name, sex,
                 birth, address, category, description, phone, status, likely_duplicate,
                 repeat_of, repeat_same, fields, assisted, identity_typed)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
-                     ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)",
+                     ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)
+             RETURNING id",
             params![
                 case_number,
                 year,
@@ -477,16 +480,14 @@ impl Store {
                 upload.assisted,
                 upload.identity_typed,
             ],
+            |row| row.get(0),
         )?;
-        let registration_id = tx.last_insert_rowid();
         if let PageSource::Rows(pages) = source {
-            let mut insert = tx.prepare(
+            for page in pages {
+                tx.execute(
                 "INSERT INTO pages (registration_id, page_index, jpeg, sha256, size_bytes,
                                     ocr_text, ocr_confidence)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            )?;
-            for page in pages {
-                insert.execute(params![
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)", params![
                     registration_id,
                     page.index,
                     page.jpeg,
@@ -497,14 +498,14 @@ impl Store {
                 ])?;
             }
         } else {
-            let mut copy = tx.prepare(
+            for page in &upload.pages {
+                let copied = tx.execute(
                 "INSERT INTO pages (registration_id, page_index, jpeg, sha256, size_bytes,
                                     ocr_text, ocr_confidence)
-                 SELECT ?1, page_index, jpeg, ?3, length(jpeg), ?4, ?5 FROM staged_pages
-                 WHERE idempotency_key = ?6 AND page_index = ?2",
-            )?;
-            for page in &upload.pages {
-                let copied = copy.execute(params![
+                 SELECT CAST(?1 AS BIGINT), page_index, jpeg, CAST(?3 AS TEXT), length(jpeg),
+                        CAST(?4 AS TEXT), CAST(?5 AS DOUBLE PRECISION)
+                 FROM staged_pages
+                 WHERE idempotency_key = ?6 AND page_index = ?2", params![
                     registration_id,
                     page.index,
                     page.sha256,
@@ -520,7 +521,7 @@ impl Store {
         }
         tx.execute(
             "DELETE FROM staged_uploads WHERE idempotency_key = ?1",
-            [&upload.idempotency_key],
+            params![upload.idempotency_key],
         )?;
         tx.commit()?;
         Ok(RegisterOutcome::Created(RegistrationAck {
@@ -552,16 +553,15 @@ impl Store {
         limits: &StagingLimits,
         now: DateTime<Utc>,
     ) -> Result<StageState, StoreError> {
-        let mut conn = self.conn();
-        durability(&conn, Durability::Staging)?;
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        if let Some(ack) = registered_ack(&tx, key)? {
+        let mut db = self.db()?;
+        let mut tx = db.begin(Durability::Staging)?;
+        if let Some(ack) = registered_ack(&mut tx, key)? {
             return Ok(StageState::Registered(ack));
         }
         let earlier: Option<String> = tx
             .query_row(
                 "SELECT metadata_sha256 FROM staged_uploads WHERE idempotency_key = ?1",
-                [key],
+                params![key],
                 |row| row.get(0),
             )
             .optional()?;
@@ -569,7 +569,7 @@ impl Store {
             Some(hash) if hash != metadata_sha256 => return Ok(StageState::Conflict),
             Some(_) => {}
             None => {
-                let (open, held) = owner_usage(&tx, owner)?;
+                let (open, held) = owner_usage(&mut tx, owner)?;
                 let size = metadata.len() as u64;
                 if size > limits.upload_bytes {
                     return Ok(StageState::TooLarge);
@@ -595,30 +595,29 @@ impl Store {
             }
         }
         for (index, jpeg) in pages {
-            if let Some(refused) = put_staged_page(&tx, key, owner, *index, jpeg, limits)? {
+            if let Some(refused) = put_staged_page(&mut tx, key, owner, *index, jpeg, limits)? {
                 return refuse(tx, key, refused);
             }
         }
-        let missing = missing_pages(&tx, key)?;
+        let missing = missing_pages(&mut tx, key)?;
         tx.commit()?;
         Ok(missing)
     }
 
     /// The answer stored for `key`, as a replay, when it is registered.
     pub fn registered(&self, key: &str) -> Result<Option<RegistrationAck>, StoreError> {
-        registered_ack(&self.conn(), key)
+        registered_ack(&mut self.db()?, key)
     }
 
     /// The staged metadata of `key`, if any.
     pub fn staged_metadata(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self
-            .conn()
+        self.db()?
             .query_row(
                 "SELECT metadata FROM staged_uploads WHERE idempotency_key = ?1",
-                [key],
+                params![key],
                 |row| row.get(0),
             )
-            .optional()?)
+            .optional()
     }
 
     /// Stores one page of a staged upload (already checked against the
@@ -632,24 +631,23 @@ impl Store {
         jpeg: &[u8],
         limits: &StagingLimits,
     ) -> Result<StageState, StoreError> {
-        let mut conn = self.conn();
-        durability(&conn, Durability::Staging)?;
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        if let Some(ack) = registered_ack(&tx, key)? {
+        let mut db = self.db()?;
+        let mut tx = db.begin(Durability::Staging)?;
+        if let Some(ack) = registered_ack(&mut tx, key)? {
             return Ok(StageState::Registered(ack));
         }
         let staged: bool = tx.query_row(
             "SELECT EXISTS (SELECT 1 FROM staged_uploads WHERE idempotency_key = ?1)",
-            [key],
+            params![key],
             |row| row.get(0),
         )?;
         if !staged {
             return Ok(StageState::Unknown);
         }
-        if let Some(refused) = put_staged_page(&tx, key, owner, index, jpeg, limits)? {
+        if let Some(refused) = put_staged_page(&mut tx, key, owner, index, jpeg, limits)? {
             return refuse(tx, key, refused);
         }
-        let missing = missing_pages(&tx, key)?;
+        let missing = missing_pages(&mut tx, key)?;
         tx.commit()?;
         Ok(missing)
     }
@@ -657,24 +655,23 @@ impl Store {
     /// The staged pages of `key`, in index order.
     #[cfg(test)]
     pub fn staged_pages(&self, key: &str) -> Result<Vec<(u32, Vec<u8>)>, StoreError> {
-        let conn = self.conn();
-        let mut stmt = conn.prepare(
+        self.db()?.query_map(
             "SELECT page_index, jpeg FROM staged_pages WHERE idempotency_key = ?1
              ORDER BY page_index",
-        )?;
-        let rows = stmt.query_map([key], |row| Ok((row.get(0)?, row.get(1)?)))?;
-        Ok(rows.collect::<Result<_, _>>()?)
+            params![key],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
     }
 
     /// Deletes staged uploads (metadata and pages) received before `before`:
     /// uploads a terminal began and never completed. Returns how many went.
     pub fn sweep_staged(&self, before: DateTime<Utc>) -> Result<usize, StoreError> {
-        let conn = self.conn();
-        durability(&conn, Durability::Full)?;
+        let mut db = self.db()?;
+        db.durability(Durability::Full)?;
         // `received_at` is stored as RFC 3339 UTC with milliseconds, so text order is time order.
-        let n = conn.execute(
+        let n = db.execute(
             "DELETE FROM staged_uploads WHERE received_at < ?1",
-            [before.to_rfc3339_opts(SecondsFormat::Millis, true)],
+            params![before.to_rfc3339_opts(SecondsFormat::Millis, true)],
         )?;
         Ok(n)
     }
@@ -683,17 +680,17 @@ impl Store {
     #[cfg(test)]
     pub fn staged_count(&self) -> Result<u64, StoreError> {
         let n: i64 = self
-            .conn()
-            .query_row("SELECT COUNT(*) FROM staged_uploads", [], |row| row.get(0))?;
+            .db()?
+            .query_row("SELECT COUNT(*) FROM staged_uploads", params![], |row| row.get(0))?;
         Ok(n.max(0) as u64)
     }
 
     /// Records a terminal's heartbeat, replacing its previous one.
     pub fn heartbeat(&self, hb: &Heartbeat, now: DateTime<Utc>) -> Result<(), StoreError> {
         let received_at = china_time(now).to_rfc3339_opts(SecondsFormat::Millis, false);
-        let conn = self.conn();
-        durability(&conn, Durability::Staging)?;
-        conn.execute(
+        let mut db = self.db()?;
+        db.durability(Durability::Staging)?;
+        db.execute(
             "INSERT INTO heartbeats (terminal_id, received_at, queue_depth, failed,
                  oldest_unsent_age_s, version, printer, free_disk_mb)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
@@ -717,9 +714,9 @@ impl Store {
 
     /// Writes one audit entry (committed before the call it records answers).
     pub fn audit(&self, who: &str, action: &str, target: &str) -> Result<(), StoreError> {
-        self.conn().execute(
+        self.db()?.execute(
             "INSERT INTO audit_log (at, who, action, target) VALUES (?1, ?2, ?3, ?4)",
-            rusqlite::params![
+            params![
                 chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
                 who,
                 action,
@@ -731,30 +728,27 @@ impl Store {
 
     /// The newest `limit` audit entries, newest first.
     pub fn audit_log(&self, limit: usize) -> Result<Vec<AuditEntry>, StoreError> {
-        let conn = self.conn();
-        let mut stmt = conn.prepare(
+        self.db()?.query_map(
             "SELECT at, who, action, target FROM audit_log ORDER BY id DESC LIMIT ?1",
-        )?;
-        let rows = stmt.query_map([limit as i64], |row| {
+            params![i64::try_from(limit).unwrap_or(i64::MAX)],
+            |row| {
             Ok(AuditEntry {
                 at: row.get(0)?,
                 who: row.get(1)?,
                 action: row.get(2)?,
                 target: row.get(3)?,
             })
-        })?;
-        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
     }
 
     /// The latest heartbeat of every terminal, by terminal id.
     pub fn heartbeats(&self) -> Result<Vec<HeartbeatRecord>, StoreError> {
-        let conn = self.conn();
-        let mut stmt = conn.prepare(
+        self.db()?.query_map(
             "SELECT terminal_id, received_at, queue_depth, failed, oldest_unsent_age_s, version,
                     printer, free_disk_mb
              FROM heartbeats ORDER BY terminal_id",
-        )?;
-        let rows = stmt.query_map([], |row| {
+            params![],
+            |row| {
             Ok(HeartbeatRecord {
                 received_at: row.get(1)?,
                 heartbeat: Heartbeat {
@@ -770,22 +764,21 @@ impl Store {
                     free_disk_mb: row.get::<_, Option<i64>>(7)?.map(|mb| mb.max(0) as u64),
                 },
             })
-        })?;
-        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
     }
 
     /// The registrations filed under a history key (see [`Store::id_lookup_key`]), newest first.
     pub fn history(&self, id_key: &str) -> Result<HistoryReply, StoreError> {
-        let conn = self.conn();
-        let mut stmt = conn.prepare(
+        let mut db = self.db()?;
+        let mut registrations = db.query_map(
             "SELECT r.case_number, r.received_at, r.category, r.status,
                     (SELECT COUNT(*) FROM pages p WHERE p.registration_id = r.id),
                     (SELECT t.score FROM ratings t WHERE t.registration_id = r.id)
              FROM registrations r
              WHERE r.id_lookup = ?1
              ORDER BY r.id DESC",
-        )?;
-        let rows = stmt.query_map([id_key], |row| {
+            params![id_key],
+            |row| {
             Ok(HistoryEntry {
                 case_number: row.get(0)?,
                 registered_at: row.get(1)?,
@@ -796,21 +789,20 @@ impl Store {
                 notices: Vec::new(),
             })
         })?;
-        let mut registrations = rows.collect::<Result<Vec<_>, _>>()?;
-        notices::attach_notices(&conn, &mut registrations)?;
+        notices::attach_notices(&mut db, &mut registrations)?;
         Ok(HistoryReply { registrations })
     }
 
     /// One registration by case number, without the page images.
     pub fn record(&self, case_number: &str) -> Result<Option<RegistrationRecord>, StoreError> {
-        let conn = self.conn();
-        let head = conn
+        let mut db = self.db()?;
+        let head = db
             .query_row(
                 "SELECT id, case_number, received_at, terminal_id, local_ref, doc_type, id_number,
                         name, sex, birth, address, category, description, repeat_of, repeat_same,
                         fields, assisted, identity_typed
                  FROM registrations WHERE case_number = ?1",
-                [case_number],
+                params![case_number],
                 |row| {
                     let id: i64 = row.get(0)?;
                     let record = RegistrationRecord {
@@ -853,11 +845,11 @@ impl Store {
         let Some((id, mut record)) = head else {
             return Ok(None);
         };
-        let mut stmt = conn.prepare(
+        record.pages = db.query_map(
             "SELECT page_index, sha256, size_bytes, ocr_text FROM pages
              WHERE registration_id = ?1 ORDER BY page_index",
-        )?;
-        let pages = stmt.query_map([id], |row| {
+            params![id],
+            |row| {
             Ok(StoredPage {
                 index: row.get(0)?,
                 sha256: row.get(1)?,
@@ -865,17 +857,15 @@ impl Store {
                 ocr_text: PersonalText::new(row.get::<_, String>(3)?),
             })
         })?;
-        record.pages = pages.collect::<Result<Vec<_>, _>>()?;
         Ok(Some(record))
     }
 
     /// How many registrations and pages are stored.
     pub fn stats(&self) -> Result<Stats, StoreError> {
-        let conn = self.conn();
-        let (registrations, pages, ratings) = conn.query_row(
+        let (registrations, pages, ratings) = self.db()?.query_row(
             "SELECT (SELECT COUNT(*) FROM registrations), (SELECT COUNT(*) FROM pages),
                     (SELECT COUNT(*) FROM ratings)",
-            [],
+            params![],
             |row| {
                 Ok((
                     row.get::<_, i64>(0)?,
@@ -896,12 +886,12 @@ impl Store {
 /// in the same category, received in the last [`DUPLICATE_WINDOW_DAYS`] days,
 /// has the same description, or either description is empty.
 /// The answer stored for `key`, as a replay, when it is registered.
-fn registered_ack(conn: &Connection, key: &str) -> Result<Option<RegistrationAck>, StoreError> {
-    Ok(conn
+fn registered_ack(conn: &mut impl Sql, key: &str) -> Result<Option<RegistrationAck>, StoreError> {
+    conn
         .query_row(
             "SELECT case_number, received_at, likely_duplicate FROM registrations
              WHERE idempotency_key = ?1",
-            [key],
+            params![key],
             |row| {
                 Ok(RegistrationAck {
                     case_number: row.get(0)?,
@@ -911,40 +901,19 @@ fn registered_ack(conn: &Connection, key: &str) -> Result<Option<RegistrationAck
                 })
             },
         )
-        .optional()?)
-}
-
-/// How hard a transaction's commit is pushed to the disk.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Durability {
-    /// `synchronous=FULL`: the WAL is fsynced at commit. Every transaction
-    /// that issues a case number (or deletes data) commits this way.
-    Full,
-    /// `synchronous=NORMAL`: no fsync at commit (WAL mode keeps the database
-    /// consistent; a power cut may lose the last such commits). For staged
-    /// pages and heartbeats, which a terminal simply sends again. The next
-    /// FULL commit syncs the WAL up to itself, so it carries them along.
-    Staging,
-}
-
-fn durability(conn: &Connection, d: Durability) -> Result<(), StoreError> {
-    let level = match d {
-        Durability::Full => "FULL",
-        Durability::Staging => "NORMAL",
-    };
-    conn.pragma_update(None, "synchronous", level)?;
-    Ok(())
+        .optional()
 }
 
 /// How many staged uploads `owner` has open and how many bytes they hold
 /// (metadata and pages). `length()` of a blob reads no blob content.
-fn owner_usage(conn: &Connection, owner: &str) -> Result<(u64, u64), StoreError> {
+fn owner_usage(conn: &mut impl Sql, owner: &str) -> Result<(u64, u64), StoreError> {
+    // The casts keep PostgreSQL's sum of sums a BIGINT (it would be NUMERIC).
     let (open, held): (i64, i64) = conn.query_row(
-        "SELECT COUNT(*), COALESCE(SUM(length(u.metadata) + COALESCE(
+        "SELECT COUNT(*), CAST(COALESCE(SUM(length(u.metadata) + COALESCE(
                 (SELECT SUM(length(p.jpeg)) FROM staged_pages p
-                 WHERE p.idempotency_key = u.idempotency_key), 0)), 0)
+                 WHERE p.idempotency_key = u.idempotency_key), 0)), 0) AS BIGINT)
          FROM staged_uploads u WHERE u.owner = ?1",
-        [owner],
+        params![owner],
         |row| Ok((row.get(0)?, row.get(1)?)),
     )?;
     Ok((open.max(0) as u64, held.max(0) as u64))
@@ -955,7 +924,7 @@ fn owner_usage(conn: &Connection, owner: &str) -> Result<(u64, u64), StoreError>
 /// the owner's who staged the upload; an upload staged before owners were
 /// recorded is claimed by `owner`.
 fn put_staged_page(
-    conn: &Connection,
+    conn: &mut impl Sql,
     key: &str,
     owner: &str,
     index: u32,
@@ -992,8 +961,8 @@ fn put_staged_page(
         return Ok(Some(StageState::OverQuota));
     }
     conn.execute(
-        "INSERT OR REPLACE INTO staged_pages (idempotency_key, page_index, jpeg)
-         VALUES (?1, ?2, ?3)",
+        "INSERT INTO staged_pages (idempotency_key, page_index, jpeg) VALUES (?1, ?2, ?3)
+         ON CONFLICT (idempotency_key, page_index) DO UPDATE SET jpeg = excluded.jpeg",
         params![key, index, jpeg],
     )?;
     Ok(None)
@@ -1003,12 +972,12 @@ fn put_staged_page(
 /// quota nothing of it is kept (rolled back); an upload over its own limit
 /// can never complete, so it is dropped with its pages.
 fn refuse(
-    tx: rusqlite::Transaction<'_>,
+    mut tx: db::Tx<'_>,
     key: &str,
     refused: StageState,
 ) -> Result<StageState, StoreError> {
     if refused == StageState::TooLarge {
-        tx.execute("DELETE FROM staged_uploads WHERE idempotency_key = ?1", [key])?;
+        tx.execute("DELETE FROM staged_uploads WHERE idempotency_key = ?1", params![key])?;
         tx.commit()?;
     }
     Ok(refused)
@@ -1017,16 +986,17 @@ fn refuse(
 /// The staged pages of `upload` as rows, for comparing content with a
 /// registration stored before content hash v2.
 fn staged_page_rows(
-    conn: &Connection,
+    conn: &mut impl Sql,
     upload: &RegistrationUpload,
 ) -> Result<Vec<PageRow>, StoreError> {
-    let mut stmt = conn.prepare(
-        "SELECT jpeg FROM staged_pages WHERE idempotency_key = ?1 AND page_index = ?2",
-    )?;
     let mut rows = Vec::with_capacity(upload.pages.len());
     for page in &upload.pages {
-        let jpeg: Vec<u8> = stmt
-            .query_row(params![upload.idempotency_key, page.index], |row| row.get(0))
+        let jpeg: Vec<u8> = conn
+            .query_row(
+                "SELECT jpeg FROM staged_pages WHERE idempotency_key = ?1 AND page_index = ?2",
+                params![upload.idempotency_key, page.index],
+                |row| row.get(0),
+            )
             .optional()?
             .ok_or(StoreError::StagedPageMissing(page.index))?;
         rows.push(PageRow {
@@ -1041,24 +1011,27 @@ fn staged_page_rows(
 }
 
 /// The pages of the staged upload `key` not stored yet.
-fn missing_pages(conn: &Connection, key: &str) -> Result<StageState, StoreError> {
+fn missing_pages(conn: &mut impl Sql, key: &str) -> Result<StageState, StoreError> {
     let page_count: u32 = conn.query_row(
         "SELECT page_count FROM staged_uploads WHERE idempotency_key = ?1",
-        [key],
+        params![key],
         |row| row.get(0),
     )?;
-    let mut stmt =
-        conn.prepare("SELECT page_index FROM staged_pages WHERE idempotency_key = ?1")?;
-    let have: std::collections::BTreeSet<u32> = stmt
-        .query_map([key], |row| row.get(0))?
-        .collect::<Result<_, _>>()?;
+    let have: std::collections::BTreeSet<u32> = conn
+        .query_map(
+            "SELECT page_index FROM staged_pages WHERE idempotency_key = ?1",
+            params![key],
+            |row| row.get(0),
+        )?
+        .into_iter()
+        .collect();
     Ok(StageState::Missing(
         (1..=page_count).filter(|i| !have.contains(i)).collect(),
     ))
 }
 
 fn is_likely_duplicate(
-    conn: &Connection,
+    conn: &mut impl Sql,
     id_lookup: &str,
     upload: &RegistrationUpload,
     now: DateTime<Utc>,
@@ -1078,13 +1051,13 @@ fn is_likely_duplicate(
 
 /// Recomputes every `id_lookup` under the lookup key (after the upgrade from
 /// the unkeyed hash of schema version 1).
-fn rehash_lookups(conn: &mut Connection, key: &LookupKey) -> Result<(), StoreError> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let rows: Vec<(i64, String)> = {
-        let mut stmt = tx.prepare("SELECT id, id_number FROM registrations")?;
-        let rows = stmt.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?;
-        rows.collect::<Result<_, _>>()?
-    };
+fn rehash_lookups(db: &mut Db<'_>, key: &LookupKey) -> Result<(), StoreError> {
+    let mut tx = db.begin(Durability::Full)?;
+    let rows: Vec<(i64, String)> = tx.query_map(
+        "SELECT id, id_number FROM registrations",
+        params![],
+        |row| Ok((row.get(0)?, row.get(1)?)),
+    )?;
     for (id, number) in rows {
         let lookup = registry_api::envelope::id_lookup_key(key, &IdNumber::new(number));
         tx.execute(
@@ -1101,24 +1074,6 @@ fn rehash_lookups(conn: &mut Connection, key: &LookupKey) -> Result<(), StoreErr
 pub(crate) fn test_lookup_key() -> LookupKey {
     LookupKey::from_text("kiosk-lookup-key-v1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=")
         .expect("valid test key")
-}
-
-/// Brings the schema up to the newest version, one transaction per step;
-/// returns the version found before.
-fn migrate(conn: &mut Connection) -> Result<i64, StoreError> {
-    let known = MIGRATIONS.len() as i64;
-    let found: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
-    if found > known {
-        return Err(StoreError::SchemaTooNew { found, known });
-    }
-    for (idx, sql) in MIGRATIONS.iter().enumerate().skip(found.max(0) as usize) {
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        tx.execute_batch(sql)?;
-        tx.pragma_update(None, "user_version", idx as i64 + 1)?;
-        tx.commit()?;
-        log::info!("database migrated to schema version {}", idx + 1);
-    }
-    Ok(found)
 }
 
 #[cfg(test)]
@@ -1166,8 +1121,9 @@ mod tests {
         let page = |n: usize| vec![0xA5; n];
         let count = |table: &str| -> i64 {
             store
-                .conn()
-                .query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))
+                .db()
+                .unwrap()
+                .query_row(&format!("SELECT COUNT(*) FROM {table}"), params![], |r| r.get(0))
                 .unwrap()
         };
         // Two open uploads per terminal; the third is refused, nothing stored.
@@ -1214,18 +1170,20 @@ mod tests {
         );
         // An upload staged before owners were kept is claimed by who continues it.
         store
-            .conn()
-            .execute("UPDATE staged_uploads SET owner = '' WHERE idempotency_key = 'x'", [])
+            .db()
+            .unwrap()
+            .execute("UPDATE staged_uploads SET owner = '' WHERE idempotency_key = 'x'", params![])
             .unwrap();
         assert_eq!(
             store.stage_page("x", "t3", 1, &page(5), &LIMITS).unwrap(),
             StageState::Missing(vec![])
         );
         let owner: String = store
-            .conn()
+            .db()
+            .unwrap()
             .query_row(
                 "SELECT owner FROM staged_uploads WHERE idempotency_key = 'x'",
-                [],
+                params![],
                 |r| r.get(0),
             )
             .unwrap();
@@ -1322,11 +1280,11 @@ mod tests {
     fn refuses_a_newer_schema() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("r.db");
-        drop(Store::open(&path, test_lookup_key()).unwrap());
-        let conn = Connection::open(&path).unwrap();
+        drop(Store::open(&Database::sqlite(&path), test_lookup_key()).unwrap());
+        let conn = rusqlite::Connection::open(&path).unwrap();
         conn.pragma_update(None, "user_version", 99).unwrap();
         drop(conn);
-        let err = Store::open(&path, test_lookup_key()).unwrap_err();
+        let err = Store::open(&Database::sqlite(&path), test_lookup_key()).unwrap_err();
         assert!(
             matches!(
                 err,

@@ -6,11 +6,10 @@
 //! (`plain_registration_upload_is_gone`).
 
 use std::net::SocketAddr;
-use std::path::Path;
 
 use kiosk_privacy::{Address, IdNumber, PersonName, PersonalText, PhoneNumber};
 use registry::{LookupKey, SealSecretKey};
-use registry::{RegistryConfig, RunningRegistry, Stats};
+use registry::{Database, RegistryConfig, RunningRegistry, Stats};
 use registry_api::envelope::id_lookup_key;
 use registry_api::{
     ApiError, HistoryQuery, HistoryReply, PageUpload, Petitioner, RegistrationAck,
@@ -25,15 +24,18 @@ use reqwest::header;
 use reqwest::StatusCode;
 use std::sync::OnceLock;
 
+mod support;
+use support::{Backend, TestDb};
+
 /// The test registry's keys, made once per test process.
 fn keys() -> &'static (SealSecretKey, LookupKey) {
     static KEYS: OnceLock<(SealSecretKey, LookupKey)> = OnceLock::new();
     KEYS.get_or_init(|| (SealSecretKey::generate(), LookupKey::generate()))
 }
 
-fn config(db: &Path, tokens: Vec<String>) -> RegistryConfig {
+fn config(db: &Database, tokens: Vec<String>) -> RegistryConfig {
     RegistryConfig {
-        db_path: db.to_path_buf(),
+        database: db.clone(),
         tokens,
         seal_key: keys().0.clone(),
         old_seal_keys: Vec::new(),
@@ -62,7 +64,7 @@ fn local() -> SocketAddr {
     "127.0.0.1:0".parse().unwrap()
 }
 
-async fn start_on(db: &Path) -> RunningRegistry {
+async fn start_on(db: &Database) -> RunningRegistry {
     let cfg = config(db, vec![TOKEN.into(), "other-token".into()]);
     registry::start(cfg, local()).await.unwrap()
 }
@@ -188,10 +190,9 @@ fn seq_of(case_number: &str) -> u32 {
     seq.parse().unwrap()
 }
 
-#[tokio::test]
-async fn health_needs_no_token() {
-    let dir = tempfile::tempdir().unwrap();
-    let reg = start_on(&dir.path().join("r.db")).await;
+on_both!(async fn health_needs_no_token(backend: Backend) {
+    let dir = TestDb::new(backend);
+    let reg = start_on(&dir.database).await;
     let res = reqwest::get(format!("{}{HEALTH_PATH}", reg.base_url()))
         .await
         .unwrap();
@@ -199,12 +200,11 @@ async fn health_needs_no_token() {
     let body: serde_json::Value = res.json().await.unwrap();
     assert_eq!(body, serde_json::json!({"status": "ok"}));
     reg.shutdown().await;
-}
+});
 
-#[tokio::test]
-async fn upload_replay_conflict_and_record() {
-    let dir = tempfile::tempdir().unwrap();
-    let reg = start_on(&dir.path().join("r.db")).await;
+on_both!(async fn upload_replay_conflict_and_record(backend: Backend) {
+    let dir = TestDb::new(backend);
+    let reg = start_on(&dir.database).await;
     let c = Client::new(&reg);
 
     let up = upload("key-1", ID_A, "wages");
@@ -291,12 +291,11 @@ async fn upload_replay_conflict_and_record() {
         }
     );
     reg.shutdown().await;
-}
+});
 
-#[tokio::test]
-async fn authentication_is_required() {
-    let dir = tempfile::tempdir().unwrap();
-    let reg = start_on(&dir.path().join("r.db")).await;
+on_both!(async fn authentication_is_required(backend: Backend) {
+    let dir = TestDb::new(backend);
+    let reg = start_on(&dir.database).await;
     let c = Client::new(&reg);
     let sealed = seal(&upload("key-auth", ID_A, "wages"));
     let url = format!("{}{SEALED_REGISTRATIONS_PATH}", c.base);
@@ -343,15 +342,14 @@ async fn authentication_is_required() {
     let ok = post().bearer_auth("other-token");
     assert_eq!(ok.send().await.unwrap().status(), StatusCode::CREATED);
     reg.shutdown().await;
-}
+});
 
-/// The plain-JSON upload that once sat at `POST /v1/registrations` is gone:
-/// a client holding a valid terminal token that posts a registration there in
-/// clear (as JSON, or sealed) gets 404 and nothing is stored, not even staged.
-#[tokio::test]
-async fn plain_registration_upload_is_gone() {
-    let dir = tempfile::tempdir().unwrap();
-    let reg = start_on(&dir.path().join("r.db")).await;
+// The plain-JSON upload that once sat at `POST /v1/registrations` is gone:
+// a client holding a valid terminal token that posts a registration there in
+// clear (as JSON, or sealed) gets 404 and nothing is stored, not even staged.
+on_both!(async fn plain_registration_upload_is_gone(backend: Backend) {
+    let dir = TestDb::new(backend);
+    let reg = start_on(&dir.database).await;
     let c = Client::new(&reg);
     let up = upload("key-plain", ID_A, "wages");
     let url = format!("{}{REGISTRATIONS_PATH}", c.base);
@@ -392,12 +390,11 @@ async fn plain_registration_upload_is_gone() {
     assert!(!ack.replayed);
     assert_eq!(seq_of(&ack.case_number), 1);
     reg.shutdown().await;
-}
+});
 
-#[tokio::test]
-async fn bad_requests_get_json_errors_without_personal_data() {
-    let dir = tempfile::tempdir().unwrap();
-    let reg = start_on(&dir.path().join("r.db")).await;
+on_both!(async fn bad_requests_get_json_errors_without_personal_data(backend: Backend) {
+    let dir = TestDb::new(backend);
+    let reg = start_on(&dir.database).await;
     let c = Client::new(&reg);
     // The JSON endpoints (here the heartbeat) refuse bodies without quoting them.
     let post = |body: String, content_type: &str| {
@@ -532,12 +529,11 @@ async fn bad_requests_get_json_errors_without_personal_data() {
     // Nothing was stored.
     assert_eq!(c.stats().await, Stats::default());
     reg.shutdown().await;
-}
+});
 
-#[tokio::test]
-async fn oversized_body_is_413() {
-    let dir = tempfile::tempdir().unwrap();
-    let reg = start_on(&dir.path().join("r.db")).await;
+on_both!(async fn oversized_body_is_413(backend: Backend) {
+    let dir = TestDb::new(backend);
+    let reg = start_on(&dir.database).await;
     let c = Client::new(&reg);
     let body = vec![b' '; registry_api::MAX_BODY_BYTES + 1];
     let res = c
@@ -554,12 +550,11 @@ async fn oversized_body_is_413() {
         api_error(res, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large").await;
     }
     reg.shutdown().await;
-}
+});
 
-#[tokio::test]
-async fn history_is_newest_first_and_per_person() {
-    let dir = tempfile::tempdir().unwrap();
-    let reg = start_on(&dir.path().join("r.db")).await;
+on_both!(async fn history_is_newest_first_and_per_person(backend: Backend) {
+    let dir = TestDb::new(backend);
+    let reg = start_on(&dir.database).await;
     let c = Client::new(&reg);
     let first = c.upload_ok(&upload("h-1", ID_A, "wages")).await;
     let other = c.upload_ok(&upload("h-2", ID_B, "land")).await;
@@ -594,12 +589,11 @@ async fn history_is_newest_first_and_per_person() {
         .registrations
         .is_empty());
     reg.shutdown().await;
-}
+});
 
-#[tokio::test]
-async fn restart_keeps_data_and_continues_numbering() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("r.db");
+on_both!(async fn restart_keeps_data_and_continues_numbering(backend: Backend) {
+    let dir = TestDb::new(backend);
+    let db = dir.database.clone();
     let reg = start_on(&db).await;
     let c = Client::new(&reg);
     let a = c.upload_ok(&upload("r-1", ID_A, "wages")).await;
@@ -627,12 +621,11 @@ async fn restart_keeps_data_and_continues_numbering() {
     assert_eq!(seq_of(&next.case_number), seq_of(&b.case_number) + 1);
     assert_eq!(c.history(ID_A).await.registrations.len(), 3);
     reg.shutdown().await;
-}
+});
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn concurrent_uploads_get_unique_gapless_numbers() {
-    let dir = tempfile::tempdir().unwrap();
-    let reg = start_on(&dir.path().join("r.db")).await;
+on_both!([flavor = "multi_thread", worker_threads = 4] async fn concurrent_uploads_get_unique_gapless_numbers(backend: Backend) {
+    let dir = TestDb::new(backend);
+    let reg = start_on(&dir.database).await;
     let base = reg.base_url();
     let http = reqwest::Client::new();
 
@@ -708,12 +701,12 @@ async fn concurrent_uploads_get_unique_gapless_numbers() {
         21
     );
     reg.shutdown().await;
-}
+});
 
 #[test]
 fn blocking_registry_serves_and_stops_on_drop() {
     let dir = tempfile::tempdir().unwrap();
-    let cfg = config(&dir.path().join("r.db"), vec![TOKEN.into()]);
+    let cfg = config(&Database::sqlite(dir.path().join("r.db")), vec![TOKEN.into()]);
     let reg = registry::start_blocking(cfg, local()).unwrap();
     let url = format!("{}{HEALTH_PATH}", reg.base_url());
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -727,13 +720,12 @@ fn blocking_registry_serves_and_stops_on_drop() {
     assert!(after.is_err(), "the server should be gone after drop");
 }
 
-#[tokio::test]
-async fn start_refuses_an_empty_token_list() {
-    let dir = tempfile::tempdir().unwrap();
-    let cfg = config(&dir.path().join("r.db"), vec!["  ".into()]);
+on_both!(async fn start_refuses_an_empty_token_list(backend: Backend) {
+    let dir = TestDb::new(backend);
+    let cfg = config(&dir.database, vec!["  ".into()]);
     let err = registry::start(cfg, local()).await.unwrap_err();
     assert!(err.to_string().contains("no terminal tokens"), "{err}");
-}
+});
 
 impl Client {
     async fn post_sealed(&self, key: &str, body: Vec<u8>, content_type: &str) -> reqwest::Response {
@@ -749,10 +741,9 @@ impl Client {
     }
 }
 
-#[tokio::test]
-async fn sealed_uploads_are_opened_stored_once_and_acknowledged_with_201() {
-    let dir = tempfile::tempdir().unwrap();
-    let reg = start_on(&dir.path().join("r.db")).await;
+on_both!(async fn sealed_uploads_are_opened_stored_once_and_acknowledged_with_201(backend: Backend) {
+    let dir = TestDb::new(backend);
+    let reg = start_on(&dir.database).await;
     let c = Client::new(&reg);
     let up = upload("s-1", ID_A, "wages");
     let sealed = keys().0.public_key().seal(&up).unwrap();
@@ -785,12 +776,11 @@ async fn sealed_uploads_are_opened_stored_once_and_acknowledged_with_201() {
     assert_eq!(c.stats().await.registrations, 2);
     assert_eq!(c.history(ID_A).await.registrations.len(), 2);
     reg.shutdown().await;
-}
+});
 
-#[tokio::test]
-async fn sealed_uploads_that_do_not_open_or_match_are_refused_precisely() {
-    let dir = tempfile::tempdir().unwrap();
-    let reg = start_on(&dir.path().join("r.db")).await;
+on_both!(async fn sealed_uploads_that_do_not_open_or_match_are_refused_precisely(backend: Backend) {
+    let dir = TestDb::new(backend);
+    let reg = start_on(&dir.database).await;
     let c = Client::new(&reg);
     let up = upload("s-9", ID_A, "wages");
     // Sealed to another registry's key: the box names it.
@@ -842,12 +832,11 @@ async fn sealed_uploads_that_do_not_open_or_match_are_refused_precisely() {
     api_error(res, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large").await;
     assert_eq!(c.stats().await.registrations, 0);
     reg.shutdown().await;
-}
+});
 
-#[tokio::test]
-async fn history_takes_the_id_number_and_heartbeats_are_recorded() {
-    let dir = tempfile::tempdir().unwrap();
-    let reg = start_on(&dir.path().join("r.db")).await;
+on_both!(async fn history_takes_the_id_number_and_heartbeats_are_recorded(backend: Backend) {
+    let dir = TestDb::new(backend);
+    let reg = start_on(&dir.database).await;
     let c = Client::new(&reg);
     c.upload_ok(&upload("k-1", ID_A, "wages")).await;
     // A keyed hash computed elsewhere is not a query: the registry hashes.
@@ -893,7 +882,7 @@ async fn history_takes_the_id_number_and_heartbeats_are_recorded() {
     assert_eq!(all.len(), 1);
     assert_eq!(all[0].heartbeat, hb);
     reg.shutdown().await;
-}
+});
 
 /// `upload` with a third page, and its metadata: the pages without their images.
 fn staged(key: &str) -> (RegistrationUpload, RegistrationUpload) {
@@ -928,10 +917,9 @@ impl Client {
     }
 }
 
-#[tokio::test]
-async fn staged_uploads_report_missing_pages_and_issue_the_case_with_the_last() {
-    let dir = tempfile::tempdir().unwrap();
-    let reg = start_on(&dir.path().join("r.db")).await;
+on_both!(async fn staged_uploads_report_missing_pages_and_issue_the_case_with_the_last(backend: Backend) {
+    let dir = TestDb::new(backend);
+    let reg = start_on(&dir.database).await;
     let c = Client::new(&reg);
     let (full, meta) = staged("st-1");
     let jpeg = |i: usize| full.pages[i].jpeg().unwrap();
@@ -1016,21 +1004,12 @@ async fn staged_uploads_report_missing_pages_and_issue_the_case_with_the_last() 
             ratings: 0
         }
     );
-    let db = rusqlite::Connection::open(dir.path().join("r.db")).unwrap();
-    let staged_left: i64 = db
-        .query_row("SELECT COUNT(*) FROM staged_uploads", [], |r| r.get(0))
-        .unwrap();
+    let staged_left = dir.count("SELECT COUNT(*) FROM staged_uploads");
     assert_eq!(staged_left, 0, "staged rows outlived the registration");
-    let stored: Vec<Vec<u8>> = db
-        .prepare("SELECT jpeg FROM pages ORDER BY page_index")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
+    let stored = dir.blobs("SELECT jpeg FROM pages ORDER BY page_index");
     assert_eq!(stored, vec![jpeg(0), jpeg(1), jpeg(2)]);
     reg.shutdown().await;
-}
+});
 
 /// A bundle of the sealed metadata and the sealed pages `indexes` of `full`.
 fn bundle_of(meta: &RegistrationUpload, full: &RegistrationUpload, indexes: &[u32]) -> Vec<u8> {
@@ -1046,10 +1025,9 @@ fn bundle_of(meta: &RegistrationUpload, full: &RegistrationUpload, indexes: &[u3
     registry_api::bundle::encode(&sealed_meta, pages.iter().map(|(i, b)| (*i, b.as_slice())))
 }
 
-#[tokio::test]
-async fn a_complete_bundle_is_registered_in_one_request() {
-    let dir = tempfile::tempdir().unwrap();
-    let reg = start_on(&dir.path().join("r.db")).await;
+on_both!(async fn a_complete_bundle_is_registered_in_one_request(backend: Backend) {
+    let dir = TestDb::new(backend);
+    let reg = start_on(&dir.database).await;
     let c = Client::new(&reg);
     let (full, meta) = staged("bu-1");
     let res = c
@@ -1145,14 +1123,13 @@ async fn a_complete_bundle_is_registered_in_one_request() {
         }
     );
     reg.shutdown().await;
-}
+});
 
-#[tokio::test]
-async fn a_rotated_registry_opens_boxes_of_its_old_key_and_refuses_unknown_keys_with_422() {
-    let dir = tempfile::tempdir().unwrap();
+on_both!(async fn a_rotated_registry_opens_boxes_of_its_old_key_and_refuses_unknown_keys_with_422(backend: Backend) {
+    let dir = TestDb::new(backend);
     let old = keys().0.clone();
     let new = SealSecretKey::generate();
-    let mut cfg = config(&dir.path().join("r.db"), vec![TOKEN.into()]);
+    let mut cfg = config(&dir.database, vec![TOKEN.into()]);
     cfg.seal_key = new.clone();
     cfg.old_seal_keys = vec![old.clone()];
     let reg = registry::start(cfg, local()).await.unwrap();
@@ -1199,12 +1176,11 @@ async fn a_rotated_registry_opens_boxes_of_its_old_key_and_refuses_unknown_keys_
     assert!(err.message.contains(&id), "{err:?}");
     assert_eq!(c.stats().await.registrations, 3);
     reg.shutdown().await;
-}
+});
 
-#[tokio::test]
-async fn staged_uploads_never_completed_are_swept() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("r.db");
+on_both!(async fn staged_uploads_never_completed_are_swept(backend: Backend) {
+    let dir = TestDb::new(backend);
+    let db = dir.database.clone();
     let mut cfg = config(&db, vec![TOKEN.into()]);
     cfg.staged_max_age = std::time::Duration::from_millis(400);
     let reg = registry::start(cfg, local()).await.unwrap();
@@ -1218,12 +1194,7 @@ async fn staged_uploads_never_completed_are_swept() {
         )
         .await;
     assert_eq!(res.status(), StatusCode::ACCEPTED);
-    let count = |table: &str| -> i64 {
-        rusqlite::Connection::open(&db)
-            .unwrap()
-            .query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))
-            .unwrap()
-    };
+    let count = |table: &str| -> i64 { dir.count(&format!("SELECT COUNT(*) FROM {table}")) };
     assert_eq!((count("staged_uploads"), count("staged_pages")), (1, 1));
     // Swept within the age plus one sweep period (a quarter of the age).
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
@@ -1247,14 +1218,9 @@ async fn staged_uploads_never_completed_are_swept() {
     // At start: an old staged upload left in the database is swept at once.
     let mut cfg = config(&db, vec![TOKEN.into()]);
     cfg.staged_max_age = std::time::Duration::from_secs(3600);
-    {
-        let conn = rusqlite::Connection::open(&db).unwrap();
-        conn.execute(
-            "INSERT INTO staged_uploads (idempotency_key, metadata, metadata_sha256, page_count, received_at) VALUES ('sw-2', x'7b7d', 'h', 1, '2026-01-01T00:00:00.000Z')",
-            [],
-        )
-        .unwrap();
-    }
+    dir.execute(
+        "INSERT INTO staged_uploads (idempotency_key, metadata, metadata_sha256, page_count, received_at) VALUES ('sw-2', '{}', 'h', 1, '2026-01-01T00:00:00.000Z')",
+    );
     let reg = registry::start(cfg, local()).await.unwrap();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
     while count("staged_uploads") > 0 && std::time::Instant::now() < deadline {
@@ -1262,17 +1228,16 @@ async fn staged_uploads_never_completed_are_swept() {
     }
     assert_eq!(count("staged_uploads"), 0);
     reg.shutdown().await;
-}
+});
 
-/// Least privilege: a terminal's credentials get 403 on every staff
-/// endpoint (no record, no status change, no fleet list, no totals, no
-/// audit), a staff credential 403 on the terminal API; every staff call and
-/// every history lookup is in the audit log with the credential's name and
-/// never the token.
-#[tokio::test]
-async fn terminal_and_staff_credentials_reach_only_their_own_api_and_are_audited() {
-    let dir = tempfile::tempdir().unwrap();
-    let reg = start_on(&dir.path().join("r.db")).await;
+// Least privilege: a terminal's credentials get 403 on every staff
+// endpoint (no record, no status change, no fleet list, no totals, no
+// audit), a staff credential 403 on the terminal API; every staff call and
+// every history lookup is in the audit log with the credential's name and
+// never the token.
+on_both!(async fn terminal_and_staff_credentials_reach_only_their_own_api_and_are_audited(backend: Backend) {
+    let dir = TestDb::new(backend);
+    let reg = start_on(&dir.database).await;
     let c = Client::new(&reg);
     let ack = c.upload_ok(&upload("key-priv", ID_A, "wages")).await;
     let record = format!("{}{REGISTRATIONS_PATH}/{}", c.base, ack.case_number);
@@ -1356,16 +1321,15 @@ async fn terminal_and_staff_credentials_reach_only_their_own_api_and_are_audited
         assert!(!text.contains(secret), "the audit log holds {secret}");
     }
     reg.shutdown().await;
-}
+});
 
-/// History lookups cannot be farmed: one terminal gets its burst, then 429
-/// `rate_limited` with `Retry-After`, while another terminal is not held
-/// back; every lookup, refused ones included, is in the audit log with the
-/// terminal that made it.
-#[tokio::test]
-async fn history_lookups_are_rate_limited_per_terminal_and_audited() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut cfg = config(&dir.path().join("r.db"), vec![TOKEN.into(), "other-token".into()]);
+// History lookups cannot be farmed: one terminal gets its burst, then 429
+// `rate_limited` with `Retry-After`, while another terminal is not held
+// back; every lookup, refused ones included, is in the audit log with the
+// terminal that made it.
+on_both!(async fn history_lookups_are_rate_limited_per_terminal_and_audited(backend: Backend) {
+    let dir = TestDb::new(backend);
+    let mut cfg = config(&dir.database, vec![TOKEN.into(), "other-token".into()]);
     cfg.history_limit = registry::HistoryLimit {
         burst: 5,
         per_minute: 1,
@@ -1410,19 +1374,18 @@ async fn history_lookups_are_rate_limited_per_terminal_and_audited() {
     assert_eq!(looked.iter().filter(|w| **w == refused[0]).count(), 5, "the same terminal");
     assert!(refused[0].starts_with("terminal-"));
     reg.shutdown().await;
-}
+});
 
-/// A token bound to a terminal (`TERMINAL_ID TOKEN`) records that terminal,
-/// whatever the body says; removing its line from the token file refuses it
-/// at its next request, without a restart, while the others go on.
-#[tokio::test]
-async fn a_bound_token_names_its_terminal_and_a_removed_line_revokes_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("tokens");
+// A token bound to a terminal (`TERMINAL_ID TOKEN`) records that terminal,
+// whatever the body says; removing its line from the token file refuses it
+// at its next request, without a restart, while the others go on.
+on_both!(async fn a_bound_token_names_its_terminal_and_a_removed_line_revokes_it(backend: Backend) {
+    let dir = TestDb::new(backend);
+    let file = dir.dir().join("tokens");
     let lines = "hall-01 tok-hall-01\nhall-02 tok-hall-02\n";
     std::fs::write(&file, lines).unwrap();
     let mut cfg = config(
-        &dir.path().join("r.db"),
+        &dir.database,
         lines.lines().map(str::to_owned).collect(),
     );
     cfg.token_file = Some(file.clone());
@@ -1511,7 +1474,7 @@ async fn a_bound_token_names_its_terminal_and_a_removed_line_revokes_it() {
     .await;
     assert_eq!(heartbeat("tok-hall-02").await.unwrap().status(), StatusCode::NO_CONTENT);
     reg.shutdown().await;
-}
+});
 
 /// The registry's audit log, newest first, as the staff reads it.
 async fn audit_of(c: &Client) -> Vec<registry::AuditEntry> {
@@ -1536,15 +1499,14 @@ async fn raw_history(c: &Client, token: &str, body: serde_json::Value) -> reqwes
         .unwrap()
 }
 
-/// The registry computes the keyed hash: a terminal sends the ID number and
-/// holds no key, and any terminal finds the same history for the same number
-/// (the check letter in either case); a hash sent in its place, an empty or
-/// oversized number, are refused without quoting them; the audit log keeps
-/// the keyed hash, never the number.
-#[tokio::test]
-async fn the_registry_hashes_the_id_number_so_every_terminal_finds_the_same_history() {
-    let dir = tempfile::tempdir().unwrap();
-    let reg = start_on(&dir.path().join("r.db")).await;
+// The registry computes the keyed hash: a terminal sends the ID number and
+// holds no key, and any terminal finds the same history for the same number
+// (the check letter in either case); a hash sent in its place, an empty or
+// oversized number, are refused without quoting them; the audit log keeps
+// the keyed hash, never the number.
+on_both!(async fn the_registry_hashes_the_id_number_so_every_terminal_finds_the_same_history(backend: Backend) {
+    let dir = TestDb::new(backend);
+    let reg = start_on(&dir.database).await;
     let c = Client::new(&reg);
     let first = c.upload_ok(&upload("key-across-1", ID_A, "wages")).await;
     let second = c.upload_ok(&upload("key-across-2", ID_A, "land")).await;
@@ -1573,14 +1535,13 @@ async fn the_registry_hashes_the_id_number_so_every_terminal_finds_the_same_hist
     assert!(lookups.iter().all(|e| e.target == hash), "the keyed hash is the target");
     assert!(!serde_json::to_string(&audit).unwrap().contains("19491231"));
     reg.shutdown().await;
-}
+});
 
-/// A lookup for an identity a clerk typed (no card read) says so, and the
-/// audit log records it apart from card lookups.
-#[tokio::test]
-async fn a_typed_identitys_lookup_is_audited_as_typed() {
-    let dir = tempfile::tempdir().unwrap();
-    let reg = start_on(&dir.path().join("r.db")).await;
+// A lookup for an identity a clerk typed (no card read) says so, and the
+// audit log records it apart from card lookups.
+on_both!(async fn a_typed_identitys_lookup_is_audited_as_typed(backend: Backend) {
+    let dir = TestDb::new(backend);
+    let reg = start_on(&dir.database).await;
     let c = Client::new(&reg);
     c.upload_ok(&upload("key-typed-1", ID_A, "wages")).await;
     let res = raw_history(&c, TOKEN, serde_json::json!({ "id_number": ID_A })).await;
@@ -1602,4 +1563,4 @@ async fn a_typed_identitys_lookup_is_audited_as_typed() {
     assert!(lookups.iter().all(|e| e.who.starts_with("terminal-")));
     assert_eq!(lookups[0].target, lookups[1].target, "the same keyed hash");
     reg.shutdown().await;
-}
+});

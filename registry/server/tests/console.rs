@@ -422,7 +422,7 @@ async fn registry_staff_add_takes_the_password_from_stdin() {
     // A registry on that database signs wang in.
     let seal = registry::SealSecretKey::generate();
     let cfg = registry::RegistryConfig {
-        db_path: db.clone(),
+        database: db.clone().into(),
         tokens: vec![format!("hall-01 {TOKEN}")],
         token_file: None,
         staff_tokens: vec![],

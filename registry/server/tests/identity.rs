@@ -18,6 +18,9 @@ use registry_api::{
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
 use reqwest::StatusCode;
 
+mod support;
+use support::{Backend, TestDb};
+
 const STAFF: &str = "specimen-staff-token";
 const LEGACY_TOKEN: &str = "hall-01 specimen-legacy-token";
 
@@ -107,12 +110,11 @@ async fn enroll(term: &reqwest::Client, base: &str, id: &str, code: &str) -> req
         .unwrap()
 }
 
-#[tokio::test]
-async fn an_enrolled_key_names_the_terminal_and_revocation_holds_at_the_next_request() {
-    let dir = tempfile::tempdir().unwrap();
-    let pki = pki(dir.path());
+on_both!(async fn an_enrolled_key_names_the_terminal_and_revocation_holds_at_the_next_request(backend: Backend) {
+    let dir = TestDb::new(backend);
+    let pki = pki(dir.dir());
     let cfg = RegistryConfig {
-        db_path: dir.path().join("registry.db"),
+        database: dir.database.clone(),
         tokens: vec![LEGACY_TOKEN.into()],
         token_file: None,
         staff_tokens: vec![STAFF.into()],
@@ -212,7 +214,7 @@ async fn an_enrolled_key_names_the_terminal_and_revocation_holds_at_the_next_req
         assert!(actions.contains(&wanted), "{wanted} missing from {actions:?}");
     }
     reg.shutdown().await;
-}
+});
 
 /// VmHWM (peak resident memory) of a process, in KiB.
 fn peak_kib(pid: u32) -> u64 {
@@ -392,7 +394,7 @@ async fn an_enrolled_terminals_key_never_reaches_the_console() {
     let db = dir.path().join("registry.db");
     registry::add_staff_account(&db, "zhang", registry::StaffRole::Supervisor, "specimen-password-1").unwrap();
     let cfg = RegistryConfig {
-        db_path: db,
+        database: db.into(),
         tokens: vec![],
         token_file: None,
         staff_tokens: vec![STAFF.into()],

@@ -3,10 +3,8 @@
 //! rater sealed to the registry, which hashes the ID number itself), and every
 //! refusal has its own status, code and message. All personal data is SPECIMEN.
 
-use std::path::Path;
-
 use kiosk_privacy::{Address, IdNumber, PersonName, PersonalText};
-use registry::{LookupKey, RegistryConfig, RunningRegistry, SealSecretKey, Stats};
+use registry::{Database, LookupKey, RegistryConfig, RunningRegistry, SealSecretKey, Stats};
 use base64::Engine as _;
 use registry_api::{
     ApiError, HistoryQuery, HistoryReply, Petitioner, RatingAck, RatingUpload, RegistrationAck,
@@ -14,6 +12,9 @@ use registry_api::{
     SEALED_CONTENT_TYPE, SEALED_REGISTRATIONS_PATH,
 };
 use reqwest::StatusCode;
+
+mod support;
+use support::{Backend, TestDb};
 
 const TOKEN: &str = "specimen-terminal-token";
 const STAFF: &str = "specimen-staff-token";
@@ -27,11 +28,11 @@ struct Rig {
 }
 
 impl Rig {
-    async fn start(db: &Path) -> Rig {
+    async fn start(db: &Database) -> Rig {
         let lookup = LookupKey::generate();
         let seal = SealSecretKey::generate();
         let cfg = RegistryConfig {
-            db_path: db.to_path_buf(),
+            database: db.clone(),
             tokens: vec![TOKEN.into()],
             seal_key: seal.clone(),
             old_seal_keys: Vec::new(),
@@ -181,10 +182,9 @@ async fn refused(res: reqwest::Response, status: StatusCode, code: &str) -> Stri
     err.message
 }
 
-#[tokio::test]
-async fn a_closed_case_is_rated_once_and_the_history_carries_the_score() {
-    let dir = tempfile::tempdir().unwrap();
-    let rig = Rig::start(&dir.path().join("r.db")).await;
+on_both!(async fn a_closed_case_is_rated_once_and_the_history_carries_the_score(backend: Backend) {
+    let dir = TestDb::new(backend);
+    let rig = Rig::start(&dir.database).await;
     let case = rig.register("reg-1", ID_A).await;
     assert_eq!(rig.history(ID_A).await.registrations[0].rating, None);
     assert_eq!(
@@ -228,12 +228,11 @@ async fn a_closed_case_is_rated_once_and_the_history_carries_the_score() {
     .await;
     assert_eq!(rig.stats().await.ratings, 1);
     rig.reg.shutdown().await;
-}
+});
 
-#[tokio::test]
-async fn each_refusal_has_its_status_and_message() {
-    let dir = tempfile::tempdir().unwrap();
-    let rig = Rig::start(&dir.path().join("r.db")).await;
+on_both!(async fn each_refusal_has_its_status_and_message(backend: Backend) {
+    let dir = TestDb::new(backend);
+    let rig = Rig::start(&dir.database).await;
     let case = rig.register("reg-1", ID_A).await;
     let key_a = rig.rater(&case, ID_A);
 
@@ -371,14 +370,13 @@ async fn each_refusal_has_its_status_and_message() {
         .unwrap();
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     rig.reg.shutdown().await;
-}
+});
 
-/// A rating whose sealed rater holds another petitioner's ID number is refused.
-#[tokio::test]
-async fn a_sealed_rater_who_is_not_the_petitioner_is_refused() {
+// A rating whose sealed rater holds another petitioner's ID number is refused.
+on_both!(async fn a_sealed_rater_who_is_not_the_petitioner_is_refused(backend: Backend) {
     use base64::Engine as _;
-    let dir = tempfile::tempdir().unwrap();
-    let rig = Rig::start(&dir.path().join("r.db")).await;
+    let dir = TestDb::new(backend);
+    let rig = Rig::start(&dir.database).await;
     let case = rig.register("reg-1", ID_A).await;
     rig.set_status(&case, "closed").await;
     let seal = |id: &str| {
@@ -395,4 +393,4 @@ async fn a_sealed_rater_who_is_not_the_petitioner_is_refused() {
         .header(IDEMPOTENCY_HEADER, "k2").json(&body(seal(ID_A))).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::CREATED);
     rig.reg.shutdown().await;
-}
+});

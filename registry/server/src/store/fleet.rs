@@ -5,6 +5,7 @@
 use chrono::{DateTime, Utc};
 use registry_api::PrinterReport;
 
+use super::db::{params, Sql};
 use super::{Store, StoreError};
 
 /// One terminal as the fleet view reads it from the database.
@@ -33,16 +34,15 @@ fn count(v: Option<i64>) -> Option<u64> {
 impl Store {
     /// Every terminal known from the terminals table or a heartbeat, by id.
     pub fn fleet(&self) -> Result<Vec<FleetRecord>, StoreError> {
-        let conn = self.conn();
-        let mut stmt = conn.prepare(
+        self.db()?.query_map(
             "SELECT ids.terminal_id, t.hall, t.status, h.received_at, h.queue_depth, h.failed,
                     h.oldest_unsent_age_s, h.printer, h.free_disk_mb, h.version
              FROM (SELECT terminal_id FROM terminals UNION SELECT terminal_id FROM heartbeats) ids
              LEFT JOIN terminals t ON t.terminal_id = ids.terminal_id
              LEFT JOIN heartbeats h ON h.terminal_id = ids.terminal_id
              ORDER BY ids.terminal_id",
-        )?;
-        let rows = stmt.query_map([], |r| {
+            params![],
+            |r| {
             Ok(FleetRecord {
                 terminal_id: r.get(0)?,
                 hall: r.get(1)?,
@@ -58,8 +58,7 @@ impl Store {
                 free_disk_mb: count(r.get(8)?),
                 version: r.get(9)?,
             })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        })
     }
 }
 

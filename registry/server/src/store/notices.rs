@@ -10,9 +10,9 @@
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use registry_api::{HistoryEntry, Notice};
-use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use super::db::{params, Durability, OptionalExtension, Sql, Value};
 
-use super::{china_time, durability, Durability, Store, StoreError};
+use super::{china_time, Store, StoreError};
 
 /// The notice a move needs: acceptance and non-acceptance their 告知书, the
 /// answer its 答复意见书; other moves none.
@@ -129,12 +129,12 @@ fn beijing_now(now: DateTime<Utc>) -> String {
 }
 
 /// The notices of the registration `id`, oldest first.
-fn notices_of(conn: &Connection, id: i64) -> Result<Vec<StoredNotice>, StoreError> {
-    let mut stmt = conn.prepare_cached(
+fn notices_of(db: &mut impl Sql, id: i64) -> Result<Vec<StoredNotice>, StoreError> {
+    db.query_map(
         "SELECT kind, issued_at, title, text, issued_by FROM notices
          WHERE registration_id = ?1 ORDER BY id",
-    )?;
-    let rows = stmt.query_map([id], |r| {
+        params![id],
+        |r| {
         Ok(StoredNotice {
             notice: Notice {
                 kind: r.get(0)?,
@@ -144,25 +144,24 @@ fn notices_of(conn: &Connection, id: i64) -> Result<Vec<StoredNotice>, StoreErro
             },
             issued_by: r.get(4)?,
         })
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    })
 }
 
 /// Fills the notices of each history entry (found by case number).
 pub(super) fn attach_notices(
-    conn: &Connection,
+    db: &mut impl Sql,
     entries: &mut [HistoryEntry],
 ) -> Result<(), StoreError> {
     for entry in entries {
-        let id: Option<i64> = conn
+        let id: Option<i64> = db
             .query_row(
                 "SELECT id FROM registrations WHERE case_number = ?1",
-                [&entry.case_number],
+                params![&entry.case_number],
                 |r| r.get(0),
             )
             .optional()?;
         if let Some(id) = id {
-            entry.notices = notices_of(conn, id)?.into_iter().map(|n| n.notice).collect();
+            entry.notices = notices_of(db, id)?.into_iter().map(|n| n.notice).collect();
         }
     }
     Ok(())
@@ -186,13 +185,12 @@ impl Store {
         if kind.is_some() && text.is_none() {
             return Ok(ChangeOutcome::NoticeRequired);
         }
-        let mut conn = self.conn();
-        durability(&conn, Durability::Full)?;
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut db = self.db()?;
+        let mut tx = db.begin(Durability::Full)?;
         let found: Option<(i64, String)> = tx
             .query_row(
                 "SELECT id, status FROM registrations WHERE case_number = ?1",
-                [case_number],
+                params![case_number],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()?;
@@ -231,12 +229,12 @@ impl Store {
         limit: u32,
         offset: u32,
     ) -> Result<(Vec<CaseRow>, u64), StoreError> {
-        let conn = self.conn();
+        let mut db = self.db()?;
         let mut wheres: Vec<&str> = Vec::new();
-        let mut args: Vec<rusqlite::types::Value> = Vec::new();
+        let mut args: Vec<Value> = Vec::new();
         let mut push = |clause: &'static str, value: String| {
             wheres.push(clause);
-            args.push(rusqlite::types::Value::Text(value));
+            args.push(Value::Text(value));
         };
         let some = |v: &Option<String>| v.as_ref().map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
         if let Some(v) = some(&filter.status) {
@@ -277,9 +275,9 @@ impl Store {
             format!("WHERE {}", clauses.join(" AND "))
         };
         let from_sql = "FROM registrations r LEFT JOIN terminals t ON t.terminal_id = r.terminal_id";
-        let total: i64 = conn.query_row(
+        let total: i64 = db.query_row(
             &format!("SELECT COUNT(*) {from_sql} {where_sql}"),
-            rusqlite::params_from_iter(args.iter()),
+            &args,
             |r| r.get(0),
         )?;
         let sql = format!(
@@ -291,8 +289,7 @@ impl Store {
                        AND s.to_status = 'accepted' ORDER BY s.id DESC LIMIT 1)
              {from_sql} {where_sql} ORDER BY r.id DESC LIMIT {limit} OFFSET {offset}"
         );
-        let mut stmt = conn.prepare(&sql)?;
-        let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), |r| {
+        let rows = db.query_map(&sql, &args, |r| {
             Ok(CaseRow {
                 case_number: r.get(0)?,
                 registered_at: r.get(1)?,
@@ -307,52 +304,51 @@ impl Store {
                 accepted_at: r.get(10)?,
             })
         })?;
-        let rows = rows.collect::<Result<Vec<_>, _>>()?;
         Ok((rows, total.max(0) as u64))
     }
 
     /// The halls cases came from (for the list's filter), by name.
     pub fn halls(&self) -> Result<Vec<String>, StoreError> {
-        let conn = self.conn();
-        let mut stmt = conn.prepare("SELECT DISTINCT hall FROM terminals ORDER BY hall")?;
-        let rows = stmt.query_map([], |r| r.get(0))?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let mut db = self.db()?;
+        db.query_map(
+            "SELECT DISTINCT hall FROM terminals ORDER BY hall",
+            params![],
+            |r| r.get(0),
+        )
     }
 
     /// The console's extras of one case: status, changes, notices, the
     /// petitioner's other cases. `None` for an unknown case.
     pub fn case_work(&self, case_number: &str) -> Result<Option<CaseWork>, StoreError> {
-        let conn = self.conn();
+        let mut db = self.db()?;
         type Head = (i64, String, String, Option<String>, bool, Option<String>);
-        let head: Option<Head> = conn
+        let head: Option<Head> = db
             .query_row(
                 "SELECT r.id, r.status, r.id_lookup, r.phone, r.likely_duplicate, t.hall
                  FROM registrations r LEFT JOIN terminals t ON t.terminal_id = r.terminal_id
                  WHERE r.case_number = ?1",
-                [case_number],
+                params![case_number],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
             )
             .optional()?;
         let Some((id, status, lookup, phone, likely_duplicate, hall)) = head else {
             return Ok(None);
         };
-        let mut stmt = conn.prepare(
+        let changes = db.query_map(
             "SELECT from_status, to_status, who, at FROM status_changes
              WHERE registration_id = ?1 ORDER BY id",
-        )?;
-        let changes = stmt
-            .query_map([id], |r| {
+            params![id],
+            |r| {
                 Ok(StatusChange {
                     from: r.get(0)?,
                     to: r.get(1)?,
                     who: r.get(2)?,
                     at: r.get(3)?,
                 })
-            })?
-            .collect::<Result<Vec<_>, _>>()?;
-        let notices = notices_of(&conn, id)?;
-        drop(stmt);
-        drop(conn);
+            },
+        )?;
+        let notices = notices_of(&mut db, id)?;
+        drop(db);
         let mut others = self.history(&lookup)?.registrations;
         others.retain(|e| e.case_number != case_number);
         Ok(Some(CaseWork {
@@ -369,7 +365,7 @@ impl Store {
     /// The JPEG of page `index` of `case_number`.
     pub fn page_jpeg(&self, case_number: &str, index: u32) -> Result<Option<Vec<u8>>, StoreError> {
         Ok(self
-            .conn()
+            .db()?
             .query_row(
                 "SELECT p.jpeg FROM pages p JOIN registrations r ON r.id = p.registration_id
                  WHERE r.case_number = ?1 AND p.page_index = ?2",

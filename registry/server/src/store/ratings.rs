@@ -3,9 +3,8 @@
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use registry_api::{RatingAck, RatingUpload, STATUSES, STATUS_CLOSED};
-use rusqlite::{params, OptionalExtension, TransactionBehavior};
-
-use super::{china_time, durability, Durability, Store, StoreError};
+use super::db::{params, Durability, OptionalExtension, Sql};
+use super::{china_time, Store, StoreError};
 
 /// The outcome of [`Store::rate`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,15 +44,14 @@ impl Store {
         body_sha256: &str,
         now: DateTime<Utc>,
     ) -> Result<RateOutcome, StoreError> {
-        let mut conn = self.conn();
-        durability(&conn, Durability::Full)?;
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut db = self.db()?;
+        let mut tx = db.begin(Durability::Full)?;
         let earlier: Option<(String, String, String)> = tx
             .query_row(
                 "SELECT r.case_number, t.received_at, t.body_sha256
                  FROM ratings t JOIN registrations r ON r.id = t.registration_id
                  WHERE t.idempotency_key = ?1",
-                [key],
+                params![key],
                 |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
             )
             .optional()?;
@@ -71,7 +69,7 @@ impl Store {
         let case: Option<(i64, String, String)> = tx
             .query_row(
                 "SELECT id, id_lookup, status FROM registrations WHERE case_number = ?1",
-                [&rating.case_number],
+                params![rating.case_number],
                 |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
             )
             .optional()?;
@@ -86,7 +84,7 @@ impl Store {
         }
         let rated: bool = tx.query_row(
             "SELECT EXISTS (SELECT 1 FROM ratings WHERE registration_id = ?1)",
-            [id],
+            params![id],
             |row| row.get(0),
         )?;
         if rated {
@@ -121,9 +119,9 @@ impl Store {
         if !STATUSES.contains(&status) {
             return Ok(StatusOutcome::UnknownStatus);
         }
-        let conn = self.conn();
-        durability(&conn, Durability::Full)?;
-        let n = conn.execute(
+        let mut db = self.db()?;
+        db.durability(Durability::Full)?;
+        let n = db.execute(
             "UPDATE registrations SET status = ?2 WHERE case_number = ?1",
             params![case_number, status],
         )?;
@@ -137,12 +135,12 @@ impl Store {
     /// The rating of a case (score and reason codes), if it has one.
     #[cfg(test)]
     pub fn rating(&self, case_number: &str) -> Result<Option<(u8, Vec<String>)>, StoreError> {
-        let conn = self.conn();
-        let found: Option<(u8, String)> = conn
+        let found: Option<(u8, String)> = self
+            .db()?
             .query_row(
                 "SELECT t.score, t.reasons FROM ratings t
                  JOIN registrations r ON r.id = t.registration_id WHERE r.case_number = ?1",
-                [case_number],
+                params![case_number],
                 |row| Ok((row.get(0)?, row.get(1)?)),
             )
             .optional()?;

@@ -8,7 +8,7 @@
 //! only its hash), its CSRF token, its start and its last use.
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use rusqlite::{params, OptionalExtension, TransactionBehavior};
+use super::db::{params, Durability, OptionalExtension, Sql};
 
 use super::{Store, StoreError};
 
@@ -118,11 +118,11 @@ impl Store {
         password_hash: &str,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let mut conn = self.conn();
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut db = self.db()?;
+        let mut tx = db.begin(Durability::Full)?;
         let existed: bool = tx.query_row(
             "SELECT EXISTS (SELECT 1 FROM staff_accounts WHERE name = ?1)",
-            [name],
+            params![name],
             |row| row.get(0),
         )?;
         tx.execute(
@@ -133,7 +133,7 @@ impl Store {
             params![name, role.as_str(), password_hash, text(now)],
         )?;
         // A new password ends the account's sessions.
-        tx.execute("DELETE FROM staff_sessions WHERE account = ?1", [name])?;
+        tx.execute("DELETE FROM staff_sessions WHERE account = ?1", params![name])?;
         tx.commit()?;
         Ok(!existed)
     }
@@ -141,11 +141,11 @@ impl Store {
     /// The account called `name`, if any.
     pub fn staff_account(&self, name: &str) -> Result<Option<Account>, StoreError> {
         let row: Option<(String, String, String, i64, Option<String>)> = self
-            .conn()
+            .db()?
             .query_row(
                 "SELECT name, role, password_hash, failed_attempts, locked_until
                  FROM staff_accounts WHERE name = ?1",
-                [name],
+                params![name],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
             )
             .optional()?;
@@ -171,13 +171,13 @@ impl Store {
         lock_for: chrono::TimeDelta,
         now: DateTime<Utc>,
     ) -> Result<Option<DateTime<Utc>>, StoreError> {
-        let mut conn = self.conn();
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut db = self.db()?;
+        let mut tx = db.begin(Durability::Full)?;
         let failed: Option<i64> = tx
             .query_row(
                 "UPDATE staff_accounts SET failed_attempts = failed_attempts + 1
                  WHERE name = ?1 RETURNING failed_attempts",
-                [name],
+                params![name],
                 |r| r.get(0),
             )
             .optional()?;
@@ -204,11 +204,11 @@ impl Store {
         csrf: &str,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let mut conn = self.conn();
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut db = self.db()?;
+        let mut tx = db.begin(Durability::Full)?;
         tx.execute(
             "UPDATE staff_accounts SET failed_attempts = 0, locked_until = NULL WHERE name = ?1",
-            [name],
+            params![name],
         )?;
         tx.execute(
             "INSERT INTO staff_sessions (token_sha256, account, csrf, created_at, last_seen)
@@ -229,13 +229,13 @@ impl Store {
         max_age: chrono::TimeDelta,
         now: DateTime<Utc>,
     ) -> Result<Option<Session>, StoreError> {
-        let conn = self.conn();
-        let row: Option<(String, String, String, String, String)> = conn
+        let mut db = self.db()?;
+        let row: Option<(String, String, String, String, String)> = db
             .query_row(
                 "SELECT s.account, a.role, s.csrf, s.created_at, s.last_seen
                  FROM staff_sessions s JOIN staff_accounts a ON a.name = s.account
                  WHERE s.token_sha256 = ?1",
-                [token_sha256],
+                params![token_sha256],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
             )
             .optional()?;
@@ -245,14 +245,14 @@ impl Store {
         let (Some(role), Some(created_at), Some(last_seen)) =
             (Role::parse(&role), parse_time(&created), parse_time(&last))
         else {
-            conn.execute("DELETE FROM staff_sessions WHERE token_sha256 = ?1", [token_sha256])?;
+            db.execute("DELETE FROM staff_sessions WHERE token_sha256 = ?1", params![token_sha256])?;
             return Ok(None);
         };
         if now - last_seen > idle || now - created_at > max_age || now < created_at {
-            conn.execute("DELETE FROM staff_sessions WHERE token_sha256 = ?1", [token_sha256])?;
+            db.execute("DELETE FROM staff_sessions WHERE token_sha256 = ?1", params![token_sha256])?;
             return Ok(None);
         }
-        conn.execute(
+        db.execute(
             "UPDATE staff_sessions SET last_seen = ?2 WHERE token_sha256 = ?1",
             params![token_sha256, text(now)],
         )?;
@@ -261,8 +261,8 @@ impl Store {
 
     /// Ends a session (sign-out).
     pub fn end_staff_session(&self, token_sha256: &str) -> Result<(), StoreError> {
-        self.conn()
-            .execute("DELETE FROM staff_sessions WHERE token_sha256 = ?1", [token_sha256])?;
+        self.db()?
+            .execute("DELETE FROM staff_sessions WHERE token_sha256 = ?1", params![token_sha256])?;
         Ok(())
     }
 }

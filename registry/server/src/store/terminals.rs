@@ -8,9 +8,9 @@
 //! expires, is used once, and dies after [`MAX_CODE_ATTEMPTS`] wrong guesses.
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use rusqlite::{params, OptionalExtension, TransactionBehavior};
 use serde::{Deserialize, Serialize};
 
+use super::db::{params, Durability, OptionalExtension, Sql};
 use super::{Store, StoreError};
 
 /// Wrong codes tried for one terminal before its code is void.
@@ -82,7 +82,7 @@ impl Store {
         expires: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        self.conn().execute(
+        self.db()?.execute(
             "INSERT INTO terminals (terminal_id, hall, status, created_at, code_sha256, code_expires, code_attempts)
              VALUES (?1, ?2, 'pending', ?3, ?4, ?5, 0)
              ON CONFLICT (terminal_id) DO UPDATE SET
@@ -102,13 +102,13 @@ impl Store {
         key_sha256: &str,
         now: DateTime<Utc>,
     ) -> Result<EnrollOutcome, StoreError> {
-        let mut conn = self.conn();
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        type Row = (String, Option<Vec<u8>>, Option<String>, i64);
-        let row: Option<Row> = tx
+        let mut db = self.db()?;
+        let mut tx = db.begin(Durability::Full)?;
+        type CodeRow = (String, Option<Vec<u8>>, Option<String>, i64);
+        let row: Option<CodeRow> = tx
             .query_row(
                 "SELECT hall, code_sha256, code_expires, code_attempts FROM terminals WHERE terminal_id = ?1",
-                [id],
+                params![id],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
             )
             .optional()?;
@@ -159,10 +159,10 @@ impl Store {
         key_sha256: &str,
     ) -> Result<Option<(String, TerminalStatus)>, StoreError> {
         Ok(self
-            .conn()
+            .db()?
             .query_row(
                 "SELECT terminal_id, status FROM terminals WHERE key_sha256 = ?1",
-                [key_sha256],
+                params![key_sha256],
                 |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
             )
             .optional()?
@@ -172,7 +172,7 @@ impl Store {
     /// Revokes terminal `id` (and voids any outstanding code); false if
     /// there is no such terminal.
     pub fn revoke_terminal(&self, id: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {
-        let n = self.conn().execute(
+        let n = self.db()?.execute(
             "UPDATE terminals SET status = 'revoked', revoked_at = ?2,
                 code_sha256 = NULL, code_expires = NULL
              WHERE terminal_id = ?1",
@@ -183,12 +183,11 @@ impl Store {
 
     /// Every terminal, by id.
     pub fn terminals(&self) -> Result<Vec<TerminalRecord>, StoreError> {
-        let conn = self.conn();
-        let mut stmt = conn.prepare(
+        self.db()?.query_map(
             "SELECT terminal_id, hall, status, key_sha256, created_at, enrolled_at, revoked_at, code_expires
              FROM terminals ORDER BY terminal_id",
-        )?;
-        let rows = stmt.query_map([], |r| {
+            params![],
+            |r| {
             Ok(TerminalRecord {
                 terminal_id: r.get(0)?,
                 hall: r.get(1)?,
@@ -199,8 +198,7 @@ impl Store {
                 revoked_at: r.get(6)?,
                 code_expires_at: r.get(7)?,
             })
-        })?;
-        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
     }
 }
 

@@ -43,7 +43,7 @@ pub async fn start(console: ConsoleConfig) -> Rig {
     }
     let seal = SealSecretKey::generate();
     let cfg = RegistryConfig {
-        db_path: db,
+        database: db.into(),
         tokens: vec![format!("hall-01 {TOKEN}"), format!("hall-02 {TOKEN_2}")],
         token_file: None,
         staff_tokens: vec![STAFF.into()],
