@@ -14,9 +14,8 @@ use registry::ConsoleConfig;
 use registry_api::{Heartbeat, PrinterReport, HEARTBEAT_PATH, HISTORY_PATH};
 use reqwest::StatusCode;
 
-#[tokio::test]
-async fn sign_in_wrong_passwords_lock_the_account_and_are_audited_without_the_password() {
-    let rig = start(ConsoleConfig::default()).await;
+on_both!(async fn sign_in_wrong_passwords_lock_the_account_and_are_audited_without_the_password(backend: Backend) {
+    let rig = start_on(backend, ConsoleConfig::default()).await;
     let s = rig.browser();
     // Not signed in: to the sign-in page.
     let res = s.get("/console/cases").await;
@@ -64,11 +63,10 @@ async fn sign_in_wrong_passwords_lock_the_account_and_are_audited_without_the_pa
     let last = rig.audit().await.into_iter().rfind(|e| e.1 == "sign_in_failed").unwrap();
     assert_eq!(last.2, "<14 chars>");
     rig.reg.shutdown().await;
-}
+});
 
-#[tokio::test]
-async fn forms_need_the_sessions_csrf_token_and_sign_out_ends_the_session() {
-    let rig = start(ConsoleConfig::default()).await;
+on_both!(async fn forms_need_the_sessions_csrf_token_and_sign_out_ends_the_session(backend: Backend) {
+    let rig = start_on(backend, ConsoleConfig::default()).await;
     let case = rig.upload(&specimen("k1", ID_A, "labour", "SPECIMEN 第一页")).await.case_number;
     let s = rig.signed_in("li").await;
     let csrf = s.csrf("/console/cases").await;
@@ -108,11 +106,10 @@ async fn forms_need_the_sessions_csrf_token_and_sign_out_ends_the_session() {
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(s.get("/console/cases").await.status(), StatusCode::SEE_OTHER);
     rig.reg.shutdown().await;
-}
+});
 
-#[tokio::test]
-async fn an_idle_session_expires() {
-    let rig = start(ConsoleConfig {
+on_both!(async fn an_idle_session_expires(backend: Backend) {
+    let rig = start_on(backend, ConsoleConfig {
         session_idle: Duration::from_secs(2),
         ..ConsoleConfig::default()
     })
@@ -127,11 +124,10 @@ async fn an_idle_session_expires() {
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(res.headers()["location"], "/console/login");
     rig.reg.shutdown().await;
-}
+});
 
-#[tokio::test]
-async fn bearer_tokens_and_terminals_never_reach_the_console_and_sessions_not_the_bearer_api() {
-    let rig = start(ConsoleConfig::default()).await;
+on_both!(async fn bearer_tokens_and_terminals_never_reach_the_console_and_sessions_not_the_bearer_api(backend: Backend) {
+    let rig = start_on(backend, ConsoleConfig::default()).await;
     let s = rig.signed_in("zhang").await;
     for path in ["/console/cases", "/console/fleet", "/console/audit", "/console/login"] {
         for token in [STAFF, TOKEN] {
@@ -168,11 +164,10 @@ async fn bearer_tokens_and_terminals_never_reach_the_console_and_sessions_not_th
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
     assert_eq!(reqwest::get(rig.url(fleet)).await.unwrap().status(), StatusCode::UNAUTHORIZED);
     rig.reg.shutdown().await;
-}
+});
 
-#[tokio::test]
-async fn roles_see_only_their_pages() {
-    let rig = start(ConsoleConfig::default()).await;
+on_both!(async fn roles_see_only_their_pages(backend: Backend) {
+    let rig = start_on(backend, ConsoleConfig::default()).await;
     let clerk = rig.signed_in("li").await;
     assert_eq!(clerk.get("/console/cases").await.status(), StatusCode::OK);
     assert_eq!(clerk.get("/console/audit").await.status(), StatusCode::FORBIDDEN);
@@ -190,11 +185,10 @@ async fn roles_see_only_their_pages() {
         assert_eq!(sup.get(path).await.status(), StatusCode::OK, "{path}");
     }
     rig.reg.shutdown().await;
-}
+});
 
-#[tokio::test]
-async fn notices_are_required_stored_and_sent_to_the_terminal_and_every_read_and_change_is_audited() {
-    let rig = start(ConsoleConfig::default()).await;
+on_both!(async fn notices_are_required_stored_and_sent_to_the_terminal_and_every_read_and_change_is_audited(backend: Backend) {
+    let rig = start_on(backend, ConsoleConfig::default()).await;
     let case = rig.upload(&specimen("k1", ID_A, "labour", "SPECIMEN 第一页")).await.case_number;
     let other = rig.upload(&specimen("k2", ID_B, "land", "SPECIMEN")).await.case_number;
     let s = rig.signed_in("li").await;
@@ -280,11 +274,10 @@ async fn notices_are_required_stored_and_sent_to_the_terminal_and_every_read_and
     assert!(has("console_set_status", &format!("{other} not_accepted notice:non_acceptance")));
     assert!(has("console_set_status_refused", &format!("{case} closed")));
     rig.reg.shutdown().await;
-}
+});
 
-#[tokio::test]
-async fn hostile_text_is_escaped_and_pages_carry_strict_headers() {
-    let rig = start(ConsoleConfig::default()).await;
+on_both!(async fn hostile_text_is_escaped_and_pages_carry_strict_headers(backend: Backend) {
+    let rig = start_on(backend, ConsoleConfig::default()).await;
     let xss = "<script>alert(1)</script><img src=x onerror=alert(2)>\"'&";
     let mut up = specimen("k1", ID_A, "labour", xss);
     up.description = kiosk_privacy::PersonalText::new(xss);
@@ -314,11 +307,10 @@ async fn hostile_text_is_escaped_and_pages_carry_strict_headers() {
         .unwrap();
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     rig.reg.shutdown().await;
-}
+});
 
-#[tokio::test]
-async fn the_list_filters_and_the_fleet_flags_what_needs_a_technician() {
-    let rig = start(ConsoleConfig {
+on_both!(async fn the_list_filters_and_the_fleet_flags_what_needs_a_technician(backend: Backend) {
+    let rig = start_on(backend, ConsoleConfig {
         offline_after: Duration::from_secs(3),
         ..ConsoleConfig::default()
     })
@@ -388,7 +380,7 @@ async fn the_list_filters_and_the_fleet_flags_what_needs_a_technician() {
     assert_eq!(all[0]["printer"], "paper_out");
     assert_eq!(all[0]["free_disk_mb"], 120);
     rig.reg.shutdown().await;
-}
+});
 
 /// `registry staff add` reads the password from standard input (never the
 /// command line), refuses a short one, and the account it makes signs in.

@@ -4,6 +4,10 @@
 
 #![allow(dead_code)]
 
+#[path = "../support/mod.rs"]
+pub mod support;
+pub use support::{Backend, TestDb};
+
 use kiosk_privacy::{Address, IdNumber, PersonName, PersonalText, PhoneNumber};
 use registry::{ConsoleConfig, LookupKey, RegistryConfig, RunningRegistry, SealSecretKey, StaffRole};
 use registry_api::{
@@ -25,25 +29,37 @@ pub const LETTER_JPEG: &[u8] = include_bytes!("../../../../tools/ocr-eval/corpus
 pub struct Rig {
     pub reg: RunningRegistry,
     pub seal: SealSecretKey,
-    pub dir: tempfile::TempDir,
+    /// The registry's database (a SQLite file lives as long as this).
+    pub db: TestDb,
     pub base: String,
 }
 
 /// A registry with the accounts `li` (clerk), `zhang` (supervisor) and `wu`
 /// (technician), all with [`PASSWORD`].
 pub async fn start(console: ConsoleConfig) -> Rig {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("r.db");
+    start_on(Backend::Sqlite, console).await
+}
+
+/// [`start`] on `backend`'s database.
+pub async fn start_on(backend: Backend, console: ConsoleConfig) -> Rig {
+    let db = TestDb::new(backend);
     for (name, role) in [
         ("li", StaffRole::Clerk),
         ("zhang", StaffRole::Supervisor),
         ("wu", StaffRole::Technician),
     ] {
-        assert!(registry::add_staff_account(&db, name, role, PASSWORD).unwrap());
+        let database = db.database.clone();
+        // The synchronous PostgreSQL client cannot run on the test's runtime.
+        let added = tokio::task::spawn_blocking(move || {
+            registry::add_staff_account(database, name, role, PASSWORD)
+        })
+        .await
+        .unwrap();
+        assert!(added.unwrap());
     }
     let seal = SealSecretKey::generate();
     let cfg = RegistryConfig {
-        database: db.into(),
+        database: db.database.clone(),
         tokens: vec![format!("hall-01 {TOKEN}"), format!("hall-02 {TOKEN_2}")],
         token_file: None,
         staff_tokens: vec![STAFF.into()],
@@ -62,7 +78,7 @@ pub async fn start(console: ConsoleConfig) -> Rig {
     };
     let reg = registry::start(cfg, "127.0.0.1:0".parse().unwrap()).await.unwrap();
     let base = reg.base_url();
-    Rig { reg, seal, dir, base }
+    Rig { reg, seal, db, base }
 }
 
 /// A SPECIMEN registration whose first page reads `ocr_text`.
