@@ -17,7 +17,7 @@
 //! previous one as `--old-seal-key-file` until every terminal has drained.
 //!
 //! `registry staff add --db FILE --user NAME --role clerk|supervisor|technician`
-//! creates a staff account of the console (or gives an existing one a new
+//! (or `--database URL`, as the registry's) creates a staff account of the console (or gives an existing one a new
 //! password and role); the password is read from standard input (prompted
 //! without echo on a terminal), never from the command line.
 
@@ -324,7 +324,9 @@ fn read_key<T>(
 async fn main() -> anyhow::Result<()> {
     init_logging();
     if std::env::args().nth(1).as_deref() == Some("staff") {
-        return staff(StaffArgs::parse_from(std::env::args().skip(1)));
+        let args = StaffArgs::parse_from(std::env::args().skip(1));
+        // Off the runtime: the synchronous PostgreSQL client refuses to run on it.
+        return tokio::task::spawn_blocking(move || staff(args)).await?;
     }
     let args = Args::parse();
     if let Some(dir) = &args.init_keys {

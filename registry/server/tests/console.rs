@@ -382,17 +382,21 @@ on_both!(async fn the_list_filters_and_the_fleet_flags_what_needs_a_technician(b
     rig.reg.shutdown().await;
 });
 
+on_both!(
 /// `registry staff add` reads the password from standard input (never the
 /// command line), refuses a short one, and the account it makes signs in.
-#[tokio::test]
-async fn registry_staff_add_takes_the_password_from_stdin() {
+async fn registry_staff_add_takes_the_password_from_stdin(backend: Backend) {
     use std::io::Write as _;
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("r.db");
+    let db = TestDb::new(backend);
+    // `--db FILE` for SQLite, `--database URL` for PostgreSQL.
+    let db_args: Vec<std::ffi::OsString> = match &db.database {
+        registry::Database::Sqlite(path) => vec!["--db".into(), path.into()],
+        registry::Database::Postgres { url, .. } => vec!["--database".into(), url.into()],
+    };
     let add = |user: &str, role: &str, password: &str| {
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_registry"))
-            .args(["staff", "add", "--db"])
-            .arg(&db)
+            .args(["staff", "add"])
+            .args(&db_args)
             .args(["--user", user, "--role", role])
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::null())
@@ -414,7 +418,7 @@ async fn registry_staff_add_takes_the_password_from_stdin() {
     // A registry on that database signs wang in.
     let seal = registry::SealSecretKey::generate();
     let cfg = registry::RegistryConfig {
-        database: db.clone().into(),
+        database: db.database.clone(),
         tokens: vec![format!("hall-01 {TOKEN}")],
         token_file: None,
         staff_tokens: vec![],
@@ -440,4 +444,4 @@ async fn registry_staff_add_takes_the_password_from_stdin() {
     assert_eq!(s.sign_in("wang", PASSWORD).await.status(), StatusCode::SEE_OTHER);
     assert_eq!(s.get("/console/cases").await.status(), StatusCode::OK);
     reg.shutdown().await;
-}
+});
