@@ -378,15 +378,15 @@ pub fn add_staff_account(
     // upgraded: the registry does that when it starts.
     let db: Database = db.into();
     if let Database::Sqlite(path) = &db {
-      if path.exists() {
-        let conn = rusqlite::Connection::open(path)
-            .with_context(|| format!("cannot open {}", path.display()))?;
-        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-        anyhow::ensure!(
-            version == 0 || version >= 2,
-            "the database is on an old schema: start the registry on it once first"
-        );
-      }
+        if path.exists() {
+            let conn = rusqlite::Connection::open(path)
+                .with_context(|| format!("cannot open {}", path.display()))?;
+            let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+            anyhow::ensure!(
+                version == 0 || version >= 2,
+                "the database is on an old schema: start the registry on it once first"
+            );
+        }
     }
     // The lookup key is only used to upgrade schema version 1, excluded above.
     let store = store::Store::open(&db, LookupKey::generate())

@@ -307,6 +307,7 @@ fn closed_within(s: &mut TcpStream, limit: Duration) -> bool {
 }
 
 #[test]
+#[allow(clippy::print_stdout)] // It prints the memory figure it measured.
 fn slow_and_idle_clients_are_cut_and_the_connection_limit_holds() {
     let dir = tempfile::tempdir().unwrap();
     let limit = 32;

@@ -364,15 +364,14 @@ impl Store {
 
     /// The JPEG of page `index` of `case_number`.
     pub fn page_jpeg(&self, case_number: &str, index: u32) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self
-            .db()?
+        self.db()?
             .query_row(
                 "SELECT p.jpeg FROM pages p JOIN registrations r ON r.id = p.registration_id
                  WHERE r.case_number = ?1 AND p.page_index = ?2",
                 params![case_number, index],
                 |r| r.get(0),
             )
-            .optional()?)
+            .optional()
     }
 }
 
