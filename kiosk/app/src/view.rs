@@ -190,6 +190,7 @@ pub fn status_words(status: CaseStatus) -> &'static str {
     match status {
         CaseStatus::Registered => "已登记",
         CaseStatus::Accepted => "已受理",
+        CaseStatus::NotAccepted => "不予受理",
         CaseStatus::InProgress => "办理中",
         CaseStatus::Answered => "已答复",
         CaseStatus::Closed => "已办结",
@@ -429,6 +430,19 @@ pub fn build(m: &Intake, now: Millis) -> ViewModel {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_status_the_registry_sends_has_words_for_the_petitioner() {
+        for wire in registry_api::STATUSES {
+            let status: CaseStatus = wire
+                .parse()
+                .unwrap_or_else(|_| panic!("the terminal does not know {wire}"));
+            assert_eq!(status.as_str(), *wire);
+            assert!(!status_words(status).is_empty());
+        }
+        let refused: CaseStatus = "not_accepted".parse().unwrap();
+        assert_eq!(status_words(refused), "不予受理");
+    }
 
     #[test]
     fn screen_mask_keeps_head_and_tail_only() {

@@ -122,9 +122,9 @@ pub struct PastRegistration {
 }
 
 impl PastRegistration {
-    /// Still being handled: papers can be added to it (not closed).
+    /// Still being handled: papers can be added to it (not closed, not refused).
     pub fn is_open(&self) -> bool {
-        self.status != CaseStatus::Closed
+        !matches!(self.status, CaseStatus::Closed | CaseStatus::NotAccepted)
     }
 }
 
@@ -133,15 +133,18 @@ impl PastRegistration {
 pub enum CaseStatus {
     Registered,
     Accepted,
+    /// The office declined it (不予受理), with its notice.
+    NotAccepted,
     InProgress,
     Answered,
     Closed,
 }
 
 impl CaseStatus {
-    pub const ALL: [CaseStatus; 5] = [
+    pub const ALL: [CaseStatus; 6] = [
         CaseStatus::Registered,
         CaseStatus::Accepted,
+        CaseStatus::NotAccepted,
         CaseStatus::InProgress,
         CaseStatus::Answered,
         CaseStatus::Closed,
@@ -152,6 +155,7 @@ impl CaseStatus {
         match self {
             CaseStatus::Registered => "registered",
             CaseStatus::Accepted => "accepted",
+            CaseStatus::NotAccepted => "not_accepted",
             CaseStatus::InProgress => "in_progress",
             CaseStatus::Answered => "answered",
             CaseStatus::Closed => "closed",
