@@ -32,6 +32,9 @@ pub struct ProgressRow {
     pub can_rate: bool,
     /// Rated (this visit or before): the row says "已评价".
     pub rated: bool,
+    /// The latest notice's title and text (empty: none yet).
+    pub notice_title: String,
+    pub notice_text: String,
 }
 
 /// One page thumbnail.
@@ -430,6 +433,61 @@ pub fn build(m: &Intake, now: Millis) -> ViewModel {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_latest_notice_of_a_case_is_on_its_progress_row() {
+        use intake::{CaseNotice, Event, Intake, PastRegistration, Timeouts};
+        let mut m = Intake::new(Timeouts::default());
+        m.handle(Event::QueryStart, Millis(1_000));
+        let card = idcard_proto::CardText {
+            doc_type: idcard_proto::DocType::Resident,
+            name: kiosk_privacy::PersonName::new("测试样例"),
+            sex: idcard_proto::Sex::Male,
+            ethnicity: Some("汉"),
+            nationality: None,
+            birth: None,
+            address: kiosk_privacy::Address::new("北京市东城区样本路1号"),
+            id_number: kiosk_privacy::IdNumber::new("11010519491231002X"),
+            authority: "样本公安局".into(),
+            valid_from: None,
+            valid_to: None,
+        };
+        m.handle(Event::CardRead(Box::new(card)), Millis(1_100));
+        assert_eq!(m.screen(), intake::Screen::Progress);
+        let notice = |title: &str, text: &str| CaseNotice {
+            title: title.into(),
+            issued_at: "2026-12-01T10:00:00+08:00".into(),
+            text: text.into(),
+        };
+        let past = |case: &str, status: &str, notices| PastRegistration {
+            case_number: case.into(),
+            registered_at: "2026-11-01T09:00:00+08:00".into(),
+            category: "labour".into(),
+            status: status.parse().unwrap(),
+            rating: None,
+            notices,
+        };
+        m.handle(
+            Event::HistoryLoaded {
+                visit: m.visit(),
+                rows: vec![
+                    past(
+                        "XF-2026-000001",
+                        "answered",
+                        vec![notice("受理告知书", "予以受理"), notice("答复意见书", "现答复如下")],
+                    ),
+                    past("XF-2026-000002", "registered", Vec::new()),
+                ],
+            },
+            Millis(1_200),
+        );
+        let v = build(&m, Millis(1_300));
+        assert_eq!(v.progress.len(), 2);
+        assert_eq!(v.progress[0].notice_title, "答复意见书");
+        assert_eq!(v.progress[0].notice_text, "现答复如下");
+        assert_eq!(v.progress[0].status, "已答复");
+        assert_eq!(v.progress[1].notice_text, "", "no notice yet");
+    }
 
     #[test]
     fn every_status_the_registry_sends_has_words_for_the_petitioner() {

@@ -129,6 +129,7 @@ fn after_the_inactivity_wipe_nothing_personal_is_reachable_from_the_ui() {
                 category: "labour".into(),
                 status: CaseStatus::InProgress,
                 rating: None,
+                notices: Vec::new(),
             }],
         },
         &mut now,

@@ -56,8 +56,17 @@ fn past(case: &str, status: &str) -> PastRegistration {
         category: "land".into(),
         status: status.parse().expect("a known status"),
         rating: None,
+        // The office's notice names the petitioner: shown on the progress screen, wiped after.
+        notices: vec![intake::CaseNotice {
+            title: "受理告知书".into(),
+            issued_at: "2025-06-03T09:00:00+08:00".into(),
+            text: format!("{NAME}：{NOTICE_TEXT}"),
+        }],
     }
 }
+
+/// The body of the notice on every past registration.
+const NOTICE_TEXT: &str = "您的信访事项已予受理";
 
 struct Rig {
     app: AppWindow,
@@ -135,6 +144,7 @@ impl Rig {
             "拖欠",
             "tuo",
             &PHONE[7..],
+            NOTICE_TEXT,
         ];
         let leaks: Vec<String> = self
             .properties()
@@ -294,6 +304,7 @@ fn every_property_is_clean_after_each_way_a_visit_ends() {
         rows: vec![past(CLOSED_CASE, "closed"), past(OPEN_CASE, "in_progress")],
     });
     assert!(r.shows(CLOSED_CASE), "the progress rows are shown");
+    assert!(r.shows(NOTICE_TEXT), "with the office's notice");
     r.feed(Event::RateCase(CLOSED_CASE.into()));
     r.feed(Event::RatingScore(4));
     assert_eq!(r.m.screen(), Screen::Rating);

@@ -18,7 +18,7 @@ pub mod phone;
 pub use category::{Category, CATEGORIES, UNSURE};
 pub use machine::{
     CaseStatus, Effect, Event, History, Intake, KeyboardKey, Message, MessageKind, Millis, Ocr,
-    Page, PastRegistration, RepeatQuestion, Screen, SealRequest, Session, Thumb, Timeouts,
+    Page, PastRegistration, CaseNotice, RepeatQuestion, Screen, SealRequest, Session, Thumb, Timeouts,
     UnknownStatus, VisitId, MAX_DESCRIPTION_CHARS,
 };
 pub use rating::{QuerySession, RatingDraft, RatingRequest, Reason, REASONS, SCORE_LABELS};

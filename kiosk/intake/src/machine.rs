@@ -119,6 +119,18 @@ pub struct PastRegistration {
     pub status: CaseStatus,
     /// The petitioner's satisfaction rating (1–5), when the registry has one.
     pub rating: Option<u8>,
+    /// The written notices the office issued for it, oldest first.
+    pub notices: Vec<CaseNotice>,
+}
+
+/// A written notice of the petition office (受理告知书, 不予受理告知书,
+/// 答复意见书) for the petitioner; shown on the progress screen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseNotice {
+    pub title: String,
+    /// RFC 3339.
+    pub issued_at: String,
+    pub text: String,
 }
 
 impl PastRegistration {

@@ -604,6 +604,7 @@ fn papers_can_supplement_an_open_earlier_case_and_skip_the_category() {
         category: "labour".into(),
         status: status.parse().unwrap(),
         rating: None,
+        notices: Vec::new(),
     };
     s.send(Event::HistoryLoaded { visit: CURRENT, rows: vec![
         row("XF-2025-000009", "closed"),

@@ -30,6 +30,7 @@ fn row(case: &str, status: &str, rating: Option<u8>) -> PastRegistration {
         category: "劳动保障".into(),
         status: status.parse().unwrap(),
         rating,
+        notices: Vec::new(),
     }
 }
 

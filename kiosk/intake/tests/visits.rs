@@ -45,6 +45,7 @@ fn case(n: &str, status: &str) -> PastRegistration {
         category: "labour".into(),
         status: status.parse().unwrap(),
         rating: None,
+        notices: Vec::new(),
     }
 }
 

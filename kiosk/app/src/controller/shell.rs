@@ -322,6 +322,15 @@ impl Shell {
                             registered_at: r.registered_at,
                             category: r.category,
                             rating: r.rating,
+                            notices: r
+                                .notices
+                                .into_iter()
+                                .map(|n| intake::CaseNotice {
+                                    title: n.title,
+                                    issued_at: n.issued_at,
+                                    text: n.text,
+                                })
+                                .collect(),
                         })
                         .collect(),
                 },

@@ -20,6 +20,8 @@ pub(super) fn apply(g: &IntakeGlobal<'_>, v: &ViewModel) {
             status: r.status.as_str().into(),
             can_rate: r.can_rate,
             rated: r.rated,
+            notice_title: r.notice_title.as_str().into(),
+            notice_text: r.notice_text.as_str().into(),
         })
         .collect();
     g.set_progress(ModelRc::new(VecModel::from(rows)));

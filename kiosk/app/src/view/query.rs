@@ -27,6 +27,8 @@ pub(super) fn fill_view(m: &Intake, v: &mut ViewModel) {
                     status: super::status_words(r.status).into(),
                     can_rate: q.can_rate(&r.case_number),
                     rated: q.is_rated(&r.case_number),
+                    notice_title: r.notices.last().map(|n| n.title.clone()).unwrap_or_default(),
+                    notice_text: r.notices.last().map(|n| n.text.clone()).unwrap_or_default(),
                 })
                 .collect()
         }

@@ -228,10 +228,17 @@ pub fn fill_progress(intake: &Intake) {
             status: status.into(),
             can_rate,
             rated,
+            notice_title: "".into(),
+            notice_text: "".into(),
         }
     };
+    let answered = kiosk_ui::ProgressRow {
+        notice_title: "答复意见书".into(),
+        notice_text: "样本：您于2026-09-14提出的信访事项（编号 XF-2026-000311），经人力资源和社会保障局调查核实，现答复如下：已督促用人单位支付拖欠工资。".into(),
+        ..row("XF-2026-000311", "2026-09-14", "拖欠工资", "已办结", true, false)
+    };
     intake.set_progress(ModelRc::new(VecModel::from(vec![
-        row("XF-2026-000311", "2026-09-14", "拖欠工资", "已办结", true, false),
+        answered,
         row("XF-2025-000417", "2025-11-03", "土地征收", "已办结", false, true),
         row("XF-2026-000502", "2026-11-20", "邻里纠纷", "办理中", false, false),
     ])));
