@@ -185,7 +185,12 @@ fn templates() -> &'static minijinja::Environment<'static> {
             ("message.html", include_str!("console/templates/message.html")),
         ] {
             if let Err(err) = env.add_template(name, source) {
-                log::error!("console template {name} does not parse: {err}");
+                // Kind and line only: an error's text may quote what it was rendering.
+                log::error!(
+                    "console template {name} does not parse: {:?} at line {:?}",
+                    err.kind(),
+                    err.line()
+                );
             }
         }
         env
@@ -205,7 +210,11 @@ fn render(status: StatusCode, name: &str, ctx: minijinja::Value) -> Response {
         )
             .into_response(),
         Err(err) => {
-            log::error!("cannot render console template {name}: {err}");
+            log::error!(
+                "cannot render console template {name}: {:?} at line {:?}",
+                err.kind(),
+                err.line()
+            );
             message(StatusCode::INTERNAL_SERVER_ERROR, None, "内部错误", "页面无法显示，请稍后再试。")
         }
     }
