@@ -7,6 +7,7 @@
 //! nothing is mocked. A scripted visitor then presses the same buttons a
 //! petitioner would, by sending the events the UI sends.
 
+pub mod console;
 pub mod fault_proxy;
 pub mod netns;
 pub mod rig;
@@ -27,6 +28,8 @@ use registry::{BlockingRegistry, RegistryConfig};
 pub const TOKEN: &str = "e2e-terminal-token";
 /// The test registry's staff API token ([`RegistryReader`] uses it).
 pub const STAFF_TOKEN: &str = "e2e-staff-token";
+/// The password of the console's clerk `li` ([`Harness::console_clerk`]).
+pub const CLERK_PASSWORD: &str = "e2e-clerk-password";
 
 /// How the world around the kiosk starts.
 #[derive(Debug, Clone)]
@@ -187,12 +190,18 @@ impl Harness {
 
     /// Starts (or restarts) the registry on its fixed address and database.
     pub fn start_registry(&mut self) -> anyhow::Result<()> {
-        let reg = registry::start_blocking(
-            registry_config(&self.keys, self.dir.path().join("registry.db"))?,
-            self.registry_addr,
-        )?;
+        let db = self.dir.path().join("registry.db");
+        let reg = registry::start_blocking(registry_config(&self.keys, db)?, self.registry_addr)?;
         self.registry = Some(reg);
         Ok(())
+    }
+
+    /// Gives the registry's console a clerk, `li`, with [`CLERK_PASSWORD`],
+    /// as `registry staff add` does, and signs in as it.
+    pub fn console_clerk(&self) -> anyhow::Result<console::ConsoleClient> {
+        let db = self.dir.path().join("registry.db");
+        registry::add_staff_account(db, "li", registry::StaffRole::Clerk, CLERK_PASSWORD)?;
+        console::ConsoleClient::sign_in(&format!("http://{}", self.registry_addr), "li", CLERK_PASSWORD)
     }
 
     /// What a button press or a touch does.
@@ -372,6 +381,18 @@ impl Harness {
         }
     }
 
+    /// The specimen card on welcome's "查询进度 / 评价": the progress
+    /// screen once the history is in.
+    pub fn query_progress(&self) -> anyhow::Result<ViewModel> {
+        let long = Duration::from_secs(60);
+        self.wait_for("welcome", long, |v| v.screen == Some(Screen::Welcome))?;
+        self.reader.control.insert(SimCard::specimen());
+        self.press(Event::QueryStart);
+        self.wait_for("progress with history", long, |v| {
+            v.screen == Some(Screen::Progress) && !v.history_loading
+        })
+    }
+
     /// The petitioner presses "done" and the terminal returns to welcome.
     pub fn finish(&self) -> anyhow::Result<()> {
         self.press(Event::Done);
@@ -388,6 +409,14 @@ impl Drop for Harness {
             c.shutdown();
         }
     }
+}
+
+/// The row of `case` on the progress screen `v`.
+pub fn progress_row<'a>(v: &'a ViewModel, case: &str) -> anyhow::Result<&'a kiosk::view::ProgressRow> {
+    v.progress
+        .iter()
+        .find(|r| r.case_number == case)
+        .with_context(|| format!("{case} is not listed"))
 }
 
 /// The configuration of a test registry using the key set `keys`.

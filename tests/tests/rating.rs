@@ -5,10 +5,10 @@
 
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context};
+use anyhow::bail;
 use intake::{Event, Screen};
 use kiosk::ViewModel;
-use kiosk_e2e::{CapturedLog, Harness, Options, RegistryReader};
+use kiosk_e2e::{progress_row, CapturedLog, Harness, Options, RegistryReader};
 use kiosk_idcard::sim::SimCard;
 
 const LONG: Duration = Duration::from_secs(60);
@@ -19,16 +19,6 @@ fn register(h: &Harness) -> anyhow::Result<String> {
     let receipt = h.wait_case_number(Duration::from_secs(30))?;
     h.finish()?;
     Ok(receipt.case_number)
-}
-
-/// The same card on "查询进度 / 评价": the progress screen once the history is in.
-fn query(h: &Harness) -> anyhow::Result<ViewModel> {
-    h.wait_for("welcome", LONG, |v| v.screen == Some(Screen::Welcome))?;
-    h.reader.control.insert(SimCard::specimen());
-    h.press(Event::QueryStart);
-    h.wait_for("progress with history", LONG, |v| {
-        v.screen == Some(Screen::Progress) && !v.history_loading
-    })
 }
 
 /// Opens the rating of `case`, chooses 4 and "问题已解决", and submits.
@@ -68,32 +58,20 @@ fn a_closed_case_is_rated_once_and_shows_as_rated_on_the_next_query() -> anyhow:
     let case = register(&h)?;
 
     // Still open: listed, but nothing to rate.
-    let v = query(&h)?;
-    let row = v
-        .progress
-        .iter()
-        .find(|r| r.case_number == case)
-        .context("listed")?;
+    let v = h.query_progress()?;
+    let row = progress_row(&v, &case)?;
     assert_eq!(row.status, "已登记");
     assert!(!row.can_rate);
     h.press(Event::Done);
 
     reg.set_status(&case, "closed")?;
-    let v = query(&h)?;
+    let v = h.query_progress()?;
     assert!(v.person_name.is_empty(), "the query shows no identity");
-    let row = v
-        .progress
-        .iter()
-        .find(|r| r.case_number == case)
-        .context("listed")?;
+    let row = progress_row(&v, &case)?;
     assert_eq!(row.status, "已办结");
     assert!(row.can_rate && !row.rated);
     let v = rate(&h, &case, || {})?;
-    let row = v
-        .progress
-        .iter()
-        .find(|r| r.case_number == case)
-        .context("listed")?;
+    let row = progress_row(&v, &case)?;
     assert!(row.rated && !row.can_rate, "已评价 after the rating");
     h.press(Event::Done);
     h.wait_for("welcome", LONG, |v| {
@@ -114,12 +92,8 @@ fn a_closed_case_is_rated_once_and_shows_as_rated_on_the_next_query() -> anyhow:
     }
 
     // The registry's history now carries the rating: rated on a later visit too.
-    let v = query(&h)?;
-    let row = v
-        .progress
-        .iter()
-        .find(|r| r.case_number == case)
-        .context("listed")?;
+    let v = h.query_progress()?;
+    let row = progress_row(&v, &case)?;
     assert!(row.rated && !row.can_rate);
     h.press(Event::Cancel);
     let id_number = SimCard::specimen().text.id_number.expose().to_string();
@@ -136,7 +110,7 @@ fn a_rating_made_while_the_registry_is_down_is_sent_once_after_recovery() -> any
     let reg = RegistryReader::new(h.registry_addr)?;
     let case = register(&h)?;
     reg.set_status(&case, "closed")?;
-    query(&h)?;
+    h.query_progress()?;
     // The registry goes down between the list and the submit.
     let registry = h.registry.take();
     rate(&h, &case, move || drop(registry))?;

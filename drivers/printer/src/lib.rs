@@ -1,6 +1,6 @@
 //! Receipt printer: the ReceiptPrinter trait, ESC/POS over serial or USB, receipt and ticket templates, and a printer simulator on a pseudo-terminal.
 //!
-//! The flow is: a [`Receipt`] or [`QueueTicket`] is filled into a
+//! The flow is: a [`Receipt`], [`QueueTicket`] or [`NoticeSlip`] is filled into a
 //! [`Template`] (TOML files under `templates/`, layouts as data) and becomes
 //! a [`PrintJob`], a list of [`Block`]s. [`EscPosPrinter`] encodes the job
 //! with [`escpos`] (GB18030 text, native QR or a raster fallback, a cut),
@@ -27,8 +27,8 @@ pub use error::{PrinterError, TemplateError};
 pub use printer::{wire_time, EscPosPrinter, PrinterConfig, DEFAULT_DEVICE};
 pub use render::{PaperRenderer, FONT_PATH, PAPER_WIDTH_DOTS};
 pub use template::{
-    specimen_receipt, specimen_ticket, QueueTicket, Receipt, Template, NEXT_STEP, QUEUED_NOTE,
-    SPECIMEN_QUERY_CODE,
+    specimen_notice, specimen_receipt, specimen_ticket, NoticeSlip, QueueTicket, Receipt,
+    Template, MAX_NOTICE_PRINT_CHARS, NEXT_STEP, QUEUED_NOTE, SPECIMEN_QUERY_CODE,
 };
 pub use worker::{Opener, PrintReport, PrintWorker};
 

@@ -10,6 +10,12 @@ use crate::{Align, Block, PrintJob, Size, TemplateError};
 const RECEIPT_TOML: &str = include_str!("../templates/receipt.toml");
 /// The built-in queue ticket layout.
 const TICKET_TOML: &str = include_str!("../templates/ticket.toml");
+/// The built-in notice layout.
+const NOTICE_TOML: &str = include_str!("../templates/notice.toml");
+
+/// The most characters of a notice's text printed at the terminal (the
+/// registry takes notices up to 4000 characters; about 1.7 m of paper).
+pub const MAX_NOTICE_PRINT_CHARS: usize = 4000;
 
 /// The line under the local reference while the case number is pending.
 pub const QUEUED_NOTE: &str = "登记已保存，编号稍后生成";
@@ -24,6 +30,8 @@ enum Kind {
     Qr,
     Rule,
     Feed,
+    /// The text, one block per line of it (a notice's paragraphs).
+    Paragraphs,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -81,6 +89,11 @@ impl Template {
         Template::parse(TICKET_TOML).unwrap_or(Template { blocks: Vec::new() })
     }
 
+    /// The built-in notice layout (`templates/notice.toml`).
+    pub fn notice() -> Template {
+        Template::parse(NOTICE_TOML).unwrap_or(Template { blocks: Vec::new() })
+    }
+
     /// Fills the placeholders from `fields` and returns the job. Every
     /// field the template names must be in `fields` (it may be empty).
     pub fn fill(&self, fields: &[(&str, String)]) -> Result<PrintJob, TemplateError> {
@@ -117,11 +130,77 @@ impl Template {
                 },
                 Kind::Rule => Block::Rule,
                 Kind::Feed => Block::Feed(spec.lines.unwrap_or(1)),
+                Kind::Paragraphs => {
+                    let text = substitute(&spec.text, idx + 1, &lookup)?;
+                    paragraphs(&text, spec, &mut blocks);
+                    continue;
+                }
             };
             blocks.push(block);
         }
         Ok(PrintJob { blocks })
     }
+}
+
+/// One text block per non-empty line of `text`; a run of empty lines
+/// becomes one blank line.
+fn paragraphs(text: &str, spec: &BlockSpec, blocks: &mut Vec<Block>) {
+    let mut blank = false;
+    for line in text.lines().map(str::trim_end) {
+        if line.trim().is_empty() {
+            blank = true;
+            continue;
+        }
+        if blank && !blocks.is_empty() {
+            blocks.push(Block::Feed(1));
+        }
+        blank = false;
+        for piece in wrap(line, spec.size) {
+            blocks.push(Block::Text {
+                text: piece,
+                align: spec.align,
+                bold: spec.bold,
+                size: spec.size,
+            });
+        }
+    }
+}
+
+/// Punctuation that must not begin a printed line (the rule of Chinese
+/// typesetting: a comma or closing bracket stays with what it follows).
+const NO_LINE_START: &str = "，。、；：？！）》」』”’…%,.;:?!)]}";
+
+/// Breaks `line` into pieces that fit the paper at `size`, as the printer
+/// would, except that a piece never begins with [`NO_LINE_START`]
+/// punctuation: the character before it moves down with it.
+fn wrap(line: &str, size: crate::Size) -> Vec<String> {
+    let (w, _) = size.factors();
+    let width = |c: char| if c.is_ascii() { 12 } else { 24 } * u32::from(w);
+    let mut pieces: Vec<Vec<char>> = vec![Vec::new()];
+    let mut used = 0;
+    for c in line.chars() {
+        if used + width(c) > crate::escpos::PAPER_DOTS {
+            let mut next = Vec::new();
+            if let Some(current) = pieces.last_mut() {
+                if NO_LINE_START.contains(c) {
+                    // Down go the punctuation the line ends with and the
+                    // character it follows.
+                    let mut k = current.len();
+                    while k > 1 && NO_LINE_START.contains(current[k - 1]) {
+                        k -= 1;
+                    }
+                    next = current.split_off(k.saturating_sub(1).max(1));
+                }
+            }
+            used = next.iter().map(|&c| width(c)).sum();
+            pieces.push(next);
+        }
+        used += width(c);
+        if let Some(current) = pieces.last_mut() {
+            current.push(c);
+        }
+    }
+    pieces.into_iter().map(|p| p.into_iter().collect()).collect()
 }
 
 /// Masks an ID number that arrived unmasked by mistake (last two shown).
@@ -259,6 +338,96 @@ impl QueueTicket {
     }
 }
 
+/// A notice of the petition office (受理告知书, 不予受理告知书, 答复意见书)
+/// printed for the petitioner from the progress screen. Its text is the
+/// petitioner's: it is never logged.
+#[derive(Clone, PartialEq, Eq)]
+pub struct NoticeSlip {
+    /// The terminal's id.
+    pub terminal_id: String,
+    /// The hall's name, printed as the heading.
+    pub hall_name: String,
+    /// The registry's case number; the QR code carries it.
+    pub case_number: String,
+    /// The notice's title (受理告知书 …).
+    pub title: String,
+    /// When the office issued it (RFC 3339; printed as a date, or left out
+    /// when it does not parse).
+    pub issued_at: String,
+    /// The notice's text as the office wrote it.
+    pub text: String,
+    /// When it is printed (local time).
+    pub printed_at: NaiveDateTime,
+}
+
+impl std::fmt::Debug for NoticeSlip {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "NoticeSlip({}, {} chars)",
+            self.case_number,
+            self.text.chars().count()
+        )
+    }
+}
+
+impl NoticeSlip {
+    /// The template fields of this notice (the text cut at
+    /// [`MAX_NOTICE_PRINT_CHARS`], `truncated` set when it was).
+    pub fn fields(&self) -> Vec<(&'static str, String)> {
+        let issued = chrono::DateTime::parse_from_rfc3339(&self.issued_at)
+            .map(|t| t.format("%Y年%m月%d日").to_string())
+            .unwrap_or_default();
+        let long = self.text.chars().count() > MAX_NOTICE_PRINT_CHARS;
+        let text: String = self.text.chars().take(MAX_NOTICE_PRINT_CHARS).collect();
+        vec![
+            ("terminal_id", self.terminal_id.clone()),
+            ("hall_name", self.hall_name.clone()),
+            ("case_number", self.case_number.clone()),
+            ("title", self.title.clone()),
+            ("issued_date", issued),
+            ("text", text),
+            ("truncated", if long { "1".into() } else { String::new() }),
+            (
+                "printed_date",
+                self.printed_at.format("%Y年%m月%d日").to_string(),
+            ),
+            ("printed_time", self.printed_at.format("%H:%M").to_string()),
+        ]
+    }
+
+    /// The notice in the built-in layout.
+    pub fn to_job(&self) -> Result<PrintJob, TemplateError> {
+        self.render(&Template::notice())
+    }
+
+    /// The notice in `template`. A case number that looks like an ID or
+    /// phone number is refused: the QR code must never carry one.
+    pub fn render(&self, template: &Template) -> Result<PrintJob, TemplateError> {
+        if kiosk_privacy::redact(&self.case_number) != self.case_number {
+            return Err(TemplateError::LooksPersonal("case number"));
+        }
+        template.fill(&self.fields())
+    }
+}
+
+/// The SPECIMEN acceptance notice (the printer's reference test and the
+/// screenshots); it holds no one's data.
+pub fn specimen_notice() -> NoticeSlip {
+    NoticeSlip {
+        terminal_id: "SPECIMEN-T01".to_string(),
+        hall_name: "样例镇信访接待中心".to_string(),
+        case_number: "XF20261128-000123".to_string(),
+        title: "受理告知书".to_string(),
+        issued_at: "2026-12-01T10:30:00+08:00".to_string(),
+        text: "样例先生/女士：\n\n　　您于2026年11月28日提出的信访事项（拖欠工资），经审查，\
+               符合受理条件，本机关决定予以受理，将在60日内办结并书面答复。\n\n\
+               样例县信访局（SPECIMEN）"
+            .to_string(),
+        printed_at: specimen_time(),
+    }
+}
+
 /// The query code of [`specimen_receipt`].
 pub const SPECIMEN_QUERY_CODE: &str = "XF-Q7K2-M9PD";
 
@@ -333,6 +502,7 @@ mod tests {
     fn built_in_templates_parse() {
         assert!(Template::parse(RECEIPT_TOML).is_ok());
         assert!(Template::parse(TICKET_TOML).is_ok());
+        assert!(Template::parse(NOTICE_TOML).is_ok());
     }
 
     #[test]
@@ -363,6 +533,68 @@ mod tests {
         let mut r = receipt(None);
         r.query_code = "110105199001011234".into();
         assert!(matches!(r.to_job(), Err(TemplateError::LooksPersonal(_))));
+    }
+
+    #[test]
+    fn a_notice_prints_each_paragraph_with_its_case_number_and_date() {
+        let job = specimen_notice().to_job().expect("fills");
+        let all = texts(&job);
+        assert!(all.contains(&"受理告知书".to_string()));
+        assert!(all.contains(&"登记编号：XF20261128-000123".to_string()));
+        assert!(all.contains(&"告知日期：2026年12月01日".to_string()));
+        assert!(all.contains(&"样例先生/女士：".to_string()));
+        assert!(all.iter().any(|t| t.starts_with("　　您于2026年11月28日")));
+        assert!(!all.iter().any(|t| t.contains('\n')), "one block a line");
+        assert!(job.blocks.iter().any(
+            |b| matches!(b, Block::Qr { data, .. } if data == "XF20261128-000123")
+        ));
+        assert!(!all.iter().any(|t| t.contains("未印完")));
+        // Blank lines between paragraphs become one feed each.
+        let feeds = job.blocks.iter().filter(|b| matches!(b, Block::Feed(1))).count();
+        assert_eq!(feeds, 2);
+    }
+
+    #[test]
+    fn no_printed_line_starts_with_a_comma_and_none_is_wider_than_the_paper() {
+        let text = format!("{}，{}。", "字".repeat(24), "字".repeat(30));
+        let lines = wrap(&text, crate::Size::Normal);
+        assert_eq!(lines.len(), 3, "{lines:?}");
+        assert_eq!(lines[0].chars().count(), 23);
+        assert!(lines[1].starts_with("字，"));
+        for l in &lines {
+            assert!(!l.starts_with(|c| NO_LINE_START.contains(c)));
+            assert!(l.chars().count() <= 24);
+        }
+        assert_eq!(lines.concat(), text, "nothing lost");
+        let text = format!("{}（括号）。{}", "字".repeat(20), "字".repeat(5));
+        let lines = wrap(&text, crate::Size::Normal);
+        assert_eq!(lines[1], format!("号）。{}", "字".repeat(5)), "{lines:?}");
+        let ascii = "a".repeat(60);
+        assert_eq!(wrap(&ascii, crate::Size::Normal).iter().map(|l| l.len()).collect::<Vec<_>>(), [48, 12]);
+    }
+
+    #[test]
+    fn an_overlong_notice_is_cut_and_says_so() {
+        let mut n = specimen_notice();
+        n.text = "字".repeat(MAX_NOTICE_PRINT_CHARS + 500);
+        n.issued_at = "not a date".into();
+        let all = texts(&n.to_job().expect("fills"));
+        let printed: usize = all
+            .iter()
+            .filter(|t| t.starts_with('字'))
+            .map(|t| t.chars().count())
+            .sum();
+        assert_eq!(printed, MAX_NOTICE_PRINT_CHARS);
+        assert!(all.iter().any(|t| t.contains("未印完")));
+        assert!(!all.iter().any(|t| t.starts_with("告知日期")), "no date when it does not parse");
+    }
+
+    #[test]
+    fn a_notice_whose_case_number_looks_personal_is_refused_and_debug_hides_text() {
+        let mut n = specimen_notice();
+        assert!(!format!("{n:?}").contains("样例先生"));
+        n.case_number = "13800138000".into();
+        assert!(matches!(n.to_job(), Err(TemplateError::LooksPersonal(_))));
     }
 
     #[test]

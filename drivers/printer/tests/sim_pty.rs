@@ -41,19 +41,6 @@ fn one_page(ctl: &SimControl) -> SimPage {
     pages.remove(0)
 }
 
-fn decode_qr(img: &GrayImage) -> Vec<String> {
-    let mut prepared = rqrr::PreparedImage::prepare_from_greyscale(
-        img.width() as usize,
-        img.height() as usize,
-        |x, y| img.get_pixel(x as u32, y as u32).0[0],
-    );
-    prepared
-        .detect_grids()
-        .into_iter()
-        .filter_map(|g| g.decode().ok().map(|(_, content)| content))
-        .collect()
-}
-
 /// Compares `page` with the reference, tolerating small rendering
 /// differences (another FreeType-free rasteriser build, font point release).
 fn check_reference(page: &GrayImage, name: &str) {
@@ -114,6 +101,24 @@ fn receipt_prints_and_matches_the_reference() {
 }
 
 #[test]
+fn notice_prints_in_gb18030_with_its_qr_and_matches_the_reference() {
+    let (_sim, ctl, mut printer) = start(false);
+    let job = kiosk_printer::specimen_notice()
+        .to_job()
+        .expect("template fills");
+    let outcome = printer.print(&job).expect("prints");
+    assert!(matches!(outcome, PrintOutcome::Printed { .. }));
+    let lines = ctl.take_text_lines();
+    assert!(lines.iter().any(|l| l == "受理告知书"), "{lines:?}");
+    assert!(lines.iter().any(|l| l == "登记编号：XF20261128-000123"));
+    assert!(lines.iter().any(|l| l.contains("符合受理条件")));
+    let page = one_page(&ctl);
+    assert!(page.complete);
+    assert_eq!(sim::qr_codes(&page.image), ["XF20261128-000123"]);
+    check_reference(&page.image, "notice.png");
+}
+
+#[test]
 fn receipt_with_case_number_has_no_queued_note() {
     let (_sim, ctl, mut printer) = start(true);
     let job = kiosk_printer::specimen_receipt(Some("XF20261128-000123"))
@@ -152,7 +157,7 @@ fn qr_code_carries_the_query_code_and_never_the_id_number() {
                     .expect("fills"),
             )
             .expect("prints");
-        let found = decode_qr(&one_page(&ctl).image);
+        let found = sim::qr_codes(&one_page(&ctl).image);
         assert_eq!(
             found,
             vec![SPECIMEN_QUERY_CODE.to_string()],
@@ -181,7 +186,7 @@ fn printer_without_native_qr_prints_nothing_for_native_commands() {
                 .expect("fills"),
         )
         .expect("prints");
-    assert!(decode_qr(&one_page(&ctl).image).is_empty());
+    assert!(sim::qr_codes(&one_page(&ctl).image).is_empty());
 }
 
 #[test]
@@ -370,5 +375,5 @@ fn screen_rendering_is_the_printed_paper() {
         kiosk_printer::PaperRenderer::new(Path::new(kiosk_printer::FONT_PATH)).expect("font loads");
     let shown = renderer.render(&job);
     assert_eq!(shown, printed);
-    assert_eq!(decode_qr(&shown), vec![SPECIMEN_QUERY_CODE.to_string()]);
+    assert_eq!(sim::qr_codes(&shown), vec![SPECIMEN_QUERY_CODE.to_string()]);
 }

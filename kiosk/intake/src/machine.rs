@@ -370,6 +370,10 @@ pub enum MessageKind {
     ReceiptPrinted,
     /// The receipt is shown on the screen (no printer, or it could not print).
     ReceiptOnScreen,
+    /// A notice is being printed, or was: take it.
+    NoticePrinted,
+    /// The notice could not be printed (it stays on the screen).
+    NoticeNotPrinted,
 }
 
 /// Inputs of the machine: touches, device results, worker results, time.
@@ -544,6 +548,14 @@ pub enum Event {
     QueryStart,
     /// Progress screen: rate this closed case.
     RateCase(String),
+    /// Progress screen: print this case's latest notice ("打印告知书").
+    PrintNotice(String),
+    /// The printer finished the notice (or could not print it); the message
+    /// is shown on the progress screen.
+    NoticePrinted {
+        visit: VisitId,
+        message: Message,
+    },
     /// Rating screen: a score 1–5.
     RatingScore(u8),
     /// Rating screen: toggle the reason with this code.
@@ -579,7 +591,8 @@ impl Event {
             | Event::PinChecked { visit, .. }
             | Event::QueueLoaded { visit, .. }
             | Event::RatingSealed { visit, .. }
-            | Event::RatingSealFailed { visit, .. } => Some(*visit),
+            | Event::RatingSealFailed { visit, .. }
+            | Event::NoticePrinted { visit, .. } => Some(*visit),
             _ => None,
         }
     }
@@ -601,6 +614,7 @@ impl Event {
             Event::QueueLoaded { .. } => "QueueLoaded",
             Event::RatingSealed { .. } => "RatingSealed",
             Event::RatingSealFailed { .. } => "RatingSealFailed",
+            Event::NoticePrinted { .. } => "NoticePrinted",
             _ => "event",
         }
     }
@@ -667,6 +681,13 @@ pub enum Effect {
     SealRating {
         visit: VisitId,
         request: Box<RatingRequest>,
+    },
+    /// Print a case's notice for the petitioner of this visit; answer with
+    /// `NoticePrinted`.
+    PrintNotice {
+        visit: VisitId,
+        case_number: String,
+        notice: CaseNotice,
     },
     /// This visit ended: what is still queued for it can be discarded, and
     /// whatever the shell keeps per visit dropped.
@@ -1558,6 +1579,7 @@ fn is_touch(event: &Event) -> bool {
             | Event::TestPrint
             | Event::QueryStart
             | Event::RateCase(_)
+            | Event::PrintNotice(_)
             | Event::RatingScore(_)
             | Event::RatingReason(_)
             | Event::SubmitRating

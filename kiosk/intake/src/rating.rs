@@ -62,6 +62,8 @@ pub struct QuerySession {
     pub rated: Vec<String>,
     /// The rating being filled in on the rating screen.
     pub draft: Option<RatingDraft>,
+    /// A notice is at the printer: another press waits for it.
+    pub printing_notice: bool,
 }
 
 impl QuerySession {

@@ -207,3 +207,52 @@ fn the_registration_flow_is_untouched_by_the_query_events() {
     m.handle(Event::QueryStart, Millis(1_300));
     assert_eq!(m.screen(), Screen::Identity);
 }
+
+#[test]
+fn the_latest_notice_is_printed_once_at_a_time_and_a_late_report_stays_with_its_visit() {
+    let (mut m, t) = on_progress();
+    let notice = |title: &str, text: &str| intake::CaseNotice {
+        title: title.into(),
+        issued_at: "2026-11-20T10:00:00+08:00".into(),
+        text: text.into(),
+    };
+    let mut with_notices = row("XF-2026-000001", "closed", None);
+    with_notices.notices = vec![notice("受理告知书", "予以受理"), notice("答复意见书", "现答复如下")];
+    m.handle(
+        Event::HistoryLoaded {
+            visit: m.visit(),
+            rows: vec![with_notices, row("XF-2026-000002", "in_progress", None)],
+        },
+        Millis(t),
+    );
+    // A case without a notice, or not the petitioner's: nothing to print.
+    assert!(m.handle(Event::PrintNotice("XF-2026-000002".into()), Millis(t + 10)).is_empty());
+    assert!(m.handle(Event::PrintNotice("XF-2099-999999".into()), Millis(t + 20)).is_empty());
+    // The latest notice of the case goes to the printer, for this visit.
+    let fx = m.handle(Event::PrintNotice("XF-2026-000001".into()), Millis(t + 30));
+    let visit = m.visit();
+    assert!(
+        matches!(&fx[..], [Effect::PrintNotice { visit: v, case_number, notice }]
+            if *v == visit && case_number == "XF-2026-000001" && notice.title == "答复意见书"),
+        "{fx:?}"
+    );
+    assert_eq!(m.message().unwrap().text, "正在打印告知书…");
+    // A second press while it prints does not print it twice.
+    assert!(m.handle(Event::PrintNotice("XF-2026-000001".into()), Millis(t + 40)).is_empty());
+    let printed = |visit| Event::NoticePrinted {
+        visit,
+        message: intake::Message::new(intake::MessageKind::NoticePrinted, "告知书已打印，请取走", false),
+    };
+    m.handle(printed(visit), Millis(t + 50));
+    assert_eq!(m.message().unwrap().text, "告知书已打印，请取走");
+    // Once printed, it can be printed again.
+    assert_eq!(m.handle(Event::PrintNotice("XF-2026-000001".into()), Millis(t + 60)).len(), 1);
+
+    // The petitioner leaves; the next visit never sees the late report.
+    m.handle(Event::Done, Millis(t + 70));
+    m.handle(Event::QueryStart, Millis(t + 80));
+    m.handle(Event::CardRead(card()), Millis(t + 90));
+    assert_ne!(m.visit(), visit);
+    m.handle(printed(visit), Millis(t + 100));
+    assert!(m.message().is_none(), "{:?}", m.message());
+}

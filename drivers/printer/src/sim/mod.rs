@@ -53,6 +53,25 @@ impl SimPage {
     pub fn save_png(&self, path: &Path) -> io::Result<()> {
         std::fs::write(path, self.png())
     }
+
+    /// The contents of the QR codes found on the page.
+    pub fn qr_codes(&self) -> Vec<String> {
+        qr_codes(&self.image)
+    }
+}
+
+/// The contents of the QR codes found in `img` (paper or a receipt picture).
+pub fn qr_codes(img: &GrayImage) -> Vec<String> {
+    let mut prepared = rqrr::PreparedImage::prepare_from_greyscale(
+        img.width() as usize,
+        img.height() as usize,
+        |x, y| img.get_pixel(x as u32, y as u32).0[0],
+    );
+    prepared
+        .detect_grids()
+        .into_iter()
+        .filter_map(|g| g.decode().ok().map(|(_, content)| content))
+        .collect()
 }
 
 /// Settings of a simulator.

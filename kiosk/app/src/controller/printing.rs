@@ -1,9 +1,10 @@
 //! The controller's receipt printer: the receipt waits for its case number
 //! (or the configured wait), the counter queue's ticket is issued and
-//! printed, and a receipt that could not be printed is shown on screen.
+//! printed, a receipt that could not be printed is shown on screen, and a
+//! case's notice is printed for the petitioner who asked for it.
 
-use intake::{Event, Message, MessageKind};
-use kiosk_printer::{PrintJob, PrintOutcome, PrintReport, Receipt};
+use intake::{CaseNotice, Event, Message, MessageKind, VisitId};
+use kiosk_printer::{NoticeSlip, PrintJob, PrintOutcome, PrintReport, PrinterError, Receipt};
 
 use super::Shell;
 use crate::update::Update;
@@ -29,6 +30,16 @@ impl Shell {
             let PrintReport::Printed { tag, result } = report else {
                 continue;
             };
+            if self.visit.notice_tag == Some(tag) {
+                self.visit.notice_tag = None;
+                let message = notice_message(result.as_ref());
+                log::info!("notice printed={}", message.kind == MessageKind::NoticePrinted);
+                self.post(Event::NoticePrinted {
+                    visit: self.visit.id,
+                    message,
+                });
+                continue;
+            }
             let Some((local_ref, job)) = self.terminal.printing.remove(&tag) else {
                 continue;
             };
@@ -81,6 +92,43 @@ impl Shell {
                     message: Message::new(MessageKind::ReceiptOnScreen, "请拍下屏幕上的回执", false),
                 });
             }
+        }
+    }
+
+    /// Prints `notice` of `case_number` for the visit in front of the
+    /// terminal; the report comes back as `NoticePrinted` for this visit.
+    pub(super) fn print_notice(&mut self, visit: VisitId, case_number: String, notice: CaseNotice) {
+        let slip = NoticeSlip {
+            terminal_id: self.terminal.terminal_id.clone(),
+            hall_name: self.terminal.hall_name.clone(),
+            case_number,
+            title: notice.title,
+            issued_at: notice.issued_at,
+            text: notice.text,
+            printed_at: chrono::Local::now().naive_local(),
+        };
+        let refused = |text: &str| Event::NoticePrinted {
+            visit,
+            message: Message::new(MessageKind::NoticeNotPrinted, text, true),
+        };
+        let job = match slip.to_job() {
+            Ok(job) => job,
+            Err(e) => {
+                log::error!("notice of {} could not be laid out: {e}", slip.case_number);
+                self.post(refused("告知书无法打印，请到接待窗口领取"));
+                return;
+            }
+        };
+        let tag = self.terminal.print_tag();
+        match &self.terminal.printer {
+            Some(printer) => {
+                log::info!("printing the notice of {}", slip.case_number);
+                printer.print(tag, job);
+                self.visit.notice_tag = Some(tag);
+            }
+            None => self.post(refused(
+                "本机没有打印机。告知书内容见屏幕，纸质告知书请到接待窗口领取",
+            )),
         }
     }
 
@@ -143,4 +191,31 @@ impl Shell {
         }
     }
 
+}
+
+/// What the petitioner is told when the printer reports on a notice.
+fn notice_message(result: Result<&PrintOutcome, &PrinterError>) -> Message {
+    let why = match result {
+        Ok(PrintOutcome::Printed { .. }) => {
+            return Message::new(MessageKind::NoticePrinted, "告知书已打印，请取走", false)
+        }
+        Ok(PrintOutcome::Interrupted { status }) | Err(PrinterError::NotReady(status)) => {
+            if status.paper_out {
+                "打印机缺纸"
+            } else if status.cover_open {
+                "打印机盖未关好"
+            } else {
+                "打印机故障"
+            }
+        }
+        Err(PrinterError::Absent { .. } | PrinterError::Open(_) | PrinterError::NoReply) => {
+            "打印机未连接"
+        }
+        Err(PrinterError::Io(_)) => "打印机故障",
+    };
+    Message::new(
+        MessageKind::NoticeNotPrinted,
+        format!("{why}，告知书未能打印。内容见屏幕，纸质告知书请到接待窗口领取"),
+        true,
+    )
 }

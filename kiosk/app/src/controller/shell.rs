@@ -286,6 +286,11 @@ impl Shell {
                 };
                 self.post(event);
             }
+            Effect::PrintNotice {
+                visit,
+                case_number,
+                notice,
+            } => self.print_notice(visit, case_number, notice),
             Effect::Reprint(local_ref) => match self.terminal.queue.receipt(&local_ref) {
                 Ok(Some(r)) => {
                     log::info!("clerk reprints the receipt of {local_ref}");

@@ -25,6 +25,9 @@ pub(super) struct Visit {
     pub to_print: Option<(Receipt, Instant)>,
     /// The description keyboard's composition.
     pub typing: Typing,
+    /// The print job of the notice this visitor asked for, while it prints
+    /// (its report is shown to this visit only).
+    pub notice_tag: Option<u64>,
 }
 
 impl Visit {
@@ -36,6 +39,7 @@ impl Visit {
             repeat_checked: false,
             to_print: None,
             typing: Typing::new(),
+            notice_tag: None,
         }
     }
 

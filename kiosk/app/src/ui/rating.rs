@@ -51,6 +51,10 @@ pub(super) fn attach(g: &IntakeGlobal<'_>, events: &Sender<Event>) {
         let _ = tx.send(Event::RateCase(case.to_string()));
     });
     let tx = events.clone();
+    g.on_print_notice(move |case| {
+        let _ = tx.send(Event::PrintNotice(case.to_string()));
+    });
+    let tx = events.clone();
     g.on_choose_score(move |score| {
         let _ = tx.send(Event::RatingScore(score.clamp(0, 255) as u8));
     });

@@ -48,6 +48,7 @@ impl Intake {
                     history: History::Loading,
                     rated: Vec::new(),
                     draft: None,
+                    printing_notice: false,
                 });
                 self.message = None;
                 self.state = State::Progress;
@@ -55,10 +56,10 @@ impl Intake {
             (State::QueryCard, Event::CardFailed(reason)) => {
                 self.message = Some(Message::new(MessageKind::CardUnread, reason, true))
             }
-            (State::QueryCard, Event::CardReaderBack) => {
-                if self.message.as_ref().is_some_and(|m| m.is_error) {
-                    self.message = None;
-                }
+            (State::QueryCard, Event::CardReaderBack)
+                if self.message.as_ref().is_some_and(|m| m.is_error) =>
+            {
+                self.message = None;
             }
             (State::QueryCard | State::Progress, Event::Back | Event::Done) => self.end_session(),
             (_, Event::HistoryLoaded { rows, .. }) => {
@@ -87,6 +88,38 @@ impl Intake {
                     });
                     self.message = None;
                     self.state = State::Rating;
+                }
+            }
+            (State::Progress, Event::PrintNotice(case_number)) => {
+                let Some(q) = &mut self.query else { return };
+                let History::Loaded(rows) = &q.history else {
+                    return;
+                };
+                let notice = rows
+                    .iter()
+                    .find(|r| r.case_number == case_number)
+                    .and_then(|r| r.notices.last());
+                let Some(notice) = notice else { return };
+                if q.printing_notice {
+                    return;
+                }
+                q.printing_notice = true;
+                fx.push(Effect::PrintNotice {
+                    visit: self.visit,
+                    case_number,
+                    notice: notice.clone(),
+                });
+                self.message = Some(Message::new(
+                    MessageKind::NoticePrinted,
+                    "正在打印告知书…",
+                    false,
+                ));
+            }
+            (_, Event::NoticePrinted { message, .. }) => {
+                let Some(q) = &mut self.query else { return };
+                q.printing_notice = false;
+                if self.state == State::Progress {
+                    self.message = Some(message);
                 }
             }
             (State::Rating, Event::RatingScore(score)) => {

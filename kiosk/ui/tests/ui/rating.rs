@@ -78,3 +78,19 @@ fn a_score_and_a_reason_are_chosen_by_label_then_submitted() {
         "no second submit while saving"
     );
 }
+
+#[test]
+fn a_notice_has_its_print_button_and_a_case_without_one_has_none() {
+    let ui = new_window(PORTRAIT);
+    let log = record_callbacks(&ui);
+    crate::support::fill_specimen(&ui);
+    ui.global::<Intake>().set_screen(Screen::Progress);
+    assert_eq!(
+        press(&ui, &log, "打印告知书 XF-2026-000311"),
+        ["print-notice(XF-2026-000311)"]
+    );
+    assert!(
+        find(&ui, "打印告知书 XF-2026-000502").is_empty(),
+        "no notice, nothing to print"
+    );
+}

@@ -362,6 +362,10 @@ pub fn record_callbacks(ui: &AppWindow) -> Rc<RefCell<Vec<String>>> {
     }
     {
         let log = log.clone();
+        intake.on_print_notice(move |c| log.borrow_mut().push(format!("print-notice({c})")));
+    }
+    {
+        let log = log.clone();
         intake.on_choose_score(move |n| log.borrow_mut().push(format!("choose-score({n})")));
     }
     {

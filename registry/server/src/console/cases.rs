@@ -370,6 +370,15 @@ async fn show(
         .iter()
         .map(|o| minijinja::context! { case_number => o.case_number, registered_at => short_time(&o.registered_at), category => category_label(&o.category), status => status_label(&o.status) })
         .collect();
+    let rating = work.rating.as_ref().map(|r| {
+        let reasons: Vec<_> = r.reasons.iter().map(|c| reason_label(c)).collect();
+        minijinja::context! {
+            score => r.score,
+            words => usize::try_from(r.score - 1).ok().and_then(|i| SCORE_WORDS.get(i)).copied().unwrap_or("—"),
+            reasons => reasons.join("、"),
+            at => short_time(&r.rated_at),
+        }
+    });
     let ctx = minijinja::context! {
         title => format!("案件 {case_number}"),
         user => user.view(),
@@ -398,11 +407,28 @@ async fn show(
         changes => changes,
         notices => notices,
         others => others,
+        rating => rating,
         actions => acts,
         error => error,
         max_notice => MAX_NOTICE_CHARS,
     };
     Ok(render(status, "case.html", ctx))
+}
+
+/// The words of satisfaction scores 1 to 5, as the terminal shows them.
+const SCORE_WORDS: [&str; 5] = ["很不满意", "不满意", "一般", "满意", "很满意"];
+
+/// A rating reason in the words the petitioner chose it by.
+fn reason_label(code: &str) -> &'static str {
+    match code {
+        "timely" => "办理及时",
+        "courteous" => "态度好",
+        "resolved" => "问题已解决",
+        "slow" => "办理太慢",
+        "unresolved" => "问题没解决",
+        "discourteous" => "态度不好",
+        _ => "其他",
+    }
 }
 
 fn doc_type_label(doc: &str) -> &'static str {

@@ -122,6 +122,19 @@ pub struct CaseWork {
     pub notices: Vec<StoredNotice>,
     /// The same petitioner's other cases (same lookup hash), newest first.
     pub others: Vec<HistoryEntry>,
+    /// The petitioner's satisfaction rating, once given at a terminal.
+    pub rating: Option<CaseRating>,
+}
+
+/// A petitioner's rating of a closed case, as the console shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseRating {
+    /// 1 to 5.
+    pub score: i64,
+    /// Reason codes (`registry_api::RATING_REASONS`).
+    pub reasons: Vec<String>,
+    /// When the petitioner rated it (RFC 3339, as the terminal said).
+    pub rated_at: String,
 }
 
 fn beijing_now(now: DateTime<Utc>) -> String {
@@ -348,6 +361,24 @@ impl Store {
             },
         )?;
         let notices = notices_of(&mut db, id)?;
+        let rating = db
+            .query_row(
+                "SELECT score, reasons, rated_at FROM ratings WHERE registration_id = ?1",
+                params![id],
+                |r| {
+                    let reasons: String = r.get(1)?;
+                    Ok(CaseRating {
+                        score: r.get(0)?,
+                        reasons: reasons
+                            .split(',')
+                            .filter(|c| !c.is_empty())
+                            .map(str::to_owned)
+                            .collect(),
+                        rated_at: r.get(2)?,
+                    })
+                },
+            )
+            .optional()?;
         drop(db);
         let mut others = self.history(&lookup)?.registrations;
         others.retain(|e| e.case_number != case_number);
@@ -359,6 +390,7 @@ impl Store {
             changes,
             notices,
             others,
+            rating,
         }))
     }
 
