@@ -26,6 +26,9 @@ use registry::{BlockingRegistry, RegistryConfig};
 
 /// The token the test terminal and the test registry share.
 pub const TOKEN: &str = "e2e-terminal-token";
+/// A token the test registry binds to terminal `rig-01` (updates are only
+/// for a terminal its credential names).
+pub const RIG_TOKEN: &str = "e2e-rig-01-token";
 /// The test registry's staff API token ([`RegistryReader`] uses it).
 pub const STAFF_TOKEN: &str = "e2e-staff-token";
 /// The password of the console's clerk `li` ([`Harness::console_clerk`]).
@@ -429,7 +432,7 @@ pub fn registry_config(
     };
     Ok(RegistryConfig {
         database: db_path.into(),
-        tokens: vec![TOKEN.into()],
+        tokens: vec![TOKEN.into(), format!("rig-01 {RIG_TOKEN}")],
         token_file: None,
         staff_tokens: vec![STAFF_TOKEN.into()],
         history_limit: registry::HistoryLimit {

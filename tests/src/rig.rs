@@ -85,6 +85,7 @@ impl Rig {
             min_backoff: Duration::from_millis(20),
             max_backoff: Duration::from_millis(300),
             printer: kiosk_uplink::PrinterSlot::default(),
+            updates: Default::default(),
         })
     }
 

@@ -125,6 +125,7 @@ impl Controller {
                     min_backoff: Duration::from_secs(cfg.registry.min_backoff_s),
                     max_backoff: Duration::from_secs(cfg.registry.max_backoff_s),
                     printer: health.printer_slot(),
+                    updates: Default::default(),
                 },
                 uplink_tx,
             )

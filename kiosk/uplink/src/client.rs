@@ -15,7 +15,7 @@ use std::time::Duration;
 use kiosk_privacy::IdNumber;
 use kiosk_queue::Claimed;
 use registry_api::{
-    ApiError, Heartbeat, HistoryQuery, HistoryReply, MissingPages, RegistrationAck, HEALTH_PATH,
+    ApiError, Heartbeat, HeartbeatReply, HistoryQuery, HistoryReply, MissingPages, RegistrationAck, HEALTH_PATH,
     HEARTBEAT_PATH, HISTORY_PATH, IDEMPOTENCY_HEADER, SEALED_BUNDLE_CONTENT_TYPE,
     SEALED_CONTENT_TYPE, SEALED_PAGE_CONTENT_TYPE, SEALED_REGISTRATIONS_PATH,
 };
@@ -320,16 +320,24 @@ impl RegistryClient {
         Ok(reply)
     }
 
-    /// Reports this terminal's queue to the registry.
-    pub async fn heartbeat(&self, hb: &Heartbeat) -> Result<(), UplinkError> {
+    /// Reports this terminal's queue to the registry; the answer names the
+    /// software the registry wants it to run (a registry from before
+    /// updates answers 204 and names none).
+    pub async fn heartbeat(&self, hb: &Heartbeat) -> Result<HeartbeatReply, UplinkError> {
         let req = self
             .http
             .post(self.url(HEARTBEAT_PATH))
             .header(reqwest::header::AUTHORIZATION, self.auth.as_str())
             .json(hb);
-        let res = self.send(req).await?;
+        let mut res = self.send(req).await?;
         let res = match res.status().as_u16() {
-            204 => Ok(()),
+            204 => Ok(HeartbeatReply::default()),
+            200 => match read_capped(&mut res).await {
+                Ok(body) => serde_json::from_slice::<HeartbeatReply>(&body).map_err(|_| {
+                    UplinkError::BadReply("200 heartbeat reply is not the expected json".into())
+                }),
+                Err(e) => Err(e),
+            },
             401 | 403 => Err(UplinkError::Unauthorized),
             status => Err(UplinkError::Server { status }),
         };
@@ -337,6 +345,52 @@ impl RegistryClient {
             self.contact.failed(e);
         }
         res
+    }
+
+    /// Appends the bytes of the bundle `sha256` from `have` on (at most
+    /// [`registry_api::MAX_UPDATE_RANGE_BYTES`], as the registry sends) to
+    /// `file`, writing them as they arrive: a cut connection keeps what
+    /// came. Returns the bytes written.
+    pub(crate) async fn bundle_part(
+        &self,
+        sha256: &str,
+        have: u64,
+        size: u64,
+        file: &mut std::fs::File,
+    ) -> Result<u64, UplinkError> {
+        use std::io::Write as _;
+        let end = (have + registry_api::MAX_UPDATE_RANGE_BYTES).min(size) - 1;
+        let req = self
+            .http
+            .get(self.url(&registry_api::update_bundle_path(sha256)))
+            .header(reqwest::header::AUTHORIZATION, self.auth.as_str())
+            .header(reqwest::header::RANGE, format!("bytes={have}-{end}"));
+        let mut res = self.send(req).await?;
+        match res.status().as_u16() {
+            206 => {}
+            401 | 403 => return Err(UplinkError::Unauthorized),
+            status => return Err(UplinkError::Server { status }),
+        }
+        let expected = format!("bytes {have}-");
+        let range_ok = res
+            .headers()
+            .get(reqwest::header::CONTENT_RANGE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|r| r.starts_with(&expected) && r.ends_with(&format!("/{size}")));
+        if !range_ok {
+            return Err(UplinkError::BadReply("bundle part with a wrong Content-Range".into()));
+        }
+        let mut written = 0u64;
+        let limit = end + 1 - have;
+        while let Some(chunk) = res.chunk().await.map_err(transport_error)? {
+            if written + chunk.len() as u64 > limit {
+                return Err(UplinkError::BadReply("bundle part longer than asked".into()));
+            }
+            file.write_all(&chunk)
+                .map_err(|e| UplinkError::BadReply(format!("cannot write the bundle: {e}")))?;
+            written += chunk.len() as u64;
+        }
+        Ok(written)
     }
 
     /// Checks that the registry itself (not a portal in front of it) answers.

@@ -18,6 +18,7 @@
 mod client;
 mod contact;
 mod enroll;
+mod update;
 mod worker;
 
 use std::time::Duration;
@@ -25,6 +26,7 @@ use std::time::Duration;
 pub use client::{Outgoing, RegistryClient, BUNDLE_MAX_BYTES};
 pub use contact::{clock_offset_ms, Contact, ContactLog};
 pub use enroll::{enroll, make_identity};
+pub use update::{UpdateSlot, MAX_BUNDLE_BYTES};
 pub use worker::Uplink;
 
 /// What went wrong talking to the registry (or running the uplink).
@@ -207,6 +209,9 @@ pub struct UplinkConfig {
     pub max_backoff: Duration,
     /// The printer's state for the heartbeat.
     pub printer: PrinterSlot,
+    /// Software updates: the bundle the heartbeat's answer names is fetched
+    /// between registrations ([`UpdateSlot::default`]: off).
+    pub updates: UpdateSlot,
 }
 
 impl std::fmt::Debug for UplinkConfig {
@@ -260,6 +265,7 @@ mod tests {
             min_backoff: Duration::from_millis(1),
             max_backoff: Duration::from_millis(2),
             printer: PrinterSlot::default(),
+            updates: Default::default(),
         };
         assert!(!format!("{cfg:?}").contains("SECRET"));
     }

@@ -279,7 +279,13 @@ impl Worker {
                         ratings::RatingStep::Pause(pause) => pause,
                         ratings::RatingStep::Stop => break,
                         ratings::RatingStep::Idle => {
-                            // Nothing to send: time to purge what was acknowledged.
+                            // Nothing to send: a piece of an update, if one
+                            // is being fetched (the loop then looks at the
+                            // queue again before the next piece).
+                            if self.fetch_update_piece().await {
+                                continue;
+                            }
+                            // Time to purge what was acknowledged.
                             self.books.purge();
                             self.idle_pause()
                         }
@@ -413,14 +419,55 @@ impl Worker {
             version: env!("CARGO_PKG_VERSION").to_owned(),
             printer: self.cfg.printer.get(),
             free_disk_mb: self.queue.free_bytes().ok().map(|b| b / (1024 * 1024)),
+            update: self.cfg.updates.report(),
         };
-        let client = self.client.clone();
+        let (client, updates) = (self.client.clone(), self.cfg.updates.clone());
         tokio::spawn(async move {
             match client.heartbeat(&hb).await {
-                Ok(()) => log::debug!("uplink: heartbeat sent (queue depth {})", hb.queue_depth),
+                Ok(reply) => {
+                    log::debug!("uplink: heartbeat sent (queue depth {})", hb.queue_depth);
+                    updates.offer(reply.update);
+                }
                 Err(e) => log::debug!("uplink: heartbeat failed: {}", e.reason()),
             }
         });
+    }
+
+    /// Fetches one range of the offered update bundle; true when it went
+    /// well and more may follow at once. A failure waits for the idle pause.
+    async fn fetch_update_piece(&mut self) -> bool {
+        let free = self.queue.free_bytes().ok();
+        let Some(fetch) = self.cfg.updates.next_fetch(free) else {
+            return false;
+        };
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&fetch.part);
+        let mut file = match file {
+            Ok(f) => f,
+            Err(e) => {
+                log::error!("update: cannot write {}: {e}", fetch.part.display());
+                return false;
+            }
+        };
+        let got = self
+            .client
+            .bundle_part(&fetch.sha256, fetch.have, fetch.size, &mut file)
+            .await;
+        let _ = file.sync_data();
+        drop(file);
+        self.cfg.updates.fetched(&fetch);
+        match got {
+            Ok(n) => {
+                log::debug!("update: {n} bytes fetched ({} of {})", fetch.have + n, fetch.size);
+                n > 0
+            }
+            Err(e) => {
+                log::info!("update: fetch paused: {}", e.reason());
+                false
+            }
+        }
     }
 
     /// How long to sleep when nothing is due.
@@ -706,6 +753,7 @@ mod tests {
             min_backoff: Duration::from_millis(min_ms),
             max_backoff: Duration::from_millis(max_ms),
             printer: crate::PrinterSlot::default(),
+            updates: Default::default(),
         }
     }
 

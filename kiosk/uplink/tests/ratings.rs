@@ -112,6 +112,7 @@ fn ratings_go_oldest_first_retry_a_503_and_fail_on_a_404() {
             min_backoff: Duration::from_millis(40),
             max_backoff: Duration::from_millis(200),
             printer: kiosk_uplink::PrinterSlot::default(),
+            updates: Default::default(),
         },
         tx,
     )

@@ -87,6 +87,7 @@ fn uplink_config(url: String) -> UplinkConfig {
         min_backoff: Duration::from_millis(40),
         max_backoff: Duration::from_millis(200),
         printer: kiosk_uplink::PrinterSlot::default(),
+        updates: Default::default(),
     }
 }
 

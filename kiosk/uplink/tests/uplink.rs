@@ -293,6 +293,7 @@ fn config(url: &str) -> UplinkConfig {
         min_backoff: Duration::from_millis(40),
         max_backoff: Duration::from_millis(200),
         printer: kiosk_uplink::PrinterSlot::default(),
+        updates: Default::default(),
     }
 }
 

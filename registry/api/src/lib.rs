@@ -87,12 +87,27 @@ pub fn sealed_page_path(idempotency_key: &str, index: u32) -> String {
 }
 /// Path of the terminal heartbeat (`POST`).
 pub const HEARTBEAT_PATH: &str = "/v1/heartbeats";
+/// Prefix of a software update bundle's path (`GET`, with a `Range`):
+/// [`update_bundle_path`].
+pub const UPDATES_PATH: &str = "/v1/updates";
+/// The most bytes one request for a part of an update bundle may ask for:
+/// a terminal fetches a bundle in pieces, and registrations go first
+/// between them.
+pub const MAX_UPDATE_RANGE_BYTES: u64 = 8 << 20;
 /// Path of the history query (`POST`, so the ID number never sits in a URL or an access log).
 pub const HISTORY_PATH: &str = "/v1/history/query";
 /// Path of the health check (`GET`).
 pub const HEALTH_PATH: &str = "/v1/health";
 /// Path of the satisfaction ratings (`POST`, body [`RatingUpload`], header [`IDEMPOTENCY_HEADER`]).
 pub const RATINGS_PATH: &str = "/v1/ratings";
+/// Terminal: a part of the update bundle with this SHA-256 (`GET` with `Range`).
+pub fn update_bundle_path(sha256: &str) -> String {
+    format!("{UPDATES_PATH}/{sha256}")
+}
+/// True for 64 lower-case hex digits (a bundle's SHA-256, as its name).
+pub fn valid_sha256_hex(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
 /// Staff: sets a registration's status (`POST`, body [`StatusUpdate`]).
 pub fn status_path(case_number: &str) -> String {
     format!("{REGISTRATIONS_PATH}/{case_number}/status")
@@ -399,6 +414,76 @@ pub struct Heartbeat {
     /// Free space of the terminal's data partition, in MiB.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub free_disk_mb: Option<u64>,
+    /// Where the terminal's latest software update stands, if one was offered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update: Option<UpdateReport>,
+}
+
+/// The answer to a heartbeat: the software the registry wants this
+/// terminal to run, when it is not the one the terminal reported.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct HeartbeatReply {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update: Option<UpdateOffer>,
+}
+
+/// A signed update bundle (RAUC) the terminal should install: fetched in
+/// ranges from [`update_bundle_path`]`(sha256)`, checked against `sha256`
+/// and, by RAUC at install, against the update keyring in the terminal's
+/// read-only root.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct UpdateOffer {
+    pub version: String,
+    /// Lower-case hex SHA-256 of the whole bundle.
+    pub sha256: String,
+    pub size_bytes: u64,
+}
+
+/// A terminal's report on the update it was offered.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct UpdateReport {
+    /// The version it was asked to run.
+    pub target_version: String,
+    pub state: UpdateState,
+}
+
+/// Where an update stands on a terminal.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum UpdateState {
+    /// Fetching the bundle (between registrations).
+    Downloading,
+    /// Fetched and checked; waiting for the install window.
+    Ready,
+    /// The bundle was installed and the terminal rebooted into it, which
+    /// never reached READY: it is back on the version it reports.
+    FellBack,
+    /// The bundle was refused (checksum, signature) or could not be installed.
+    Failed,
+}
+
+impl UpdateState {
+    /// The word on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UpdateState::Downloading => "downloading",
+            UpdateState::Ready => "ready",
+            UpdateState::FellBack => "fell_back",
+            UpdateState::Failed => "failed",
+        }
+    }
+
+    /// The word on the wire back to the state.
+    pub fn parse(s: &str) -> Option<UpdateState> {
+        [
+            UpdateState::Downloading,
+            UpdateState::Ready,
+            UpdateState::FellBack,
+            UpdateState::Failed,
+        ]
+        .into_iter()
+        .find(|u| u.as_str() == s)
+    }
 }
 
 /// The receipt printer's state as a heartbeat reports it.

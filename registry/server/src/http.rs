@@ -35,6 +35,7 @@ use crate::validate;
 
 mod ratings;
 mod terminals;
+mod updates;
 
 /// The `Retry-After` of a staging quota refusal: room comes back as the
 /// terminal completes what it staged, or at the hourly sweep.
@@ -92,6 +93,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route(SEALED_REGISTRATIONS_PATH, post(register_sealed))
         .route(&page_path, put(sealed_page))
         .route(HEARTBEAT_PATH, post(heartbeat))
+        .route(&registry_api::update_bundle_path("{sha256}"), get(updates::bundle))
         .route(HISTORY_PATH, post(history))
         .route(registry_api::RATINGS_PATH, post(ratings::rate))
         .route(&record_path, get(record))
@@ -897,14 +899,21 @@ async fn heartbeat(
             "terminal_id must be 1 to 128 characters, version at most 64",
         ));
     }
-    blocking(move || {
+    let reply = blocking(move || {
         state
             .store
             .heartbeat(&hb, chrono::Utc::now())
-            .map_err(|err| Failure::internal("cannot store the heartbeat", &err))
+            .map_err(|err| Failure::internal("cannot store the heartbeat", &err))?;
+        // The software the roll-out names for it, unless it runs that already.
+        let update = state
+            .store
+            .update_for(&hb.terminal_id)
+            .map_err(|err| Failure::internal("cannot read the roll-out", &err))?
+            .filter(|offer| offer.version != hb.version);
+        Ok(registry_api::HeartbeatReply { update })
     })
     .await?;
-    Ok(StatusCode::NO_CONTENT.into_response())
+    Ok(Json(reply).into_response())
 }
 
 /// `GET /v1/staff/heartbeats`: the latest heartbeat of every terminal.

@@ -42,6 +42,7 @@ pub use http::STATS_PATH;
 pub use store::{valid_account_name, FleetRecord, Role as StaffRole};
 pub use serve::{Limits, PeerKey};
 pub use store::{AuditEntry, Database, HeartbeatRecord, Stats, TerminalRecord, TerminalStatus};
+pub use store::{share_of, BundleRecord, RolloutStep};
 pub use validate::MAX_PAGES;
 
 /// The default age after which a staged upload that was never completed is deleted.
@@ -393,6 +394,69 @@ pub fn add_staff_account(
         .with_context(|| format!("cannot open the registry database {}", db.describe()))?;
     let hash = hash_password(password)?;
     Ok(store.put_staff_account(name, role, &hash, chrono::Utc::now())?)
+}
+
+/// Stores the signed update bundle at `bundle` as `version` in the
+/// database at `db` (what `registry update add` runs); returns its record.
+/// The registry does not check the bundle's signature: each terminal's RAUC
+/// does, against the keyring in its read-only root, before installing.
+pub fn add_update_bundle(
+    db: impl Into<Database>,
+    version: &str,
+    bundle: &std::path::Path,
+) -> anyhow::Result<store::BundleRecord> {
+    anyhow::ensure!(
+        !version.is_empty()
+            && version.len() <= 64
+            && version.bytes().all(|b| b.is_ascii_alphanumeric() || b"._+-~".contains(&b)),
+        "the version must be 1 to 64 of A-Z a-z 0-9 . _ + - ~"
+    );
+    let db: Database = db.into();
+    let file = std::fs::File::open(bundle)
+        .with_context(|| format!("cannot open {}", bundle.display()))?;
+    let store = store::Store::open(&db, LookupKey::generate())
+        .with_context(|| format!("cannot open the registry database {}", db.describe()))?;
+    Ok(store.add_update_bundle(version, std::io::BufReader::new(file), chrono::Utc::now())?)
+}
+
+/// Adds a roll-out step (what `registry update rollout` runs): `version`
+/// for one terminal, or for `percent` of the fleet.
+pub fn add_update_rollout(
+    db: impl Into<Database>,
+    version: &str,
+    terminal_id: Option<&str>,
+    percent: Option<u8>,
+) -> anyhow::Result<()> {
+    let db: Database = db.into();
+    let store = store::Store::open(&db, LookupKey::generate())
+        .with_context(|| format!("cannot open the registry database {}", db.describe()))?;
+    Ok(store.add_rollout(version, terminal_id, percent, chrono::Utc::now())?)
+}
+
+/// The stored bundles and the roll-out steps, as `registry update list`
+/// prints them.
+pub fn update_listing(db: impl Into<Database>) -> anyhow::Result<String> {
+    let db: Database = db.into();
+    let store = store::Store::open(&db, LookupKey::generate())
+        .with_context(|| format!("cannot open the registry database {}", db.describe()))?;
+    let (steps, bundles) = store.rollouts()?;
+    let mut out = String::from("bundles:\n");
+    for b in &bundles {
+        out.push_str(&format!(
+            "  {}  {} bytes  sha256 {}  added {}\n",
+            b.version, b.size_bytes, b.sha256, b.added_at
+        ));
+    }
+    out.push_str("roll-out (the newest step covering a terminal wins):\n");
+    for s in &steps {
+        let whom = match (&s.terminal_id, s.percent) {
+            (Some(t), _) => format!("terminal {t}"),
+            (None, Some(p)) => format!("{p} % of the fleet"),
+            (None, None) => "nobody".into(),
+        };
+        out.push_str(&format!("  {}  {} → {}\n", s.created_at, whom, s.version));
+    }
+    Ok(out)
 }
 
 /// Deletes staged uploads older than `max_age` now and then periodically,

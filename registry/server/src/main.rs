@@ -156,6 +156,61 @@ enum StaffCommand {
     },
 }
 
+/// `registry update …`: software updates for the terminals.
+#[derive(Debug, Parser)]
+#[command(name = "registry update")]
+struct UpdateArgs {
+    /// The registry's database as a URL (`postgres://…` or `sqlite:PATH`), as `registry --database`.
+    #[arg(long, value_name = "URL", global = true)]
+    database: Option<String>,
+    #[command(subcommand)]
+    command: UpdateCommand,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum UpdateCommand {
+    /// Stores a signed RAUC bundle (from `image-build/build.sh --update-key`)
+    /// as a version terminals can be given.
+    Add {
+        /// The version the bundle installs (as the terminal reports it).
+        #[arg(long)]
+        version: String,
+        /// The bundle file (`kiosk-VERSION.raucb`).
+        bundle: PathBuf,
+    },
+    /// Gives a stored version to one terminal or to a share of the fleet;
+    /// the newest step covering a terminal wins.
+    Rollout {
+        #[arg(long)]
+        version: String,
+        /// One terminal (a pilot).
+        #[arg(long, conflicts_with = "percent", required_unless_present = "percent")]
+        terminal: Option<String>,
+        /// This percentage of the fleet (0–100), the same terminals first
+        /// whatever the version: 10 then 50 then 100 widens the roll-out.
+        #[arg(long, value_parser = clap::value_parser!(u8).range(0..=100))]
+        percent: Option<u8>,
+    },
+    /// Lists the stored bundles and the roll-out steps.
+    List,
+}
+
+fn update(args: UpdateArgs) -> anyhow::Result<()> {
+    let db = registry::Database::parse(&args.database.context("--database is required")?);
+    match args.command {
+        UpdateCommand::Add { version, bundle } => {
+            let rec = registry::add_update_bundle(db, &version, &bundle)?;
+            println!("{} stored: {} bytes, sha256 {}", rec.version, rec.size_bytes, rec.sha256);
+        }
+        UpdateCommand::Rollout { version, terminal, percent } => {
+            registry::add_update_rollout(db, &version, terminal.as_deref(), percent)?;
+            println!("roll-out step added: {version}");
+        }
+        UpdateCommand::List => print!("{}", registry::update_listing(db)?),
+    }
+    Ok(())
+}
+
 /// Reads a password from standard input: prompted twice without echo on a
 /// terminal, else the first line.
 fn read_password() -> anyhow::Result<String> {
@@ -327,6 +382,10 @@ async fn main() -> anyhow::Result<()> {
         let args = StaffArgs::parse_from(std::env::args().skip(1));
         // Off the runtime: the synchronous PostgreSQL client refuses to run on it.
         return tokio::task::spawn_blocking(move || staff(args)).await?;
+    }
+    if std::env::args().nth(1).as_deref() == Some("update") {
+        let args = UpdateArgs::parse_from(std::env::args().skip(1));
+        return tokio::task::spawn_blocking(move || update(args)).await?;
     }
     let args = Args::parse();
     if let Some(dir) = &args.init_keys {

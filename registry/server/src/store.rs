@@ -29,6 +29,7 @@ mod notices;
 mod ratings;
 mod staff;
 mod terminals;
+mod updates;
 pub use fleet::FleetRecord;
 pub use notices::{allowed, notice_needed, notice_title, CaseFilter, ChangeOutcome};
 pub use db::Database;
@@ -36,6 +37,7 @@ use db::{params, Backend, Db, Durability, OptionalExtension, Sql};
 pub use ratings::{RateOutcome, StatusOutcome};
 pub use staff::{valid_account_name, Role};
 pub use terminals::{EnrollOutcome, TerminalRecord, TerminalStatus};
+pub use updates::{share_of, BundleRecord, RolloutStep};
 
 /// Status of a registration that nobody has acted on yet.
 pub const STATUS_REGISTERED: &str = "registered";
@@ -202,6 +204,31 @@ const MIGRATIONS: &[&str] = &[
         issued_at       TEXT    NOT NULL
     );
     CREATE INDEX notices_by_registration ON notices (registration_id, id);",
+    // Version 14: software updates (`store/updates.rs`): signed bundles in
+    // 1 MiB chunks under their SHA-256, the staged roll-out, and what each
+    // terminal's heartbeat says about its update.
+    "CREATE TABLE update_bundles (
+        sha256      TEXT    PRIMARY KEY,
+        version     TEXT    NOT NULL UNIQUE,
+        size_bytes  INTEGER NOT NULL,
+        added_at    TEXT    NOT NULL
+    );
+    CREATE TABLE update_chunks (
+        sha256  TEXT    NOT NULL REFERENCES update_bundles (sha256),
+        idx     INTEGER NOT NULL,
+        data    BLOB    NOT NULL,
+        PRIMARY KEY (sha256, idx)
+    );
+    CREATE TABLE update_rollouts (
+        id          INTEGER PRIMARY KEY,
+        version     TEXT    NOT NULL REFERENCES update_bundles (version),
+        terminal_id TEXT,
+        percent     INTEGER CHECK (percent BETWEEN 0 AND 100),
+        created_at  TEXT    NOT NULL,
+        CHECK ((terminal_id IS NULL) <> (percent IS NULL))
+    );
+    ALTER TABLE heartbeats ADD COLUMN update_target TEXT;
+    ALTER TABLE heartbeats ADD COLUMN update_state TEXT;",
 ];
 
 /// One entry of the audit log.
@@ -220,6 +247,14 @@ pub struct AuditEntry {
 
 /// How far back a registration of the same petitioner counts for the likely-duplicate flag.
 const DUPLICATE_WINDOW_DAYS: i64 = 30;
+
+/// The update report a heartbeat stored, back from its two columns.
+fn update_report(target: Option<String>, state: Option<String>) -> Option<registry_api::UpdateReport> {
+    Some(registry_api::UpdateReport {
+        target_version: target?,
+        state: updates::parse_state(state)?,
+    })
+}
 
 /// What went wrong in the database.
 #[derive(Debug, thiserror::Error)]
@@ -246,6 +281,12 @@ pub enum StoreError {
     Closed,
     #[error("staged page {0} is missing at completion")]
     StagedPageMissing(u32),
+    /// A request the stored data does not allow (the text says why; it
+    /// never holds personal data).
+    #[error("{0}")]
+    Conflict(String),
+    #[error("cannot read the input")]
+    Io(#[source] std::io::Error),
 }
 
 /// A verified page, ready to be stored.
@@ -692,11 +733,11 @@ impl Store {
         db.durability(Durability::Staging)?;
         db.execute(
             "INSERT INTO heartbeats (terminal_id, received_at, queue_depth, failed,
-                 oldest_unsent_age_s, version, printer, free_disk_mb)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                 oldest_unsent_age_s, version, printer, free_disk_mb, update_target, update_state)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
              ON CONFLICT (terminal_id) DO UPDATE SET received_at = ?2, queue_depth = ?3,
                  failed = ?4, oldest_unsent_age_s = ?5, version = ?6, printer = ?7,
-                 free_disk_mb = ?8",
+                 free_disk_mb = ?8, update_target = ?9, update_state = ?10",
             params![
                 hb.terminal_id,
                 received_at,
@@ -707,6 +748,8 @@ impl Store {
                 hb.version,
                 hb.printer.map(registry_api::PrinterReport::as_str),
                 hb.free_disk_mb.map(|mb| i64::try_from(mb).unwrap_or(i64::MAX)),
+                hb.update.as_ref().map(|u| u.target_version.clone()),
+                hb.update.as_ref().map(|u| u.state.as_str()),
             ],
         )?;
         Ok(())
@@ -745,7 +788,7 @@ impl Store {
     pub fn heartbeats(&self) -> Result<Vec<HeartbeatRecord>, StoreError> {
         self.db()?.query_map(
             "SELECT terminal_id, received_at, queue_depth, failed, oldest_unsent_age_s, version,
-                    printer, free_disk_mb
+                    printer, free_disk_mb, update_target, update_state
              FROM heartbeats ORDER BY terminal_id",
             params![],
             |row| {
@@ -762,6 +805,7 @@ impl Store {
                         .as_deref()
                         .and_then(registry_api::PrinterReport::parse),
                     free_disk_mb: row.get::<_, Option<i64>>(7)?.map(|mb| mb.max(0) as u64),
+                    update: update_report(row.get(8)?, row.get(9)?),
                 },
             })
         })
@@ -1329,6 +1373,7 @@ mod tests {
             version: "0.1.0".into(),
             printer: None,
             free_disk_mb: None,
+            update: None,
         };
         store.heartbeat(&hb, now).unwrap();
         store

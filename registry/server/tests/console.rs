@@ -347,9 +347,10 @@ on_both!(async fn the_list_filters_and_the_fleet_flags_what_needs_a_technician(b
         version: "0.1.0".into(),
         printer: Some(PrinterReport::PaperOut),
         free_disk_mb: Some(120),
+        update: None,
     };
     let res = reqwest::Client::new().post(rig.url(HEARTBEAT_PATH)).bearer_auth(TOKEN).json(&hb).send().await.unwrap();
-    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    assert_eq!(res.status(), StatusCode::OK);
     let rows: Vec<registry::FleetRow> = s.get(registry::FLEET_JSON_PATH).await.json().await.unwrap();
     assert_eq!(rows.len(), 2);
     let codes = |r: &registry::FleetRow| r.reasons.iter().map(|x| x.code.clone()).collect::<Vec<_>>();

@@ -94,6 +94,7 @@ fn schemas_match_the_wire_types() {
             failed: None,
             printer: None,
             free_disk_mb: None,
+            update: None,
             version: None,
             needs_attention: false,
             reasons: vec![],
@@ -164,8 +165,24 @@ fn schemas_match_the_wire_types() {
             version: String::new(),
             printer: Some(registry_api::PrinterReport::PaperLow),
             free_disk_mb: Some(0),
+            update: Some(registry_api::UpdateReport {
+                target_version: String::new(),
+                state: registry_api::UpdateState::FellBack,
+            }),
         },
     );
+    let offer = registry_api::UpdateOffer {
+        version: String::new(),
+        sha256: String::new(),
+        size_bytes: 0,
+    };
+    check(
+        "HeartbeatReply",
+        &registry_api::HeartbeatReply {
+            update: Some(offer.clone()),
+        },
+    );
+    check("UpdateOffer", &offer);
     check("HistoryEntry", &entry);
     check("HistoryReply", &HistoryReply::default());
     check("StoredPage", &stored);
@@ -308,6 +325,7 @@ fn every_endpoint_is_documented() {
         registry_api::STAFF_TERMINALS_PATH,
         &registry_api::revoke_path("{terminal_id}"),
         &registry_api::status_path("{case_number}"),
+        &registry_api::update_bundle_path("{sha256}"),
         &registry_api::sealed_page_path("{idempotency_key}", 0).replace("/0", "/{index}"),
     ] {
         assert!(

@@ -42,6 +42,7 @@ fn main() -> anyhow::Result<()> {
             min_backoff: Duration::from_millis(20),
             max_backoff: Duration::from_millis(200),
             printer: kiosk_uplink::PrinterSlot::default(),
+            updates: Default::default(),
         },
         tx,
     )?;

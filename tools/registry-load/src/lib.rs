@@ -425,6 +425,7 @@ async fn terminal(
                 // As a terminal reports them: the heartbeat row's full width.
                 printer: Some(registry_api::PrinterReport::Ok),
                 free_disk_mb: Some(20_000),
+                update: None,
             };
             match http
                 .post(format!("{base}{HEARTBEAT_PATH}"))

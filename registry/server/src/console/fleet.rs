@@ -17,7 +17,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, Utc};
-use registry_api::{ApiError, PrinterReport};
+use registry_api::{ApiError, PrinterReport, UpdateReport, UpdateState};
 use serde::Serialize;
 
 use super::{audit, blocking, render, require, short_time, ConsoleUser, Refusal};
@@ -57,6 +57,10 @@ pub enum Attention {
     Printer(PrinterReport),
     /// Free disk below the threshold.
     LowDisk { mb: u64 },
+    /// The update it was given never reached READY; it went back by itself.
+    UpdateFellBack,
+    /// The update it was given was refused (checksum, signature) or failed.
+    UpdateFailed,
 }
 
 /// A span of seconds in words: 分钟, 小时, 天.
@@ -79,6 +83,8 @@ impl Attention {
             Attention::Failed { .. } => "failed",
             Attention::Printer(_) => "printer",
             Attention::LowDisk { .. } => "low_disk",
+            Attention::UpdateFellBack => "update_fell_back",
+            Attention::UpdateFailed => "update_failed",
         }
     }
 
@@ -93,6 +99,8 @@ impl Attention {
             Attention::Printer(PrinterReport::Offline) => "打印机离线".into(),
             Attention::Printer(_) => "打印机故障".into(),
             Attention::LowDisk { mb } => format!("磁盘剩余空间不足：{mb} MB"),
+            Attention::UpdateFellBack => "软件更新启动失败，已自动回到原版本".into(),
+            Attention::UpdateFailed => "软件更新包被拒绝或无法安装".into(),
         }
     }
 }
@@ -136,13 +144,30 @@ pub fn needs_attention(rec: &FleetRecord, now: DateTime<Utc>, rules: &FleetRules
     if let Some(mb) = rec.free_disk_mb.filter(|mb| *mb < rules.low_disk_mb) {
         out.push(Attention::LowDisk { mb });
     }
+    match rec.update.as_ref().map(|u| u.state) {
+        Some(UpdateState::FellBack) => out.push(Attention::UpdateFellBack),
+        Some(UpdateState::Failed) => out.push(Attention::UpdateFailed),
+        _ => {}
+    }
     out
+}
+
+/// The update in words beside the version: "更新到 1.2.0：下载中".
+fn update_words(u: &UpdateReport) -> String {
+    let state = match u.state {
+        UpdateState::Downloading => "下载中",
+        UpdateState::Ready => "已下载，等待安装时段",
+        UpdateState::FellBack => "失败，已回到原版本",
+        UpdateState::Failed => "失败",
+    };
+    format!("更新到 {}：{state}", u.target_version)
 }
 
 /// One reason on the wire.
 #[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
 pub struct FleetReason {
-    /// `never_reported`, `offline`, `old_unsent`, `failed`, `printer`, `low_disk`.
+    /// `never_reported`, `offline`, `old_unsent`, `failed`, `printer`,
+    /// `low_disk`, `update_fell_back`, `update_failed`.
     pub code: String,
     /// The reason in words (Chinese).
     pub text: String,
@@ -165,6 +190,9 @@ pub struct FleetRow {
     pub printer: Option<PrinterReport>,
     pub free_disk_mb: Option<u64>,
     pub version: Option<String>,
+    /// What the terminal said about the update it was given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update: Option<UpdateReport>,
     pub needs_attention: bool,
     pub reasons: Vec<FleetReason>,
 }
@@ -194,6 +222,7 @@ fn rows(records: Vec<FleetRecord>, now: DateTime<Utc>, rules: &FleetRules) -> Ve
                 printer: rec.printer,
                 free_disk_mb: rec.free_disk_mb,
                 version: rec.version,
+                update: rec.update,
                 needs_attention: !reasons.is_empty(),
                 reasons,
             }
@@ -238,6 +267,7 @@ pub(super) async fn page(State(state): State<AppState>, user: ConsoleUser) -> Re
                 printer => printer_label(r.printer),
                 free_disk_mb => r.free_disk_mb,
                 version => r.version,
+                update => r.update.as_ref().map(update_words),
                 needs_attention => r.needs_attention,
                 enrollment => match (r.enrollment.as_deref(), r.last_heartbeat_at.is_some()) {
                     (Some("revoked"), _) => Some("已吊销"),
@@ -322,6 +352,7 @@ mod tests {
             oldest_unsent_age_s: None,
             printer: Some(PrinterReport::Ok),
             free_disk_mb: Some(8000),
+            update: None,
             version: Some("0.1.0".into()),
         }
     }

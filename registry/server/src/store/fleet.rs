@@ -25,6 +25,8 @@ pub struct FleetRecord {
     pub printer: Option<PrinterReport>,
     pub free_disk_mb: Option<u64>,
     pub version: Option<String>,
+    /// What its latest heartbeat said about the update it was offered.
+    pub update: Option<registry_api::UpdateReport>,
 }
 
 fn count(v: Option<i64>) -> Option<u64> {
@@ -36,7 +38,8 @@ impl Store {
     pub fn fleet(&self) -> Result<Vec<FleetRecord>, StoreError> {
         self.db()?.query_map(
             "SELECT ids.terminal_id, t.hall, t.status, h.received_at, h.queue_depth, h.failed,
-                    h.oldest_unsent_age_s, h.printer, h.free_disk_mb, h.version
+                    h.oldest_unsent_age_s, h.printer, h.free_disk_mb, h.version,
+                    h.update_target, h.update_state
              FROM (SELECT terminal_id FROM terminals UNION SELECT terminal_id FROM heartbeats) ids
              LEFT JOIN terminals t ON t.terminal_id = ids.terminal_id
              LEFT JOIN heartbeats h ON h.terminal_id = ids.terminal_id
@@ -57,6 +60,7 @@ impl Store {
                 printer: r.get::<_, Option<String>>(7)?.as_deref().and_then(PrinterReport::parse),
                 free_disk_mb: count(r.get(8)?),
                 version: r.get(9)?,
+                update: super::update_report(r.get(10)?, r.get(11)?),
             })
         })
     }
@@ -83,6 +87,7 @@ mod tests {
             version: "0.1.0".into(),
             printer: Some(PrinterReport::PaperOut),
             free_disk_mb: Some(420),
+            update: None,
         };
         store.heartbeat(&hb, now).unwrap();
         let fleet = store.fleet().unwrap();
@@ -97,6 +102,7 @@ mod tests {
         let bare = Heartbeat {
             printer: None,
             free_disk_mb: None,
+            update: None,
             ..hb
         };
         store.heartbeat(&bare, now).unwrap();
