@@ -29,6 +29,8 @@ pub struct Config {
     pub counter: CounterConfig,
     pub voice: VoiceConfig,
     pub technician: TechnicianConfig,
+    /// Software updates from the registry's roll-out (`[update]`).
+    pub update: crate::software_update::UpdateConfig,
     /// The file this configuration was loaded from (`None`: built in, as in the demo).
     #[serde(skip)]
     pub source: Option<PathBuf>,
@@ -427,6 +429,7 @@ impl Config {
         {
             bail!("registry.url must start with http:// or https://");
         }
+        self.update.validate()?;
         if self.ocr.workers == 0 || self.ocr.workers > 8 {
             bail!("ocr.workers must be between 1 and 8");
         }

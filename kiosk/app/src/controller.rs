@@ -112,6 +112,11 @@ impl Controller {
         // The devices' live state for the technician screen, written by the
         // worker threads; the printer's part also goes out with the heartbeat.
         let health = crate::health::Health::default();
+        let installer = crate::software_update::Installer::new(
+            &cfg.update,
+            &cfg.queue.path.with_file_name("update"),
+            env!("CARGO_PKG_VERSION"),
+        )?;
         let uplink = Arc::new(
             Uplink::spawn(
                 cfg.queue.path.clone(),
@@ -125,7 +130,7 @@ impl Controller {
                     min_backoff: Duration::from_secs(cfg.registry.min_backoff_s),
                     max_backoff: Duration::from_secs(cfg.registry.max_backoff_s),
                     printer: health.printer_slot(),
-                    updates: Default::default(),
+                    updates: installer.slot.clone(),
                 },
                 uplink_tx,
             )
@@ -216,7 +221,8 @@ impl Controller {
             crate::lockout::load(&lockout_path, intake::Millis(0), std::time::SystemTime::now());
         machine.restore_lockout(saved_lockout.clone());
         let first_visit = machine.visit();
-        let tech = crate::technician::TechShell::new(cfg, health, events_tx.clone());
+        let mut tech = crate::technician::TechShell::new(cfg, health, events_tx.clone());
+        tech.updates = installer.slot.clone();
         let technician = tech.link();
         let terminal = Terminal {
             queue,
@@ -250,6 +256,7 @@ impl Controller {
             tech,
             lockout_path,
             saved_lockout,
+            installer,
         };
         let shell = Shell {
             machine,

@@ -39,6 +39,7 @@ pub mod progress;
 pub mod provisioning;
 pub mod typing;
 pub mod rating;
+pub mod software_update;
 pub mod ui;
 pub mod technician;
 pub mod view;

@@ -105,6 +105,8 @@ pub(crate) struct TechShell {
     last_view_at: Option<Instant>,
     last_view: Option<TechnicianView>,
     last_ping: Option<Instant>,
+    /// The software update's state, for its line on the screen.
+    pub updates: kiosk_uplink::UpdateSlot,
     confirm_tx: Sender<String>,
     confirm_rx: Receiver<String>,
     /// The staged file's summary as last read, and whether it was confirmed here.
@@ -133,6 +135,7 @@ impl TechShell {
             last_view_at: None,
             last_view: None,
             last_ping: None,
+            updates: kiosk_uplink::UpdateSlot::default(),
         }
     }
 
@@ -362,8 +365,13 @@ impl TechShell {
         self.read_pending();
         let snapshot = self.snapshot(queue, contact);
         let (notice, notice_is_error) = self.notice.clone().unwrap_or_default();
+        let mut rows = health::rows(&snapshot);
+        rows.extend(crate::software_update::status_row(
+            &self.updates,
+            env!("CARGO_PKG_VERSION"),
+        ));
         let view = TechnicianView {
-            rows: health::rows(&snapshot),
+            rows,
             focus: health::focus_line(&snapshot),
             notice,
             notice_is_error,

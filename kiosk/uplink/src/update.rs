@@ -198,7 +198,7 @@ impl UpdateSlot {
         self.with(|i| {
             let (dir, o) = (i.dir.clone()?, i.offer.clone()?);
             let file = dir.join(format!("{}.raucb", o.sha256));
-            file.is_file().then(|| (o.version, file))
+            file.is_file().then_some((o.version, file))
         })
     }
 

@@ -196,17 +196,19 @@ enum UpdateCommand {
 }
 
 fn update(args: UpdateArgs) -> anyhow::Result<()> {
+    use std::io::Write as _;
     let db = registry::Database::parse(&args.database.context("--database is required")?);
+    let mut out = std::io::stdout().lock();
     match args.command {
         UpdateCommand::Add { version, bundle } => {
             let rec = registry::add_update_bundle(db, &version, &bundle)?;
-            println!("{} stored: {} bytes, sha256 {}", rec.version, rec.size_bytes, rec.sha256);
+            writeln!(out, "{} stored: {} bytes, sha256 {}", rec.version, rec.size_bytes, rec.sha256)?;
         }
         UpdateCommand::Rollout { version, terminal, percent } => {
             registry::add_update_rollout(db, &version, terminal.as_deref(), percent)?;
-            println!("roll-out step added: {version}");
+            writeln!(out, "roll-out step added: {version}")?;
         }
-        UpdateCommand::List => print!("{}", registry::update_listing(db)?),
+        UpdateCommand::List => write!(out, "{}", registry::update_listing(db)?)?,
     }
     Ok(())
 }

@@ -48,6 +48,7 @@ impl Shell {
             self.handle(event);
             self.publish();
             self.drive_printer();
+            self.drive_update();
             // The printer's state is asked on the technician screen, and
             // between visits (never during one, so a receipt never waits behind it).
             let screen = self.machine.screen();
@@ -56,6 +57,21 @@ impl Shell {
                 let t = &mut self.terminal;
                 t.tech.query_printer(t.printer.as_ref(), technician);
             }
+        }
+    }
+
+    /// Installs a fetched update in the install window, on the welcome
+    /// screen only; the terminal shows that it updates meanwhile, and is
+    /// back in service if the install fails.
+    fn drive_update(&mut self) {
+        let idle = self.machine.screen() == Screen::Welcome;
+        let now = chrono::Local::now().time();
+        match self.terminal.installer.poll(now, idle) {
+            crate::software_update::InstallStep::Nothing => {}
+            crate::software_update::InstallStep::Started(v) => self.post(Event::DeviceFault(format!(
+                "正在更新终端软件（{v}），完成后自动重启，请稍候"
+            ))),
+            crate::software_update::InstallStep::Failed(_) => self.post(Event::Done),
         }
     }
 

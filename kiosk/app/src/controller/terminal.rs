@@ -1,8 +1,8 @@
 //! What the controller thread keeps for the terminal's whole run, whoever is
 //! in front of it: the queue, the uplink, the card reader's watcher, the
 //! camera thread's link, the printer and its jobs, the counter tickets, the
-//! staff PIN hashes, the technician screen's part, the keys and the
-//! classifier. Nothing of a visitor lives here (see `visit.rs`).
+//! staff PIN hashes, the technician screen's part, the keys, the
+//! classifier and the software update's installer. Nothing of a visitor lives here (see `visit.rs`).
 
 use std::collections::HashMap;
 use std::sync::mpsc::{Receiver, Sender};
@@ -49,6 +49,8 @@ pub(super) struct Terminal {
     /// Where the staff PIN lockout is kept across restarts, and what it holds.
     pub lockout_path: std::path::PathBuf,
     pub saved_lockout: intake::Lockout,
+    /// Installs the fetched software update in the install window, between visits.
+    pub installer: crate::software_update::Installer,
 }
 
 impl Terminal {
