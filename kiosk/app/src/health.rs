@@ -429,6 +429,30 @@ fn error_kind_zh(kind: &str) -> &'static str {
     }
 }
 
+/// The technician screen's line about updates, when there is news.
+pub fn update_row(slot: &kiosk_uplink::UpdateSlot, running: &str) -> Option<StatusRow> {
+    let r = slot.report()?;
+    let v = &r.target_version;
+    Some(match r.state {
+        registry_api::UpdateState::Downloading => StatusRow {
+            mark: Mark::Ok,
+            text: format!("软件更新：正在下载 {v}（当前 {running}）"),
+        },
+        registry_api::UpdateState::Ready => StatusRow {
+            mark: Mark::Ok,
+            text: format!("软件更新：{v} 已下载，将在安装时段自动安装"),
+        },
+        registry_api::UpdateState::FellBack => StatusRow {
+            mark: Mark::Bad,
+            text: format!("软件更新：更新到 {v} 失败，已自动回到 {running}"),
+        },
+        registry_api::UpdateState::Failed => StatusRow {
+            mark: Mark::Bad,
+            text: format!("软件更新：{v} 被拒绝或无法安装（仍为 {running}）"),
+        },
+    })
+}
+
 /// The screen's rows, in the order a technician checks them.
 pub fn rows(s: &HealthSnapshot) -> Vec<StatusRow> {
     let mut out = Vec::new();

@@ -17,10 +17,8 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use chrono::NaiveTime;
 use kiosk_uplink::UpdateSlot;
-use registry_api::UpdateState;
 use serde::Deserialize;
 
-use crate::health::{Mark, StatusRow};
 
 /// `[update]`: where bundles go, when they are installed, and how.
 #[derive(Debug, Clone, Deserialize)]
@@ -35,7 +33,8 @@ pub struct UpdateConfig {
     pub window: String,
     /// The install command; the bundle's path is added as its last argument.
     pub install_command: Vec<String>,
-    /// Run after a successful install.
+    /// Run after a successful install: on the terminal it asks
+    /// `kiosk-reboot.path` (root) to reboot.
     pub reboot_command: Vec<String>,
     /// The longest an install may take before it counts as failed.
     pub install_timeout_s: u64,
@@ -48,7 +47,8 @@ impl Default for UpdateConfig {
             dir: PathBuf::new(),
             window: "22:00-06:00".into(),
             install_command: vec!["rauc".into(), "install".into()],
-            reboot_command: vec!["systemctl".into(), "reboot".into()],
+            // The kiosk is no root: it asks, and kiosk-reboot.path (root) reboots.
+            reboot_command: vec!["touch".into(), "/var/lib/kiosk/reboot-requested".into()],
             install_timeout_s: 1200,
         }
     }
@@ -96,30 +96,6 @@ impl InstallWindow {
             now >= self.start || now < self.end
         }
     }
-}
-
-/// The technician screen's line about updates, when there is news.
-pub fn status_row(slot: &UpdateSlot, running: &str) -> Option<StatusRow> {
-    let r = slot.report()?;
-    let v = &r.target_version;
-    Some(match r.state {
-        UpdateState::Downloading => StatusRow {
-            mark: Mark::Ok,
-            text: format!("软件更新：正在下载 {v}（当前 {running}）"),
-        },
-        UpdateState::Ready => StatusRow {
-            mark: Mark::Ok,
-            text: format!("软件更新：{v} 已下载，将在安装时段自动安装"),
-        },
-        UpdateState::FellBack => StatusRow {
-            mark: Mark::Bad,
-            text: format!("软件更新：更新到 {v} 失败，已自动回到 {running}"),
-        },
-        UpdateState::Failed => StatusRow {
-            mark: Mark::Bad,
-            text: format!("软件更新：{v} 被拒绝或无法安装（仍为 {running}）"),
-        },
-    })
 }
 
 /// Runs `argv` plus `extra`, killed after `timeout`; the error says why.
@@ -376,15 +352,15 @@ mod tests {
         assert_eq!(step, InstallStep::Failed("1.2.0".into()));
         assert_eq!(
             inst.slot.report().map(|r| r.state),
-            Some(UpdateState::Failed)
+            Some(registry_api::UpdateState::Failed)
         );
         assert_eq!(
             inst.poll(t("02:00"), true),
             InstallStep::Nothing,
             "not again"
         );
-        let row = status_row(&inst.slot, "1.1.0").unwrap();
-        assert_eq!(row.mark, Mark::Bad);
+        let row = crate::health::update_row(&inst.slot, "1.1.0").unwrap();
+        assert_eq!(row.mark, crate::health::Mark::Bad);
         assert!(
             row.text.contains("1.2.0") && row.text.contains("1.1.0"),
             "{}",

@@ -366,7 +366,7 @@ impl TechShell {
         let snapshot = self.snapshot(queue, contact);
         let (notice, notice_is_error) = self.notice.clone().unwrap_or_default();
         let mut rows = health::rows(&snapshot);
-        rows.extend(crate::software_update::status_row(
+        rows.extend(health::update_row(
             &self.updates,
             env!("CARGO_PKG_VERSION"),
         ));
