@@ -434,7 +434,7 @@ async fn terminal(
                 .send()
                 .await
             {
-                Ok(res) if res.status().as_u16() == 204 => report.heartbeats += 1,
+                Ok(res) if res.status().is_success() => report.heartbeats += 1,
                 Ok(res) => report.error(format!("heartbeat: {}", res.status())),
                 Err(err) => report.error(format!("heartbeat: {err}")),
             }
