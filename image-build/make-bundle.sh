@@ -22,7 +22,8 @@ compatible=$(sed -n 's/^compatible=//p' "$here/rauc/system.conf")
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mkdir "$work/content"
-cp "$root" "$work/content/root.sqfs"
+# A raw slot takes an image named *.img (RAUC picks the handler by name).
+cp "$root" "$work/content/root.img"
 cat > "$work/content/manifest.raucm" <<MANIFEST
 [update]
 compatible=$compatible
@@ -32,7 +33,7 @@ version=$version
 format=verity
 
 [image.rootfs]
-filename=root.sqfs
+filename=root.img
 MANIFEST
 rm -f "$out"
 rauc bundle --cert "$keys/signing.cert.pem" --key "$keys/signing.key.pem" "$work/content" "$out" >/dev/null

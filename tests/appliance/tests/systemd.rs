@@ -6,10 +6,16 @@ use std::process::Command;
 
 use appliance_tests::{repo_root, systemd_verify, verify_root};
 
+/// The kiosk package's units (`systemd/`) and the image's own
+/// (`image-build/mkosi/mkosi.extra/usr/lib/systemd/system/`: A/B updates).
 fn unit_files() -> Vec<PathBuf> {
-    let dir = repo_root().join("systemd");
-    let mut units: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .expect("read systemd/")
+    let dirs = [
+        repo_root().join("systemd"),
+        repo_root().join("image-build/mkosi/mkosi.extra/usr/lib/systemd/system"),
+    ];
+    let mut units: Vec<PathBuf> = dirs
+        .iter()
+        .flat_map(|dir| std::fs::read_dir(dir).expect("read a unit directory"))
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| {
             matches!(p.extension().and_then(|e| e.to_str()), Some("service" | "socket" | "path" | "timer" | "mount" | "target"))
@@ -23,7 +29,11 @@ fn unit_files() -> Vec<PathBuf> {
 fn every_unit_verifies_cleanly() {
     let units = unit_files();
     assert!(units.len() >= 3, "expected the kiosk units in systemd/, found {units:?}");
-    let root = verify_root(&units, &["kiosk", "cage", "systemctl"]).expect("build verify root");
+    assert!(
+        units.iter().any(|u| u.ends_with("kiosk-boot-ok.service")),
+        "the image's units are missing: {units:?}"
+    );
+    let root = verify_root(&units, &["kiosk", "cage", "systemctl", "rauc", "rm"]).expect("build verify root");
     let names: Vec<String> = units
         .iter()
         .map(|u| {

@@ -18,6 +18,19 @@ while :; do
             seal) kiosk queue seal-specimen 2>&1; chown -R kiosk:kiosk /var/lib/kiosk ;;
             journal) journalctl -b -u kiosk.service --no-pager -n 40 -o short-monotonic ;;
             boot-time) systemd-analyze 2>&1; systemctl show -p ActiveEnterTimestampMonotonic kiosk.service ;;
+            # A/B updates: the slot running, RAUC's view, the boot entries.
+            slot) sed -n 's/.*rauc\.slot=\([ab]\).*/slot=\1/p' /proc/cmdline ;;
+            rauc-status) rauc status --detailed 2>&1 | head -n 60 ;;
+            entries) ls /efi/loader/entries/ 2>&1; systemctl is-active kiosk-boot-ok.service 2>&1 ;;
+            # Installs a bundle from the test's bundle disk (virtio serial "bundles").
+            install\ *)
+                name=${cmd#install }
+                case "$name" in *[!A-Za-z0-9._-]*|'') echo "bad bundle name" ;; *)
+                    mkdir -p /run/bundles
+                    mountpoint -q /run/bundles || mount -o ro /dev/disk/by-id/virtio-bundles /run/bundles
+                    if rauc install "/run/bundles/$name"; then echo "install ok"; else echo "install failed"; fi ;;
+                esac ;;
+            reboot) echo rebooting; systemctl reboot ;;
             *) echo "unknown command" ;;
         esac >&3 2>&1
         echo "END $tag" >&3
