@@ -4,6 +4,15 @@
 //! in its own transaction together with the version bump, so a power cut
 //! during an upgrade leaves either the old or the new schema. Never edit a
 //! shipped migration; append a new one.
+//!
+//! A terminal that falls back from a new release to the one before (A/B
+//! updates, `image-build/README.md`) opens a queue the new one migrated. So
+//! the queue records, in `queue_meta`, the oldest schema version whose
+//! program can still use it (`readable_from`), and a program opens a newer
+//! schema as it is when its own version is at least that. A migration that
+//! only adds tables or columns with defaults keeps `readable_from`; one
+//! that changes what existing rows mean is listed in [`BREAKING`] and
+//! raises it to its own version.
 
 use rusqlite::Connection;
 
@@ -90,7 +99,23 @@ pub(crate) const MIGRATIONS: &[&str] = &[
          WHERE status IN ('pending', 'uploading');
      ALTER TABLE ratings DROP COLUMN id_key;
      ALTER TABLE ratings ADD COLUMN rater_sealed BLOB;",
+    // Version 8: what a program needs to be to use this queue
+    // (`readable_from`, see the module's documentation).
+    "CREATE TABLE queue_meta (
+        key   TEXT    PRIMARY KEY,
+        value INTEGER NOT NULL
+    );",
 ];
+
+/// The schema versions that older programs cannot use (they change what
+/// existing rows mean). Every version before 8 counts as breaking: the
+/// programs before it refuse any newer schema anyway.
+pub(crate) const BREAKING: &[i64] = &[1, 2, 3, 4, 5, 6, 7, 8];
+
+/// The oldest schema version whose program can use a queue at `version`.
+pub(crate) fn readable_from(version: i64) -> i64 {
+    BREAKING.iter().copied().filter(|b| *b <= version).max().unwrap_or(version)
+}
 
 /// Applies the pragmas every connection needs.
 /// `durable`: every commit is fsynced (`synchronous=FULL`), as sealing needs.
@@ -135,7 +160,24 @@ fn step(conn: &Connection) -> Result<bool, QueueError> {
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     let known = MIGRATIONS.len() as i64;
     if version > known {
-        return Err(QueueError::NewerSchema(version));
+        // A newer release wrote it (this one is the fall-back): usable as
+        // it is when that release said so.
+        let from: Option<i64> = conn
+            .query_row(
+                "SELECT value FROM queue_meta WHERE key = 'readable_from'",
+                [],
+                |r| r.get(0),
+            )
+            .ok();
+        return match from {
+            Some(from) if from <= known => {
+                log::warn!(
+                    "queue: schema {version} is a newer release's; this one ({known}) can use it"
+                );
+                Ok(false)
+            }
+            _ => Err(QueueError::NewerSchema(version)),
+        };
     }
     if version == known {
         return Ok(false);
@@ -148,6 +190,13 @@ fn step(conn: &Connection) -> Result<bool, QueueError> {
     };
     conn.execute_batch(sql)?;
     conn.pragma_update(None, "user_version", version + 1)?;
+    if version + 1 >= 8 {
+        conn.execute(
+            "INSERT INTO queue_meta (key, value) VALUES ('readable_from', ?1)
+             ON CONFLICT (key) DO UPDATE SET value = ?1",
+            [readable_from(version + 1)],
+        )?;
+    }
     log::info!("queue: schema migrated to version {}", version + 1);
     Ok(true)
 }
@@ -155,6 +204,43 @@ fn step(conn: &Connection) -> Result<bool, QueueError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A queue a newer release migrated with only an added column is used
+    /// by this one (the fall-back after an update); one whose newer release
+    /// says it changed what rows mean is refused.
+    #[test]
+    fn a_newer_additive_schema_is_used_and_a_newer_breaking_one_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("queue.db");
+        let known = MIGRATIONS.len() as i64;
+        {
+            let conn = Connection::open(&path).unwrap();
+            migrate(&conn).unwrap();
+            let from: i64 = conn
+                .query_row("SELECT value FROM queue_meta WHERE key = 'readable_from'", [], |r| r.get(0))
+                .unwrap();
+            assert_eq!(from, known, "this release can read its own schema, no older one");
+            // The next release adds a column and a table, nothing else.
+            conn.execute_batch(
+                "ALTER TABLE registrations ADD COLUMN voice_notes INTEGER NOT NULL DEFAULT 0;
+                 CREATE TABLE voice_notes (id INTEGER PRIMARY KEY, box BLOB);",
+            )
+            .unwrap();
+            conn.pragma_update(None, "user_version", known + 1).unwrap();
+        }
+        // This release opens it, seals into it and reads it back.
+        let opts = crate::test_utils::specimen_options;
+        let q = crate::Queue::open_with(&path, opts()).expect("the fall-back opens the newer queue");
+        q.seal(&crate::test_utils::specimen_upload(1)).unwrap();
+        assert_eq!(q.counts().unwrap().pending, 1);
+        drop(q);
+        // A newer release that changed what rows mean says so: refused.
+        let conn = Connection::open(&path).unwrap();
+        conn.execute("UPDATE queue_meta SET value = ?1 WHERE key = 'readable_from'", [known + 1])
+            .unwrap();
+        drop(conn);
+        assert!(matches!(crate::Queue::open_with(&path, opts()), Err(QueueError::NewerSchema(v)) if v == known + 1));
+    }
 
     #[test]
     fn migrates_once_and_refuses_newer_schema() {
@@ -165,7 +251,11 @@ mod tests {
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .unwrap();
         assert_eq!(v, MIGRATIONS.len() as i64);
+        // A newer release that changed what rows mean, or says nothing.
         conn.pragma_update(None, "user_version", 99).unwrap();
+        conn.execute("UPDATE queue_meta SET value = 99", []).unwrap();
+        assert!(matches!(migrate(&conn), Err(QueueError::NewerSchema(99))));
+        conn.execute("DELETE FROM queue_meta", []).unwrap();
         assert!(matches!(migrate(&conn), Err(QueueError::NewerSchema(99))));
     }
 
