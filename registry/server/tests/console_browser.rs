@@ -226,7 +226,9 @@ async fn a_clerk_works_a_case_in_chromium_and_a_supervisor_checks_the_audit_and_
         update: None,
     };
     heartbeat(&rig, TOKEN, Heartbeat { queue_depth: 2, oldest_unsent_age_s: Some(95), printer: Some(PrinterReport::PaperOut), free_disk_mb: Some(320), ..base_hb.clone() }).await;
-    heartbeat(&rig, TOKEN_2, base_hb.clone()).await;
+    // hall-02 is fetching an update: the fleet page says so beside its version.
+    let fetching = registry_api::UpdateReport { target_version: "0.2.0".into(), state: registry_api::UpdateState::Downloading };
+    heartbeat(&rig, TOKEN_2, Heartbeat { update: Some(fetching), ..base_hb.clone() }).await;
 
     let c = browser(&driver).await;
     fit_viewport(&c).await;
@@ -277,6 +279,7 @@ async fn a_clerk_works_a_case_in_chromium_and_a_supervisor_checks_the_audit_and_
     c.goto(&format!("{base}/console/fleet")).await.unwrap();
     let html = source(&c).await;
     assert!(html.contains("打印机缺纸") && html.contains("磁盘剩余空间不足：320 MB"));
+    assert!(html.contains("更新到 0.2.0：下载中"), "the fleet page does not show the update");
     screenshot(&c, "console-fleet.png").await;
     c.close().await.unwrap();
 
