@@ -26,14 +26,19 @@ on_both!(async fn sign_in_wrong_passwords_lock_the_account_and_are_audited_witho
     assert!(res.text().await.unwrap().contains("用户名或密码不正确"));
     let res = s.sign_in("nobody", "wrong-password-2").await;
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let alert = |html: &str| html.split("role=\"alert\">").nth(1).and_then(|t| t.split('<').next()).map(str::to_owned);
+    let unknown = alert(&res.text().await.unwrap()).expect("an error for an unknown name");
     // Four more wrong ones lock li (five in a row) ...
     for _ in 0..4 {
         assert_eq!(s.sign_in("li", "wrong-password-3").await.status(), StatusCode::UNAUTHORIZED);
     }
-    // ... so the right password is refused now.
+    // ... so the right password is refused now, in the same words as an
+    // unknown name: the page never tells which accounts exist.
     let res = s.sign_in("li", PASSWORD).await;
-    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
-    assert!(res.text().await.unwrap().contains("锁定"));
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let locked = alert(&res.text().await.unwrap()).expect("an error for a locked account");
+    assert_eq!(locked, unknown);
+    assert!(locked.contains("暂停登录 15 分钟"), "{locked}");
     assert_eq!(s.get("/console/cases").await.status(), StatusCode::SEE_OTHER);
     // Another account is not held back.
     let z = rig.browser();

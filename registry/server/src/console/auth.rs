@@ -133,10 +133,18 @@ pub(super) async fn login(
     if expected.is_empty() || !same_secret(&form.csrf, expected) {
         return login_form(&state, StatusCode::FORBIDDEN, Some("登录表单已过期，请重新输入。"));
     }
+    // One answer for a wrong password, an unknown name and a locked
+    // account: the sign-in page never tells which names exist.
+    let cfg = state.console;
+    let refused = format!(
+        "用户名或密码不正确。连续输错 {} 次的账户将暂停登录 {} 分钟，请稍后再试或联系主管。",
+        cfg.lockout_after,
+        cfg.lockout_for.as_secs().div_ceil(60)
+    );
     let user = form.user.trim().to_owned();
     if user.chars().count() > 64 || form.password.chars().count() > MAX_PASSWORD_CHARS {
         audit(&state, "console", "sign_in_failed", tried_name(&user)).await?;
-        return login_form(&state, StatusCode::UNAUTHORIZED, Some("用户名或密码不正确。"));
+        return login_form(&state, StatusCode::UNAUTHORIZED, Some(&refused));
     }
     let now = chrono::Utc::now();
     let store = state.store.clone();
@@ -146,11 +154,9 @@ pub(super) async fn login(
     } else {
         None
     };
-    if let Some(until) = account.as_ref().and_then(|a| a.locked_until).filter(|u| *u > now) {
+    if account.as_ref().and_then(|a| a.locked_until).is_some_and(|u| u > now) {
         audit(&state, "console", "sign_in_locked", tried_name(&user)).await?;
-        let minutes = (until - now).num_minutes() + 1;
-        let text = format!("密码错误次数过多，账户已暂时锁定，请 {minutes} 分钟后再试。");
-        return login_form(&state, StatusCode::TOO_MANY_REQUESTS, Some(&text));
+        return login_form(&state, StatusCode::UNAUTHORIZED, Some(&refused));
     }
     let phc = account
         .as_ref()
@@ -177,7 +183,7 @@ pub(super) async fn login(
                 log::warn!("console: an account was locked after repeated wrong passwords");
             }
         }
-        return login_form(&state, StatusCode::UNAUTHORIZED, Some("用户名或密码不正确。"));
+        return login_form(&state, StatusCode::UNAUTHORIZED, Some(&refused));
     };
     let token = random_token()?;
     let csrf = random_token()?;
