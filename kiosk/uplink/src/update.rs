@@ -18,7 +18,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use registry_api::{valid_sha256_hex, UpdateOffer, UpdateReport, UpdateState};
+use registry_api::{valid_sha256_hex, valid_version, UpdateOffer, UpdateReport, UpdateState};
 use sha2::{Digest, Sha256};
 
 /// The largest bundle a terminal fetches.
@@ -123,6 +123,11 @@ impl UpdateSlot {
             if i.fell_back.as_deref() == Some(o.version.as_str()) || i.offer.as_ref() == Some(&o) {
                 return;
             }
+            if !valid_version(&o.version) {
+                // Nothing of it is logged or reported back: it is no version.
+                log::warn!("update: an offer with a malformed version was refused");
+                return;
+            }
             if !valid_sha256_hex(&o.sha256) || o.size_bytes == 0 || o.size_bytes > MAX_BUNDLE_BYTES
             {
                 log::warn!("update: offer of {} refused (bad name or size)", o.version);
@@ -161,34 +166,46 @@ impl UpdateSlot {
     }
 
     /// After a range: when the part is whole, checks its SHA-256 and makes
-    /// it the ready bundle (or deletes it and reports `failed`).
+    /// it the ready bundle (or deletes it and reports `failed`). The hash
+    /// of a whole bundle takes seconds: it runs without holding the slot,
+    /// which the controller and the heartbeat read meanwhile.
     pub(crate) fn fetched(&self, fetch: &Fetch) {
-        self.with(|i| {
-            let (Some(dir), Some(o)) = (i.dir.clone(), i.offer.clone()) else {
-                return;
-            };
-            let have = std::fs::metadata(&fetch.part).map(|m| m.len()).unwrap_or(0);
-            if have < o.size_bytes {
-                return;
-            }
-            let ok =
-                have == o.size_bytes && sha256_file(&fetch.part).ok().as_deref() == Some(&o.sha256);
-            if ok {
-                let ready = dir.join(format!("{}.raucb", o.sha256));
-                match std::fs::rename(&fetch.part, &ready) {
-                    Ok(()) => {
-                        log::info!("update: {} fetched and checked", o.version);
-                        i.report = Some(report(&o, UpdateState::Ready));
-                    }
-                    Err(e) => log::error!("update: cannot keep the bundle: {e}"),
+        let Some((dir, o)) = self.with(|i| Some((i.dir.clone()?, i.offer.clone()?))) else {
+            return;
+        };
+        if o.sha256 != fetch.sha256 {
+            return;
+        }
+        let have = std::fs::metadata(&fetch.part).map(|m| m.len()).unwrap_or(0);
+        if have < o.size_bytes {
+            return;
+        }
+        let ok =
+            have == o.size_bytes && sha256_file(&fetch.part).ok().as_deref() == Some(&o.sha256);
+        let state = if ok {
+            let ready = dir.join(format!("{}.raucb", o.sha256));
+            match std::fs::rename(&fetch.part, &ready) {
+                Ok(()) => {
+                    log::info!("update: {} fetched and checked", o.version);
+                    UpdateState::Ready
                 }
-            } else {
-                log::error!(
-                    "update: the bundle of {} does not match its checksum; deleted",
-                    o.version
-                );
-                let _ = std::fs::remove_file(&fetch.part);
-                i.report = Some(report(&o, UpdateState::Failed));
+                Err(e) => {
+                    log::error!("update: cannot keep the bundle: {e}");
+                    return;
+                }
+            }
+        } else {
+            log::error!(
+                "update: the bundle of {} does not match its checksum; deleted",
+                o.version
+            );
+            let _ = std::fs::remove_file(&fetch.part);
+            UpdateState::Failed
+        };
+        self.with(|i| {
+            // Reported only while it is still the offer.
+            if i.offer.as_ref() == Some(&o) {
+                i.report = Some(report(&o, state));
             }
         })
     }
@@ -382,6 +399,13 @@ mod tests {
         o.size_bytes = MAX_BUNDLE_BYTES + 1;
         slot.offer(Some(o));
         assert!(slot.next_fetch(None).is_none());
+        // A version that is no version (a line break, 65 characters) is
+        // neither fetched nor echoed back in the heartbeat.
+        let fresh = UpdateSlot::new(&dir.path().join("fresh"), "1.1.0").unwrap();
+        for bad in ["1.2.0\nFAKE log line", &"9".repeat(65), ""] {
+            fresh.offer(Some(offer(bad, b"x")));
+            assert!(fresh.next_fetch(None).is_none() && fresh.report().is_none(), "{bad:?}");
+        }
         let off = UpdateSlot::default();
         off.offer(Some(offer("1.2.0", b"x")));
         assert!(

@@ -104,6 +104,14 @@ pub const RATINGS_PATH: &str = "/v1/ratings";
 pub fn update_bundle_path(sha256: &str) -> String {
     format!("{UPDATES_PATH}/{sha256}")
 }
+/// True for a software version as bundles, roll-outs and update reports
+/// name it: 1 to 64 of `A-Z a-z 0-9 . _ + - ~` (safe in a log line and a
+/// file name).
+pub fn valid_version(v: &str) -> bool {
+    !v.is_empty()
+        && v.len() <= 64
+        && v.bytes().all(|b| b.is_ascii_alphanumeric() || b"._+-~".contains(&b))
+}
 /// True for 64 lower-case hex digits (a bundle's SHA-256, as its name).
 pub fn valid_sha256_hex(s: &str) -> bool {
     s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))

@@ -899,6 +899,11 @@ async fn heartbeat(
             "terminal_id must be 1 to 128 characters, version at most 64",
         ));
     }
+    if hb.update.as_ref().is_some_and(|u| !registry_api::valid_version(&u.target_version)) {
+        return Err(Failure::bad_request(
+            "update.target_version must be 1 to 64 of A-Z a-z 0-9 . _ + - ~",
+        ));
+    }
     let reply = blocking(move || {
         state
             .store

@@ -406,9 +406,7 @@ pub fn add_update_bundle(
     bundle: &std::path::Path,
 ) -> anyhow::Result<store::BundleRecord> {
     anyhow::ensure!(
-        !version.is_empty()
-            && version.len() <= 64
-            && version.bytes().all(|b| b.is_ascii_alphanumeric() || b"._+-~".contains(&b)),
+        registry_api::valid_version(version),
         "the version must be 1 to 64 of A-Z a-z 0-9 . _ + - ~"
     );
     let db: Database = db.into();

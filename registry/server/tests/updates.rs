@@ -108,6 +108,17 @@ on_both!(async fn a_rolled_out_bundle_is_offered_by_the_heartbeat_and_fetched_in
     assert_eq!(fetch(&rig, TOKEN, "../../etc/passwd", Some("bytes=0-9")).await.status(), StatusCode::NOT_FOUND);
     assert_eq!(fetch(&rig, TOKEN, &"A".repeat(64), Some("bytes=0-9")).await.status(), StatusCode::BAD_REQUEST);
 
+    // A report whose target is no version is refused whole.
+    let bad = UpdateReport { target_version: "1.2.0\n<script>".into(), state: UpdateState::Failed };
+    let res = reqwest::Client::new()
+        .post(rig.url(HEARTBEAT_PATH))
+        .bearer_auth(TOKEN)
+        .json(&heartbeat("1.1.0", Some(bad)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+
     // Everyone: hall-02 is offered it too.
     let db = rig.db.database.clone();
     tokio::task::spawn_blocking(move || registry::add_update_rollout(db, "1.2.0", None, Some(100)).unwrap())
