@@ -11,7 +11,7 @@
 //! who is in it. The newest step that covers a terminal wins; rolling an
 //! older version out again is how a bad release is taken back.
 
-use std::io::Read;
+use std::io::{Read, Seek, SeekFrom};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use registry_api::{UpdateOffer, UpdateState};
@@ -49,32 +49,18 @@ pub struct BundleRecord {
 }
 
 impl Store {
-    /// Stores the bundle read from `reader` (`size` bytes) as `version`;
-    /// returns its SHA-256. A version already stored with other bytes is
-    /// refused; the same bytes again change nothing.
+    /// Stores the bundle read from `reader` as `version`; returns its
+    /// record. A version already stored with other bytes is refused; the
+    /// same bytes again change nothing. The bundle is read twice (hashed,
+    /// then stored a chunk at a time), never held whole in memory.
     pub fn add_update_bundle(
         &self,
         version: &str,
-        mut reader: impl Read,
+        mut reader: impl Read + Seek,
         now: DateTime<Utc>,
     ) -> Result<BundleRecord, StoreError> {
-        let mut chunks = Vec::new();
         let mut hasher = Sha256::new();
-        let mut size = 0u64;
-        loop {
-            let mut chunk = Vec::with_capacity(CHUNK_BYTES);
-            let n = reader
-                .by_ref()
-                .take(CHUNK_BYTES as u64)
-                .read_to_end(&mut chunk)
-                .map_err(StoreError::Io)?;
-            if n == 0 {
-                break;
-            }
-            hasher.update(&chunk);
-            size += n as u64;
-            chunks.push(chunk);
-        }
+        let size = std::io::copy(&mut reader, &mut hasher).map_err(StoreError::Io)?;
         let sha256 = hex::encode(hasher.finalize());
         let added_at = china_time(now).to_rfc3339_opts(SecondsFormat::Secs, false);
         let mut db = self.db()?;
@@ -103,10 +89,20 @@ impl Store {
             "INSERT INTO update_bundles (sha256, version, size_bytes, added_at) VALUES (?1, ?2, ?3, ?4)",
             params![sha256, version, i64::try_from(size).unwrap_or(i64::MAX), added_at],
         )?;
-        for (idx, chunk) in chunks.iter().enumerate() {
+        reader.seek(SeekFrom::Start(0)).map_err(StoreError::Io)?;
+        for idx in 0i64.. {
+            let mut chunk = Vec::with_capacity(CHUNK_BYTES);
+            let n = reader
+                .by_ref()
+                .take(CHUNK_BYTES as u64)
+                .read_to_end(&mut chunk)
+                .map_err(StoreError::Io)?;
+            if n == 0 {
+                break;
+            }
             tx.execute(
                 "INSERT INTO update_chunks (sha256, idx, data) VALUES (?1, ?2, ?3)",
-                params![sha256, i64::try_from(idx).unwrap_or(i64::MAX), chunk],
+                params![sha256, idx, chunk],
             )?;
         }
         tx.commit()?;
@@ -265,6 +261,8 @@ pub fn parse_state(s: Option<String>) -> Option<UpdateState> {
 
 #[cfg(test)]
 mod tests {
+    use std::io::Cursor;
+
     use super::*;
 
     fn now() -> DateTime<Utc> {
@@ -277,7 +275,7 @@ mod tests {
         let bytes: Vec<u8> = (0..(CHUNK_BYTES * 2 + 1234))
             .map(|i| (i * 7 % 251) as u8)
             .collect();
-        let rec = store.add_update_bundle("1.1.0", &bytes[..], now()).unwrap();
+        let rec = store.add_update_bundle("1.1.0", Cursor::new(&bytes[..]), now()).unwrap();
         assert_eq!(rec.sha256, hex::encode(Sha256::digest(&bytes)));
         assert_eq!(rec.size_bytes, bytes.len() as u64);
         for (a, b) in [
@@ -298,9 +296,9 @@ mod tests {
             .is_none());
         assert!(store.bundle_range(&"0".repeat(64), 0, 1).unwrap().is_none());
         // The same bytes again are fine; other bytes under the version are not.
-        assert!(store.add_update_bundle("1.1.0", &bytes[..], now()).is_ok());
+        assert!(store.add_update_bundle("1.1.0", Cursor::new(&bytes[..]), now()).is_ok());
         assert!(matches!(
-            store.add_update_bundle("1.1.0", &b"other"[..], now()),
+            store.add_update_bundle("1.1.0", Cursor::new(&b"other"[..]), now()),
             Err(StoreError::Conflict(_))
         ));
     }
@@ -309,10 +307,10 @@ mod tests {
     fn a_rollout_widens_from_one_terminal_to_a_share_to_all_and_the_newest_step_wins() {
         let store = Store::open_in_memory().unwrap();
         let v1 = store
-            .add_update_bundle("1.1.0", &b"bundle one"[..], now())
+            .add_update_bundle("1.1.0", Cursor::new(&b"bundle one"[..]), now())
             .unwrap();
         let v2 = store
-            .add_update_bundle("1.2.0", &b"bundle two"[..], now())
+            .add_update_bundle("1.2.0", Cursor::new(&b"bundle two"[..]), now())
             .unwrap();
         let fleet: Vec<String> = (0..200).map(|i| format!("hall-{i:03}")).collect();
         let on = |v: &str| {
