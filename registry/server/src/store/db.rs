@@ -15,7 +15,7 @@
 //! number, the quotas and the idempotency checks are read and written by one
 //! transaction at a time, as on SQLite, in any number of registry processes.
 //!
-//! The schema is [`super::MIGRATIONS`], written for SQLite and translated for
+//! The schema is [`super::schema::MIGRATIONS`], written for SQLite and translated for
 //! PostgreSQL by [`pg_ddl`] (`INTEGER` is `BIGINT`, `BLOB` is `BYTEA`, `REAL`
 //! is `DOUBLE PRECISION`, an `INTEGER PRIMARY KEY` an identity column); the
 //! version is `PRAGMA user_version` on SQLite and the `schema_version` table on
@@ -483,7 +483,7 @@ pub(crate) fn pg_placeholders(sql: &str) -> String {
     out
 }
 
-/// A migration of [`super::MIGRATIONS`] (written for SQLite) in PostgreSQL's types.
+/// A migration of [`super::schema::MIGRATIONS`] (written for SQLite) in PostgreSQL's types.
 pub(crate) fn pg_ddl(sql: &str) -> String {
     sql.replace(
         "INTEGER PRIMARY KEY",

@@ -1,12 +1,12 @@
-//! The fleet in the registry database: every known terminal (enrolled, or
-//! seen through its heartbeats) with its hall and its latest report,
-//! including the printer state and free disk a heartbeat may carry.
+//! The fleet in the registry database: each terminal's latest heartbeat
+//! (queue, printer, free disk, update state), and every known terminal
+//! (enrolled, or seen through its heartbeats) with its hall and that report.
 
-use chrono::{DateTime, Utc};
-use registry_api::PrinterReport;
+use chrono::{DateTime, SecondsFormat, Utc};
+use registry_api::{Heartbeat, PrinterReport};
 
-use super::db::{params, Sql};
-use super::{Store, StoreError};
+use super::db::{params, Durability, Sql};
+use super::{china_time, HeartbeatRecord, Store, StoreError};
 
 /// One terminal as the fleet view reads it from the database.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,7 +33,71 @@ fn count(v: Option<i64>) -> Option<u64> {
     v.map(|n| n.max(0) as u64)
 }
 
+/// The update report a heartbeat stored, back from its two columns.
+pub(super) fn update_report(target: Option<String>, state: Option<String>) -> Option<registry_api::UpdateReport> {
+    Some(registry_api::UpdateReport {
+        target_version: target?,
+        state: super::updates::parse_state(state)?,
+    })
+}
+
 impl Store {
+    /// Records a terminal's heartbeat, replacing its previous one.
+    pub fn heartbeat(&self, hb: &Heartbeat, now: DateTime<Utc>) -> Result<(), StoreError> {
+        let received_at = china_time(now).to_rfc3339_opts(SecondsFormat::Millis, false);
+        let mut db = self.db()?;
+        db.durability(Durability::Staging)?;
+        db.execute(
+            "INSERT INTO heartbeats (terminal_id, received_at, queue_depth, failed,
+                 oldest_unsent_age_s, version, printer, free_disk_mb, update_target, update_state)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+             ON CONFLICT (terminal_id) DO UPDATE SET received_at = ?2, queue_depth = ?3,
+                 failed = ?4, oldest_unsent_age_s = ?5, version = ?6, printer = ?7,
+                 free_disk_mb = ?8, update_target = ?9, update_state = ?10",
+            params![
+                hb.terminal_id,
+                received_at,
+                i64::try_from(hb.queue_depth).unwrap_or(i64::MAX),
+                i64::try_from(hb.failed).unwrap_or(i64::MAX),
+                hb.oldest_unsent_age_s
+                    .map(|a| i64::try_from(a).unwrap_or(i64::MAX)),
+                hb.version,
+                hb.printer.map(registry_api::PrinterReport::as_str),
+                hb.free_disk_mb.map(|mb| i64::try_from(mb).unwrap_or(i64::MAX)),
+                hb.update.as_ref().map(|u| u.target_version.clone()),
+                hb.update.as_ref().map(|u| u.state.as_str()),
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// The latest heartbeat of every terminal, by terminal id.
+    pub fn heartbeats(&self) -> Result<Vec<HeartbeatRecord>, StoreError> {
+        self.db()?.query_map(
+            "SELECT terminal_id, received_at, queue_depth, failed, oldest_unsent_age_s, version,
+                    printer, free_disk_mb, update_target, update_state
+             FROM heartbeats ORDER BY terminal_id",
+            params![],
+            |row| {
+            Ok(HeartbeatRecord {
+                received_at: row.get(1)?,
+                heartbeat: Heartbeat {
+                    terminal_id: row.get(0)?,
+                    queue_depth: row.get::<_, i64>(2)?.max(0) as u64,
+                    failed: row.get::<_, i64>(3)?.max(0) as u64,
+                    oldest_unsent_age_s: row.get::<_, Option<i64>>(4)?.map(|a| a.max(0) as u64),
+                    version: row.get(5)?,
+                    printer: row
+                        .get::<_, Option<String>>(6)?
+                        .as_deref()
+                        .and_then(registry_api::PrinterReport::parse),
+                    free_disk_mb: row.get::<_, Option<i64>>(7)?.map(|mb| mb.max(0) as u64),
+                    update: update_report(row.get(8)?, row.get(9)?),
+                },
+            })
+        })
+    }
+
     /// Every terminal known from the terminals table or a heartbeat, by id.
     pub fn fleet(&self) -> Result<Vec<FleetRecord>, StoreError> {
         self.db()?.query_map(
@@ -60,7 +124,7 @@ impl Store {
                 printer: r.get::<_, Option<String>>(7)?.as_deref().and_then(PrinterReport::parse),
                 free_disk_mb: count(r.get(8)?),
                 version: r.get(9)?,
-                update: super::update_report(r.get(10)?, r.get(11)?),
+                update: update_report(r.get(10)?, r.get(11)?),
             })
         })
     }
