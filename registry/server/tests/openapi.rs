@@ -354,6 +354,8 @@ fn codes_answered() -> BTreeSet<String> {
         include_str!("../src/http.rs"),
         include_str!("../src/http/ratings.rs"),
         include_str!("../src/http/terminals.rs"),
+        include_str!("../src/http/updates.rs"),
+        include_str!("../src/http/uploads.rs"),
         include_str!("../src/serve.rs"),
     ];
     let mut codes = BTreeSet::new();
