@@ -76,6 +76,7 @@ command -v cargo-deb >/dev/null || cargo install cargo-deb --locked --version 3.
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/var/tmp/kiosk-target} OMP_THREAD_LIMIT=1
 cd "$repo"
 [ -n "$version" ] || version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
+[[ "$version" =~ ^[A-Za-z0-9._+~-]{1,64}$ ]] || { echo "bad version: $version" >&2; exit 2; }
 # cargo deb's output goes to the terminal (stderr) and a file of our own
 # (tee on /dev/stderr would truncate a log the caller redirects into).
 deb_log=$(mktemp)
@@ -91,9 +92,13 @@ keydir="$here/mkosi/mkosi.extra/usr/share/kiosk"
 # this machine, at the same path in the image (the postinst checks them again).
 modeldir="$here/mkosi/mkosi.extra/usr/local/share/kiosk"
 raucdir="$here/mkosi/mkosi.extra/etc/rauc"
-rm -rf "$stage" "$keydir" "$modeldir" "$raucdir"
+versionfile="$here/mkosi/mkosi.extra/usr/lib/kiosk/version"
+rm -rf "$stage" "$keydir" "$modeldir" "$raucdir" "$versionfile"
 mkdir -p "$stage" "$keydir" "$modeldir/ocr-models" "$raucdir"
-trap 'rm -rf "$stage" "$keydir" "$modeldir" "$raucdir"' EXIT
+trap 'rm -rf "$stage" "$keydir" "$modeldir" "$raucdir" "$versionfile"' EXIT
+# The root's version, the same as its bundle's: the kiosk reports it in its
+# heartbeat and compares it with what a roll-out or a stick offers.
+printf '%s\n' "$version" > "$versionfile"
 # RAUC: the slots and the keyring the terminal checks bundles against.
 install -m 0644 "$here/rauc/system.conf" "$raucdir/system.conf"
 install -m 0644 "$update_key/keyring.pem" "$keydir/update-keyring.pem"

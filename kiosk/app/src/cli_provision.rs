@@ -741,12 +741,12 @@ pub fn receive(
 }
 
 /// A USB stick mounted read-only on a private directory; unmounted on drop.
-struct Mounted {
-    dir: tempfile::TempDir,
+pub(crate) struct Mounted {
+    pub(crate) dir: tempfile::TempDir,
 }
 
 impl Mounted {
-    fn new(device: &Path) -> Result<Self, ProvisionError> {
+    pub(crate) fn new(device: &Path) -> Result<Self, ProvisionError> {
         let merr = |reason: String| ProvisionError::Mount {
             device: device.into(),
             reason,

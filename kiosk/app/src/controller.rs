@@ -115,7 +115,7 @@ impl Controller {
         let installer = crate::software_update::Installer::new(
             &cfg.update,
             &cfg.queue.path.with_file_name("update"),
-            env!("CARGO_PKG_VERSION"),
+            &crate::update_stick::software_version(),
         )?;
         let uplink = Arc::new(
             Uplink::spawn(

@@ -325,7 +325,7 @@ fn versions() -> String {
         .unwrap_or_else(|_| "unknown".into());
     format!(
         "kiosk {}\nopencv {}\ntesseract {}\nslint {SLINT_VERSION}\nos {os}\nkernel {kernel}\n",
-        env!("CARGO_PKG_VERSION"),
+        crate::update_stick::software_version(),
         kiosk_camera::opencv_version(),
         kiosk_ocr::tesseract_version(),
     )

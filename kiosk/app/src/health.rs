@@ -335,7 +335,7 @@ impl Health {
         HealthSnapshot {
             taken_at: chrono::Local::now().to_rfc3339(),
             software: SoftwareHealth {
-                version: env!("CARGO_PKG_VERSION").into(),
+                version: crate::update_stick::software_version(),
                 terminal_id: cfg.terminal.id.clone(),
                 hall_name: cfg.terminal.hall_name.clone(),
             },

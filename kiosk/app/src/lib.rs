@@ -40,6 +40,7 @@ pub mod provisioning;
 pub mod typing;
 pub mod rating;
 pub mod software_update;
+pub mod update_stick;
 pub mod ui;
 pub mod technician;
 pub mod view;

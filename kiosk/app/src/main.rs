@@ -20,6 +20,7 @@ mod cli_printer;
 
 mod cli_provision;
 mod cli_staff;
+mod cli_update;
 mod sd_notify;
 
 #[derive(Parser)]
@@ -81,6 +82,12 @@ enum Cmd {
         #[command(subcommand)]
         cmd: cli_provision::ProvisionCmd,
     },
+    /// Software updates from a USB stick: stage one (root, from the stick),
+    /// install the one the technician confirmed (root).
+    Update {
+        #[command(subcommand)]
+        cmd: cli_update::UpdateCmd,
+    },
     /// Make this terminal's key (once) and enrol it at the registry with the
     /// one-time code staff issued.
     Enroll(cli_enroll::EnrollArgs),
@@ -131,6 +138,7 @@ fn main() -> ExitCode {
         Cmd::Printer { cmd } => cli_printer::run(cmd),
         Cmd::Provision { cmd } => cli_provision::run(cmd),
         Cmd::Staff { cmd } => cli_staff::run(cmd),
+        Cmd::Update { cmd } => cli_update::run(&cli.config, cmd),
         Cmd::Enroll(args) => load(&cli.config).and_then(|cfg| cli_enroll::run(&cfg, &args)),
         Cmd::Diagnostics { cmd } => {
             load(&cli.config).and_then(|cfg| kiosk::cli_diagnostics::run(&cfg, &cmd))

@@ -38,6 +38,11 @@ pub struct UpdateConfig {
     pub reboot_command: Vec<String>,
     /// The longest an install may take before it counts as failed.
     pub install_timeout_s: u64,
+    /// Where a USB stick's bundle waits for the technician's confirmation
+    /// (root stages it: `kiosk update stage`).
+    pub stick_pending_dir: PathBuf,
+    /// Where "确认安装更新" writes its confirmation for `kiosk update apply`.
+    pub stick_confirm_file: PathBuf,
 }
 
 impl Default for UpdateConfig {
@@ -50,6 +55,8 @@ impl Default for UpdateConfig {
             // The kiosk is no root: it asks, and kiosk-reboot.path (root) reboots.
             reboot_command: vec!["touch".into(), "/var/lib/kiosk/reboot-requested".into()],
             install_timeout_s: 1200,
+            stick_pending_dir: crate::update_stick::DEFAULT_PENDING_DIR.into(),
+            stick_confirm_file: crate::update_stick::DEFAULT_CONFIRM_FILE.into(),
         }
     }
 }
@@ -99,7 +106,7 @@ impl InstallWindow {
 }
 
 /// Runs `argv` plus `extra`, killed after `timeout`; the error says why.
-fn run(argv: &[String], extra: Option<&Path>, timeout: Duration) -> Result<(), String> {
+pub(crate) fn run(argv: &[String], extra: Option<&Path>, timeout: Duration) -> Result<(), String> {
     let (program, args) = argv.split_first().ok_or("no command")?;
     let mut cmd = Command::new(program);
     cmd.args(args);
@@ -163,7 +170,7 @@ impl Installer {
             UpdateSlot::new(dir, running_version)
                 .with_context(|| format!("cannot use {} for updates", dir.display()))?
         } else {
-            UpdateSlot::default()
+            UpdateSlot::off(running_version)
         };
         Ok(Installer {
             slot,

@@ -45,6 +45,36 @@ pub struct TechnicianView {
     pub exporting: bool,
     /// A provisioning file staged from a stick, waiting for confirmation.
     pub provision: Option<ProvisionView>,
+    /// A software update staged from a stick, waiting for confirmation.
+    pub stick_update: Option<StickUpdateView>,
+}
+
+/// The staged software update on the technician screen.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct StickUpdateView {
+    /// What the confirmation names (the staged bundle's SHA-256).
+    pub sha256: String,
+    /// "版本 1.2.0（现为 1.1.0），412 MB，签名：O = 某县, CN = …"
+    pub about: String,
+    /// The install was refused: why ("" while it was not).
+    pub failed: String,
+    /// Confirmed here: waiting for the root side to install it.
+    pub confirmed: bool,
+}
+
+impl StickUpdateView {
+    fn from_staged(s: &crate::update_stick::StagedUpdate, confirmed: bool) -> Self {
+        let mb = s.size_bytes.div_ceil(1_000_000);
+        StickUpdateView {
+            sha256: s.sha256.clone(),
+            about: format!(
+                "版本 {}（现为 {}），{mb} MB，签名：{}",
+                s.version, s.running, s.signer
+            ),
+            failed: s.failed.clone().unwrap_or_default(),
+            confirmed: confirmed && s.failed.is_none(),
+        }
+    }
 }
 
 /// The staged provisioning file on the technician screen.
@@ -79,12 +109,18 @@ impl ProvisionView {
 #[derive(Debug, Clone)]
 pub struct TechnicianLink {
     confirm: Sender<String>,
+    confirm_update: Sender<String>,
     wake: Sender<Event>,
 }
 
 impl TechnicianLink {
     pub fn confirm_provisioning(&self, sha256: &str) {
         let _ = self.confirm.send(sha256.to_string());
+        let _ = self.wake.send(Event::Tick);
+    }
+
+    pub fn confirm_update(&self, sha256: &str) {
+        let _ = self.confirm_update.send(sha256.to_string());
         let _ = self.wake.send(Event::Tick);
     }
 }
@@ -112,13 +148,25 @@ pub(crate) struct TechShell {
     /// The staged file's summary as last read, and whether it was confirmed here.
     pending: Option<crate::provisioning::PendingSummary>,
     confirmed: Option<String>,
+    update_tx: Sender<String>,
+    update_rx: Receiver<String>,
+    /// The stick's staged update as last read, and whether it was confirmed here.
+    staged_update: Option<crate::update_stick::StagedUpdate>,
+    update_confirmed: Option<String>,
+    last_staged_read: Option<Instant>,
 }
 
 impl TechShell {
     pub(crate) fn new(cfg: &Config, health: Health, wake: Sender<Event>) -> TechShell {
         let (export_tx, export_rx) = mpsc::channel();
         let (confirm_tx, confirm_rx) = mpsc::channel();
+        let (update_tx, update_rx) = mpsc::channel();
         TechShell {
+            update_tx,
+            update_rx,
+            staged_update: None,
+            update_confirmed: None,
+            last_staged_read: None,
             confirm_tx,
             confirm_rx,
             pending: None,
@@ -282,6 +330,7 @@ impl TechShell {
     pub(crate) fn link(&self) -> TechnicianLink {
         TechnicianLink {
             confirm: self.confirm_tx.clone(),
+            confirm_update: self.update_tx.clone(),
             wake: self.wake.clone(),
         }
     }
@@ -309,6 +358,81 @@ impl TechShell {
                 }
             }
             self.last_view_at = None;
+        }
+    }
+
+    /// Takes "确认安装更新" presses, under the same rules as
+    /// [`TechShell::take_confirmations`]: only on the technician screen and
+    /// only for the bundle the screen showed; root hashes it again.
+    pub(crate) fn take_update_confirmations(&mut self, allowed: bool) {
+        while let Ok(sha256) = self.update_rx.try_recv() {
+            let shown = self
+                .staged_update
+                .as_ref()
+                .filter(|s| s.failed.is_none())
+                .map(|s| s.sha256.as_str());
+            if !allowed || shown != Some(sha256.as_str()) {
+                log::warn!("update confirmation ignored: not the bundle on the screen");
+                continue;
+            }
+            let file = &self.cfg.update.stick_confirm_file;
+            match crate::provisioning::write_confirmation(file, &sha256) {
+                Ok(()) => {
+                    log::info!("technician confirmed the staged software update");
+                    self.update_confirmed = Some(sha256);
+                    self.notice = Some((
+                        "已确认：正在安装更新（约需几分钟），完成后自动重启".into(),
+                        false,
+                    ));
+                }
+                Err(e) => {
+                    log::error!("cannot write the update confirmation: {e}");
+                    self.notice = Some(("无法确认软件更新，请重试".into(), true));
+                }
+            }
+            self.last_view_at = None;
+        }
+    }
+
+    /// A stick's update the technician confirmed: `Some(Ok(version))` while
+    /// root installs it (the terminal then shows that it updates, and
+    /// reboots when done), `Some(Err(()))` once, when root refused it.
+    /// Re-reads the summary every few seconds while one is confirmed.
+    pub(crate) fn stick_update_installing(&mut self) -> Option<Result<String, ()>> {
+        self.update_confirmed.as_ref()?;
+        if self
+            .last_staged_read
+            .is_none_or(|t| t.elapsed() >= Duration::from_secs(5))
+        {
+            self.last_staged_read = Some(Instant::now());
+            self.read_staged_update();
+        }
+        let Some(s) = self.staged_update.as_ref() else {
+            // Installed and cleared by root: the reboot comes.
+            return self.update_confirmed.as_ref().map(|_| Ok(String::new()));
+        };
+        if s.failed.is_some() {
+            self.update_confirmed = None;
+            return Some(Err(()));
+        }
+        Some(Ok(s.version.clone()))
+    }
+
+    /// Re-reads the stick's staged update (small, capped, never through a link).
+    fn read_staged_update(&mut self) {
+        let dir = &self.cfg.update.stick_pending_dir;
+        self.staged_update = match crate::update_stick::StagedUpdate::read(dir) {
+            Ok(s) => s,
+            Err(e) => {
+                log::warn!("staged update summary unreadable: {e}");
+                None
+            }
+        };
+        // A confirmation outlives its summary (root removes it once installed).
+        if let Some(s) = &self.staged_update {
+            if self.update_confirmed.as_ref() != Some(&s.sha256) {
+                self.update_confirmed = None;
+            }
         }
     }
 
@@ -363,12 +487,16 @@ impl TechShell {
         }
         self.last_view_at = Some(Instant::now());
         self.read_pending();
+        self.read_staged_update();
         let snapshot = self.snapshot(queue, contact);
         let (notice, notice_is_error) = self.notice.clone().unwrap_or_default();
         let mut rows = health::rows(&snapshot);
         rows.extend(health::update_row(
             &self.updates,
-            env!("CARGO_PKG_VERSION"),
+            &self
+                .updates
+                .running_version()
+                .unwrap_or_else(crate::update_stick::software_version),
         ));
         let view = TechnicianView {
             rows,
@@ -380,6 +508,10 @@ impl TechShell {
                 .pending
                 .as_ref()
                 .map(|s| ProvisionView::from_summary(s, self.confirmed.is_some())),
+            stick_update: self
+                .staged_update
+                .as_ref()
+                .map(|s| StickUpdateView::from_staged(s, self.update_confirmed.is_some())),
         };
         if self.last_view.as_ref() == Some(&view) {
             return None;
@@ -405,6 +537,7 @@ pub fn apply(app: &kiosk_ui::AppWindow, v: &TechnicianView) {
         })
         .collect();
     let p = v.provision.clone().unwrap_or_default();
+    let u = v.stick_update.clone().unwrap_or_default();
     let changes: Vec<kiosk_ui::ProvisionRow> = p
         .rows
         .iter()
@@ -427,6 +560,11 @@ pub fn apply(app: &kiosk_ui::AppWindow, v: &TechnicianView) {
             provision_about: p.about.as_str().into(),
             provision_rows: ModelRc::new(VecModel::from(changes)),
             provision_confirmed: p.confirmed,
+            update_pending: v.stick_update.is_some(),
+            update_sha256: u.sha256.as_str().into(),
+            update_about: u.about.as_str().into(),
+            update_failed: u.failed.as_str().into(),
+            update_confirmed: u.confirmed,
         });
 }
 
@@ -434,5 +572,10 @@ pub fn apply(app: &kiosk_ui::AppWindow, v: &TechnicianView) {
 pub fn attach(app: &kiosk_ui::AppWindow, link: TechnicianLink) {
     use slint::ComponentHandle;
     app.global::<kiosk_ui::Intake>()
-        .on_confirm_provisioning(move |sha256| link.confirm_provisioning(sha256.as_str()));
+        .on_confirm_provisioning({
+            let link = link.clone();
+            move |sha256| link.confirm_provisioning(sha256.as_str())
+        });
+    app.global::<kiosk_ui::Intake>()
+        .on_confirm_update(move |sha256| link.confirm_update(sha256.as_str()));
 }

@@ -297,8 +297,8 @@ pub fn attach(app: &AppWindow, hall_name: &str, events: Sender<Event>, demo: Opt
                 insert_card,
                 remove_card,
             } = hooks;
-            g.on_demo_insert_card(move || insert_card());
-            g.on_demo_remove_card(move || remove_card());
+            g.on_demo_insert_card(insert_card);
+            g.on_demo_remove_card(remove_card);
         }
         None => g.set_demo(false),
     }

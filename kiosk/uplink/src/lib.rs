@@ -26,7 +26,7 @@ use std::time::Duration;
 pub use client::{Outgoing, RegistryClient, BUNDLE_MAX_BYTES};
 pub use contact::{clock_offset_ms, Contact, ContactLog};
 pub use enroll::{enroll, make_identity};
-pub use update::{UpdateSlot, MAX_BUNDLE_BYTES};
+pub use update::{forget_install, record_install, UpdateSlot, MAX_BUNDLE_BYTES};
 pub use worker::Uplink;
 
 /// What went wrong talking to the registry (or running the uplink).

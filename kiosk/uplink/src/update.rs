@@ -97,6 +97,19 @@ impl UpdateSlot {
         Ok(UpdateSlot(Arc::new(Mutex::new(inner))))
     }
 
+    /// Updates off, for a terminal running `running` (what its heartbeat says).
+    pub fn off(running: &str) -> UpdateSlot {
+        UpdateSlot(Arc::new(Mutex::new(Inner {
+            running: running.to_owned(),
+            ..Inner::default()
+        })))
+    }
+
+    /// The version the terminal runs; `None` when it was never told.
+    pub fn running_version(&self) -> Option<String> {
+        self.with(|i| (!i.running.is_empty()).then(|| i.running.clone()))
+    }
+
     fn with<T>(&self, f: impl FnOnce(&mut Inner) -> T) -> T {
         let mut g = self.0.lock().unwrap_or_else(|e| e.into_inner());
         f(&mut g)
@@ -251,6 +264,37 @@ impl UpdateSlot {
             i.fell_back = Some(version.to_owned());
         })
     }
+}
+
+/// Records what the next start checks when the install is made outside the
+/// running kiosk (the root side installing a bundle from a USB stick): the
+/// same record as [`UpdateSlot::mark_installing`], in `dir` (the kiosk's
+/// update directory), owned like `dir` so that the kiosk can remove it.
+pub fn record_install(dir: &Path, target: &str, from: &str) -> std::io::Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    if !dir.exists() {
+        // Not made yet (updates from the registry off): made like its parent.
+        std::fs::create_dir_all(dir)?;
+        if let Some(parent) = dir.parent() {
+            let p = std::fs::metadata(parent)?;
+            std::os::unix::fs::chown(dir, Some(p.uid()), Some(p.gid()))?;
+        }
+    }
+    let meta = std::fs::metadata(dir)?;
+    let path = dir.join(INSTALLING);
+    write_json(
+        &path,
+        &Installing {
+            target: target.to_owned(),
+            from: from.to_owned(),
+        },
+    )?;
+    std::os::unix::fs::chown(&path, Some(meta.uid()), Some(meta.gid()))
+}
+
+/// Takes a record made by [`record_install`] back (the install failed at once).
+pub fn forget_install(dir: &Path) {
+    let _ = std::fs::remove_file(dir.join(INSTALLING));
 }
 
 fn report(o: &UpdateOffer, state: UpdateState) -> UpdateReport {

@@ -416,7 +416,11 @@ impl Worker {
             queue_depth: summary.counts.pending + summary.counts.uploading,
             failed: summary.counts.failed,
             oldest_unsent_age_s: summary.oldest_unsent_age.map(|d| d.as_secs()),
-            version: env!("CARGO_PKG_VERSION").to_owned(),
+            version: self
+                .cfg
+                .updates
+                .running_version()
+                .unwrap_or_else(|| env!("CARGO_PKG_VERSION").to_owned()),
             printer: self.cfg.printer.get(),
             free_disk_mb: self.queue.free_bytes().ok().map(|b| b / (1024 * 1024)),
             update: self.cfg.updates.report(),

@@ -65,6 +65,25 @@ impl Shell {
     /// back in service if the install fails.
     fn drive_update(&mut self) {
         let idle = self.machine.screen() == Screen::Welcome;
+        // A stick's update the technician confirmed is being installed by
+        // root: once the technician leaves the screen, no visit may start.
+        match self.terminal.tech.stick_update_installing() {
+            Some(Ok(v)) => {
+                if idle {
+                    self.post(Event::DeviceFault(format!(
+                        "正在更新终端软件（{v}），完成后自动重启，请稍候"
+                    )));
+                }
+                return;
+            }
+            Some(Err(())) => {
+                if self.machine.screen() == Screen::Fault {
+                    self.post(Event::Done);
+                }
+                return;
+            }
+            None => {}
+        }
         let now = chrono::Local::now().time();
         match self.terminal.installer.poll(now, idle) {
             crate::software_update::InstallStep::Nothing => {}
@@ -189,6 +208,7 @@ impl Shell {
         let technician = self.machine.screen() == Screen::Technician
             && self.machine.staff() == Some(intake::StaffRole::Technician);
         t.tech.take_confirmations(technician);
+        t.tech.take_update_confirmations(technician);
         if self.machine.screen() == Screen::Technician {
             if t.tech.ping_due() {
                 t.uplink.ping();

@@ -382,6 +382,10 @@ const PORTRAIT_SHOTS: &[Shot] = &[
         name: "technician-provision",
         screen: Screen::Technician,
         tweak: |i| i.set_technician(crate::support::specimen_technician_provision()),
+    },    Shot {
+        name: "technician-update",
+        screen: Screen::Technician,
+        tweak: |i| i.set_technician(crate::support::specimen_technician_update()),
     },
 ];
 
@@ -584,6 +588,10 @@ const LANDSCAPE_SHOTS: &[Shot] = &[
         name: "technician-provision-landscape",
         screen: Screen::Technician,
         tweak: |i| i.set_technician(crate::support::specimen_technician_provision()),
+    },    Shot {
+        name: "technician-update-landscape",
+        screen: Screen::Technician,
+        tweak: |i| i.set_technician(crate::support::specimen_technician_update()),
     },
 ];
 

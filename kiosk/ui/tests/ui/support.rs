@@ -322,6 +322,16 @@ pub fn specimen_technician_provision() -> TechnicianView {
     }
 }
 
+/// The technician screen with a software update staged from a stick.
+pub fn specimen_technician_update() -> TechnicianView {
+    TechnicianView {
+        update_pending: true,
+        update_sha256: "0".repeat(64).into(),
+        update_about: "版本 1.2.0（现为 1.1.0），412 MB，签名：O = 示范县, CN = 示范县 kiosk update signing".into(),
+        ..specimen_technician()
+    }
+}
+
 /// Records every `Intake` callback as a line such as `choose-category(land)`.
 pub fn record_callbacks(ui: &AppWindow) -> Rc<RefCell<Vec<String>>> {
     let log = Rc::new(RefCell::new(Vec::new()));

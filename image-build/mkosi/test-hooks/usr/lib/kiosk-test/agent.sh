@@ -31,6 +31,28 @@ while :; do
                     if rauc install "/run/bundles/$name"; then echo "install ok"; else echo "install failed"; fi ;;
                 esac ;;
             reboot) echo rebooting; systemctl reboot ;;
+            # Updates from a stick: what is staged, and the technician's
+            # press on "确认安装更新" as the kiosk makes it (user kiosk writes
+            # the staged bundle's SHA-256 into its confirmation file).
+            staged)
+                cat /var/lib/kiosk-update/pending/summary.toml 2>&1
+                journalctl -b -u 'kiosk-update-usb@*' --no-pager -n 6 -o cat 2>&1 ;;
+            confirm-update)
+                sha=$(sed -n 's/^sha256 = "\([0-9a-f]\{64\}\)"$/\1/p' /var/lib/kiosk-update/pending/summary.toml)
+                if [ -n "$sha" ]; then
+                    runuser -u kiosk -- sh -c 'umask 077; printf "%s\n" "$1" > /var/lib/kiosk/update-confirm' sh "$sha" && echo "confirmed $sha"
+                else echo "nothing staged"; fi ;;
+            version) cat /usr/lib/kiosk/version 2>&1 ;;
+            update-state)
+                ls /var/lib/kiosk/update/ 2>&1; cat /var/lib/kiosk/update/fell-back.json 2>&1; echo
+                journalctl -b -u kiosk-update-apply.service --no-pager -n 6 -o cat 2>&1 ;;
+            # Enrols the terminal's key at the test's registry with a code
+            # the test issued, then restarts the kiosk so it sends at once.
+            enroll\ *)
+                code=${cmd#enroll }
+                case "$code" in *[!A-Z0-9-]*|'') echo "bad code" ;; *)
+                    kiosk enroll --code "$code" 2>&1 && systemctl restart kiosk.service && echo "enrolled" ;;
+                esac ;;
             *) echo "unknown command" ;;
         esac >&3 2>&1
         echo "END $tag" >&3
