@@ -7,19 +7,34 @@
 //! Playing never blocks the caller and never panics: a missing sound card or
 //! a missing `aplay` is logged once and otherwise ignored. A hall can replace
 //! any prompt with its own recording, `<dir>/<id>.wav`.
+//!
+//! The crate also holds a petitioner's voice notes: 16 kHz mono samples
+//! that wipe themselves and the silence trimming (`pcm.rs`), and the notes
+//! as Ogg Opus (`note.rs`: [`VoiceNote`], its decoder, and
+//! [`contains_ogg_page`]). A note plays through the same `aplay`
+//! ([`Playing::start_note`]). Nothing about a note's audio is ever logged.
 
+mod note;
+mod pcm;
 mod player;
 mod prompts;
 pub mod wav;
 
 use std::path::PathBuf;
 
+pub use note::{
+    contains_ogg_page, decode_ogg_opus, VoiceNote, BITRATE_BPS, MAX_NOTE_BYTES, MAX_NOTE_SECONDS,
+};
+pub use pcm::{
+    rms_dbfs, speech_span, Pcm, METER_FLOOR_DBFS, MIN_SPEECH_FRAMES, SAMPLE_RATE, SILENCE_DBFS,
+    TRIM_MARGIN,
+};
 pub use player::{load, Player, PlayerConfig, Playing};
 pub use prompts::Prompt;
 
 include!(concat!(env!("OUT_DIR"), "/built.rs"));
 
-/// What went wrong with a prompt or its playback.
+/// What went wrong with a prompt, its playback, or a voice note.
 #[derive(Debug, thiserror::Error)]
 pub enum VoiceError {
     #[error("bad wav file: {0}")]
@@ -38,6 +53,12 @@ pub enum VoiceError {
     Aplay(String),
     #[error("cannot start the voice thread")]
     Thread(#[source] std::io::Error),
+    /// The encoder refused (or the input was out of its range).
+    #[error("cannot encode the voice note: {0}")]
+    Encode(String),
+    /// Ogg Opus input that is too large, too long or malformed.
+    #[error("bad voice note: {0}")]
+    BadNote(&'static str),
 }
 
 impl Prompt {
