@@ -8,12 +8,14 @@
 //! a missing `aplay` is logged once and otherwise ignored. A hall can replace
 //! any prompt with its own recording, `<dir>/<id>.wav`.
 //!
-//! The crate also holds a petitioner's voice notes: 16 kHz mono samples
-//! that wipe themselves and the silence trimming (`pcm.rs`), and the notes
-//! as Ogg Opus (`note.rs`: [`VoiceNote`], its decoder, and
+//! The crate also records a petitioner's voice notes: ALSA capture on a
+//! thread of its own (`capture.rs`: [`Recorder`], [`Recording`]), 16 kHz mono
+//! samples that wipe themselves and the silence trimming (`pcm.rs`), and the
+//! notes as Ogg Opus (`note.rs`: [`VoiceNote`], its decoder, and
 //! [`contains_ogg_page`]). A note plays through the same `aplay`
 //! ([`Playing::start_note`]). Nothing about a note's audio is ever logged.
 
+mod capture;
 mod note;
 mod pcm;
 mod player;
@@ -22,6 +24,7 @@ pub mod wav;
 
 use std::path::PathBuf;
 
+pub use capture::{CaptureConfig, Recorder, Recording, DEFAULT_SPEECH_THRESHOLD_DBFS};
 pub use note::{
     contains_ogg_page, decode_ogg_opus, VoiceNote, BITRATE_BPS, MAX_NOTE_BYTES, MAX_NOTE_SECONDS,
 };
@@ -53,6 +56,15 @@ pub enum VoiceError {
     Aplay(String),
     #[error("cannot start the voice thread")]
     Thread(#[source] std::io::Error),
+    /// The capture device could not be opened, set up or read.
+    #[error("microphone: {0}")]
+    Capture(String),
+    /// The capture device delivered nothing for this long.
+    #[error("the microphone {device} delivered no sound for {waited_ms} ms")]
+    NoInput { device: String, waited_ms: u64 },
+    /// Nothing in the recording reached the speech threshold.
+    #[error("no speech was heard")]
+    NoSpeech,
     /// The encoder refused (or the input was out of its range).
     #[error("cannot encode the voice note: {0}")]
     Encode(String),

@@ -126,6 +126,15 @@ pub fn rms_dbfs(samples: &[i16]) -> f32 {
     (20.0 * rms.log10()).max(f64::from(SILENCE_DBFS)) as f32
 }
 
+/// A level in dBFS on the meter's scale, 0.0 to 1.0 (linear in dB from
+/// [`METER_FLOOR_DBFS`] to 0 dBFS).
+pub(crate) fn meter(dbfs: f32) -> f32 {
+    if !dbfs.is_finite() {
+        return 0.0;
+    }
+    ((dbfs - METER_FLOOR_DBFS) / -METER_FLOOR_DBFS).clamp(0.0, 1.0)
+}
+
 /// Where the speech is: from [`TRIM_MARGIN`] before the first 20 ms frame
 /// whose RMS reaches `threshold_dbfs` to [`TRIM_MARGIN`] after the last one,
 /// clipped to the samples. `None` when fewer than [`MIN_SPEECH_FRAMES`] frames
@@ -172,6 +181,10 @@ mod tests {
         // A sine's RMS is 3 dB under its peak.
         let sine = rms_dbfs(&tone(16_000, 16384.0));
         assert!((sine - (-6.02 - 3.01)).abs() < 0.1, "{sine}");
+        assert_eq!(meter(0.0), 1.0);
+        assert_eq!(meter(-30.0), 0.5);
+        assert_eq!(meter(SILENCE_DBFS), 0.0);
+        assert_eq!(meter(f32::NAN), 0.0);
     }
 
     #[test]
