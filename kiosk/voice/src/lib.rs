@@ -7,19 +7,37 @@
 //! Playing never blocks the caller and never panics: a missing sound card or
 //! a missing `aplay` is logged once and otherwise ignored. A hall can replace
 //! any prompt with its own recording, `<dir>/<id>.wav`.
+//!
+//! The crate also records a petitioner's voice notes: ALSA capture on a
+//! thread of its own (`capture.rs`: [`Recorder`], [`Recording`]), 16 kHz mono
+//! samples that wipe themselves and the silence trimming (`pcm.rs`), and the
+//! notes as Ogg Opus (`note.rs`: [`VoiceNote`], its decoder, and
+//! [`contains_ogg_page`]). A note plays through the same `aplay`
+//! ([`Playing::start_note`]). Nothing about a note's audio is ever logged.
 
+mod capture;
+mod note;
+mod pcm;
 mod player;
 mod prompts;
 pub mod wav;
 
 use std::path::PathBuf;
 
+pub use capture::{CaptureConfig, Recorder, Recording, DEFAULT_SPEECH_THRESHOLD_DBFS};
+pub use note::{
+    contains_ogg_page, decode_ogg_opus, VoiceNote, BITRATE_BPS, MAX_NOTE_BYTES, MAX_NOTE_SECONDS,
+};
+pub use pcm::{
+    rms_dbfs, speech_span, Pcm, METER_FLOOR_DBFS, MIN_SPEECH_FRAMES, SAMPLE_RATE, SILENCE_DBFS,
+    TRIM_MARGIN,
+};
 pub use player::{load, Player, PlayerConfig, Playing};
 pub use prompts::Prompt;
 
 include!(concat!(env!("OUT_DIR"), "/built.rs"));
 
-/// What went wrong with a prompt or its playback.
+/// What went wrong with a prompt, its playback, or a voice note.
 #[derive(Debug, thiserror::Error)]
 pub enum VoiceError {
     #[error("bad wav file: {0}")]
@@ -38,6 +56,21 @@ pub enum VoiceError {
     Aplay(String),
     #[error("cannot start the voice thread")]
     Thread(#[source] std::io::Error),
+    /// The capture device could not be opened, set up or read.
+    #[error("microphone: {0}")]
+    Capture(String),
+    /// The capture device delivered nothing for this long.
+    #[error("the microphone {device} delivered no sound for {waited_ms} ms")]
+    NoInput { device: String, waited_ms: u64 },
+    /// Nothing in the recording reached the speech threshold.
+    #[error("no speech was heard")]
+    NoSpeech,
+    /// The encoder refused (or the input was out of its range).
+    #[error("cannot encode the voice note: {0}")]
+    Encode(String),
+    /// Ogg Opus input that is too large, too long or malformed.
+    #[error("bad voice note: {0}")]
+    BadNote(&'static str),
 }
 
 impl Prompt {

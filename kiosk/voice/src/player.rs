@@ -13,7 +13,7 @@ use std::sync::mpsc::{self, RecvTimeoutError, Sender};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use crate::{wav, Prompt, VoiceError};
+use crate::{wav, Prompt, VoiceError, VoiceNote};
 
 /// Where and how loud prompts are played.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,6 +65,19 @@ pub struct Playing {
 impl Playing {
     /// Starts `aplay` on the configured device and feeds it the WAV.
     pub fn start(cfg: &PlayerConfig, wav: Vec<u8>) -> Result<Playing, VoiceError> {
+        Playing::spawn(cfg, wav)
+    }
+
+    /// Plays a voice note on the configured device at the configured volume:
+    /// decoded to a WAV in a buffer that is wiped once `aplay` has it.
+    pub fn start_note(cfg: &PlayerConfig, note: &VoiceNote) -> Result<Playing, VoiceError> {
+        Playing::spawn(cfg, note.to_wav(cfg.volume)?)
+    }
+
+    fn spawn<B: AsRef<[u8]> + Send + 'static>(
+        cfg: &PlayerConfig,
+        wav: B,
+    ) -> Result<Playing, VoiceError> {
         let mut child = Command::new("aplay")
             .args(["-q", "-D", &cfg.device, "-"])
             .stdin(Stdio::piped())
@@ -78,7 +91,7 @@ impl Playing {
             std::thread::Builder::new()
                 .name("voice-pipe".into())
                 .spawn(move || {
-                    let _ = stdin.write_all(&wav);
+                    let _ = stdin.write_all(wav.as_ref());
                 })
                 .ok()
         });
