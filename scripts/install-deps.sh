@@ -12,6 +12,7 @@ packages=(
   libfontconfig1-dev libxkbcommon-dev fonts-noto-cjk       # Slint UI and CJK text
   xvfb xauth                                      # demo on a machine without a screen
   espeak-ng alsa-utils                            # spoken prompts: synthesised at build time, played with aplay
+  libasound2-dev libopus-dev                       # voice notes: ALSA capture, Opus encoding (kiosk/voice)
   python3-jieba                                   # jieba's word list: the pinyin input's table (kiosk/ime/build.rs)
   systemd udev                                    # appliance tests: systemd-analyze verify, udevadm test
   iproute2                                        # slow-link test: ip netns, tc (tbf or netem)

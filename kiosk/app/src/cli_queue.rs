@@ -84,6 +84,7 @@ fn specimen(terminal_id: &str) -> registry_api::RegistrationUpload {
     let now = chrono::Local::now();
     let key = uuid::Uuid::new_v4();
     registry_api::RegistrationUpload {
+        voice_note: None,
         repeat: None,
         assisted: false,
         identity_typed: false,

@@ -111,6 +111,7 @@ pub fn build_upload(terminal_id: &str, req: SealRequest) -> RegistrationUpload {
         })
         .collect();
     RegistrationUpload {
+        voice_note: None,
         fields: extracted_fields(&req.pages),
         repeat: req
             .repeat

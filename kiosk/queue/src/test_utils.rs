@@ -29,6 +29,7 @@ pub fn specimen_options() -> QueueOptions {
 /// A SPECIMEN registration numbered `n`, with its own idempotency key and local reference.
 pub fn specimen_upload(n: u32) -> RegistrationUpload {
     RegistrationUpload {
+        voice_note: None,
         repeat: None,
         assisted: false,
         identity_typed: false,

@@ -249,6 +249,31 @@ pub struct RegistrationUpload {
     /// The identity was typed by the clerk (no card was read); the ID number passed GB 11643.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub identity_typed: bool,
+    /// What the petitioner said into the terminal's microphone, if anything.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub voice_note: Option<VoiceNoteUpload>,
+}
+
+/// A voice note recorded at the terminal: Ogg Opus, 16 kHz mono.
+#[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct VoiceNoteUpload {
+    /// The Ogg Opus bytes, base64 (standard alphabet). Empty in a sealed
+    /// registration's metadata box: the note travels in a box of its own.
+    pub ogg_opus_base64: String,
+    /// Lower-case hex SHA-256 of the Ogg Opus bytes.
+    pub sha256: String,
+    pub size_bytes: u64,
+    /// The note's length after trimming, in milliseconds.
+    pub duration_ms: u32,
+}
+
+impl std::fmt::Debug for VoiceNoteUpload {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VoiceNoteUpload")
+            .field("size_bytes", &self.size_bytes)
+            .field("duration_ms", &self.duration_ms)
+            .finish_non_exhaustive()
+    }
 }
 
 /// One field extracted from a page's recognised text.

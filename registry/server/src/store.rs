@@ -882,6 +882,7 @@ mod tests {
     // SPECIMEN data: not a real person.
     pub(super) fn upload(key: &str, id: &str) -> RegistrationUpload {
         RegistrationUpload {
+            voice_note: None,
             repeat: None,
             assisted: false,
             identity_typed: false,

@@ -225,6 +225,7 @@ mod tests {
     // SPECIMEN data: not a real person.
     fn upload() -> RegistrationUpload {
         RegistrationUpload {
+            voice_note: None,
             repeat: None,
             assisted: false,
             identity_typed: false,

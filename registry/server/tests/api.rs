@@ -71,6 +71,7 @@ async fn start_on(db: &Database) -> RunningRegistry {
 
 fn upload(key: &str, id_number: &str, category: &str) -> RegistrationUpload {
     RegistrationUpload {
+        voice_note: None,
         repeat: None,
         assisted: false,
         identity_typed: false,

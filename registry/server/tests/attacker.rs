@@ -249,6 +249,7 @@ fn page(upload: u32, index: u32, size: usize) -> Vec<u8> {
 /// The metadata of a registration with pages of these sha256s (images empty).
 fn metadata(key: &str, hashes: &[String]) -> RegistrationUpload {
     RegistrationUpload {
+        voice_note: None,
         repeat: None,
         assisted: false,
         identity_typed: false,

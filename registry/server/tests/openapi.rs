@@ -121,6 +121,7 @@ fn schemas_match_the_wire_types() {
     check(
         "RegistrationUpload",
         &RegistrationUpload {
+            voice_note: None,
             idempotency_key: String::new(),
             terminal_id: String::new(),
             local_ref: String::new(),

@@ -78,6 +78,7 @@ impl Rig {
     /// Registers a case as a terminal does: sealed to the registry key.
     async fn register(&self, key: &str, id: &str) -> String {
         let up = RegistrationUpload {
+            voice_note: None,
             repeat: None,
             assisted: false,
             identity_typed: false,

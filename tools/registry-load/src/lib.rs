@@ -304,6 +304,7 @@ fn sealed_bundle(public: &SealPublicKey, key: &str, terminal: &str, rng: &mut Rn
         })
         .collect();
     let mut upload = RegistrationUpload {
+        voice_note: None,
         repeat: None,
         assisted: false,
         identity_typed: false,

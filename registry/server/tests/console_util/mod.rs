@@ -84,6 +84,7 @@ pub async fn start_on(backend: Backend, console: ConsoleConfig) -> Rig {
 /// A SPECIMEN registration whose first page reads `ocr_text`.
 pub fn specimen(key: &str, id_number: &str, category: &str, ocr_text: &str) -> RegistrationUpload {
     RegistrationUpload {
+        voice_note: None,
         idempotency_key: key.into(),
         terminal_id: "hall-01".into(),
         local_ref: format!("L-{key}"),
