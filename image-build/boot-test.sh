@@ -279,7 +279,8 @@ code=$(staff -H 'Content-Type: application/json' -d '{"terminal_id":"boot-test-0
     https://127.0.0.1:8743/v1/staff/terminals | sed -n 's/.*"code":"\([A-Z0-9-]*\)".*/\1/p')
 [ -n "$code" ] || { echo "the registry issued no enrollment code:" >&2; cat "$work/registry.log" >&2; exit 1; }
 t0=$(date +%s)
-agent "enroll $code" | grep -q '^enrolled' || { echo "the terminal did not enrol:" >&2; agent "enroll $code" >&2; exit 1; }
+enrolled=$(AGENT_WAIT=300 agent "enroll $code")
+echo "$enrolled" | grep -q '^enrolled' || { echo "the terminal did not enrol:" >&2; echo "$enrolled" >&2; agent journal >&2; tail -n 20 "$work/registry.log" >&2; exit 1; }
 deadline=$(( $(date +%s) + 600 ))
 until staff https://127.0.0.1:8743/v1/staff/stats | grep -q '"registrations":[1-9]'; do
     [ "$(date +%s)" -lt "$deadline" ] || { echo "the queued registration never reached the registry:" >&2; agent queue >&2; tail -n 20 "$work/registry.log" >&2; exit 1; }

@@ -248,6 +248,8 @@ pub struct Receipt {
     pub category: String,
     /// Pages captured.
     pub page_count: u32,
+    /// Voice notes recorded (printed as "，含语音 1 段").
+    pub voice_notes: u32,
     /// The ID number, already masked (`kiosk_privacy::IdNumber::masked`).
     /// Any long digit run left in it is masked again before printing.
     pub id_number_masked: String,
@@ -272,6 +274,14 @@ impl Receipt {
             ("local_reference", self.local_reference.clone()),
             ("category", self.category.clone()),
             ("page_count", self.page_count.to_string()),
+            (
+                "voice_notes",
+                if self.voice_notes > 0 {
+                    format!("，含语音 {} 段", self.voice_notes)
+                } else {
+                    String::new()
+                },
+            ),
             ("id_number", mask_again(&self.id_number_masked)),
             ("query_code", self.query_code.clone()),
             ("next_step", self.next_step.clone()),
@@ -450,6 +460,7 @@ pub fn specimen_receipt(case_number: Option<&str>) -> Receipt {
         local_reference: "L20261128-0007".to_string(),
         category: "劳动保障（拖欠工资）".to_string(),
         page_count: 3,
+        voice_notes: 0,
         id_number_masked: "****************2X".to_string(),
         query_code: SPECIMEN_QUERY_CODE.to_string(),
         next_step: NEXT_STEP.to_string(),
@@ -482,6 +493,7 @@ mod tests {
             local_reference: "L-20261128-0007".into(),
             category: "劳动保障".into(),
             page_count: 3,
+            voice_notes: 0,
             id_number_masked: "110105199001011234".into(),
             query_code: "Q7K2M9".into(),
             next_step: NEXT_STEP.into(),

@@ -564,6 +564,15 @@ pub struct VoiceConfig {
     /// A directory of recordings that replace built-in prompts, one
     /// `<id>.wav` each (ids in kiosk/voice/src/prompts.rs); empty for none.
     pub dir: PathBuf,
+    /// The ALSA capture device of the microphone for voice notes
+    /// (`default`, `kiosk-mic` from the udev rules, `plughw:CARD=…`); empty:
+    /// no voice notes (the description screen offers the keyboard only).
+    pub capture_device: String,
+    /// The longest voice note; the recording stops by itself there.
+    pub note_max_s: u32,
+    /// Below this level (dBFS) a 20 ms frame counts as silence: trimmed at
+    /// the ends, and a note of silence only is refused.
+    pub speech_threshold_dbfs: i32,
 }
 
 impl Default for VoiceConfig {
@@ -573,6 +582,9 @@ impl Default for VoiceConfig {
             device: "default".into(),
             volume: 80,
             dir: PathBuf::new(),
+            capture_device: "default".into(),
+            note_max_s: 180,
+            speech_threshold_dbfs: kiosk_voice::DEFAULT_SPEECH_THRESHOLD_DBFS as i32,
         }
     }
 }
@@ -586,7 +598,24 @@ impl VoiceConfig {
         if self.device.trim().is_empty() {
             bail!("voice.device must not be empty");
         }
+        if !(5..=600).contains(&self.note_max_s) {
+            bail!("voice.note_max_s must be between 5 and 600 seconds");
+        }
+        if !(-80..=-10).contains(&self.speech_threshold_dbfs) {
+            bail!("voice.speech_threshold_dbfs must be between -80 and -10");
+        }
         Ok(())
+    }
+
+    /// How voice notes are captured; `None` when there is no microphone.
+    pub fn capture(&self) -> Option<kiosk_voice::CaptureConfig> {
+        let device = self.capture_device.trim();
+        (!device.is_empty()).then(|| kiosk_voice::CaptureConfig {
+            device: device.to_string(),
+            max_seconds: self.note_max_s,
+            speech_threshold_dbfs: self.speech_threshold_dbfs as f32,
+            ..kiosk_voice::CaptureConfig::default()
+        })
     }
 
 }

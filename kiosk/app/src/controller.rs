@@ -231,6 +231,8 @@ impl Controller {
             cam: cam_tx,
             timings,
             terminal_id: cfg.terminal.id.clone(),
+            capture: cfg.voice.capture(),
+            note_player: crate::voice::player_config(&cfg.voice),
             history_timeout: Duration::from_secs(cfg.registry.history_timeout_s),
             polling_since: None,
             sealed: HashMap::new(),

@@ -110,8 +110,17 @@ pub fn build_upload(terminal_id: &str, req: SealRequest) -> RegistrationUpload {
             PageUpload::new(i as u32 + 1, &p.jpeg, text, conf)
         })
         .collect();
+    let voice_note = req.voice_note.as_ref().map(|n| {
+        use base64::Engine as _;
+        registry_api::VoiceNoteUpload {
+            ogg_opus_base64: base64::engine::general_purpose::STANDARD.encode(&n.ogg_opus[..]),
+            sha256: registry_api::sha256_hex(&n.ogg_opus),
+            size_bytes: n.ogg_opus.len() as u64,
+            duration_ms: n.duration_ms,
+        }
+    });
     RegistrationUpload {
-        voice_note: None,
+        voice_note,
         fields: extracted_fields(&req.pages),
         repeat: req
             .repeat

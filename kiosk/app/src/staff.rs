@@ -121,6 +121,7 @@ pub fn receipt_for(
         local_reference: r.local_ref.clone(),
         category: crate::view::category_label(&r.category),
         page_count: r.page_count,
+        voice_notes: 0,
         id_number_masked: r.masked_id.clone(),
         query_code: r.local_ref.clone(),
         next_step: kiosk_printer::NEXT_STEP.into(),

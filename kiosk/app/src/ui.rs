@@ -163,6 +163,12 @@ pub fn apply(app: &AppWindow, v: &ViewModel) {
         g.set_page_texts(ModelRc::new(VecModel::from(texts)));
     }
     g.set_description(v.description.as_str().into());
+    g.set_voice_state(v.voice_state);
+    g.set_voice_available(v.voice_available);
+    g.set_voice_level(v.voice_level as f32 / 100.0);
+    g.set_voice_time(v.voice_time.as_str().into());
+    g.set_voice_limit(v.voice_limit.as_str().into());
+    g.set_voice_playing(v.voice_playing);
     g.set_ime_preedit(v.ime_preedit.as_str().into());
     let candidates: Vec<slint::SharedString> =
         v.ime_candidates.iter().map(|c| c.as_str().into()).collect();
@@ -318,6 +324,10 @@ fn attach_typing(g: &IntakeGlobal<'_>, events: &Sender<Event>) {
     on!(on_ime_backspace, Event::Keyboard(KeyboardKey::Backspace));
     on!(on_ime_space, Event::Keyboard(KeyboardKey::Space));
     on!(on_skip_description, Event::SkipDescription);
+    on!(on_voice_record, Event::VoiceRecord);
+    on!(on_voice_stop, Event::VoiceStop);
+    on!(on_voice_play, Event::VoicePlay);
+    on!(on_voice_delete, Event::VoiceDelete);
     on!(on_finish_description, Event::FinishDescription);
     on!(on_confirm_phone, Event::ConfirmPhone);
     on!(on_no_phone, Event::NoPhone);

@@ -122,6 +122,19 @@ pub struct ViewModel {
     pub page_texts: Vec<PageTextView>,
     /// The description typed so far.
     pub description: String,
+    /// The voice note: 0 none, 1 recording, 2 recorded.
+    pub voice_state: i32,
+    /// A microphone is configured: the description screen offers a voice note.
+    pub voice_available: bool,
+    /// While recording: the level, 0 to 100 (set by the controller).
+    pub voice_level: i32,
+    /// Recording: the time so far ("0:12", set by the controller); recorded:
+    /// the note's length ("0:42").
+    pub voice_time: String,
+    /// The longest note ("3:00").
+    pub voice_limit: String,
+    /// The note is playing (set by the controller).
+    pub voice_playing: bool,
     /// The pinyin being composed and the candidates shown (set by the controller).
     pub ime_preedit: String,
     pub ime_candidates: Vec<String>,
@@ -293,6 +306,11 @@ pub fn seal_failure_text(e: &kiosk_queue::QueueError) -> &'static str {
 }
 
 /// Builds the view of the machine's current state.
+/// "0:42", "3:00".
+pub fn minutes_seconds(secs: u64) -> String {
+    format!("{}:{:02}", secs / 60, secs % 60)
+}
+
 pub fn build(m: &Intake, now: Millis) -> ViewModel {
     let mut v = ViewModel {
         screen: Some(m.screen()),
@@ -395,6 +413,14 @@ pub fn build(m: &Intake, now: Millis) -> ViewModel {
             v.repeat_answer = q.answer;
         }
         v.description = s.description.expose().to_string();
+        match &s.voice {
+            intake::Voice::Empty => {}
+            intake::Voice::Recording => v.voice_state = 1,
+            intake::Voice::Recorded(note) => {
+                v.voice_state = 2;
+                v.voice_time = minutes_seconds(u64::from(note.duration_ms) / 1000);
+            }
+        }
         let digits = s.phone.expose();
         v.phone = intake::phone::grouped(digits);
         v.phone_valid = intake::phone::check(digits).is_ok();

@@ -22,7 +22,7 @@ use crate::update::{Sink, Update};
 use crate::view::ViewModel;
 
 /// How `aplay` is run for these settings.
-fn player_config(cfg: &VoiceConfig) -> PlayerConfig {
+pub(crate) fn player_config(cfg: &VoiceConfig) -> PlayerConfig {
         PlayerConfig {
             device: cfg.device.clone(),
             volume: cfg.volume,
@@ -69,6 +69,7 @@ pub fn message_prompt(screen: Screen, kind: MessageKind, is_error: bool) -> Opti
         (Screen::Capture, K::PlacePage) => Some(Prompt::PlacePage),
         (Screen::Capture, _) if is_error => Some(Prompt::PageRetry),
         (Screen::Capture, _) => None,
+        (Screen::Describe, K::VoiceNoSpeech) => Some(Prompt::VoiceNoSpeech),
         (Screen::Receipt, K::ReceiptOnScreen) => Some(Prompt::ReceiptOnScreen),
         (Screen::Receipt, _) if is_error => Some(Prompt::ReceiptOnScreen),
         (Screen::Receipt, K::ReceiptPrinted) => Some(Prompt::TakeReceipt),
@@ -161,10 +162,16 @@ pub fn announcing(sink: Sink, cfg: &VoiceConfig) -> Sink {
             return sink;
         }
     };
-    let announcer = Mutex::new(Announcer::new(move |p| player.play(p)));
+    let player = Arc::new(player);
+    let speaker = player.clone();
+    let announcer = Mutex::new(Announcer::new(move |p| speaker.play(p)));
     Arc::new(move |update: Update| {
         if let Update::View(v) = &update {
-            if let Ok(mut a) = announcer.lock() {
+            // No prompt while the microphone is on or a voice note plays:
+            // it would be recorded, or talk over the note.
+            if v.voice_state == 1 || v.voice_playing {
+                player.hush();
+            } else if let Ok(mut a) = announcer.lock() {
                 a.on_view(v);
             }
         }

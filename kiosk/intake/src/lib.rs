@@ -19,7 +19,7 @@ pub use category::{Category, CATEGORIES, UNSURE};
 pub use machine::{
     CaseStatus, Effect, Event, History, Intake, KeyboardKey, Message, MessageKind, Millis, Ocr,
     Page, PastRegistration, CaseNotice, RepeatQuestion, Screen, SealRequest, Session, Thumb, Timeouts,
-    UnknownStatus, VisitId, MAX_DESCRIPTION_CHARS,
+    UnknownStatus, VisitId, Voice, VoiceNote, MAX_DESCRIPTION_CHARS,
 };
 pub use rating::{QuerySession, RatingDraft, RatingRequest, Reason, REASONS, SCORE_LABELS};
 pub use staff::{Lockout, QueueRow, QueueStatus, StaffRole};

@@ -256,6 +256,34 @@ impl std::fmt::Debug for Page {
     }
 }
 
+/// A note the petitioner spoke at the terminal: Ogg Opus bytes, wiped
+/// when dropped. `Debug` shows its size and length only.
+#[derive(Clone, PartialEq, Eq)]
+pub struct VoiceNote {
+    pub ogg_opus: zeroize::Zeroizing<Vec<u8>>,
+    pub duration_ms: u32,
+}
+
+impl std::fmt::Debug for VoiceNote {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VoiceNote")
+            .field("bytes", &self.ogg_opus.len())
+            .field("duration_ms", &self.duration_ms)
+            .finish()
+    }
+}
+
+/// The description screen's voice note.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Voice {
+    /// None recorded.
+    #[default]
+    Empty,
+    /// The microphone is on (or the recording is being finished).
+    Recording,
+    Recorded(VoiceNote),
+}
+
 /// The personal data of the visitor in front of the terminal.
 #[derive(Debug)]
 pub struct Session {
@@ -279,6 +307,8 @@ pub struct Session {
     pub phone: PhoneNumber,
     /// The petitioner confirmed that they leave no phone number.
     pub no_phone: bool,
+    /// What the petitioner said into the microphone (the description screen).
+    pub voice: Voice,
     /// The description or phone screen was opened from the review screen:
     /// finishing it returns there.
     editing_from_review: bool,
@@ -317,6 +347,8 @@ pub struct SealRequest {
     pub description: PersonalText,
     /// The contact phone, when one was given.
     pub phone: Option<PhoneNumber>,
+    /// The voice note, when one was recorded.
+    pub voice_note: Option<VoiceNote>,
 }
 
 /// A message shown on the current screen: what it is about (the voice and
@@ -378,6 +410,8 @@ pub enum MessageKind {
     NoticePrinted,
     /// The notice could not be printed (it stays on the screen).
     NoticeNotPrinted,
+    /// The voice note held no speech: say it again, closer to the microphone.
+    VoiceNoSpeech,
 }
 
 /// Where the flow is.
@@ -606,7 +640,12 @@ impl Intake {
             }
         }
         let touched = is_touch(&event);
-        if touched {
+        // Someone speaking into the microphone is there, touching or not.
+        let speaking = self
+            .session
+            .as_ref()
+            .is_some_and(|s| s.voice == Voice::Recording);
+        if touched || speaking {
             self.last_activity = now;
         }
         let before = self.screen();
@@ -909,7 +948,64 @@ impl Intake {
                 event @ (Event::DescriptionEdited(_)
                 | Event::SkipDescription
                 | Event::FinishDescription),
-            ) => self.step_describe(event),
+            ) => {
+                self.stop_recording(fx);
+                self.step_describe(event)
+            }
+            (State::Describe, Event::VoiceRecord) => {
+                if let Some(s) = &mut self.session {
+                    if s.voice != Voice::Recording {
+                        // Recording again replaces the note (the old one is wiped).
+                        s.voice = Voice::Recording;
+                        self.message = None;
+                        fx.push(Effect::StartRecording { visit: self.visit });
+                    }
+                }
+            }
+            (State::Describe, Event::VoiceStop) => self.stop_recording(fx),
+            (State::Describe | State::Review, Event::VoicePlay) => {
+                if let Some(Voice::Recorded(note)) = self.session.as_ref().map(|s| &s.voice) {
+                    fx.push(Effect::PlayVoice {
+                        visit: self.visit,
+                        note: note.clone(),
+                    });
+                }
+            }
+            (State::Describe | State::Review, Event::VoiceDelete) => {
+                if let Some(s) = &mut self.session {
+                    if matches!(s.voice, Voice::Recorded(_)) {
+                        s.voice = Voice::Empty;
+                        fx.push(Effect::StopVoice { visit: self.visit });
+                    }
+                }
+            }
+            (_, Event::VoiceRecorded { note, .. }) => {
+                if let Some(s) = &mut self.session {
+                    if s.voice == Voice::Recording {
+                        s.voice = Voice::Recorded(note);
+                    }
+                }
+                self.seal_when_ready(fx);
+            }
+            (_, Event::VoiceRefused { no_speech, .. }) => {
+                if let Some(s) = &mut self.session {
+                    if s.voice == Voice::Recording {
+                        s.voice = Voice::Empty;
+                        if self.state == State::Describe {
+                            self.message = Some(if no_speech {
+                                Message::new(
+                                    MessageKind::VoiceNoSpeech,
+                                    "没有听到声音，请靠近话筒再说一次",
+                                    true,
+                                )
+                            } else {
+                                Message::refused("无法录音，请用键盘输入，或请工作人员帮忙")
+                            });
+                        }
+                    }
+                }
+                self.seal_when_ready(fx);
+            }
             (
                 State::Phone { .. },
                 event @ (Event::PhoneDigit(_)
@@ -1000,7 +1096,8 @@ impl Intake {
             return;
         };
         let Some(s) = &self.session else { return };
-        if s.pages.iter().any(|p| p.ocr == Ocr::Pending) {
+        // Recognition, and a voice note still being finished, come first.
+        if s.pages.iter().any(|p| p.ocr == Ocr::Pending) || s.voice == Voice::Recording {
             return;
         }
         let Some(category) = s.category else { return };
@@ -1018,6 +1115,10 @@ impl Intake {
             identity_typed: s.identity_typed,
             description: s.description.clone(),
             phone: s.valid_phone().cloned(),
+            voice_note: match &s.voice {
+                Voice::Recorded(note) => Some(note.clone()),
+                _ => None,
+            },
             }),
         });
         self.state = State::Submitting { seal_sent: true };
@@ -1029,6 +1130,14 @@ impl Intake {
             .as_mut()
             .map(|s| std::mem::take(&mut s.editing_from_review))
             .unwrap_or(false)
+    }
+
+    /// Stops the microphone if it is on; the note comes back as
+    /// `VoiceRecorded` (or `VoiceRefused`) for this visit.
+    fn stop_recording(&mut self, fx: &mut Vec<Effect>) {
+        if self.session.as_ref().is_some_and(|s| s.voice == Voice::Recording) {
+            fx.push(Effect::StopRecording { visit: self.visit });
+        }
     }
 
     /// After the description: the phone, or back to review when editing from there.
@@ -1197,6 +1306,7 @@ impl Intake {
             description: PersonalText::default(),
             phone: PhoneNumber::default(),
             no_phone: false,
+            voice: Voice::Empty,
             editing_from_review: false,
         });
         self.message = None;

@@ -151,13 +151,14 @@ impl Playing {
 /// the prompt playing.
 #[derive(Debug)]
 pub struct Player {
-    tx: Sender<Prompt>,
+    /// A prompt to play; `None` stops the one playing.
+    tx: Sender<Option<Prompt>>,
 }
 
 impl Player {
     /// Starts the voice thread.
     pub fn spawn(cfg: PlayerConfig) -> Result<Player, VoiceError> {
-        let (tx, rx) = mpsc::channel::<Prompt>();
+        let (tx, rx) = mpsc::channel::<Option<Prompt>>();
         std::thread::Builder::new()
             .name("voice".into())
             .spawn(move || {
@@ -174,7 +175,12 @@ impl Player {
                 };
                 loop {
                     match rx.recv_timeout(Duration::from_millis(100)) {
-                        Ok(prompt) => {
+                        Ok(None) => {
+                            if let Some(p) = current.take() {
+                                p.stop();
+                            }
+                        }
+                        Ok(Some(prompt)) => {
                             if let Some(p) = current.take() {
                                 p.stop();
                             }
@@ -202,6 +208,12 @@ impl Player {
 
     /// Plays a prompt, stopping the one still playing. Never blocks.
     pub fn play(&self, prompt: Prompt) {
-        let _ = self.tx.send(prompt);
+        let _ = self.tx.send(Some(prompt));
+    }
+
+    /// Stops the prompt playing, if any (the microphone goes on, or a voice
+    /// note plays). Never blocks.
+    pub fn hush(&self) {
+        let _ = self.tx.send(None);
     }
 }

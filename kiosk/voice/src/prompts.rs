@@ -65,7 +65,9 @@ prompts! {
     /// Rating a closed case.
     Rating = "rating": "请为这次办理打分，也可以选几个原因。",
     /// The optional description.
-    Describe = "describe": "如果需要，可以简单写几句您的诉求，也可以点跳过。",
+    Describe = "describe": "可以写几句，或者直接说出您的诉求，也可以点跳过。",
+    /// A voice note held no speech.
+    VoiceNoSpeech = "voice-no-speech": "没有听到声音，请靠近话筒再说一次。",
     /// The contact phone.
     Phone = "phone": "请输入您的联系电话，方便工作人员联系您。",
     /// The review screen.

@@ -40,12 +40,15 @@ impl Shell {
     pub fn run(mut self, rx: Receiver<Event>, quit: Arc<AtomicBool>) {
         self.publish();
         while !quit.load(Ordering::SeqCst) {
-            let event = match rx.recv_timeout(Duration::from_millis(250)) {
+            // The level meter moves while the microphone is on.
+            let wait = if self.visit.recording.is_some() { 100 } else { 250 };
+            let event = match rx.recv_timeout(Duration::from_millis(wait)) {
                 Ok(e) => e,
                 Err(RecvTimeoutError::Timeout) => Event::Tick,
                 Err(RecvTimeoutError::Disconnected) => break,
             };
             self.handle(event);
+            self.drive_voice();
             self.publish();
             self.drive_printer();
             self.drive_update();
@@ -173,8 +176,8 @@ impl Shell {
         if self.visit.id == id {
             return;
         }
-        let ended = std::mem::replace(&mut self.visit, Visit::new(id));
-        if let Some((receipt, _)) = ended.to_print {
+        let mut ended = std::mem::replace(&mut self.visit, Visit::new(id));
+        if let Some((receipt, _)) = ended.to_print.take() {
             self.print_receipt(receipt);
         }
     }
@@ -199,6 +202,7 @@ impl Shell {
             }
         }
         self.visit.typing.show(&self.machine, &mut v);
+        self.show_voice(&mut v);
         if self.last_view.as_ref() != Some(&v) {
             (self.sink)(Update::View(Box::new(v.clone())));
             self.last_view = Some(v);
@@ -221,8 +225,135 @@ impl Shell {
         }
     }
 
+    /// The voice note's live part of the view: whether a microphone is
+    /// there, the level and time while recording, a note playing.
+    fn show_voice(&self, v: &mut ViewModel) {
+        let Some(capture) = &self.terminal.capture else {
+            return;
+        };
+        v.voice_available = true;
+        v.voice_limit = view::minutes_seconds(u64::from(capture.max_seconds));
+        if let Some(r) = &self.visit.recording {
+            v.voice_level = (r.level().clamp(0.0, 1.0) * 100.0).round() as i32;
+            v.voice_time = view::minutes_seconds(r.elapsed().as_secs());
+        }
+        v.voice_playing = self.visit.playing.is_some();
+    }
+
+    /// Ends a recording that stopped by itself (the length limit, a failed
+    /// microphone) or whose screen was left, and forgets a note that
+    /// finished playing.
+    fn drive_voice(&mut self) {
+        let left = self.machine.screen() != Screen::Describe;
+        if self
+            .visit
+            .recording
+            .as_ref()
+            .is_some_and(|r| left || r.is_finished())
+        {
+            self.finish_recording(self.visit.id);
+        }
+        if let Some(p) = &mut self.visit.playing {
+            if p.poll().is_some() {
+                self.visit.playing = None;
+            }
+        }
+    }
+
+    /// Stops the microphone and trims and encodes the note on a thread of
+    /// its own; the note (or why there is none) comes back for `visit`.
+    fn finish_recording(&mut self, visit: intake::VisitId) {
+        if self.visit.id != visit {
+            return;
+        }
+        let Some(recording) = self.visit.recording.take() else {
+            return;
+        };
+        let inbox = self.inbox.clone();
+        let spawned = std::thread::Builder::new()
+            .name("voice-note".into())
+            .spawn(move || {
+                let event = match recording.stop() {
+                    Ok(note) => Event::VoiceRecorded {
+                        visit,
+                        note: intake::VoiceNote {
+                            duration_ms: note.duration_ms,
+                            ogg_opus: note.ogg_opus,
+                        },
+                    },
+                    Err(kiosk_voice::VoiceError::NoSpeech) => Event::VoiceRefused {
+                        visit,
+                        no_speech: true,
+                    },
+                    Err(e) => {
+                        log::warn!("voice note not recorded: {e}");
+                        Event::VoiceRefused {
+                            visit,
+                            no_speech: false,
+                        }
+                    }
+                };
+                let _ = inbox.send(event);
+            });
+        if let Err(e) = spawned {
+            log::error!("cannot finish the voice note: {e}");
+            self.post(Event::VoiceRefused {
+                visit,
+                no_speech: false,
+            });
+        }
+    }
+
     fn perform(&mut self, effect: Effect) {
         match effect {
+            Effect::StartRecording { visit } => {
+                if let Some(p) = self.visit.playing.take() {
+                    p.stop();
+                }
+                let started = match &self.terminal.capture {
+                    Some(cfg) if self.visit.id == visit => {
+                        kiosk_voice::Recorder::start(cfg).map_err(|e| e.to_string())
+                    }
+                    Some(_) => return,
+                    None => Err("no microphone configured (voice.capture_device)".into()),
+                };
+                match started {
+                    Ok(r) => self.visit.recording = Some(r),
+                    Err(e) => {
+                        log::warn!("voice note: cannot record: {e}");
+                        self.post(Event::VoiceRefused {
+                            visit,
+                            no_speech: false,
+                        });
+                    }
+                }
+            }
+            Effect::StopRecording { visit } => self.finish_recording(visit),
+            Effect::PlayVoice { visit, note } => {
+                if self.visit.id != visit {
+                    return;
+                }
+                // "播放" again while it plays ("停止播放") stops it.
+                if let Some(p) = self.visit.playing.take() {
+                    p.stop();
+                    return;
+                }
+                let note = kiosk_voice::VoiceNote {
+                    ogg_opus: note.ogg_opus,
+                    duration_ms: note.duration_ms,
+                };
+                match kiosk_voice::Playing::start_note(&self.terminal.note_player, &note) {
+                    Ok(p) => self.visit.playing = Some(p),
+                    Err(e) => log::warn!("voice note not played: {e}"),
+                }
+            }
+            Effect::StopVoice { visit } => {
+                if self.visit.id == visit {
+                    if let Some(p) = self.visit.playing.take() {
+                        p.stop();
+                    }
+                }
+            }
             Effect::PollCard(on) => {
                 let t = &mut self.terminal;
                 t.polling_since = on.then(Instant::now);
@@ -396,6 +527,7 @@ impl Shell {
         let started = Instant::now();
         let category = req.category.label.to_string();
         let page_count = req.pages.len() as u32;
+        let voice_notes = u32::from(req.voice_note.is_some());
         let id_number_masked = req.identity.id_number.masked();
         let t = &mut self.terminal;
         let upload = build_upload(&t.terminal_id, req);
@@ -421,6 +553,7 @@ impl Shell {
                         local_reference: receipt.local_ref.clone(),
                         category,
                         page_count,
+                        voice_notes,
                         id_number_masked,
                         // The local reference is what the progress query asks by: never the ID number.
                         query_code: receipt.local_ref.clone(),

@@ -51,6 +51,10 @@ pub(super) struct Terminal {
     pub saved_lockout: intake::Lockout,
     /// Installs the fetched software update in the install window, between visits.
     pub installer: crate::software_update::Installer,
+    /// How voice notes are recorded; `None`: no microphone configured.
+    pub capture: Option<kiosk_voice::CaptureConfig>,
+    /// Where a voice note is played (the prompts' device and volume).
+    pub note_player: kiosk_voice::PlayerConfig,
 }
 
 impl Terminal {

@@ -28,6 +28,20 @@ pub(super) struct Visit {
     /// The print job of the notice this visitor asked for, while it prints
     /// (its report is shown to this visit only).
     pub notice_tag: Option<u64>,
+    /// The microphone, while this visitor records a voice note (dropping it
+    /// stops the capture and wipes what it heard).
+    pub recording: Option<kiosk_voice::Recording>,
+    /// This visitor's note playing on the speaker.
+    pub playing: Option<kiosk_voice::Playing>,
+}
+
+impl Drop for Visit {
+    /// A note still playing stops with its visit.
+    fn drop(&mut self) {
+        if let Some(p) = self.playing.take() {
+            p.stop();
+        }
+    }
 }
 
 impl Visit {
@@ -40,6 +54,8 @@ impl Visit {
             to_print: None,
             typing: Typing::new(),
             notice_tag: None,
+            recording: None,
+            playing: None,
         }
     }
 

@@ -5,7 +5,9 @@
 use idcard_proto::CardText;
 use kiosk_privacy::{IdNumber, PersonName, PersonalText, StaffPin};
 
-use super::{CaseNotice, Message, MessageKind, PastRegistration, SealRequest, Thumb, VisitId};
+use super::{
+    CaseNotice, Message, MessageKind, PastRegistration, SealRequest, Thumb, VisitId, VoiceNote,
+};
 use crate::rating::RatingRequest;
 use crate::staff::{QueueRow, StaffRole};
 
@@ -72,6 +74,20 @@ pub enum Event {
         doubtful: Vec<PersonalText>,
     },
     DeletePage(u32),
+    /// "说出您的诉求": turn the microphone on (a recorded note is replaced).
+    VoiceRecord,
+    /// "停止": turn it off; the note comes back as `VoiceRecorded`.
+    VoiceStop,
+    /// Play the recorded note (the description and review screens).
+    VoicePlay,
+    /// Delete the recorded note.
+    VoiceDelete,
+    /// The recording, trimmed and encoded (it also stops by itself at the
+    /// length limit).
+    VoiceRecorded { visit: VisitId, note: VoiceNote },
+    /// The recording was refused: no speech in it (`no_speech`), or the
+    /// microphone failed.
+    VoiceRefused { visit: VisitId, no_speech: bool },
     /// The shell found an earlier case this may repeat; asked once per visit.
     RepeatSuspected {
         visit: VisitId,
@@ -225,7 +241,9 @@ impl Event {
             | Event::QueueLoaded { visit, .. }
             | Event::RatingSealed { visit, .. }
             | Event::RatingSealFailed { visit, .. }
-            | Event::NoticePrinted { visit, .. } => Some(*visit),
+            | Event::NoticePrinted { visit, .. }
+            | Event::VoiceRecorded { visit, .. }
+            | Event::VoiceRefused { visit, .. } => Some(*visit),
             _ => None,
         }
     }
@@ -248,6 +266,8 @@ impl Event {
             Event::RatingSealed { .. } => "RatingSealed",
             Event::RatingSealFailed { .. } => "RatingSealFailed",
             Event::NoticePrinted { .. } => "NoticePrinted",
+            Event::VoiceRecorded { .. } => "VoiceRecorded",
+            Event::VoiceRefused { .. } => "VoiceRefused",
             _ => "event",
         }
     }
@@ -314,6 +334,15 @@ pub enum Effect {
         case_number: String,
         notice: CaseNotice,
     },
+    /// Turn the microphone on for this visit's note; answer with
+    /// `VoiceRecorded` or `VoiceRefused`. No prompt plays while it is on.
+    StartRecording { visit: VisitId },
+    /// Turn it off, trim and encode what it heard.
+    StopRecording { visit: VisitId },
+    /// Play the note on the terminal's speaker (or the clerk's headphones).
+    PlayVoice { visit: VisitId, note: VoiceNote },
+    /// Stop a note playing.
+    StopVoice { visit: VisitId },
     /// This visit ended: what is still queued for it can be discarded, and
     /// whatever the shell keeps per visit dropped.
     EndVisit(VisitId),
@@ -368,5 +397,9 @@ pub(super) fn is_touch(event: &Event) -> bool {
             | Event::RatingScore(_)
             | Event::RatingReason(_)
             | Event::SubmitRating
+            | Event::VoiceRecord
+            | Event::VoiceStop
+            | Event::VoicePlay
+            | Event::VoiceDelete
     )
 }

@@ -64,6 +64,8 @@ pub fn addressed(e: Event, visit: VisitId) -> Event {
         Event::QueueLoaded { rows, .. } => Event::QueueLoaded { visit, rows },
         Event::RatingSealed { case_number, .. } => Event::RatingSealed { visit, case_number },
         Event::RatingSealFailed { reason, .. } => Event::RatingSealFailed { visit, reason },
+        Event::VoiceRecorded { note, .. } => Event::VoiceRecorded { visit, note },
+        Event::VoiceRefused { no_speech, .. } => Event::VoiceRefused { visit, no_speech },
         other => other,
     }
 }

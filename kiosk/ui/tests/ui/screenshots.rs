@@ -61,6 +61,34 @@ struct Shot {
 
 fn nothing(_: &Intake) {}
 
+/// The description screen of a terminal with a microphone.
+fn voice_idle(i: &Intake) {
+    i.set_voice_available(true);
+    i.set_voice_limit("3:00".into());
+}
+
+/// Recording: the meter at 60 %, twelve seconds in.
+fn voice_recording(i: &Intake) {
+    voice_idle(i);
+    i.set_voice_state(1);
+    i.set_voice_level(0.6);
+    i.set_voice_time("0:12".into());
+}
+
+/// A note of 42 seconds recorded.
+fn voice_recorded(i: &Intake) {
+    voice_idle(i);
+    i.set_voice_state(2);
+    i.set_voice_time("0:42".into());
+}
+
+/// A note of silence refused.
+fn voice_refused(i: &Intake) {
+    voice_idle(i);
+    i.set_message("没有听到声音，请靠近话筒再说一次".into());
+    i.set_message_is_error(true);
+}
+
 /// A clerk typed the identity: the whole number, and the history held until "本人在场".
 fn typed_identity(i: &Intake) {
     i.set_history(Default::default());
@@ -286,6 +314,34 @@ const PORTRAIT_SHOTS: &[Shot] = &[
             i.set_message("说明最多300字".into());
             i.set_message_is_error(true);
             i.set_seconds_left(15);
+        },
+    },
+    Shot {
+        name: "describe-voice",
+        screen: Screen::Describe,
+        tweak: voice_idle,
+    },
+    Shot {
+        name: "describe-voice-recording",
+        screen: Screen::Describe,
+        tweak: voice_recording,
+    },
+    Shot {
+        name: "describe-voice-recorded",
+        screen: Screen::Describe,
+        tweak: voice_recorded,
+    },
+    Shot {
+        name: "describe-voice-refused",
+        screen: Screen::Describe,
+        tweak: voice_refused,
+    },
+    Shot {
+        name: "review-voice",
+        screen: Screen::Review,
+        tweak: |i| {
+            voice_recorded(i);
+            i.set_voice_playing(true);
         },
     },
     Shot {
@@ -526,6 +582,26 @@ const LANDSCAPE_SHOTS: &[Shot] = &[
         name: "describe-landscape",
         screen: Screen::Describe,
         tweak: typing,
+    },
+    Shot {
+        name: "describe-voice-landscape",
+        screen: Screen::Describe,
+        tweak: voice_idle,
+    },
+    Shot {
+        name: "describe-voice-recording-landscape",
+        screen: Screen::Describe,
+        tweak: voice_recording,
+    },
+    Shot {
+        name: "describe-voice-recorded-landscape",
+        screen: Screen::Describe,
+        tweak: voice_recorded,
+    },
+    Shot {
+        name: "describe-voice-refused-landscape",
+        screen: Screen::Describe,
+        tweak: voice_refused,
     },
     Shot {
         name: "describe-timeout-landscape",

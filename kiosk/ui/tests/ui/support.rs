@@ -199,6 +199,12 @@ pub fn fill_specimen(ui: &AppWindow) {
     intake.set_demo(false);
     intake.set_technician(specimen_technician());
     intake.set_description("".into());
+    intake.set_voice_available(false);
+    intake.set_voice_state(0);
+    intake.set_voice_level(0.0);
+    intake.set_voice_time("".into());
+    intake.set_voice_limit("".into());
+    intake.set_voice_playing(false);
     intake.set_ime_preedit("".into());
     intake.set_ime_candidates(Default::default());
     intake.set_ime_has_prev(false);
