@@ -45,6 +45,9 @@ pub struct Options {
     pub ppocr: bool,
     /// The queue's disk-space floor in MB (0: none; `u64::MAX / 2^20`: always "full").
     pub min_free_mb: u64,
+    /// A microphone that says this (espeak-ng through ALSA's file plugin),
+    /// with voice notes of at most `note_max_s`; `None`: no microphone.
+    pub microphone: Option<(&'static str, u32)>,
 }
 
 impl Default for Options {
@@ -54,6 +57,7 @@ impl Default for Options {
             camera_sequence: None,
             ppocr: false,
             min_free_mb: 0,
+            microphone: None,
         }
     }
 }
@@ -129,6 +133,11 @@ impl Harness {
         cfg.printer.wait_for_case_number_ms = 2_000;
         // The spoken prompts run as on a terminal, silently.
         cfg.voice.device = "null".into();
+        cfg.voice.capture_device.clear();
+        if let Some((text, max_s)) = opts.microphone {
+            devices::simulate_microphone(&mut cfg, &dir.path().join("microphone"), text)?;
+            cfg.voice.note_max_s = max_s;
+        }
         cfg.validate()?;
 
         let mut h = Harness {
@@ -324,8 +333,16 @@ impl Harness {
     /// and the phone screen (digits on the pad, or "不留电话" confirmed).
     fn supplement(&self, extra: &Supplement) -> anyhow::Result<()> {
         let short = Duration::from_secs(10);
-        if extra.keys.is_empty() {
+        if extra.voice {
+            self.press(Event::VoiceRecord);
+            self.wait_for("the voice note recorded", Duration::from_secs(60), |v| {
+                v.voice_state == 2
+            })?;
+        }
+        if extra.keys.is_empty() && !extra.voice {
             self.press(Event::SkipDescription);
+        } else if extra.keys.is_empty() {
+            self.press(Event::FinishDescription);
         } else {
             for key in &extra.keys {
                 self.press(Event::Keyboard(key.clone()));
@@ -460,6 +477,8 @@ pub struct Supplement {
     pub keys: Vec<intake::KeyboardKey>,
     /// Digits typed on the number pad; `None`: "不留电话".
     pub phone: Option<String>,
+    /// "说出您的诉求", and the note recorded (it stops by itself).
+    pub voice: bool,
 }
 
 impl Default for Supplement {
@@ -467,6 +486,7 @@ impl Default for Supplement {
         Supplement {
             keys: Vec::new(),
             phone: Some(SPECIMEN_PHONE.into()),
+            voice: false,
         }
     }
 }
@@ -570,6 +590,24 @@ impl RegistryReader {
             serde_json::Value::Array(rows) => Ok(rows),
             other => bail!("the fleet is not a list: {other}"),
         }
+    }
+
+    /// A case's voice note as the staff API serves it (`audio/ogg`).
+    pub fn voice_note(&self, case_number: &str) -> anyhow::Result<Vec<u8>> {
+        let path = format!("{}/{case_number}/voice-note", registry_api::REGISTRATIONS_PATH);
+        self.rt.block_on(async {
+            let r = self
+                .http
+                .get(format!("{}{path}", self.base))
+                .bearer_auth(STAFF_TOKEN)
+                .send()
+                .await?;
+            let status = r.status();
+            if !status.is_success() {
+                bail!("GET {path} answered {status}");
+            }
+            Ok(r.bytes().await?.to_vec())
+        })
     }
 
     /// How many registrations the registry holds.

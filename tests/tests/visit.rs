@@ -25,6 +25,7 @@ fn first_visit_registers_and_repeat_visit_shows_history() -> anyhow::Result<()> 
             &[KeyboardKey::Space, KeyboardKey::Text("。".into())],
         ),
         phone: Some(SPECIMEN_PHONE.into()),
+        voice: false,
     };
     let first = h.visit_full(card.clone(), "labour", 2, &extra, |_, review| {
         assert_eq!(review.description, "拖欠工资。");

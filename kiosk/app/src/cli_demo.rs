@@ -122,6 +122,15 @@ pub(crate) fn run(state_dir: &Path, registry_listen: &str, technician: bool) -> 
     // empty desk while the next page is put down: auto-capture takes each one.
     cfg.camera.image_sequence = Some(devices::demo_sequence(&state_dir.join("camera"), 10)?);
     cfg.camera.preview_interval_ms = 400;
+    // A microphone that says one sentence when "说出您的诉求" is pressed; the
+    // note stops by itself after 10 s (the file is read faster than it plays).
+    match devices::simulate_microphone(&mut cfg, &state_dir.join("microphone"), devices::DEMO_SPEECH) {
+        Ok(_) => cfg.voice.note_max_s = 10,
+        Err(e) => {
+            log::warn!("demo: no microphone: {e:#}");
+            cfg.voice.capture_device.clear();
+        }
+    }
     // The technician screen's "导出诊断包" writes here (a stand-in for the USB stick).
     cfg.technician.usb_mount = state_dir.join("usb-stick");
     std::fs::create_dir_all(&cfg.technician.usb_mount)?;

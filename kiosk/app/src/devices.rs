@@ -61,5 +61,4 @@ mod simulated;
 #[cfg(feature = "demo")]
 pub use simulated::{
     demo_sequence, sample_pages, simulate_printer, simulate_reader, SimulatedPrinter,
-    SimulatedReader,
-};
+    SimulatedReader, simulate_microphone, DEMO_SPEECH};

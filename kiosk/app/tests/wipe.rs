@@ -174,6 +174,22 @@ fn after_the_inactivity_wipe_nothing_personal_is_reachable_from_the_ui() {
     );
     feed(&mut m, Event::FinishCapture, &mut now);
     feed(&mut m, Event::DescriptionEdited(PersonalText::new(DESCRIPTION)), &mut now);
+    // A voice note, spoken and recorded (its bytes stand for the audio).
+    feed(&mut m, Event::VoiceRecord, &mut now);
+    let visit = m.visit();
+    feed(
+        &mut m,
+        Event::VoiceRecorded {
+            visit,
+            note: intake::VoiceNote {
+                ogg_opus: zeroize::Zeroizing::new(b"OggS voice note of the visitor".to_vec()),
+                duration_ms: 42_000,
+            },
+        },
+        &mut now,
+    );
+    assert_eq!(app.global::<IntakeGlobal>().get_voice_state(), 2);
+    assert_eq!(app.global::<IntakeGlobal>().get_voice_time(), "0:42");
     feed(&mut m, Event::FinishDescription, &mut now);
     for d in PHONE.chars() {
         feed(&mut m, Event::PhoneDigit(d), &mut now);
@@ -208,6 +224,9 @@ fn after_the_inactivity_wipe_nothing_personal_is_reachable_from_the_ui() {
     assert!(!g.get_still_there());
     assert_eq!(g.get_pages().row_count(), 0);
     assert_eq!(g.get_history().row_count(), 0);
+    // The voice note went with the session: nothing of it on the screen.
+    assert_eq!(g.get_voice_state(), 0);
+    assert_eq!(g.get_voice_time(), "");
     assert_empty_images(&app);
     let after = [exposed_texts(&app), global_texts(&app)].concat();
     let id_tail = &ID[ID.len() - 6..];

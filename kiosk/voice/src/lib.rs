@@ -21,6 +21,8 @@ mod pcm;
 mod player;
 mod prompts;
 pub mod wav;
+#[cfg(feature = "sim")]
+pub mod sim;
 
 use std::path::PathBuf;
 

@@ -94,3 +94,23 @@ pub fn simulate_printer(cfg: &mut Config) -> anyhow::Result<SimulatedPrinter> {
     cfg.printer.enabled = true;
     Ok(SimulatedPrinter { sim, control })
 }
+
+/// What the demo microphone says.
+pub const DEMO_SPEECH: &str = "我家的承包地被征用了，补偿款一直没有发下来，请帮助解决。";
+
+/// A microphone for the demo and the tests: `text` spoken by espeak-ng,
+/// after half a second of silence and followed by silence, read through
+/// ALSA's file plugin (a real ALSA capture device, see `kiosk_voice::sim`).
+/// Points `ALSA_CONFIG_PATH` at its configuration: call it before anything
+/// in the process opens an ALSA device. Returns the samples of speech.
+pub fn simulate_microphone(cfg: &mut Config, dir: &Path, text: &str) -> anyhow::Result<usize> {
+    let speech = kiosk_voice::sim::spoken(text)
+        .context("cannot synthesise the demo microphone's speech (install espeak-ng)")?;
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let mic = kiosk_voice::sim::file_microphone(dir, "kiosk-sim-mic", &speech, 0.5, 1.0)
+        .context("cannot write the demo microphone")?;
+    // Set before the controller (and its threads) start.
+    std::env::set_var("ALSA_CONFIG_PATH", &mic.config);
+    cfg.voice.capture_device = mic.device;
+    Ok(speech.len())
+}
