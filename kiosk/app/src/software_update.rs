@@ -20,6 +20,12 @@ use kiosk_uplink::UpdateSlot;
 use serde::Deserialize;
 
 
+/// Where a USB stick's bundle waits for the technician (root writes, group
+/// kiosk reads; see [`crate::update_stick`]).
+pub const DEFAULT_PENDING_DIR: &str = "/var/lib/kiosk-update/pending";
+/// Where the kiosk writes the technician's confirmation (its state directory).
+pub const DEFAULT_CONFIRM_FILE: &str = "/var/lib/kiosk/update-confirm";
+
 /// `[update]`: where bundles go, when they are installed, and how.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -55,8 +61,8 @@ impl Default for UpdateConfig {
             // The kiosk is no root: it asks, and kiosk-reboot.path (root) reboots.
             reboot_command: vec!["touch".into(), "/var/lib/kiosk/reboot-requested".into()],
             install_timeout_s: 1200,
-            stick_pending_dir: crate::update_stick::DEFAULT_PENDING_DIR.into(),
-            stick_confirm_file: crate::update_stick::DEFAULT_CONFIRM_FILE.into(),
+            stick_pending_dir: DEFAULT_PENDING_DIR.into(),
+            stick_confirm_file: DEFAULT_CONFIRM_FILE.into(),
         }
     }
 }

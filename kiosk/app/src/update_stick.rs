@@ -40,10 +40,7 @@ use crate::software_update::UpdateConfig;
 
 /// The file system label of an update stick (FAT labels hold 11 characters).
 pub const STICK_LABEL: &str = "KIOSK-UPD";
-/// Where a stick's bundle waits for the technician (root writes, group kiosk reads).
-pub const DEFAULT_PENDING_DIR: &str = "/var/lib/kiosk-update/pending";
-/// Where the kiosk writes the technician's confirmation (its state directory).
-pub const DEFAULT_CONFIRM_FILE: &str = "/var/lib/kiosk/update-confirm";
+pub use crate::software_update::{DEFAULT_CONFIRM_FILE, DEFAULT_PENDING_DIR};
 /// RAUC's configuration on the terminal: slots and keyring.
 pub const DEFAULT_RAUC_CONF: &str = "/etc/rauc/system.conf";
 /// The staged bundle in the pending directory.
