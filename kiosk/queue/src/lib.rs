@@ -4,8 +4,11 @@
 //! petitioner is told "registered": its JSON is encrypted to the registry's
 //! public key (a sealed box, see `registry_api::envelope`), so the row holds
 //! only the ciphertext and a readable receipt summary (local reference,
-//! category, page count, time, masked ID). The terminal cannot read back what
-//! it sealed. Size limits and the disk-space floor are checked at sealing.
+//! category, page count, time, masked ID). Each page's JPEG and the voice
+//! note's Ogg Opus bytes are sealed in boxes of their own (`sealed_pages`;
+//! the note under the part index `registry_api::VOICE_NOTE_PART`). The
+//! terminal cannot read back what it sealed. Size limits and the disk-space
+//! floor are checked at sealing.
 //! The uplink then claims rows one at a time, uploads the sealed bytes and
 //! records the outcome. Each row moves through
 //!
@@ -35,7 +38,7 @@ use std::path::Path;
 
 use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
 use registry_api::envelope::{EnvelopeError, SealPublicKey};
-use registry_api::{RegistrationAck, RegistrationUpload};
+use registry_api::{RegistrationAck, RegistrationUpload, VoiceNoteError, VOICE_NOTE_PART};
 use rusqlite::{params, Connection, OptionalExtension};
 
 pub use payload::PayloadError;
@@ -103,6 +106,15 @@ pub enum QueueError {
     /// The registration has more pages than allowed.
     #[error("too many pages: {pages}, limit {limit}")]
     TooManyPages { pages: usize, limit: usize },
+    /// The voice note is larger than a note may be
+    /// ([`registry_api::MAX_VOICE_NOTE_BYTES`]); nothing was stored.
+    #[error("voice note too large: {bytes} bytes, limit {limit}")]
+    VoiceNoteTooLarge { bytes: u64, limit: usize },
+    /// The voice note cannot be sent as it is (not valid base64, not
+    /// matching its sha256 or size, not Ogg Opus): the registry would refuse
+    /// the whole registration, so nothing was stored.
+    #[error("voice note refused: {0}")]
+    BadVoiceNote(VoiceNoteError),
     /// The database was written by a newer program.
     #[error("queue schema version {0} is newer than this program")]
     NewerSchema(i64),
@@ -163,19 +175,31 @@ pub struct Claimed {
     pub idempotency_key: String,
     pub local_ref: String,
     /// The registration in a sealed box to the registry's key: the metadata
-    /// (pages without their JPEG bytes) when `pages` is not empty, else the
-    /// whole registration (rows sealed before schema version 4).
+    /// (pages without their JPEG bytes, the voice note without its Ogg Opus
+    /// bytes) when `pages` or `voice_note` is not empty, else the whole
+    /// registration (rows sealed before schema version 4).
     pub sealed: Vec<u8>,
     /// Each page's JPEG in its own sealed box, in index order.
     pub pages: Vec<ClaimedPage>,
+    /// The voice note's Ogg Opus bytes in a sealed box, its index
+    /// [`VOICE_NOTE_PART`].
+    pub voice_note: Option<ClaimedPage>,
     /// Attempts so far, including this one.
     pub attempts: u32,
 }
 
-/// One page's JPEG, sealed to the registry's key.
+impl Claimed {
+    /// Every sealed part besides the metadata, as a bundle carries them:
+    /// the pages in index order, then the voice note.
+    pub fn parts(&self) -> impl Iterator<Item = &ClaimedPage> {
+        self.pages.iter().chain(self.voice_note.as_ref())
+    }
+}
+
+/// One page's JPEG (or the voice note's Ogg Opus bytes), sealed to the registry's key.
 #[derive(Clone, PartialEq)]
 pub struct ClaimedPage {
-    /// 1-based page index, as in the metadata.
+    /// 1-based page index, as in the metadata; [`VOICE_NOTE_PART`] for the voice note.
     pub index: u32,
     pub sealed: Vec<u8>,
 }
@@ -196,6 +220,7 @@ impl fmt::Debug for Claimed {
             .field("local_ref", &self.local_ref)
             .field("sealed_bytes", &self.sealed.len())
             .field("pages", &self.pages.len())
+            .field("voice_note", &self.voice_note.is_some())
             .field("attempts", &self.attempts)
             .finish()
     }
@@ -323,17 +348,32 @@ impl Queue {
 
     /// Seals `upload` to the registry's key as a pending row and returns its
     /// receipt. Sealing an idempotency key that is already queued returns the
-    /// existing receipt. Refuses when the disk-space floor is reached or the
-    /// registration is too large; the queue is left as it was.
+    /// existing receipt. Refuses when the disk-space floor is reached, the
+    /// registration is too large (its voice note counts) or its voice note
+    /// too large or unusable; the queue is left as it was.
     pub fn seal(&self, upload: &RegistrationUpload) -> Result<Receipt, QueueError> {
         let key = self.opts.seal_key.as_ref().ok_or(QueueError::NoSealKey)?;
         if upload.pages.len() > self.opts.max_pages {
             return Err(QueueError::TooManyPages { pages: upload.pages.len(), limit: self.opts.max_pages });
         }
         self.check_space()?;
+        if let Some(note) = &upload.voice_note {
+            // The declared size first: a note that cannot be sent is not decoded.
+            if note.size_bytes > registry_api::MAX_VOICE_NOTE_BYTES as u64 {
+                return Err(QueueError::VoiceNoteTooLarge {
+                    bytes: note.size_bytes,
+                    limit: registry_api::MAX_VOICE_NOTE_BYTES,
+                });
+            }
+        }
         let sealed = payload::seal(upload, key).map_err(|e| match e {
             payload::SealError::Encode => QueueError::Seal(EnvelopeError::Seal),
             payload::SealError::Envelope(e) => QueueError::Seal(e),
+            payload::SealError::VoiceNote(VoiceNoteError::TooLarge) => QueueError::VoiceNoteTooLarge {
+                bytes: upload.voice_note.as_ref().map_or(0, |n| n.size_bytes),
+                limit: registry_api::MAX_VOICE_NOTE_BYTES,
+            },
+            payload::SealError::VoiceNote(e) => QueueError::BadVoiceNote(e),
         })?;
         if sealed.total_len() > self.opts.max_sealed_bytes {
             return Err(QueueError::TooLarge { bytes: sealed.total_len(), limit: self.opts.max_sealed_bytes });
@@ -386,7 +426,10 @@ impl Queue {
                         "INSERT INTO sealed_pages (registration_id, page_index, sealed, sealed_sha256)
                          VALUES (?1, ?2, ?3, ?4)",
                     )?;
-                    for page in &sealed.pages {
+                    // The voice note's box waits beside the pages under its
+                    // part index, so claims, damage checks and the purge
+                    // treat it as one more part.
+                    for page in sealed.parts() {
                         stmt.execute(params![id, page.index, page.bytes, page.sealed_sha256])?;
                     }
                     log::info!("queue: sealed {}", upload.local_ref);
@@ -430,14 +473,22 @@ impl Queue {
             let pages = load_pages(conn, id)?;
             let checked = payload::check(bytes, &digest).and_then(|sealed| Ok((sealed, pages?)));
             match checked {
-                Ok((sealed, pages)) => {
+                Ok((sealed, (pages, voice_note))) => {
                     conn.execute(
                         "UPDATE registrations SET status = 'uploading', attempts = attempts + 1,
                              last_status_change = ?2 WHERE id = ?1",
                         params![id, now_text()],
                     )?;
                     let attempts = u32::try_from(attempts + 1).unwrap_or(u32::MAX);
-                    Ok(Ok(Some(Claimed { id, idempotency_key, local_ref, sealed, pages, attempts })))
+                    Ok(Ok(Some(Claimed {
+                        id,
+                        idempotency_key,
+                        local_ref,
+                        sealed,
+                        pages,
+                        voice_note,
+                        attempts,
+                    })))
                 }
                 Err(source) => {
                     log::error!("queue: {local_ref} is unreadable ({source}); marked failed");
@@ -480,7 +531,7 @@ impl Queue {
     }
 
     /// Purges up to `limit` acknowledged registrations, oldest first, in one
-    /// transaction: their sealed payload and page boxes are deleted, and
+    /// transaction: their sealed payload, page boxes and voice note box are deleted, and
     /// `secure_delete` zeroes the freed pages. Returns how many were purged
     /// (0: none is left). Only the receipt summary stays.
     pub fn purge_acknowledged(&self, limit: usize) -> Result<usize, QueueError> {
@@ -683,7 +734,7 @@ impl Queue {
                 };
                 match upload.map(|u| payload::seal(&u, key)) {
                     Some(Ok(sealed)) => {
-                        for page in &sealed.pages {
+                        for page in sealed.parts() {
                             conn.execute(
                                 "INSERT OR REPLACE INTO sealed_pages
                                      (registration_id, page_index, sealed, sealed_sha256)
@@ -759,11 +810,13 @@ impl Queue {
     }
 }
 
-/// The page boxes of row `id` in index order, each checked against its digest.
+/// The page boxes of row `id` in index order and its voice note's box, each
+/// checked against its digest.
+#[allow(clippy::type_complexity)]
 fn load_pages(
     conn: &Connection,
     id: i64,
-) -> Result<Result<Vec<ClaimedPage>, PayloadError>, rusqlite::Error> {
+) -> Result<Result<(Vec<ClaimedPage>, Option<ClaimedPage>), PayloadError>, rusqlite::Error> {
     let mut stmt = conn.prepare(
         "SELECT page_index, sealed, sealed_sha256 FROM sealed_pages
          WHERE registration_id = ?1 ORDER BY page_index",
@@ -772,14 +825,16 @@ fn load_pages(
         Ok((r.get::<_, u32>(0)?, r.get::<_, Option<Vec<u8>>>(1)?, r.get::<_, String>(2)?))
     })?;
     let mut pages = Vec::new();
+    let mut voice_note = None;
     for row in rows {
         let (index, bytes, digest) = row?;
         match payload::check(bytes, &digest) {
+            Ok(sealed) if index == VOICE_NOTE_PART => voice_note = Some(ClaimedPage { index, sealed }),
             Ok(sealed) => pages.push(ClaimedPage { index, sealed }),
             Err(e) => return Ok(Err(e)),
         }
     }
-    Ok(Ok(pages))
+    Ok(Ok((pages, voice_note)))
 }
 
 fn status_of(conn: &Connection, id: i64) -> Result<Status, QueueError> {

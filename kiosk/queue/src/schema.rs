@@ -107,6 +107,14 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     );",
 ];
 
+// Voice notes need no version of their own: a note's sealed box is one more
+// row of `sealed_pages` (version 4), under the part index
+// `registry_api::VOICE_NOTE_PART`, which no page can have. The release
+// before voice notes, opening such a queue after a fall-back, claims the box
+// with the pages, sends it as the part of that index (which the registry
+// takes as the voice note, in a bundle or with `PUT …/pages/{index}`), checks
+// its digest and purges it with the rest: it reads the rows as they mean.
+
 /// The schema versions that older programs cannot use (they change what
 /// existing rows mean). Every version before 8 counts as breaking: the
 /// programs before it refuse any newer schema anyway.

@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 
 use kiosk_privacy::{Address, IdNumber, PersonName, PersonalText, PhoneNumber};
 use registry_api::envelope::SealSecretKey;
-use registry_api::{PageUpload, Petitioner, RegistrationUpload};
+use registry_api::{PageUpload, Petitioner, RegistrationUpload, VoiceNoteUpload};
 
 use crate::QueueOptions;
 
@@ -63,5 +63,25 @@ pub fn specimen_upload(n: u32) -> RegistrationUpload {
                 80.0,
             ),
         ],
+    }
+}
+
+/// How long the SPECIMEN voice note lasts: 0:42.
+pub const SPECIMEN_VOICE_MS: u32 = 42_000;
+
+/// A SPECIMEN voice note (Ogg Opus of silence, see
+/// `registry_api::voice::specimen_ogg_opus`), as the app hands it to `seal`.
+pub fn specimen_voice_note() -> VoiceNoteUpload {
+    VoiceNoteUpload::new(
+        &registry_api::voice::specimen_ogg_opus(SPECIMEN_VOICE_MS),
+        SPECIMEN_VOICE_MS,
+    )
+}
+
+/// [`specimen_upload`] with [`specimen_voice_note`].
+pub fn specimen_upload_with_voice(n: u32) -> RegistrationUpload {
+    RegistrationUpload {
+        voice_note: Some(specimen_voice_note()),
+        ..specimen_upload(n)
     }
 }

@@ -1,7 +1,10 @@
 //! Tests of the queue against real SQLite files in temporary directories.
 
 use super::*;
-use crate::test_utils::{specimen_options, specimen_registry_key, specimen_upload};
+use crate::test_utils::{
+    specimen_options, specimen_registry_key, specimen_upload, specimen_upload_with_voice,
+    specimen_voice_note,
+};
 
 fn fresh() -> (tempfile::TempDir, std::path::PathBuf, Queue) {
     let dir = tempfile::tempdir().unwrap();
@@ -23,7 +26,28 @@ fn opened(c: &Claimed) -> RegistrationUpload {
         let jpeg = key.open_bytes(&sealed.sealed).unwrap();
         page.jpeg_base64 = base64::engine::general_purpose::STANDARD.encode(jpeg);
     }
+    assert_eq!(up.voice_note.is_some(), c.voice_note.is_some());
+    if let (Some(note), Some(sealed)) = (&mut up.voice_note, &c.voice_note) {
+        assert_eq!(sealed.index, VOICE_NOTE_PART);
+        assert!(note.ogg_opus_base64.is_empty(), "voice note bytes in the metadata box");
+        let ogg = key.open_bytes(&sealed.sealed).unwrap();
+        note.ogg_opus_base64 = base64::engine::general_purpose::STANDARD.encode(ogg);
+    }
     up
+}
+
+/// Every file of the queue's directory (the database, its WAL and shared
+/// memory), concatenated.
+fn all_files(dir: &Path) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        bytes.extend(std::fs::read(entry.unwrap().path()).unwrap());
+    }
+    bytes
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 fn ack(case: &str) -> RegistrationAck {
@@ -576,4 +600,117 @@ fn a_released_claim_is_pending_again_with_its_attempt_uncounted() {
         q.receipt(&again.local_ref).unwrap().unwrap().status,
         Status::Acknowledged
     );
+}
+
+#[test]
+fn a_voice_note_is_sealed_in_its_own_box_and_no_file_holds_it_plain() {
+    let (dir, path, q) = fresh();
+    let up = specimen_upload_with_voice(1);
+    let note = up.voice_note.clone().unwrap();
+    let ogg = note.ogg_opus().unwrap();
+    q.seal(&up).unwrap();
+    // Its own box, beside the pages under the voice note's part index.
+    let indexes: Vec<i64> = {
+        let conn = raw(&path);
+        let mut stmt = conn.prepare("SELECT page_index FROM sealed_pages ORDER BY page_index").unwrap();
+        let rows = stmt.query_map([], |r| r.get(0)).unwrap();
+        rows.map(Result::unwrap).collect()
+    };
+    assert_eq!(indexes, vec![1, 2, i64::from(VOICE_NOTE_PART)]);
+    // The database, its WAL and shared memory while the queue is open, and
+    // the files left once it is closed: no Ogg page, no Opus header, no run
+    // of the note's bytes, nothing of its base64.
+    let check = |files: &[u8]| {
+        assert!(files.len() > 4096, "the database files were read");
+        for needle in [&b"OggS"[..], b"OpusHead", b"OpusTags", b"SPECIMEN voice note"] {
+            assert!(!contains(files, needle), "{} in the queue files", String::from_utf8_lossy(needle));
+        }
+        for chunk in ogg.chunks_exact(32).take(8) {
+            assert!(!contains(files, chunk), "plain bytes of the note in the queue files");
+        }
+        assert!(!contains(files, &note.ogg_opus_base64.as_bytes()[..64]), "the note's base64 in the queue files");
+    };
+    let wal = path.with_extension("sqlite-wal");
+    assert!(wal.exists(), "the WAL is there while the queue is open");
+    check(&all_files(dir.path()));
+    let c = q.claim_next(Utc::now()).unwrap().unwrap();
+    assert_eq!(c.pages.iter().map(|p| p.index).collect::<Vec<_>>(), vec![1, 2]);
+    assert_eq!(c.parts().map(|p| p.index).collect::<Vec<_>>(), vec![1, 2, VOICE_NOTE_PART]);
+    assert_eq!(opened(&c), up, "the registry gets the note back whole");
+    q.mark_retry(c.id, "offline", Utc::now()).unwrap();
+    drop(q);
+    check(&all_files(dir.path()));
+    // Sealing the same registration again is the same row; without its note it is another.
+    let q = Queue::open_with(&path, specimen_options()).unwrap();
+    assert_eq!(q.seal(&up).unwrap().local_ref, up.local_ref);
+    assert!(matches!(q.seal(&specimen_upload(1)), Err(QueueError::KeyConflict { .. })));
+}
+
+#[test]
+fn a_too_large_or_unusable_voice_note_is_refused_and_nothing_is_stored() {
+    let (_d, path, q) = fresh();
+    let limit = registry_api::MAX_VOICE_NOTE_BYTES;
+    // Over 2 MiB: refused by the declared size, and by the bytes when the size lies.
+    let big = registry_api::VoiceNoteUpload::new(&vec![0x4F; limit + 1], 1_000);
+    let mut up = specimen_upload(1);
+    up.voice_note = Some(big.clone());
+    let err = q.seal(&up).unwrap_err();
+    assert!(matches!(err, QueueError::VoiceNoteTooLarge { bytes, limit: l } if bytes == limit as u64 + 1 && l == limit), "{err:?}");
+    assert_eq!(err.to_string(), format!("voice note too large: {} bytes, limit {limit}", limit + 1));
+    let mut lying = big;
+    lying.size_bytes = 1_000;
+    up.voice_note = Some(lying);
+    assert!(matches!(q.seal(&up), Err(QueueError::VoiceNoteTooLarge { .. })));
+    // Not matching its hash, not Ogg Opus: the registry would refuse it.
+    let mut tampered = specimen_voice_note();
+    tampered.sha256 = registry_api::sha256_hex(b"another note");
+    up.voice_note = Some(tampered);
+    let err = q.seal(&up).unwrap_err();
+    assert!(matches!(err, QueueError::BadVoiceNote(registry_api::VoiceNoteError::HashMismatch)), "{err:?}");
+    assert_eq!(err.to_string(), "voice note refused: voice note does not match its sha256");
+    up.voice_note = Some(registry_api::VoiceNoteUpload::new(b"RIFF\0\0\0\0WAVE SPECIMEN", 1_000));
+    let err = q.seal(&up).unwrap_err();
+    assert!(matches!(err, QueueError::BadVoiceNote(registry_api::VoiceNoteError::NotOggOpus)), "{err:?}");
+    assert!(err.to_string().contains("not Ogg Opus"), "{err}");
+    // The note counts against the registration's size limit.
+    drop(q);
+    let without = payload::seal(&specimen_upload(1), &specimen_registry_key().public_key())
+        .unwrap()
+        .total_len();
+    let tight = QueueOptions { max_sealed_bytes: without + 1024, ..specimen_options() };
+    let q = Queue::open_with(&path, tight).unwrap();
+    let err = q.seal(&specimen_upload_with_voice(1)).unwrap_err();
+    assert!(matches!(err, QueueError::TooLarge { .. }), "{err:?}");
+    assert_eq!(q.counts().unwrap(), QueueCounts::default());
+    let boxes: i64 = raw(&path).query_row("SELECT COUNT(*) FROM sealed_pages", [], |r| r.get(0)).unwrap();
+    assert_eq!(boxes, 0, "a refused registration left a box");
+    // The same registration without its note fits.
+    q.seal(&specimen_upload(1)).unwrap();
+}
+
+#[test]
+fn the_purge_removes_the_voice_note_with_the_rest_of_the_payload() {
+    let (dir, path, q) = fresh();
+    q.seal(&specimen_upload_with_voice(1)).unwrap();
+    q.seal(&specimen_upload_with_voice(2)).unwrap();
+    let c = q.claim_next(Utc::now()).unwrap().unwrap();
+    let voice_box = c.voice_note.clone().unwrap().sealed;
+    q.mark_acknowledged(c.id, &ack("XF-2026-000001")).unwrap();
+    let notes = || -> i64 {
+        raw(&path)
+            .query_row(
+                "SELECT COUNT(*) FROM sealed_pages WHERE registration_id = ?1 AND page_index = ?2",
+                params![c.id, VOICE_NOTE_PART],
+                |r| r.get(0),
+            )
+            .unwrap()
+    };
+    assert_eq!(notes(), 1, "the note's box went before the purge");
+    assert_eq!(q.purge_acknowledged(10).unwrap(), 1);
+    assert_eq!(notes(), 0, "the note's box survived the purge");
+    q.checkpoint();
+    let files = all_files(dir.path());
+    let kept = q.claim_next(Utc::now()).unwrap().unwrap();
+    assert!(voice_box.chunks_exact(64).all(|w| !contains(&files, w)), "a purged voice box left bytes in the files");
+    assert!(kept.voice_note.unwrap().sealed.chunks_exact(64).any(|w| contains(&files, w)), "the unsent note's box is not in the files");
 }

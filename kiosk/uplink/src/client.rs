@@ -27,8 +27,9 @@ mod ratings;
 
 /// The largest reply body read, in bytes. Real replies are a few hundred bytes.
 const MAX_REPLY_BYTES: usize = 1024 * 1024;
-/// The largest registration (sealed bytes) whose first attempt goes as one
-/// bundle; larger ones, and every retry, go page by page and can resume.
+/// The largest registration (sealed bytes, its voice note included) whose
+/// first attempt goes as one bundle; larger ones, and every retry, go part
+/// by part and can resume.
 pub const BUNDLE_MAX_BYTES: usize = 8 * 1024 * 1024;
 /// The longest server error message kept, in characters.
 const MAX_MESSAGE_CHARS: usize = 200;
@@ -39,8 +40,9 @@ const MAX_MESSAGE_CHARS: usize = 200;
 #[derive(Debug)]
 pub struct Outgoing {
     claimed: Claimed,
-    /// The bundle of metadata box and page boxes; `None` when the attempt
-    /// goes the resumable way (a retry, or too large for one request).
+    /// The bundle of metadata box, page boxes and voice note box; `None`
+    /// when the attempt goes the resumable way (a retry, or too large for
+    /// one request).
     bundle: Option<bytes::Bytes>,
 }
 
@@ -49,13 +51,14 @@ impl Outgoing {
     /// at most [`BUNDLE_MAX_BYTES`] goes as one bundle; see [`RegistryClient::upload`].
     pub fn new(claimed: Claimed) -> Outgoing {
         let total: usize =
-            claimed.sealed.len() + claimed.pages.iter().map(|p| p.sealed.len()).sum::<usize>();
+            claimed.sealed.len() + claimed.parts().map(|p| p.sealed.len()).sum::<usize>();
         let bundled =
-            !claimed.pages.is_empty() && claimed.attempts <= 1 && total <= BUNDLE_MAX_BYTES;
+            claimed.parts().next().is_some() && claimed.attempts <= 1 && total <= BUNDLE_MAX_BYTES;
+        // The voice note rides as its own part (`registry_api::VOICE_NOTE_PART`), after the pages.
         let bundle = bundled.then(|| {
             bytes::Bytes::from(registry_api::bundle::encode(
                 &claimed.sealed,
-                claimed.pages.iter().map(|p| (p.index, p.sealed.as_slice())),
+                claimed.parts().map(|p| (p.index, p.sealed.as_slice())),
             ))
         });
         Outgoing { claimed, bundle }
@@ -191,13 +194,14 @@ impl RegistryClient {
     /// acknowledgement.
     ///
     /// The first attempt of a registration of at most [`BUNDLE_MAX_BYTES`]
-    /// sends everything in one request, a bundle of the metadata box and every
-    /// page box, which the registry answers 201 with the case number. A retry
-    /// (the previous attempt may have been cut mid-body), or a larger
-    /// registration, goes the resumable way: the metadata box first; when the
-    /// registry answers 202 with the pages it still misses, each of those
-    /// page boxes, until one answer is the 201 acknowledgement. A page the
-    /// registry already has is never sent again.
+    /// sends everything in one request, a bundle of the metadata box, every
+    /// page box and the voice note's box, which the registry answers 201 with
+    /// the case number. A retry (the previous attempt may have been cut
+    /// mid-body), or a larger registration, goes the resumable way: the
+    /// metadata box first; when the registry answers 202 with the parts it
+    /// still misses, each of those boxes (a page, or the voice note as part
+    /// [`registry_api::VOICE_NOTE_PART`]), until one answer is the 201
+    /// acknowledgement. A part the registry already has is never sent again.
     pub async fn upload(&self, out: &Outgoing) -> Result<RegistrationAck, UplinkError> {
         let claimed = &out.claimed;
         let req = self
@@ -223,8 +227,7 @@ impl RegistryClient {
                 return Err(UplinkError::StillMissing(missing));
             }
             let page = claimed
-                .pages
-                .iter()
+                .parts()
                 .find(|p| p.index == index)
                 .ok_or(UplinkError::PageUnavailable(index))?;
             let req = self

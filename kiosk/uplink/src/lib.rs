@@ -50,9 +50,10 @@ pub enum UplinkError {
     /// A reply that is not what the protocol promises, such as a captive portal's page.
     #[error("unexpected reply: {0}")]
     BadReply(String),
-    /// The registry asks for a page the queue does not hold (lost or never
-    /// sealed): no retry can supply it.
-    #[error("registry asks for page {0}, which the queue does not hold")]
+    /// The registry asks for a page (or the voice note, part
+    /// [`registry_api::VOICE_NOTE_PART`]) the queue does not hold (lost or
+    /// never sealed): no retry can supply it.
+    #[error("registry asks for {}, which the queue does not hold", part_name(*.0))]
     PageUnavailable(u32),
     /// The registry still misses these pages although they were just sent.
     #[error("registry still misses pages {0:?} after they were sent")]
@@ -69,6 +70,15 @@ pub enum UplinkError {
     /// The uplink has stopped, so it cannot run the request.
     #[error("uplink is not running")]
     Stopped,
+}
+
+/// A part of a registration in words: "page 3", or "the voice note".
+fn part_name(index: u32) -> String {
+    if index == registry_api::VOICE_NOTE_PART {
+        "the voice note".to_owned()
+    } else {
+        format!("page {index}")
+    }
 }
 
 impl UplinkError {

@@ -3,14 +3,26 @@
 //!
 //! Layout (all integers big-endian): the 4 magic bytes `KSB1`, then parts, each
 //! `u32 index`, `u32 length`, `length` bytes. Index 0 is the metadata box and
-//! comes first, exactly once; indexes 1, 2, … are the page boxes, each at most
-//! once. A bundle may carry only some pages (the registry stages them and
-//! answers 202 with the ones it misses). A bundle has at most
-//! [`MAX_PARTS`] parts: the decoder stops at the first one over, so a body of
-//! a million empty parts costs nothing but its read.
+//! comes first, exactly once; indexes 1, 2, … are the page boxes, and
+//! [`VOICE_NOTE_PART`] the voice note's box, each at most once. A bundle may
+//! carry only some parts (the registry stages them and answers 202 with the
+//! ones it misses). A bundle has at most [`MAX_PARTS`] parts: the decoder
+//! stops at the first one over, so a body of a million empty parts costs
+//! nothing but its read.
 
-/// The most parts a bundle may have: the metadata and one per page.
-pub const MAX_PARTS: usize = crate::MAX_PAGES + 1;
+/// The part index of the voice note's box: the highest `u32`, which no page
+/// can have (pages are 1 to [`crate::MAX_PAGES`]). The same number names the
+/// note wherever parts are named: in a bundle, in the 202 answer's
+/// `missing_pages` (last, since they are ascending), in the path of a staged
+/// part (`PUT …/pages/4294967295`, [`crate::sealed_page_path`]) and in the
+/// terminal's queue, where the box waits beside the page boxes.
+pub const VOICE_NOTE_PART: u32 = u32::MAX;
+
+// A page index can never reach the voice note's.
+const _: () = assert!((crate::MAX_PAGES as u64) < VOICE_NOTE_PART as u64);
+
+/// The most parts a bundle may have: the metadata, one per page and the voice note.
+pub const MAX_PARTS: usize = crate::MAX_PAGES + 2;
 
 /// The first four bytes of every bundle.
 pub const BUNDLE_MAGIC: &[u8; 4] = b"KSB1";
@@ -37,9 +49,12 @@ pub struct Bundle<'a> {
     pub metadata: &'a [u8],
     /// `(index, page box)` in the order sent.
     pub pages: Vec<(u32, &'a [u8])>,
+    /// The voice note's box (part [`VOICE_NOTE_PART`]), when it came.
+    pub voice_note: Option<&'a [u8]>,
 }
 
-/// Writes a bundle of `metadata` and the `(index, box)` pages.
+/// Writes a bundle of `metadata` and the `(index, box)` parts (pages, and
+/// the voice note as [`VOICE_NOTE_PART`]).
 pub fn encode<'a>(metadata: &[u8], pages: impl IntoIterator<Item = (u32, &'a [u8])>) -> Vec<u8> {
     let pages: Vec<(u32, &[u8])> = pages.into_iter().collect();
     let len = 4 + 8 + metadata.len() + pages.iter().map(|(_, b)| 8 + b.len()).sum::<usize>();
@@ -75,14 +90,22 @@ pub fn decode(body: &[u8]) -> Result<Bundle<'_>, BundleError> {
         Some((0, bytes)) => bytes,
         _ => return Err(BundleError::NoMetadata),
     };
-    let pages: Vec<(u32, &[u8])> = parts.collect();
+    let mut pages: Vec<(u32, &[u8])> = parts.collect();
     let mut seen = std::collections::BTreeSet::new();
     for (index, _) in &pages {
         if *index == 0 || !seen.insert(*index) {
             return Err(BundleError::Duplicate(*index));
         }
     }
-    Ok(Bundle { metadata, pages })
+    let voice_note = pages
+        .iter()
+        .position(|(index, _)| *index == VOICE_NOTE_PART)
+        .map(|at| pages.remove(at).1);
+    Ok(Bundle {
+        metadata,
+        pages,
+        voice_note,
+    })
 }
 
 #[cfg(test)]
@@ -109,11 +132,36 @@ mod tests {
     }
 
     #[test]
+    fn the_voice_note_rides_as_its_own_part_at_most_once() {
+        let body = encode(b"meta", [(1, &b"one"[..]), (VOICE_NOTE_PART, &b"voice"[..]), (2, &b"two"[..])]);
+        let b = decode(&body).unwrap();
+        assert_eq!(b.pages, vec![(1, &b"one"[..]), (2, &b"two"[..])]);
+        assert_eq!(b.voice_note, Some(&b"voice"[..]));
+        // Alone with the metadata (a registration without pages).
+        let body = encode(b"meta", [(VOICE_NOTE_PART, &b"voice"[..])]);
+        let alone = decode(&body).unwrap();
+        assert!(alone.pages.is_empty());
+        assert_eq!(alone.voice_note, Some(&b"voice"[..]));
+        assert_eq!(decode(&encode(b"meta", [(1, &b"one"[..])])).unwrap().voice_note, None);
+        let twice = encode(b"m", [(VOICE_NOTE_PART, &b"a"[..]), (VOICE_NOTE_PART, &b"b"[..])]);
+        assert_eq!(decode(&twice), Err(BundleError::Duplicate(VOICE_NOTE_PART)));
+        // Every page and the voice note fit; one part more does not.
+        let mut full: Vec<(u32, &[u8])> = (1..=crate::MAX_PAGES as u32).map(|i| (i, &b"p"[..])).collect();
+        full.push((VOICE_NOTE_PART, &b"v"[..]));
+        let body = encode(b"m", full.clone());
+        let whole = decode(&body).unwrap();
+        assert_eq!((whole.pages.len(), whole.voice_note.is_some()), (crate::MAX_PAGES, true));
+        full.push((crate::MAX_PAGES as u32 + 1, &b"p"[..]));
+        assert_eq!(decode(&encode(b"m", full)), Err(BundleError::TooManyParts));
+    }
+
+    #[test]
     fn a_bundle_of_a_million_empty_parts_is_refused_at_the_first_part_over() {
         let full: Vec<(u32, &[u8])> = (1..=crate::MAX_PAGES as u32).map(|i| (i, &b"p"[..])).collect();
         assert_eq!(decode(&encode(b"m", full.clone())).unwrap().pages.len(), crate::MAX_PAGES);
         let mut over = full;
         over.push((crate::MAX_PAGES as u32 + 1, &b"p"[..]));
+        over.push((crate::MAX_PAGES as u32 + 2, &b"p"[..]));
         assert_eq!(decode(&encode(b"m", over)), Err(BundleError::TooManyParts));
         // Refused after reading MAX_PARTS part headers, not a million.
         let million = encode(b"m", (1..=1_000_000u32).map(|i| (i, &b""[..])));

@@ -17,13 +17,19 @@
 //! carries the [`RegistrationAck`]. The common case is one request: a
 //! [`bundle`] ([`SEALED_BUNDLE_CONTENT_TYPE`]) carries the metadata box and
 //! every page box, and the registry answers 201 at once; the page-by-page way
-//! remains for resuming. History queries carry the ID number itself, over the
+//! remains for resuming. A petitioner's voice note ([`VoiceNoteUpload`],
+//! checked by [`voice`]) travels like a page: its bytes in a box of their
+//! own, the part [`VOICE_NOTE_PART`]. History queries carry the ID number itself, over the
 //! mutually authenticated channel, and the registry computes the keyed hash
 //! ([`envelope::id_lookup_key`]) with a key no terminal holds; a rating proves
 //! its rater with a box sealed to the registry ([`seal_rater`]).
 
 pub mod bundle;
 pub mod envelope;
+pub mod voice;
+
+pub use bundle::VOICE_NOTE_PART;
+pub use voice::{VoiceNoteError, MAX_VOICE_NOTE_BYTES, MAX_VOICE_NOTE_MS};
 
 use base64::Engine as _;
 use kiosk_privacy::{Address, IdNumber, PersonName, PersonalText, PhoneNumber};
@@ -119,6 +125,11 @@ pub fn valid_sha256_hex(s: &str) -> bool {
 /// Staff: sets a registration's status (`POST`, body [`StatusUpdate`]).
 pub fn status_path(case_number: &str) -> String {
     format!("{REGISTRATIONS_PATH}/{case_number}/status")
+}
+/// Staff: the voice note of a registration (`GET`, `audio/ogg`; 404 when it
+/// has none). Staff credentials only, audited; terminals never fetch it.
+pub fn voice_note_path(case_number: &str) -> String {
+    format!("{REGISTRATIONS_PATH}/{case_number}/voice-note")
 }
 /// The statuses of a registration, in the order a case goes through them.
 /// `not_accepted` (不予受理) branches off `registered` and goes only to `closed`.
@@ -254,7 +265,12 @@ pub struct RegistrationUpload {
     pub voice_note: Option<VoiceNoteUpload>,
 }
 
-/// A voice note recorded at the terminal: Ogg Opus, 16 kHz mono.
+/// A voice note recorded at the terminal: Ogg Opus, 16 kHz mono (see
+/// [`voice`] for the limits and the check of its bytes).
+///
+/// Sealed, it travels like a page: the metadata box keeps this with an
+/// empty `ogg_opus_base64` (sha256, size and duration stay), and the bytes
+/// go in a sealed box of their own, the bundle's part [`VOICE_NOTE_PART`].
 #[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct VoiceNoteUpload {
     /// The Ogg Opus bytes, base64 (standard alphabet). Empty in a sealed
@@ -273,6 +289,67 @@ impl std::fmt::Debug for VoiceNoteUpload {
             .field("size_bytes", &self.size_bytes)
             .field("duration_ms", &self.duration_ms)
             .finish_non_exhaustive()
+    }
+}
+
+impl VoiceNoteUpload {
+    /// A note of the Ogg Opus bytes `ogg_opus` lasting `duration_ms`, with
+    /// their hash and size.
+    pub fn new(ogg_opus: &[u8], duration_ms: u32) -> Self {
+        VoiceNoteUpload {
+            ogg_opus_base64: base64::engine::general_purpose::STANDARD.encode(ogg_opus),
+            sha256: sha256_hex(ogg_opus),
+            size_bytes: ogg_opus.len() as u64,
+            duration_ms,
+        }
+    }
+
+    /// Checks what the metadata says of the note: a well-formed sha256, a
+    /// size of 1 to [`MAX_VOICE_NOTE_BYTES`] and a duration of at most
+    /// [`MAX_VOICE_NOTE_MS`]. Needs no bytes (a sealed metadata box has none).
+    pub fn check_metadata(&self) -> Result<(), VoiceNoteError> {
+        if self.size_bytes > MAX_VOICE_NOTE_BYTES as u64 {
+            return Err(VoiceNoteError::TooLarge);
+        }
+        if !valid_sha256_hex(&self.sha256)
+            || self.size_bytes == 0
+            || self.duration_ms > MAX_VOICE_NOTE_MS
+        {
+            return Err(VoiceNoteError::BadMetadata);
+        }
+        Ok(())
+    }
+
+    /// Checks `bytes` (the note as it came, in its own box or decoded from
+    /// `ogg_opus_base64`) against the metadata: at most
+    /// [`MAX_VOICE_NOTE_BYTES`], `size_bytes` long, hashing to `sha256`, and
+    /// Ogg Opus ([`voice::check_ogg_opus`]).
+    pub fn check_bytes(&self, bytes: &[u8]) -> Result<(), VoiceNoteError> {
+        self.check_metadata()?;
+        if bytes.len() > MAX_VOICE_NOTE_BYTES {
+            return Err(VoiceNoteError::TooLarge);
+        }
+        if bytes.len() as u64 != self.size_bytes {
+            return Err(VoiceNoteError::SizeMismatch);
+        }
+        if sha256_hex(bytes) != self.sha256 {
+            return Err(VoiceNoteError::HashMismatch);
+        }
+        voice::check_ogg_opus(bytes)
+    }
+
+    /// The Ogg Opus bytes of a note that carries them, checked
+    /// ([`VoiceNoteUpload::check_bytes`]). A text too long to hold at most
+    /// [`MAX_VOICE_NOTE_BYTES`] is refused before it is decoded.
+    pub fn ogg_opus(&self) -> Result<Vec<u8>, VoiceNoteError> {
+        if self.ogg_opus_base64.len() > MAX_VOICE_NOTE_BYTES.div_ceil(3) * 4 {
+            return Err(VoiceNoteError::TooLarge);
+        }
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(&self.ogg_opus_base64)
+            .map_err(|_| VoiceNoteError::Base64)?;
+        self.check_bytes(&bytes)?;
+        Ok(bytes)
     }
 }
 
@@ -343,11 +420,13 @@ pub struct RegistrationAck {
     pub likely_duplicate: bool,
 }
 
-/// The registry's answer (202) to a staged upload that still lacks pages: the
-/// metadata is stored, and these pages must follow, each as its own sealed box.
+/// The registry's answer (202) to a staged upload that still lacks parts:
+/// the metadata is stored, and these parts must follow, each as its own
+/// sealed box ([`sealed_page_path`]).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct MissingPages {
-    /// The 1-based indexes of the pages the registry does not have yet, ascending.
+    /// The parts the registry does not have yet, ascending: the 1-based
+    /// indexes of pages, and [`VOICE_NOTE_PART`] (last) for the voice note.
     pub missing_pages: Vec<u32>,
 }
 
@@ -688,6 +767,17 @@ pub struct StoredPage {
     pub ocr_text: PersonalText,
 }
 
+/// A stored voice note as the registry reports it (`GET
+/// /v1/staff/registrations/{case}`); the bytes are served apart, to staff
+/// only ([`voice_note_path`]).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct StoredVoiceNote {
+    /// Lower-case hex SHA-256 of the Ogg Opus bytes.
+    pub sha256: String,
+    pub size_bytes: u64,
+    pub duration_ms: u32,
+}
+
 /// A stored registration as the registry reports it to authorised callers.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct RegistrationRecord {
@@ -711,6 +801,10 @@ pub struct RegistrationRecord {
     /// The clerk typed the identity; no card was read.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub identity_typed: bool,
+    /// The petitioner's voice note, if one was recorded (its bytes at
+    /// [`voice_note_path`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub voice_note: Option<StoredVoiceNote>,
 }
 
 /// Body of every error answer.
@@ -760,6 +854,40 @@ mod tests {
         assert_eq!(bad.jpeg(), Err(PageDecodeError::HashMismatch));
         bad.jpeg_base64 = "!!".into();
         assert_eq!(bad.jpeg(), Err(PageDecodeError::Base64));
+    }
+
+    #[test]
+    fn a_voice_note_round_trips_and_every_fault_is_named() {
+        let ogg = voice::specimen_ogg_opus(42_000);
+        let note = VoiceNoteUpload::new(&ogg, 42_000);
+        assert_eq!(note.ogg_opus().unwrap(), ogg);
+        assert_eq!(note.size_bytes, ogg.len() as u64);
+        let fault = |edit: &dyn Fn(&mut VoiceNoteUpload)| {
+            let mut n = note.clone();
+            edit(&mut n);
+            n.ogg_opus().unwrap_err()
+        };
+        assert_eq!(fault(&|n| n.ogg_opus_base64 = "!!".into()), VoiceNoteError::Base64);
+        assert_eq!(fault(&|n| n.sha256 = sha256_hex(b"other")), VoiceNoteError::HashMismatch);
+        assert_eq!(fault(&|n| n.sha256 = "AB".repeat(32)), VoiceNoteError::BadMetadata);
+        assert_eq!(fault(&|n| n.size_bytes += 1), VoiceNoteError::SizeMismatch);
+        assert_eq!(fault(&|n| n.duration_ms = MAX_VOICE_NOTE_MS + 1), VoiceNoteError::BadMetadata);
+        assert_eq!(
+            fault(&|n| n.size_bytes = MAX_VOICE_NOTE_BYTES as u64 + 1),
+            VoiceNoteError::TooLarge
+        );
+        // Bytes that hash right but are no Ogg Opus.
+        let wav = VoiceNoteUpload::new(b"RIFF\0\0\0\0WAVEfmt SPECIMEN", 1_000);
+        assert_eq!(wav.ogg_opus().unwrap_err(), VoiceNoteError::NotOggOpus);
+        // Too large to be a note: refused before it is decoded.
+        let big = VoiceNoteUpload::new(&vec![0u8; MAX_VOICE_NOTE_BYTES + 1], 1_000);
+        assert_eq!(big.ogg_opus().unwrap_err(), VoiceNoteError::TooLarge);
+        let mut lying = big.clone();
+        lying.size_bytes = 10;
+        assert_eq!(lying.ogg_opus().unwrap_err(), VoiceNoteError::TooLarge);
+        // Debug and every message hold nothing of the note.
+        let dbg = format!("{note:?}");
+        assert!(!dbg.contains(&note.sha256) && !dbg.contains("T2dn"), "{dbg}");
     }
 
     #[test]

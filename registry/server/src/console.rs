@@ -5,7 +5,7 @@
 //! Code map: this file holds the router, the session extractor
 //! ([`ConsoleUser`]), the security headers, the templates and the helpers;
 //! `auth` signs in and out and hashes passwords; `cases` is the case list,
-//! the case page, page images and status changes with their notices;
+//! the case page, page images, the voice note and status changes with their notices;
 //! `fleet` is the fleet page, its JSON and the "needs a technician" rules;
 //! `audit` is the supervisor's audit page.
 //!
@@ -16,7 +16,8 @@
 //! cookie it has: bearer tokens never make a session, and a terminal never
 //! reaches the console. Every POST carries the session's CSRF token,
 //! compared in constant time. Every answer is `Cache-Control: no-store`,
-//! with a strict CSP (no script at all) and `X-Frame-Options: DENY`.
+//! with a strict CSP (no script at all; images and audio from the console
+//! itself only) and `X-Frame-Options: DENY`.
 
 mod audit;
 mod auth;
@@ -95,6 +96,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/console/cases/{case_number}", get(cases::page))
         .route("/console/cases/{case_number}/status", post(cases::change))
         .route("/console/cases/{case_number}/pages/{index}", get(cases::image))
+        .route("/console/cases/{case_number}/voice-note", get(cases::voice_note))
         .route("/console/fleet", get(fleet::page))
         .route("/console/audit", get(audit::page))
         .route("/console/static/console.css", get(css))
@@ -124,6 +126,7 @@ pub(crate) fn loggable_path(path: &str) -> Option<String> {
     let (case, tail) = rest.split_once('/').unwrap_or((rest, ""));
     let tail_ok = tail.is_empty()
         || tail == "status"
+        || tail == "voice-note"
         || tail
             .strip_prefix("pages/")
             .is_some_and(|i| (1..=3).contains(&i.len()) && i.bytes().all(|b| b.is_ascii_digit()));
@@ -138,8 +141,8 @@ async fn security_headers(req: axum::extract::Request, next: Next) -> Response {
     h.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(
-            "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; \
-             frame-ancestors 'none'; base-uri 'none'",
+            "default-src 'none'; style-src 'self'; img-src 'self'; media-src 'self'; \
+             form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
         ),
     );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
@@ -465,6 +468,7 @@ mod tests {
             "/console/cases/XF-2026-000001",
             "/console/cases/XF-2026-000001/pages/12",
             "/console/cases/XF-2026-000001/status",
+            "/console/cases/XF-2026-000001/voice-note",
             "/v1/staff/fleet",
         ] {
             assert_eq!(loggable_path(ok).as_deref(), Some(ok));

@@ -80,11 +80,12 @@ impl std::fmt::Debug for AppState {
 /// Two APIs with their own credentials: the **terminal API** (sealed uploads
 /// and their pages, heartbeats, history lookups, ratings) takes terminal
 /// tokens; the **staff API** under [`registry_api::STAFF_PREFIX`] (stored
-/// records, their status, the fleet's heartbeats, totals, the audit log)
+/// records and their voice notes, their status, the fleet's heartbeats, totals, the audit log)
 /// takes staff tokens and writes an audit entry for every call. Each answers
 /// the other's credentials with 403.
 pub(crate) fn router(state: AppState) -> Router {
     let record_path = format!("{REGISTRATIONS_PATH}/{{case_number}}");
+    let voice_path = registry_api::voice_note_path("{case_number}");
     let page_path = format!("{SEALED_REGISTRATIONS_PATH}/{{key}}/pages/{{index}}");
     Router::new()
         .route(HEALTH_PATH, get(health))
@@ -95,6 +96,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route(HISTORY_PATH, post(history))
         .route(registry_api::RATINGS_PATH, post(ratings::rate))
         .route(&record_path, get(record))
+        .route(&voice_path, get(voice_note))
         .route(&registry_api::status_path("{case_number}"), post(ratings::set_status))
         .route(registry_api::STAFF_HEARTBEATS_PATH, get(heartbeats))
         .route(STATS_PATH, get(stats))
@@ -495,6 +497,49 @@ async fn record(
     }
 }
 
+/// `GET /v1/staff/registrations/{case_number}/voice-note`: the petitioner's
+/// voice note as it was recorded (`audio/ogg`), for staff only; audited
+/// (`read_voice_note`) before it is answered, 404 when the case has none.
+async fn voice_note(
+    State(state): State<AppState>,
+    Staff(who): Staff,
+    Path(case_number): Path<String>,
+) -> Result<Response, Failure> {
+    let valid = registry_api::valid_case_number(&case_number);
+    let target = if valid {
+        case_number.clone()
+    } else {
+        format!("<{} bytes>", case_number.len())
+    };
+    audited(&state, who, "read_voice_note", target).await?;
+    let found = if valid {
+        blocking(move || {
+            state
+                .store
+                .voice_note(&case_number)
+                .map_err(|err| Failure::internal("cannot read the voice note", &err))
+        })
+        .await?
+    } else {
+        None
+    };
+    match found {
+        Some(ogg) => Ok((
+            [
+                (header::CONTENT_TYPE, "audio/ogg"),
+                (header::CACHE_CONTROL, "no-store"),
+            ],
+            ogg,
+        )
+            .into_response()),
+        None => Err(Failure::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no voice note for this case number",
+        )),
+    }
+}
+
 /// `POST /v1/heartbeats`: records a terminal's queue report.
 async fn heartbeat(
     State(state): State<AppState>,
@@ -622,23 +667,28 @@ fn loggable_path(path: &str) -> String {
         .strip_prefix(REGISTRATIONS_PATH)
         .and_then(|rest| rest.strip_prefix('/'))
     {
-        if looks_like_case_number(case.strip_suffix("/status").unwrap_or(case)) {
+        let number = case
+            .strip_suffix("/status")
+            .or_else(|| case.strip_suffix("/voice-note"))
+            .unwrap_or(case);
+        if looks_like_case_number(number) {
             return path.to_owned();
         }
         return format!("{REGISTRATIONS_PATH}/<{} bytes>", case.len());
     }
-    // A page of a staged upload: the key is the client's UUID, the index a number.
+    // A part of a staged upload: the key is the client's UUID, the index a
+    // page's number or the voice note's.
     if let Some((key, index)) = path
         .strip_prefix(SEALED_REGISTRATIONS_PATH)
         .and_then(|rest| rest.strip_prefix('/'))
         .and_then(|rest| rest.split_once("/pages/"))
     {
         let uuid_like = key.len() == 36 && key.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-');
-        if uuid_like
-            && !index.is_empty()
+        let index_ok = (!index.is_empty()
             && index.len() <= 3
-            && index.bytes().all(|b| b.is_ascii_digit())
-        {
+            && index.bytes().all(|b| b.is_ascii_digit()))
+            || index == registry_api::VOICE_NOTE_PART.to_string();
+        if uuid_like && index_ok {
             return path.to_owned();
         }
     }
@@ -681,6 +731,16 @@ mod tests {
         );
         let page = "/v1/sealed-registrations/0f8fad5b-d9cb-469f-a165-70867728950e/pages/2";
         assert_eq!(loggable_path(page), page);
+        let voice = "/v1/sealed-registrations/0f8fad5b-d9cb-469f-a165-70867728950e/pages/4294967295";
+        assert_eq!(loggable_path(voice), voice);
+        assert_eq!(
+            loggable_path("/v1/staff/registrations/XF-2026-000001/voice-note"),
+            "/v1/staff/registrations/XF-2026-000001/voice-note"
+        );
+        assert_eq!(
+            loggable_path("/v1/staff/registrations/11010519491231002X/voice-note"),
+            "/v1/staff/registrations/<29 bytes>"
+        );
         assert_eq!(
             loggable_path("/v1/sealed-registrations/11010519491231002X/pages/2"),
             "<other path, 51 bytes>"

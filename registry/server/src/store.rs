@@ -17,7 +17,7 @@ use kiosk_privacy::{Address, IdNumber, PersonName, PersonalText};
 use registry_api::envelope::LookupKey;
 use registry_api::{
     Heartbeat, HistoryEntry, HistoryReply, Petitioner, RegistrationAck, RegistrationRecord,
-    RegistrationUpload, RepeatAnswer, StoredPage,
+    RegistrationUpload, RepeatAnswer, StoredPage, StoredVoiceNote, VOICE_NOTE_PART,
 };
 use serde::{Deserialize, Serialize};
 
@@ -90,6 +90,8 @@ pub enum StoreError {
     Closed,
     #[error("staged page {0} is missing at completion")]
     StagedPageMissing(u32),
+    #[error("the voice note the metadata names is missing at completion")]
+    VoiceNoteMissing,
     /// A request the stored data does not allow (the text says why; it
     /// never holds personal data).
     #[error("{0}")]
@@ -108,6 +110,23 @@ pub struct PageRow {
     pub ocr_confidence: f32,
 }
 
+/// A verified voice note (Ogg Opus, checked against its metadata), ready to be stored.
+#[derive(Clone)]
+pub struct VoiceRow {
+    pub ogg_opus: Vec<u8>,
+    pub sha256: String,
+    pub duration_ms: u32,
+}
+
+impl std::fmt::Debug for VoiceRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VoiceRow")
+            .field("size_bytes", &self.ogg_opus.len())
+            .field("duration_ms", &self.duration_ms)
+            .finish_non_exhaustive()
+    }
+}
+
 /// The outcome of [`Store::register`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RegisterOutcome {
@@ -124,7 +143,8 @@ pub enum RegisterOutcome {
 pub enum StageState {
     /// The key is registered already: the earlier answer, as a replay.
     Registered(RegistrationAck),
-    /// The metadata is stored; these pages are still missing (none: complete it).
+    /// The metadata is stored; these parts are still missing, pages and
+    /// [`VOICE_NOTE_PART`] (none: complete it).
     Missing(Vec<u32>),
     /// The key was staged before with different metadata.
     Conflict,
@@ -138,11 +158,12 @@ pub enum StageState {
     TooLarge,
 }
 
-/// Where the pages of a registration being stored come from.
+/// Where the pages (and the voice note) of a registration being stored come from.
 #[derive(Debug, Clone, Copy)]
 pub enum PageSource<'a> {
-    /// Opened and checked in this request.
-    Rows(&'a [PageRow]),
+    /// Opened and checked in this request: the pages, and the voice note
+    /// when the upload has one.
+    Rows(&'a [PageRow], Option<&'a VoiceRow>),
     /// Staged under the upload's key (each checked against the metadata's
     /// sha256 when it came): copied inside the database, never loaded here.
     Staged,
@@ -224,7 +245,10 @@ impl Store {
     ///
     /// `body_sha256` is the content hash of `upload` (`validate::content_hash`);
     /// `pages` are its already verified pages, with their images (`upload`
-    /// itself may be the metadata only, its page images empty).
+    /// itself may be the metadata only, its page images empty). An upload
+    /// with a voice note goes through [`Store::register_from`] with the note;
+    /// the HTTP layer always does, so this is the tests' shorthand.
+    #[cfg(test)]
     pub fn register(
         &self,
         upload: &RegistrationUpload,
@@ -232,12 +256,14 @@ impl Store {
         pages: &[PageRow],
         now: DateTime<Utc>,
     ) -> Result<RegisterOutcome, StoreError> {
-        self.register_from(upload, body_sha256, PageSource::Rows(pages), now)
+        self.register_from(upload, body_sha256, PageSource::Rows(pages, None), now)
     }
 
-    /// Like [`Store::register`], with the pages of `source`: a completed
-    /// staged upload's pages are copied from `staged_pages` by SQLite, one
-    /// at a time, without passing through this process (nor through base64).
+    /// Like [`Store::register`], with the pages and voice note of `source`:
+    /// a completed staged upload's parts are copied from `staged_pages` by
+    /// the database, one at a time, without passing through this process
+    /// (nor through base64). A voice note the metadata names but `source`
+    /// lacks is [`StoreError::VoiceNoteMissing`], and nothing is stored.
     pub fn register_from(
         &self,
         upload: &RegistrationUpload,
@@ -260,7 +286,7 @@ impl Store {
             // Only a hash from before content hash v2 needs the page images.
             let staged_rows;
             let pages = match source {
-                PageSource::Rows(rows) => rows,
+                PageSource::Rows(rows, _) => rows,
                 PageSource::Staged if crate::validate::is_content_hash_v2(&earlier_hash) => &[],
                 PageSource::Staged => {
                     staged_rows = staged_page_rows(&mut tx, upload)?;
@@ -332,7 +358,7 @@ impl Store {
             ],
             |row| row.get(0),
         )?;
-        if let PageSource::Rows(pages) = source {
+        if let PageSource::Rows(pages, _) = source {
             for page in pages {
                 tx.execute(
                 "INSERT INTO pages (registration_id, page_index, jpeg, sha256, size_bytes,
@@ -369,6 +395,39 @@ impl Store {
                 }
             }
         }
+        if let Some(note) = &upload.voice_note {
+            let stored = match source {
+                PageSource::Rows(_, Some(row)) => tx.execute(
+                    "INSERT INTO voice_notes (registration_id, ogg_opus, sha256, size_bytes, duration_ms)
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![
+                        registration_id,
+                        row.ogg_opus,
+                        row.sha256,
+                        row.ogg_opus.len() as i64,
+                        row.duration_ms,
+                    ],
+                )?,
+                PageSource::Rows(_, None) => 0,
+                PageSource::Staged => tx.execute(
+                    "INSERT INTO voice_notes (registration_id, ogg_opus, sha256, size_bytes, duration_ms)
+                     SELECT CAST(?1 AS BIGINT), jpeg, CAST(?2 AS TEXT), length(jpeg), CAST(?3 AS BIGINT)
+                     FROM staged_pages
+                     WHERE idempotency_key = ?4 AND page_index = ?5",
+                    params![
+                        registration_id,
+                        note.sha256,
+                        note.duration_ms,
+                        upload.idempotency_key,
+                        VOICE_NOTE_PART,
+                    ],
+                )?,
+            };
+            if stored != 1 {
+                // Dropping the transaction rolls the registration back.
+                return Err(StoreError::VoiceNoteMissing);
+            }
+        }
         tx.execute(
             "DELETE FROM staged_uploads WHERE idempotency_key = ?1",
             params![upload.idempotency_key],
@@ -383,9 +442,11 @@ impl Store {
     }
 
     /// Stores the metadata of a staged upload (the upload's JSON without page
-    /// images, already validated) unless it is there already, with `pages`
-    /// (opened and checked) that came along in a bundle, and says which of
-    /// its `page_count` pages are still missing.
+    /// images and voice note bytes, already validated) unless it is there
+    /// already, with `pages` (opened and checked; the voice note as part
+    /// [`VOICE_NOTE_PART`]) that came along in a bundle, and says which of
+    /// its `page_count` pages, and its voice note when `voice_note`, are
+    /// still missing.
     ///
     /// A new upload counts against `owner`'s quota ([`StagingLimits`]); over
     /// it, or over the upload's own byte limit, the answer is
@@ -399,6 +460,7 @@ impl Store {
         metadata: &[u8],
         metadata_sha256: &str,
         page_count: u32,
+        voice_note: bool,
         pages: &[(u32, Vec<u8>)],
         limits: &StagingLimits,
         now: DateTime<Utc>,
@@ -431,15 +493,17 @@ impl Store {
                 }
                 tx.execute(
                     "INSERT INTO staged_uploads
-                         (idempotency_key, metadata, metadata_sha256, page_count, received_at, owner)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                         (idempotency_key, metadata, metadata_sha256, page_count, received_at, owner,
+                          voice_note)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                     params![
                         key,
                         metadata,
                         metadata_sha256,
                         page_count,
                         now.to_rfc3339_opts(SecondsFormat::Millis, true),
-                        owner
+                        owner,
+                        voice_note
                     ],
                 )?;
             }
@@ -470,9 +534,10 @@ impl Store {
             .optional()
     }
 
-    /// Stores one page of a staged upload (already checked against the
-    /// metadata) and says which pages are still missing; over a quota (see
-    /// [`Store::stage`]) the page is refused and not stored.
+    /// Stores one page of a staged upload (or its voice note, `index`
+    /// [`VOICE_NOTE_PART`]; already checked against the metadata) and says
+    /// which parts are still missing; over a quota (see [`Store::stage`])
+    /// the part is refused and not stored.
     pub fn stage_page(
         &self,
         key: &str,
@@ -634,6 +699,7 @@ impl Store {
                             .unwrap_or_default(),
                         assisted: row.get(16)?,
                         identity_typed: row.get(17)?,
+                        voice_note: None,
                     };
                     Ok((id, record))
                 },
@@ -654,7 +720,32 @@ impl Store {
                 ocr_text: PersonalText::new(row.get::<_, String>(3)?),
             })
         })?;
+        record.voice_note = db
+            .query_row(
+                "SELECT sha256, size_bytes, duration_ms FROM voice_notes WHERE registration_id = ?1",
+                params![id],
+                |row| {
+                    Ok(StoredVoiceNote {
+                        sha256: row.get(0)?,
+                        size_bytes: row.get::<_, i64>(1)?.max(0) as u64,
+                        duration_ms: row.get(2)?,
+                    })
+                },
+            )
+            .optional()?;
         Ok(Some(record))
+    }
+
+    /// The Ogg Opus bytes of the voice note of case `case_number`, if it has one.
+    pub fn voice_note(&self, case_number: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.db()?
+            .query_row(
+                "SELECT v.ogg_opus FROM voice_notes v JOIN registrations r ON r.id = v.registration_id
+                 WHERE r.case_number = ?1",
+                params![case_number],
+                |row| row.get(0),
+            )
+            .optional()
     }
 
     /// How many registrations and pages are stored.
@@ -807,12 +898,13 @@ fn staged_page_rows(
     Ok(rows)
 }
 
-/// The pages of the staged upload `key` not stored yet.
+/// The parts of the staged upload `key` not stored yet: its pages, then
+/// its voice note ([`VOICE_NOTE_PART`]) when it has one.
 fn missing_pages(conn: &mut impl Sql, key: &str) -> Result<StageState, StoreError> {
-    let page_count: u32 = conn.query_row(
-        "SELECT page_count FROM staged_uploads WHERE idempotency_key = ?1",
+    let (page_count, voice_note): (u32, bool) = conn.query_row(
+        "SELECT page_count, voice_note FROM staged_uploads WHERE idempotency_key = ?1",
         params![key],
-        |row| row.get(0),
+        |row| Ok((row.get(0)?, row.get(1)?)),
     )?;
     let have: std::collections::BTreeSet<u32> = conn
         .query_map(
@@ -822,8 +914,12 @@ fn missing_pages(conn: &mut impl Sql, key: &str) -> Result<StageState, StoreErro
         )?
         .into_iter()
         .collect();
+    let voice_missing = voice_note && !have.contains(&VOICE_NOTE_PART);
     Ok(StageState::Missing(
-        (1..=page_count).filter(|i| !have.contains(i)).collect(),
+        (1..=page_count)
+            .filter(|i| !have.contains(i))
+            .chain(voice_missing.then_some(VOICE_NOTE_PART))
+            .collect(),
     ))
 }
 
@@ -927,23 +1023,23 @@ mod tests {
         // Two open uploads per terminal; the third is refused, nothing stored.
         for key in ["a", "b"] {
             assert_eq!(
-                store.stage(key, "t1", b"{}", "h", 3, &[], &LIMITS, now).unwrap(),
+                store.stage(key, "t1", b"{}", "h", 3, false, &[], &LIMITS, now).unwrap(),
                 StageState::Missing(vec![1, 2, 3])
             );
         }
         assert_eq!(
-            store.stage("c", "t1", b"{}", "h", 3, &[(1, page(10))], &LIMITS, now).unwrap(),
+            store.stage("c", "t1", b"{}", "h", 3, false, &[(1, page(10))], &LIMITS, now).unwrap(),
             StageState::OverQuota
         );
         assert_eq!((count("staged_uploads"), count("staged_pages")), (2, 0));
         // Re-posting an open upload is not a new one.
         assert_eq!(
-            store.stage("a", "t1", b"{}", "h", 3, &[], &LIMITS, now).unwrap(),
+            store.stage("a", "t1", b"{}", "h", 3, false, &[], &LIMITS, now).unwrap(),
             StageState::Missing(vec![1, 2, 3])
         );
         // Another terminal has its own quota.
         assert_eq!(
-            store.stage("x", "t2", b"{}", "h", 1, &[], &LIMITS, now).unwrap(),
+            store.stage("x", "t2", b"{}", "h", 1, false, &[], &LIMITS, now).unwrap(),
             StageState::Missing(vec![1])
         );
         // Bytes per terminal: 2 + 2 of metadata, 70 + 70 fit, 10 more do not.
@@ -963,7 +1059,7 @@ mod tests {
         // Its room is free again: "b" takes its page, a new upload is taken.
         assert_eq!(put("b", 2, 10), StageState::Missing(vec![3]));
         assert_eq!(
-            store.stage("d", "t1", b"{}", "h", 1, &[], &LIMITS, now).unwrap(),
+            store.stage("d", "t1", b"{}", "h", 1, false, &[], &LIMITS, now).unwrap(),
             StageState::Missing(vec![1])
         );
         // An upload staged before owners were kept is claimed by who continues it.
@@ -986,6 +1082,62 @@ mod tests {
             )
             .unwrap();
         assert_eq!(owner, "t3");
+    }
+
+    #[test]
+    fn a_staged_voice_note_is_missing_until_it_comes_and_is_stored_with_the_case() {
+        let store = Store::open_in_memory().unwrap();
+        let now = at(2026, 5, 1, 0);
+        let ogg = registry_api::voice::specimen_ogg_opus(2_000);
+        let mut up = upload("v", "X1");
+        up.voice_note = Some(registry_api::VoiceNoteUpload {
+            ogg_opus_base64: String::new(),
+            ..registry_api::VoiceNoteUpload::new(&ogg, 2_000)
+        });
+        let limits = StagingLimits::default();
+        assert_eq!(
+            store.stage("v", "t1", b"{}", "h", 0, true, &[], &limits, now).unwrap(),
+            StageState::Missing(vec![VOICE_NOTE_PART])
+        );
+        // Its bytes count against the quotas like a page's.
+        let tight = StagingLimits { upload_bytes: 100, ..limits };
+        assert_eq!(
+            store.stage_page("v", "t1", VOICE_NOTE_PART, &ogg, &tight).unwrap(),
+            StageState::TooLarge
+        );
+        assert_eq!(
+            store.stage("v", "t1", b"{}", "h", 0, true, &[], &limits, now).unwrap(),
+            StageState::Missing(vec![VOICE_NOTE_PART])
+        );
+        assert_eq!(
+            store.stage_page("v", "t1", VOICE_NOTE_PART, &ogg, &limits).unwrap(),
+            StageState::Missing(vec![])
+        );
+        // Completed: copied inside the database with the case.
+        let case = case_of(store.register_from(&up, "h", PageSource::Staged, now).unwrap());
+        assert_eq!(store.voice_note(&case).unwrap(), Some(ogg.clone()));
+        let note = store.record(&case).unwrap().unwrap().voice_note.unwrap();
+        assert_eq!(
+            (note.sha256.as_str(), note.size_bytes, note.duration_ms),
+            (registry_api::sha256_hex(&ogg).as_str(), ogg.len() as u64, 2_000)
+        );
+        assert_eq!(store.staged_count().unwrap(), 0);
+        // A note the metadata names but the request lacks: nothing is stored.
+        let mut other = up.clone();
+        other.idempotency_key = "w".into();
+        assert!(matches!(
+            store.register(&other, "h", &[], now),
+            Err(StoreError::VoiceNoteMissing)
+        ));
+        assert_eq!(store.stats().unwrap().registrations, 1);
+        let row = VoiceRow { ogg_opus: ogg.clone(), sha256: note.sha256.clone(), duration_ms: 2_000 };
+        let second = case_of(store.register_from(&other, "h", PageSource::Rows(&[], Some(&row)), now).unwrap());
+        assert_eq!(store.voice_note(&second).unwrap(), Some(ogg));
+        assert!(!format!("{row:?}").contains("Ogg"), "{row:?}");
+        // A case without a note has none.
+        let plain = case_of(store.register(&upload("p", "X1"), "h", &[], now).unwrap());
+        assert_eq!(store.voice_note(&plain).unwrap(), None);
+        assert!(store.record(&plain).unwrap().unwrap().voice_note.is_none());
     }
 
     fn at(year: i32, month: u32, day: u32, hour: u32) -> DateTime<Utc> {
@@ -1055,11 +1207,11 @@ mod tests {
     fn sweep_deletes_only_old_staged_uploads_with_their_pages() {
         let store = Store::open_in_memory().unwrap();
         store
-            .stage("old", "t", b"{}", "h", 2, &[], &LIMITS, at(2026, 5, 1, 0))
+            .stage("old", "t", b"{}", "h", 2, false, &[], &LIMITS, at(2026, 5, 1, 0))
             .unwrap();
         store.stage_page("old", "t", 1, b"jpeg", &LIMITS).unwrap();
         store
-            .stage("new", "t", b"{}", "h", 2, &[], &LIMITS, at(2026, 5, 20, 0))
+            .stage("new", "t", b"{}", "h", 2, false, &[], &LIMITS, at(2026, 5, 20, 0))
             .unwrap();
         assert_eq!(store.staged_count().unwrap(), 2);
         assert_eq!(store.sweep_staged(at(2026, 5, 10, 0)).unwrap(), 1);

@@ -3,9 +3,9 @@
 //! Messages name the field at fault, never its value, so they can go back to the
 //! terminal and into the log without carrying personal data.
 
-use registry_api::{PageDecodeError, RegistrationUpload};
+use registry_api::{PageDecodeError, RegistrationUpload, VoiceNoteError};
 
-use crate::store::PageRow;
+use crate::store::{PageRow, VoiceRow};
 
 /// The most pages one registration may carry.
 pub const MAX_PAGES: usize = registry_api::MAX_PAGES;
@@ -43,6 +43,8 @@ pub enum ValidationError {
     BadPage { index: u32, cause: PageDecodeError },
     #[error("page {0}: ocr_confidence must be between 0 and 100")]
     BadConfidence(u32),
+    #[error("voice_note: {0}")]
+    BadVoiceNote(VoiceNoteError),
 }
 
 /// Whether `key` can be an idempotency key (it also travels as a header value).
@@ -81,6 +83,9 @@ pub fn check_upload(upload: &RegistrationUpload) -> Result<Vec<PageRow>, Validat
             return Err(ValidationError::BadBirth);
         }
     }
+    if let Some(note) = &upload.voice_note {
+        note.check_metadata().map_err(ValidationError::BadVoiceNote)?;
+    }
 
     if upload.pages.len() > MAX_PAGES {
         return Err(ValidationError::TooManyPages(upload.pages.len()));
@@ -113,14 +118,36 @@ pub fn check_upload(upload: &RegistrationUpload) -> Result<Vec<PageRow>, Validat
     Ok(pages)
 }
 
-/// Whether `upload` is the metadata of a staged upload: it has pages, and
-/// none of them carries its image (each follows in its own request).
+/// The voice note of a whole upload (one that carries its bytes), checked
+/// against its metadata and as Ogg Opus; `None` when it has none.
+pub fn check_voice_note(upload: &RegistrationUpload) -> Result<Option<VoiceRow>, ValidationError> {
+    let Some(note) = &upload.voice_note else {
+        return Ok(None);
+    };
+    let ogg_opus = note.ogg_opus().map_err(ValidationError::BadVoiceNote)?;
+    Ok(Some(VoiceRow {
+        ogg_opus,
+        sha256: note.sha256.clone(),
+        duration_ms: note.duration_ms,
+    }))
+}
+
+/// Whether `upload` is the metadata of a staged upload: it has pages or a
+/// voice note, and none of them carries its bytes (each follows in its own
+/// request, or its own part of a bundle).
 pub fn is_staged(upload: &RegistrationUpload) -> bool {
-    !upload.pages.is_empty() && upload.pages.iter().all(|p| p.jpeg_base64.is_empty())
+    let has_parts = !upload.pages.is_empty() || upload.voice_note.is_some();
+    has_parts
+        && upload.pages.iter().all(|p| p.jpeg_base64.is_empty())
+        && upload
+            .voice_note
+            .as_ref()
+            .is_none_or(|n| n.ogg_opus_base64.is_empty())
 }
 
 /// Checks the metadata of a staged upload: every field as [`check_upload`]
-/// does, page indexes 1, 2, 3, ..., confidences, and a well-formed sha256 per page.
+/// does (the voice note's sha256, size and duration among them), page
+/// indexes 1, 2, 3, ..., confidences, and a well-formed sha256 per page.
 pub fn check_metadata(upload: &RegistrationUpload) -> Result<(), ValidationError> {
     let mut bare = upload.clone();
     bare.pages.clear();
@@ -173,14 +200,18 @@ const CONTENT_HASH_V2: &str = "v2:";
 /// The hash that identifies the content of `upload`, whole or metadata only:
 /// `v2:` and the SHA-256 hex of its JSON serialisation (fields in declaration
 /// order, so key order and whitespace in the request do not matter) with the
-/// page images left out. Each page's sha256 stays in, checked against its
-/// image before anything is stored, so the images are covered all the same,
-/// and a registration has the same hash whether it came in one box, as a
-/// bundle or page by page, without hashing its images twice.
+/// page images and the voice note's bytes left out. Each page's sha256 (and
+/// the note's) stays in, checked against its bytes before anything is
+/// stored, so they are covered all the same, and a registration has the
+/// same hash whether it came in one box, as a bundle or part by part,
+/// without hashing its images twice.
 pub fn content_hash(upload: &RegistrationUpload) -> Result<String, serde_json::Error> {
     let mut bare = upload.clone();
     for page in &mut bare.pages {
         page.jpeg_base64.clear();
+    }
+    if let Some(note) = &mut bare.voice_note {
+        note.ogg_opus_base64.clear();
     }
     Ok(format!(
         "{CONTENT_HASH_V2}{}",
@@ -344,6 +375,44 @@ mod tests {
             assert!(err.contains(want), "{err:?} should contain {want:?}");
             assert!(!err.contains("110105") && !err.contains("样"), "{err}");
         }
+    }
+
+    #[test]
+    fn voice_notes_are_checked_staged_and_hashed_without_their_bytes() {
+        let ogg = registry_api::voice::specimen_ogg_opus(3_000);
+        let mut whole = upload();
+        whole.voice_note = Some(registry_api::VoiceNoteUpload::new(&ogg, 3_000));
+        let row = check_voice_note(&whole).unwrap().unwrap();
+        assert_eq!((row.ogg_opus.as_slice(), row.duration_ms), (ogg.as_slice(), 3_000));
+        assert!(check_voice_note(&upload()).unwrap().is_none());
+        assert!(!is_staged(&whole));
+        // The metadata: no bytes anywhere, staged, the same content.
+        let mut meta = whole.clone();
+        meta.pages.iter_mut().for_each(|p| p.jpeg_base64.clear());
+        meta.voice_note.as_mut().unwrap().ogg_opus_base64.clear();
+        assert!(is_staged(&meta));
+        assert_eq!(check_metadata(&meta), Ok(()));
+        assert_eq!(content_hash(&meta).unwrap(), content_hash(&whole).unwrap());
+        assert_ne!(content_hash(&meta).unwrap(), content_hash(&upload()).unwrap());
+        // A note alone, without pages, is staged too; a registration with neither is whole.
+        let mut voice_only = meta.clone();
+        voice_only.pages.clear();
+        assert!(is_staged(&voice_only));
+        let mut bare = upload();
+        bare.pages.clear();
+        assert!(!is_staged(&bare));
+        // Faults are named, never quoted.
+        let mut bad = whole.clone();
+        bad.voice_note.as_mut().unwrap().sha256 = registry_api::sha256_hex(b"x");
+        let err = check_voice_note(&bad).unwrap_err().to_string();
+        assert_eq!(err, "voice_note: voice note does not match its sha256");
+        let mut long = meta.clone();
+        long.voice_note.as_mut().unwrap().duration_ms = registry_api::MAX_VOICE_NOTE_MS + 1;
+        assert!(matches!(check_metadata(&long), Err(ValidationError::BadVoiceNote(_))));
+        let mut large = meta;
+        large.voice_note.as_mut().unwrap().size_bytes = registry_api::MAX_VOICE_NOTE_BYTES as u64 + 1;
+        let err = check_metadata(&large).unwrap_err().to_string();
+        assert!(err.contains("larger than 2097152 bytes"), "{err}");
     }
 
     #[test]

@@ -291,3 +291,59 @@ async fn a_clerk_works_a_case_in_chromium_and_a_supervisor_checks_the_audit_and_
     assert!(entry.notices[1].text.contains("工地已于本月支付全部工资"));
     rig.reg.shutdown().await;
 }
+
+/// The voice note's player on the case page loads the note in the browser:
+/// the console's CSP lets audio come from the console (`media-src 'self'`),
+/// the browser sends the session with the request, and what it gets is an
+/// Ogg Opus file it reads as 0:42 long. Without the session the same address
+/// plays nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clerk_plays_a_cases_voice_note_in_chromium() {
+    let driver = start_driver();
+    let rig = start(ConsoleConfig::default()).await;
+    let mut up = specimen("vn1", ID_A, "labour", LETTER_TEXT);
+    let ogg = registry_api::voice::specimen_ogg_opus(42_000);
+    up.voice_note = Some(registry_api::VoiceNoteUpload::new(&ogg, 42_000));
+    let case = rig.upload(&up).await.case_number;
+
+    let c = browser(&driver).await;
+    let base = rig.base.clone();
+    sign_in(&c, &base, "li").await;
+    wait_source(&c, "共 1 件").await;
+    c.goto(&format!("{base}/console/cases/{case}")).await.unwrap();
+    let line = c.find(Locator::Css("#voice-note")).await.unwrap().text().await.unwrap();
+    assert!(line.starts_with("语音 1 段，0:42"), "{line}");
+    // `preload="none"`: nothing is fetched until asked; ask as a press of
+    // play would, and wait for the metadata (or an error).
+    let probe = r#"
+        const a = document.getElementById('voice-audio');
+        if (arguments[0]) { a.preload = 'metadata'; a.load(); }
+        return [a.readyState, a.error ? a.error.code : 0, isFinite(a.duration) ? a.duration : -1];
+    "#;
+    let state = |v: serde_json::Value| -> (u64, u64, f64) {
+        (v[0].as_u64().unwrap(), v[1].as_u64().unwrap(), v[2].as_f64().unwrap())
+    };
+    let first = state(c.execute(probe, vec![serde_json::json!(false)]).await.unwrap());
+    assert_eq!(first.0, 0, "preload=none fetched the note before it was asked for");
+    c.execute(probe, vec![serde_json::json!(true)]).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let (ready, error, duration) = loop {
+        let now = state(c.execute(probe, vec![serde_json::json!(false)]).await.unwrap());
+        if now.0 >= 1 || now.1 != 0 {
+            break now;
+        }
+        assert!(Instant::now() < deadline, "the note never loaded: {now:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(error, 0, "the browser could not load the note (CSP or session?)");
+    assert!(ready >= 1 && (41.5..42.5).contains(&duration), "ready {ready}, duration {duration}");
+    // Signed out, the same address gives no audio.
+    click(&c, "#logout").await;
+    wait_source(&c, "工作人员登录").await;
+    c.goto(&format!("{base}/console/cases/{case}/voice-note")).await.unwrap();
+    assert!(c.current_url().await.unwrap().path().ends_with("/console/login"));
+    c.close().await.unwrap();
+    let audit = rig.audit().await;
+    assert!(audit.contains(&("li".into(), "console_read_voice_note".into(), case)), "{audit:?}");
+    rig.reg.shutdown().await;
+}

@@ -118,10 +118,18 @@ fn schemas_match_the_wire_types() {
     };
     check("Petitioner", &petitioner);
     check("PageUpload", &page);
+    let voice = registry_api::VoiceNoteUpload::new(b"x", 1);
+    check("VoiceNoteUpload", &voice);
+    let stored_voice = registry_api::StoredVoiceNote {
+        sha256: String::new(),
+        size_bytes: 0,
+        duration_ms: 0,
+    };
+    check("StoredVoiceNote", &stored_voice);
     check(
         "RegistrationUpload",
         &RegistrationUpload {
-            voice_note: None,
+            voice_note: Some(voice),
             idempotency_key: String::new(),
             terminal_id: String::new(),
             local_ref: String::new(),
@@ -205,6 +213,7 @@ fn schemas_match_the_wire_types() {
             fields: vec![field()],
             assisted: true,
             identity_typed: true,
+            voice_note: Some(stored_voice),
         },
     );
     check("ExtractedField", &field());
@@ -326,6 +335,7 @@ fn every_endpoint_is_documented() {
         registry_api::STAFF_TERMINALS_PATH,
         &registry_api::revoke_path("{terminal_id}"),
         &registry_api::status_path("{case_number}"),
+        &registry_api::voice_note_path("{case_number}"),
         &registry_api::update_bundle_path("{sha256}"),
         &registry_api::sealed_page_path("{idempotency_key}", 0).replace("/0", "/{index}"),
     ] {

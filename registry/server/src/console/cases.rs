@@ -1,6 +1,7 @@
-//! The case list, the case page, page images and status changes with their
-//! notices. Every read of a case (its page or an image) and every change is
-//! audited in the signed-in account's name before it is answered.
+//! The case list, the case page, page images, the voice note and status
+//! changes with their notices. Every read of a case (its page, an image or
+//! the voice note) and every change is audited in the signed-in account's
+//! name before it is answered.
 //!
 //! The notice templates follow the documents of the 吉林 system (受理告知书,
 //! 不予受理告知书, 答复意见书) and the 信访工作条例's deadlines: filled with
@@ -8,7 +9,7 @@
 //! unit, then edited by the clerk; what is stored is the text as issued.
 
 use axum::extract::{Form, Path, Query, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::{Deserialize, Serialize};
 
@@ -370,6 +371,12 @@ async fn show(
         .iter()
         .map(|o| minijinja::context! { case_number => o.case_number, registered_at => short_time(&o.registered_at), category => category_label(&o.category), status => status_label(&o.status) })
         .collect();
+    let voice_note = record.voice_note.as_ref().map(|v| {
+        minijinja::context! {
+            length => clock_length(v.duration_ms),
+            size_kb => v.size_bytes.div_ceil(1024),
+        }
+    });
     let rating = work.rating.as_ref().map(|r| {
         let reasons: Vec<_> = r.reasons.iter().map(|c| reason_label(c)).collect();
         minijinja::context! {
@@ -403,6 +410,7 @@ async fn show(
         unit => unit,
         description => record.description.expose(),
         pages => pages,
+        voice_note => voice_note,
         fields => fields,
         changes => changes,
         notices => notices,
@@ -413,6 +421,16 @@ async fn show(
         max_notice => MAX_NOTICE_CHARS,
     };
     Ok(render(status, "case.html", ctx))
+}
+
+/// A duration as a clock shows it, minutes and seconds rounded to the
+/// nearest second (at least 0:01 for a note that has any length): `0:42`, `2:05`.
+fn clock_length(ms: u32) -> String {
+    let secs = match (u64::from(ms) + 500) / 1000 {
+        0 if ms > 0 => 1,
+        s => s,
+    };
+    format!("{}:{:02}", secs / 60, secs % 60)
 }
 
 /// The words of satisfaction scores 1 to 5, as the terminal shows them.
@@ -568,9 +586,126 @@ pub(super) async fn image(
     }
 }
 
+/// `GET /console/cases/{case_number}/voice-note`: the petitioner's voice
+/// note (`audio/ogg`) for the case page's player; the same right as the
+/// page images, audited (`console_read_voice_note`) before it is answered.
+/// A browser's player asks for ranges (to find the length and to seek), so
+/// one `Range` is answered 206 with that part; each such read is audited.
+pub(super) async fn voice_note(
+    State(state): State<AppState>,
+    user: ConsoleUser,
+    Path(case_number): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, Refusal> {
+    require(&user, user.role.works_cases())?;
+    if !registry_api::valid_case_number(&case_number) {
+        return Ok(message(StatusCode::NOT_FOUND, Some(&user), "没有语音", "没有这段语音。"));
+    }
+    audit(&state, &user.name, "console_read_voice_note", case_number.clone()).await?;
+    let store = state.store.clone();
+    let ogg = blocking(move || store.voice_note(&case_number)).await?;
+    match ogg {
+        Some(ogg) => Ok(ranged_audio(&headers, ogg)),
+        None => Ok(message(StatusCode::NOT_FOUND, Some(&user), "没有语音", "这个案件没有语音。")),
+    }
+}
+
+/// `bytes` as `audio/ogg`: the part one `Range: bytes=…` asks for (206, or
+/// 416 when it lies past the end), else the whole (200; a range this does
+/// not read, such as several at once, is ignored, as HTTP allows).
+fn ranged_audio(headers: &HeaderMap, bytes: Vec<u8>) -> Response {
+    let len = bytes.len() as u64;
+    let asked = headers
+        .get(header::RANGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().strip_prefix("bytes="))
+        .filter(|spec| !spec.contains(','))
+        .and_then(|spec| spec.split_once('-'))
+        .and_then(|(a, b)| -> Option<(u64, u64)> {
+            let (a, b) = (a.trim(), b.trim());
+            if a.is_empty() {
+                // The last `b` bytes.
+                let n = b.parse::<u64>().ok()?.min(len);
+                Some((len - n, len.checked_sub(1)?))
+            } else {
+                let start = a.parse::<u64>().ok()?;
+                let end = match b {
+                    "" => len.saturating_sub(1),
+                    b => b.parse::<u64>().ok().filter(|e| *e >= start)?.min(len.saturating_sub(1)),
+                };
+                Some((start, end))
+            }
+        });
+    let audio = [(header::CONTENT_TYPE, "audio/ogg"), (header::ACCEPT_RANGES, "bytes")];
+    match asked {
+        None if headers.contains_key(header::RANGE) && len == 0 => {
+            (StatusCode::RANGE_NOT_SATISFIABLE, audio, Vec::new()).into_response()
+        }
+        None => (StatusCode::OK, audio, bytes).into_response(),
+        Some((start, _)) if start >= len => {
+            let mut res = (StatusCode::RANGE_NOT_SATISFIABLE, audio, Vec::new()).into_response();
+            if let Ok(v) = header::HeaderValue::from_str(&format!("bytes */{len}")) {
+                res.headers_mut().insert(header::CONTENT_RANGE, v);
+            }
+            res
+        }
+        Some((start, end)) => {
+            // start < len and end < len, so both fit a usize index.
+            let part = bytes[start as usize..=end as usize].to_vec();
+            let mut res = (StatusCode::PARTIAL_CONTENT, audio, part).into_response();
+            if let Ok(v) = header::HeaderValue::from_str(&format!("bytes {start}-{end}/{len}")) {
+                res.headers_mut().insert(header::CONTENT_RANGE, v);
+            }
+            res
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_range_of_the_note_is_answered_206_and_anything_else_whole() {
+        let note: Vec<u8> = (0..100u8).collect();
+        let get = |range: Option<&str>| {
+            let mut headers = HeaderMap::new();
+            if let Some(r) = range {
+                headers.insert(header::RANGE, r.parse().unwrap());
+            }
+            let res = ranged_audio(&headers, note.clone());
+            let content_range = res
+                .headers()
+                .get(header::CONTENT_RANGE)
+                .map(|v| v.to_str().unwrap().to_owned());
+            (res.status().as_u16(), content_range)
+        };
+        assert_eq!(get(None), (200, None));
+        assert_eq!(get(Some("bytes=0-")), (206, Some("bytes 0-99/100".into())));
+        assert_eq!(get(Some("bytes=10-19")), (206, Some("bytes 10-19/100".into())));
+        assert_eq!(get(Some("bytes=90-500")), (206, Some("bytes 90-99/100".into())));
+        assert_eq!(get(Some("bytes=-5")), (206, Some("bytes 95-99/100".into())));
+        assert_eq!(get(Some("bytes=-500")), (206, Some("bytes 0-99/100".into())));
+        assert_eq!(get(Some("bytes=100-")), (416, Some("bytes */100".into())));
+        for ignored in ["bytes=0-1,5-6", "bytes=5-1", "items=0-1", "bytes=x-", "bytes=-", "bytes=-0"] {
+            let (status, _) = get(Some(ignored));
+            assert!(status == 200 || status == 416, "{ignored}: {status}");
+        }
+        assert_eq!(get(Some("bytes=-0")).0, 416, "an empty suffix selects nothing");
+        assert_eq!(get(Some("bytes=5-1")).0, 200);
+    }
+
+    #[test]
+    fn note_lengths_read_like_a_clock() {
+        assert_eq!(clock_length(42_000), "0:42");
+        assert_eq!(clock_length(42_499), "0:42");
+        assert_eq!(clock_length(42_500), "0:43");
+        assert_eq!(clock_length(125_000), "2:05");
+        assert_eq!(clock_length(180_000), "3:00");
+        assert_eq!(clock_length(300), "0:01");
+        assert_eq!(clock_length(0), "0:00");
+        assert_eq!(clock_length(u32::MAX), "71582:47");
+    }
 
     #[test]
     fn drafts_carry_the_case_and_the_list_masks_names() {

@@ -1,7 +1,13 @@
 //! `POST /v1/sealed-registrations` and `PUT …/pages/{index}`: registrations
 //! come in sealed to the registry's key, whole (one box, or a bundle of the
-//! metadata box and every page box) or staged (the metadata first, then the
-//! pages the answer names), and are stored once per idempotency key.
+//! metadata box, every page box and the voice note's box) or staged (the
+//! metadata first, then the parts the answer names), and are stored once per
+//! idempotency key.
+//!
+//! A voice note travels like a page: its Ogg Opus bytes in a box of their
+//! own, part [`VOICE_NOTE_PART`] of a bundle or `PUT …/pages/4294967295`,
+//! checked against the metadata's sha256 and size and as Ogg Opus before
+//! anything of it is kept (422 `bad_voice_note` otherwise: nothing stored).
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -10,12 +16,13 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use registry_api::envelope::EnvelopeError;
 use registry_api::{
-    MissingPages, RegistrationUpload, IDEMPOTENCY_HEADER, MAX_BODY_BYTES, REGISTRATIONS_PATH,
-    SEALED_BUNDLE_CONTENT_TYPE, SEALED_CONTENT_TYPE, SEALED_PAGE_CONTENT_TYPE,
+    MissingPages, RegistrationUpload, VoiceNoteError, IDEMPOTENCY_HEADER, MAX_BODY_BYTES,
+    REGISTRATIONS_PATH, SEALED_BUNDLE_CONTENT_TYPE, SEALED_CONTENT_TYPE, SEALED_PAGE_CONTENT_TYPE,
+    VOICE_NOTE_PART,
 };
 
 use super::{blocking, AppState, Failure, Terminal, STAGING_RETRY_AFTER_S};
-use crate::store::{PageRow, PageSource, RegisterOutcome, StageState};
+use crate::store::{PageRow, PageSource, RegisterOutcome, StageState, VoiceRow};
 use crate::validate;
 
 /// `POST /v1/sealed-registrations`: a registration sealed to this registry's
@@ -23,12 +30,13 @@ use crate::validate;
 /// 201 with a receipt body is the one and only acknowledgement.
 ///
 /// The body is either one sealed box ([`SEALED_CONTENT_TYPE`]) or a bundle
-/// ([`SEALED_BUNDLE_CONTENT_TYPE`]) of the metadata box and page boxes. A
-/// bundle with every page is checked page by page against the metadata's
-/// sha256 and stored in one transaction, answered 201 with the case number;
-/// nothing is staged. Metadata alone (pages without their images), or a
-/// bundle with only some pages, is staged and answered 202 with the pages the
-/// registry still misses; a whole registration in one box is registered at once.
+/// ([`SEALED_BUNDLE_CONTENT_TYPE`]) of the metadata box, page boxes and the
+/// voice note's box. A bundle with every part is checked part by part
+/// against the metadata and stored in one transaction, answered 201 with the
+/// case number; nothing is staged. Metadata alone (pages without their
+/// images, the voice note without its bytes), or a bundle with only some
+/// parts, is staged and answered 202 with the parts the registry still
+/// misses; a whole registration in one box is registered at once.
 pub(super) async fn register_sealed(
     State(state): State<AppState>,
     terminal: Terminal,
@@ -106,6 +114,7 @@ fn stage_metadata(
             &metadata,
             &digest,
             page_count,
+            upload.voice_note.is_some(),
             pages,
             &state.staging,
             chrono::Utc::now(),
@@ -145,8 +154,43 @@ fn open_page(
     Ok(jpeg)
 }
 
-/// A bundle: the metadata and the page boxes in one body (blocking). Complete,
-/// it is registered in one transaction; otherwise what came is staged.
+/// Opens the voice note's box and checks its bytes against the metadata:
+/// size, sha256 and Ogg Opus (blocking). 404 `no_such_page` when the
+/// metadata names no voice note, 422 `bad_voice_note` when the bytes are
+/// not the note it names.
+fn open_voice_note(
+    state: &AppState,
+    upload: &RegistrationUpload,
+    sealed: &[u8],
+) -> Result<Vec<u8>, Failure> {
+    let Some(note) = &upload.voice_note else {
+        return Err(Failure::new(
+            StatusCode::NOT_FOUND,
+            "no_such_page",
+            "this registration has no voice note",
+        ));
+    };
+    let bytes = state
+        .seal_key
+        .open_bytes(sealed)
+        .map_err(envelope_failure)?;
+    note.check_bytes(&bytes).map_err(bad_voice_note)?;
+    Ok(bytes)
+}
+
+/// 422 `bad_voice_note`: the note's bytes are not what the metadata says,
+/// or not Ogg Opus. The message names the fault, never a byte of the note.
+fn bad_voice_note(err: VoiceNoteError) -> Failure {
+    Failure::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "bad_voice_note",
+        format!("the registration is refused: {err}"),
+    )
+}
+
+/// A bundle: the metadata, the page boxes and the voice note's box in one
+/// body (blocking). Complete, it is registered in one transaction;
+/// otherwise what came is staged.
 fn register_bundle(
     state: &AppState,
     terminal: &Terminal,
@@ -161,7 +205,8 @@ fn register_bundle(
         return Err(Failure::new(
             StatusCode::BAD_REQUEST,
             "bad_bundle",
-            "the metadata of a bundle lists pages without their images",
+            "the metadata of a bundle must list its pages without their images and its voice note \
+             without its bytes",
         ));
     }
     validate::check_metadata(&upload).map_err(|err| Failure::bad_request(err.to_string()))?;
@@ -169,14 +214,26 @@ fn register_bundle(
     for (index, sealed) in &bundle.pages {
         pages.push((*index, open_page(state, &upload, *index, sealed)?));
     }
-    if pages.len() < upload.pages.len() {
-        // Only some pages: stage them with the metadata in one transaction,
+    let voice = match bundle.voice_note {
+        Some(sealed) => Some(open_voice_note(state, &upload, sealed)?),
+        None => None,
+    };
+    let voice_missing = upload.voice_note.is_some() && voice.is_none();
+    if pages.len() < upload.pages.len() || voice_missing {
+        // Only some parts: stage them with the metadata in one transaction,
         // the rest follow one by one.
+        pages.extend(voice.map(|ogg| (VOICE_NOTE_PART, ogg)));
         let stage = stage_metadata(state, terminal, &upload, &pages)?;
         return after_stage(state, &upload.idempotency_key, stage);
     }
+    let voice = voice.zip(upload.voice_note.as_ref()).map(|(ogg_opus, note)| VoiceRow {
+        ogg_opus,
+        sha256: note.sha256.clone(),
+        duration_ms: note.duration_ms,
+    });
     // Complete: every page is opened and matches its sha256 (`open_page`),
-    // and the metadata passed `check_metadata`, so it is stored as it is.
+    // the voice note its metadata (`open_voice_note`), and the metadata
+    // passed `check_metadata`, so it is stored as it is.
     let mut rows: Vec<PageRow> = pages
         .into_iter()
         .filter_map(|(index, jpeg)| {
@@ -195,15 +252,22 @@ fn register_bundle(
         .map_err(|err| Failure::internal("cannot hash the upload", &err))?;
     state
         .store
-        .register(&upload, &body_hash, &rows, chrono::Utc::now())
+        .register_from(
+            &upload,
+            &body_hash,
+            PageSource::Rows(&rows, voice.as_ref()),
+            chrono::Utc::now(),
+        )
         .map(Staged::Done)
         .map_err(|err| Failure::internal("cannot store the registration", &err))
 }
 
 /// `PUT /v1/sealed-registrations/{key}/pages/{index}`: one page's JPEG in a
-/// sealed box, checked against the sha256 in the staged metadata. Answers 202
-/// with the pages still missing, or 201 with the acknowledgement once the last
-/// one is in (the case number is issued then).
+/// sealed box, checked against the sha256 in the staged metadata, or with
+/// `index` [`VOICE_NOTE_PART`] the voice note's Ogg Opus bytes, checked
+/// against the metadata's note. Answers 202 with the parts still missing,
+/// or 201 with the acknowledgement once the last one is in (the case number
+/// is issued then).
 pub(super) async fn sealed_page(
     State(state): State<AppState>,
     terminal: Terminal,
@@ -235,7 +299,11 @@ pub(super) async fn sealed_page(
         };
         let upload: RegistrationUpload = serde_json::from_slice(&metadata)
             .map_err(|err| Failure::internal("staged metadata unreadable", &err))?;
-        let jpeg = open_page(&state, &upload, index, &body)?;
+        let jpeg = if index == VOICE_NOTE_PART {
+            open_voice_note(&state, &upload, &body)?
+        } else {
+            open_page(&state, &upload, index, &body)?
+        };
         drop(body);
         let state_now = state
             .store
@@ -369,15 +437,30 @@ fn check_key_header(headers: &HeaderMap, upload: &RegistrationUpload) -> Result<
     Ok(())
 }
 
-/// Validates and stores an upload (blocking).
+/// Validates and stores an upload that carries its bytes (blocking). A
+/// voice note that is not what its metadata says is 422 `bad_voice_note`,
+/// as it would be in its own box.
 fn store_upload(state: &AppState, upload: &RegistrationUpload) -> Result<RegisterOutcome, Failure> {
     let pages =
         validate::check_upload(upload).map_err(|err| Failure::bad_request(err.to_string()))?;
+    let voice = validate::check_voice_note(upload).map_err(|err| match err {
+        validate::ValidationError::BadVoiceNote(
+            err @ (VoiceNoteError::HashMismatch
+            | VoiceNoteError::SizeMismatch
+            | VoiceNoteError::NotOggOpus),
+        ) => bad_voice_note(err),
+        other => Failure::bad_request(other.to_string()),
+    })?;
     let body_hash = validate::content_hash(upload)
         .map_err(|err| Failure::internal("cannot hash the upload", &err))?;
     state
         .store
-        .register(upload, &body_hash, &pages, chrono::Utc::now())
+        .register_from(
+            upload,
+            &body_hash,
+            PageSource::Rows(&pages, voice.as_ref()),
+            chrono::Utc::now(),
+        )
         .map_err(|err| Failure::internal("cannot store the registration", &err))
 }
 

@@ -187,4 +187,19 @@ pub(super) const MIGRATIONS: &[&str] = &[
     );
     ALTER TABLE heartbeats ADD COLUMN update_target TEXT;
     ALTER TABLE heartbeats ADD COLUMN update_state TEXT;",
+    // Version 15: a petitioner's voice note (Ogg Opus, at most 2 MiB) with
+    // its registration, in the transaction that issues the case number, like
+    // the pages; staff read it, terminals never. A staged upload waiting for
+    // its note says so (`voice_note`); the note's bytes wait in
+    // `staged_pages` under the part index `registry_api::VOICE_NOTE_PART`,
+    // so the staging quotas and the sweep count them with the pages.
+    "CREATE TABLE voice_notes (
+        registration_id INTEGER NOT NULL REFERENCES registrations (id) ON DELETE CASCADE,
+        ogg_opus        BLOB    NOT NULL,
+        sha256          TEXT    NOT NULL,
+        size_bytes      INTEGER NOT NULL,
+        duration_ms     INTEGER NOT NULL,
+        PRIMARY KEY (registration_id)
+    );
+    ALTER TABLE staged_uploads ADD COLUMN voice_note INTEGER NOT NULL DEFAULT 0;",
 ];
