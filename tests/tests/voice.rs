@@ -74,8 +74,14 @@ fn a_spoken_note_reaches_the_registry_and_staff_hear_the_same_bytes() -> anyhow:
             continue;
         }
         let raw = std::fs::read(e.path())?;
-        assert!(!kiosk_voice::contains_ogg_page(&raw), "{name} holds an Ogg page");
-        assert!(!raw.windows(8).any(|w| w == b"OpusHead"), "{name} holds an Opus header");
+        assert!(
+            !kiosk_voice::contains_ogg_page(&raw),
+            "{name} holds an Ogg page"
+        );
+        assert!(
+            !raw.windows(8).any(|w| w == b"OpusHead"),
+            "{name} holds an Opus header"
+        );
     }
     h.finish()
 }

@@ -132,11 +132,12 @@ impl StagedUpdate {
         if std::fs::symlink_metadata(&path).is_err() {
             return Ok(None);
         }
-        let bytes = read_plain_file(&path, crate::provisioning::MAX_SMALL_FILE)
-            .map_err(|e| StickError::Io {
+        let bytes = read_plain_file(&path, crate::provisioning::MAX_SMALL_FILE).map_err(|e| {
+            StickError::Io {
                 what: format!("cannot read {}", path.display()),
                 source: std::io::Error::other(e.to_string()),
-            })?;
+            }
+        })?;
         let bad = |reason: String| StickError::Io {
             what: format!("{} is malformed", path.display()),
             source: std::io::Error::other(reason),
@@ -250,7 +251,9 @@ impl RaucCheck {
             .map(|(who, _)| who.chars().take(200).collect::<String>())
             .ok_or_else(|| StickError::Refused("rauc did not verify a signature".into()))?;
         if !registry_api::valid_version(&info.version) {
-            return Err(StickError::Refused("the bundle's version is malformed".into()));
+            return Err(StickError::Refused(
+                "the bundle's version is malformed".into(),
+            ));
         }
         Ok(BundleInfo {
             version: info.version,
@@ -268,7 +271,11 @@ pub fn find_bundle(stick: &Path) -> Result<PathBuf, StickError> {
         .flatten()
     {
         let name = e.file_name();
-        if name.to_string_lossy().to_ascii_lowercase().ends_with(".raucb") {
+        if name
+            .to_string_lossy()
+            .to_ascii_lowercase()
+            .ends_with(".raucb")
+        {
             found.push(e.path());
         }
     }
@@ -312,8 +319,10 @@ fn stage_inner(
     if meta.len() > MAX_BUNDLE_BYTES {
         return Err(StickError::TooLarge(MAX_BUNDLE_BYTES));
     }
-    std::fs::create_dir_all(pending_dir)
-        .map_err(StickError::io(format!("cannot make {}", pending_dir.display())))?;
+    std::fs::create_dir_all(pending_dir).map_err(StickError::io(format!(
+        "cannot make {}",
+        pending_dir.display()
+    )))?;
     set_owner(pending_dir, 0o750, gid)?;
     let free = free_bytes(pending_dir).unwrap_or(u64::MAX);
     let need = meta.len().saturating_add(KEEP_FREE_BYTES);
@@ -401,13 +410,19 @@ fn copy_hashed(from: &Path, to: &Path) -> Result<String, StickError> {
 fn sha256_of(path: &Path) -> Result<String, StickError> {
     let mut f = open_plain(path)?;
     let mut h = Sha256::new();
-    std::io::copy(&mut f, &mut h).map_err(StickError::io(format!("cannot read {}", path.display())))?;
+    std::io::copy(&mut f, &mut h)
+        .map_err(StickError::io(format!("cannot read {}", path.display())))?;
     Ok(hex::encode(h.finalize()))
 }
 
 /// Removes what is staged (the bundle, its summary, a half copy).
 pub fn clear(pending_dir: &Path) {
-    for name in [BUNDLE_FILE, SUMMARY_FILE, ".incoming.raucb", ".summary.toml.new"] {
+    for name in [
+        BUNDLE_FILE,
+        SUMMARY_FILE,
+        ".incoming.raucb",
+        ".summary.toml.new",
+    ] {
         let _ = std::fs::remove_file(pending_dir.join(name));
     }
 }
@@ -432,8 +447,9 @@ pub fn apply(
         return Err(StickError::Changed);
     }
     let running = software_version();
-    kiosk_uplink::record_install(update_dir, &staged.version, &running)
-        .map_err(StickError::io(format!("cannot record the install in {}", update_dir.display())))?;
+    kiosk_uplink::record_install(update_dir, &staged.version, &running).map_err(StickError::io(
+        format!("cannot record the install in {}", update_dir.display()),
+    ))?;
     let timeout = Duration::from_secs(cfg.install_timeout_s);
     if let Err(why) = crate::software_update::run(&cfg.install_command, Some(&bundle), timeout) {
         kiosk_uplink::forget_install(update_dir);
@@ -447,7 +463,9 @@ pub fn apply(
     }
     // Written to the other slot: the copy is no longer needed.
     clear(pending_dir);
-    if let Err(why) = crate::software_update::run(&cfg.reboot_command, None, Duration::from_secs(60)) {
+    if let Err(why) =
+        crate::software_update::run(&cfg.reboot_command, None, Duration::from_secs(60))
+    {
         log::error!("update: installed, but the reboot was not asked: {why}");
     }
     Ok(staged.version)
@@ -461,11 +479,14 @@ fn free_bytes(dir: &Path) -> Option<u64> {
 
 fn set_owner(path: &Path, mode: u32, gid: Option<u32>) -> Result<(), StickError> {
     if let Some(gid) = gid {
-        std::os::unix::fs::chown(path, None, Some(gid))
-            .map_err(StickError::io(format!("cannot set the group of {}", path.display())))?;
+        std::os::unix::fs::chown(path, None, Some(gid)).map_err(StickError::io(format!(
+            "cannot set the group of {}",
+            path.display()
+        )))?;
     }
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
-        .map_err(StickError::io(format!("cannot set the mode of {}", path.display())))
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).map_err(StickError::io(
+        format!("cannot set the mode of {}", path.display()),
+    ))
 }
 
 fn write_file(path: &Path, data: &[u8], mode: u32, gid: Option<u32>) -> Result<(), StickError> {

@@ -301,16 +301,19 @@ pub fn seal_failure_text(e: &kiosk_queue::QueueError) -> &'static str {
         QueueError::TooLarge { .. } | QueueError::TooManyPages { .. } => {
             "材料过多，无法保存。请删除部分页面后重新提交，或联系工作人员"
         }
+        QueueError::VoiceNoteTooLarge { .. } | QueueError::BadVoiceNote(_) => {
+            "语音无法保存。请删除语音后重新提交（可重新录一段短一些的），或联系工作人员"
+        }
         _ => "保存失败，请联系工作人员",
     }
 }
 
-/// Builds the view of the machine's current state.
 /// "0:42", "3:00".
 pub fn minutes_seconds(secs: u64) -> String {
     format!("{}:{:02}", secs / 60, secs % 60)
 }
 
+/// Builds the view of the machine's current state.
 pub fn build(m: &Intake, now: Millis) -> ViewModel {
     let mut v = ViewModel {
         screen: Some(m.screen()),
@@ -459,6 +462,18 @@ pub fn build(m: &Intake, now: Millis) -> ViewModel {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_voice_note_that_cannot_be_kept_says_so_and_how_to_go_on() {
+        let e = kiosk_queue::QueueError::VoiceNoteTooLarge {
+            bytes: 3 << 20,
+            limit: 2 << 20,
+        };
+        let text = seal_failure_text(&e);
+        assert!(text.contains("语音") && text.contains("删除语音"), "{text}");
+        assert_eq!(minutes_seconds(42), "0:42");
+        assert_eq!(minutes_seconds(180), "3:00");
+    }
 
     #[test]
     fn the_latest_notice_of_a_case_is_on_its_progress_row() {

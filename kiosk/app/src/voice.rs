@@ -149,6 +149,17 @@ impl<F: FnMut(Prompt)> Announcer<F> {
     }
 }
 
+/// One view for the voice: no prompt while the microphone is on or a voice
+/// note plays (it would be recorded, or talk over the note), and the one
+/// playing stops; otherwise the announcer decides.
+fn on_update<F: FnMut(Prompt)>(announcer: &mut Announcer<F>, hush: impl FnOnce(), v: &ViewModel) {
+    if v.voice_state == 1 || v.voice_playing {
+        hush();
+    } else {
+        announcer.on_view(v);
+    }
+}
+
 /// Wraps the screen's sink so that every view also goes past the announcer.
 /// Returns the sink unchanged when the voice is off or cannot start.
 pub fn announcing(sink: Sink, cfg: &VoiceConfig) -> Sink {
@@ -167,12 +178,8 @@ pub fn announcing(sink: Sink, cfg: &VoiceConfig) -> Sink {
     let announcer = Mutex::new(Announcer::new(move |p| speaker.play(p)));
     Arc::new(move |update: Update| {
         if let Update::View(v) = &update {
-            // No prompt while the microphone is on or a voice note plays:
-            // it would be recorded, or talk over the note.
-            if v.voice_state == 1 || v.voice_playing {
-                player.hush();
-            } else if let Ok(mut a) = announcer.lock() {
-                a.on_view(v);
+            if let Ok(mut a) = announcer.lock() {
+                on_update(&mut a, || player.hush(), v);
             }
         }
         sink(update)
@@ -185,6 +192,33 @@ mod tests {
     use std::rc::Rc;
 
     use super::*;
+
+    #[test]
+    fn no_prompt_plays_while_the_microphone_is_on_or_a_note_plays() {
+        let said = Rc::new(RefCell::new(Vec::new()));
+        let log = said.clone();
+        let mut a = Announcer::new(move |p| log.borrow_mut().push(p));
+        let hushed = RefCell::new(0);
+        let mut v = ViewModel {
+            screen: Some(Screen::Describe),
+            voice_state: 1,
+            ..ViewModel::default()
+        };
+        on_update(&mut a, || *hushed.borrow_mut() += 1, &v);
+        v.voice_state = 0;
+        v.voice_playing = true;
+        on_update(&mut a, || *hushed.borrow_mut() += 1, &v);
+        assert!(said.borrow().is_empty(), "{:?}", said.borrow());
+        assert_eq!(*hushed.borrow(), 2);
+        // The note refused for silence, the microphone off: the hint is spoken.
+        v.voice_playing = false;
+        v.message = "没有听到声音，请靠近话筒再说一次".into();
+        v.message_kind = Some(MessageKind::VoiceNoSpeech);
+        v.message_is_error = true;
+        on_update(&mut a, || *hushed.borrow_mut() += 1, &v);
+        assert!(said.borrow().contains(&Prompt::VoiceNoSpeech), "{:?}", said.borrow());
+        assert_eq!(*hushed.borrow(), 2);
+    }
 
     const ALL_SCREENS: [Screen; 13] = [
         Screen::Progress,

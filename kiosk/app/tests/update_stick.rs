@@ -113,8 +113,11 @@ fn a_stick_update_is_checked_staged_confirmed_on_the_technician_screen_and_insta
     std::fs::write(&rauc_conf, conf).unwrap();
 
     // The terminal's configuration: what both root commands read.
-    let (pending, confirm, update_dir) =
-        (d.join("pending"), d.join("update-confirm"), d.join("update"));
+    let (pending, confirm, update_dir) = (
+        d.join("pending"),
+        d.join("update-confirm"),
+        d.join("update"),
+    );
     let installed = d.join("installed");
     std::fs::create_dir(&update_dir).unwrap();
     let install_script = d.join("install.sh");
@@ -184,8 +187,7 @@ fn a_stick_update_is_checked_staged_confirmed_on_the_technician_screen_and_insta
     cfg.registry.token_file = d.join("token");
     std::fs::write(&cfg.registry.token_file, "upd-test-token\n").unwrap();
     cfg.camera.image_sequence = Some(devices::sample_pages());
-    cfg.staff.technician_pin_hash =
-        kiosk::staff::hash_pin(&StaffPin::new(TECHNICIAN_PIN)).unwrap();
+    cfg.staff.technician_pin_hash = kiosk::staff::hash_pin(&StaffPin::new(TECHNICIAN_PIN)).unwrap();
     cfg.update.dir = update_dir.clone();
     cfg.update.stick_pending_dir = pending.clone();
     cfg.update.stick_confirm_file = confirm.clone();
@@ -206,10 +208,15 @@ fn a_stick_update_is_checked_staged_confirmed_on_the_technician_screen_and_insta
             a.global::<Intake>().get_screen() == Screen::StaffLogin
         });
         g.invoke_staff_pin(TECHNICIAN_PIN.into());
-        wait(&app, &updates, "the staged update on the technician screen", |a| {
-            let g = a.global::<Intake>();
-            g.get_screen() == Screen::Technician && g.get_technician().update_pending
-        });
+        wait(
+            &app,
+            &updates,
+            "the staged update on the technician screen",
+            |a| {
+                let g = a.global::<Intake>();
+                g.get_screen() == Screen::Technician && g.get_technician().update_pending
+            },
+        );
     };
     // Seen on the technician screen, then left: a confirmation from the
     // welcome screen is ignored, even naming the bundle.
@@ -227,8 +234,7 @@ fn a_stick_update_is_checked_staged_confirmed_on_the_technician_screen_and_insta
     let t = g.get_technician();
     assert_eq!(t.update_sha256.as_str(), staged.sha256);
     assert!(
-        t.update_about.contains("版本 9.9.9（现为 ")
-            && t.update_about.contains("Test county"),
+        t.update_about.contains("版本 9.9.9（现为 ") && t.update_about.contains("Test county"),
         "{}",
         t.update_about
     );
@@ -256,7 +262,10 @@ fn a_stick_update_is_checked_staged_confirmed_on_the_technician_screen_and_insta
     // the screen, the terminal is back in service, and nothing is recorded.
     std::fs::write(d.join("refuse"), b"").unwrap();
     let (ok, out) = kiosk(&config, &["update", "apply"]);
-    assert!(!ok && out.contains("signature verification failed"), "{out}");
+    assert!(
+        !ok && out.contains("signature verification failed"),
+        "{out}"
+    );
     assert!(!confirm.exists(), "the confirmation is used up");
     let failed = StagedUpdate::read(&pending).unwrap().expect("the summary");
     assert!(failed.failed.is_some());

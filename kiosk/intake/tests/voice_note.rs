@@ -86,7 +86,10 @@ impl Script {
     }
 
     fn voice(&self) -> Voice {
-        self.m.session().map(|s| s.voice.clone()).unwrap_or_default()
+        self.m
+            .session()
+            .map(|s| s.voice.clone())
+            .unwrap_or_default()
     }
 
     fn took(&mut self, f: impl Fn(&Effect) -> bool) -> bool {
