@@ -568,33 +568,8 @@ impl RegistryReader {
         })
     }
 
-    fn get(&self, path: &str) -> anyhow::Result<serde_json::Value> {
-        self.rt.block_on(async {
-            let r = self
-                .http
-                .get(format!("{}{path}", self.base))
-                .bearer_auth(STAFF_TOKEN)
-                .send()
-                .await?;
-            let status = r.status();
-            if !status.is_success() {
-                bail!("GET {path} answered {status}");
-            }
-            Ok(r.json::<serde_json::Value>().await?)
-        })
-    }
-
-    /// The fleet's rows (`GET /v1/staff/fleet`): one JSON object per terminal.
-    pub fn fleet(&self) -> anyhow::Result<Vec<serde_json::Value>> {
-        match self.get("/v1/staff/fleet")? {
-            serde_json::Value::Array(rows) => Ok(rows),
-            other => bail!("the fleet is not a list: {other}"),
-        }
-    }
-
-    /// A case's voice note as the staff API serves it (`audio/ogg`).
-    pub fn voice_note(&self, case_number: &str) -> anyhow::Result<Vec<u8>> {
-        let path = format!("{}/{case_number}/voice-note", registry_api::REGISTRATIONS_PATH);
+    /// The body of a staff `GET`, refused unless it succeeded.
+    fn get_bytes(&self, path: &str) -> anyhow::Result<Vec<u8>> {
         self.rt.block_on(async {
             let r = self
                 .http
@@ -608,6 +583,26 @@ impl RegistryReader {
             }
             Ok(r.bytes().await?.to_vec())
         })
+    }
+
+    fn get(&self, path: &str) -> anyhow::Result<serde_json::Value> {
+        Ok(serde_json::from_slice(&self.get_bytes(path)?)?)
+    }
+
+    /// The fleet's rows (`GET /v1/staff/fleet`): one JSON object per terminal.
+    pub fn fleet(&self) -> anyhow::Result<Vec<serde_json::Value>> {
+        match self.get("/v1/staff/fleet")? {
+            serde_json::Value::Array(rows) => Ok(rows),
+            other => bail!("the fleet is not a list: {other}"),
+        }
+    }
+
+    /// A case's voice note as the staff API serves it (`audio/ogg`).
+    pub fn voice_note(&self, case_number: &str) -> anyhow::Result<Vec<u8>> {
+        self.get_bytes(&format!(
+            "{}/{case_number}/voice-note",
+            registry_api::REGISTRATIONS_PATH
+        ))
     }
 
     /// How many registrations the registry holds.
